@@ -1,0 +1,83 @@
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+)
+
+// DefaultDatabaseURL is the local Postgres a developer machine has.
+const DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/postgres"
+
+// Config is the process configuration, read from the environment once at start.
+type Config struct {
+	DatabaseURL     string        `env:"DATABASE_URL" doc:"Postgres connection URL."`
+	ListenAddr      string        `env:"LISTEN_ADDR" doc:"Address the HTTP server listens on."`
+	PublicURL       string        `env:"PUBLIC_URL" doc:"External base URL of this service, used in links and as token issuer."`
+	LogLevel        slog.Level    `env:"LOG_LEVEL" doc:"debug, info, warn or error."`
+	ConfigFile      string        `env:"CONFIG_FILE" doc:"Path of the landscape YAML file (organisations, ZGW services, providers)."`
+	SecretKey       Secret        `env:"SECRET_KEY" doc:"Server pepper for hashing API keys and client secrets (literal, env:NAME or file:/path). Generated and kept in the database when empty."`
+	MigrateOnStart  bool          `env:"MIGRATE_ON_START" doc:"Apply database migrations when serve starts."`
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" doc:"How long a SIGTERM waits for requests and jobs to drain."`
+	Workers         int           `env:"WORKERS" doc:"Maximum number of jobs run at once by this replica."`
+
+	Landscape Landscape `env:"-"`
+}
+
+// Defaults returns the configuration used when the environment says nothing.
+func Defaults() Config {
+	return Config{
+		DatabaseURL:     DefaultDatabaseURL,
+		ListenAddr:      ":8080",
+		PublicURL:       "http://localhost:8080",
+		LogLevel:        slog.LevelInfo,
+		MigrateOnStart:  true,
+		ShutdownTimeout: 30 * time.Second,
+		Workers:         50,
+	}
+}
+
+// FromEnv reads the configuration from getenv over the defaults and loads the landscape file.
+func FromEnv(getenv func(string) string) (Config, error) {
+	c := Defaults()
+	var err error
+	str := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	str("DATABASE_URL", &c.DatabaseURL)
+	str("LISTEN_ADDR", &c.ListenAddr)
+	str("PUBLIC_URL", &c.PublicURL)
+	str("CONFIG_FILE", &c.ConfigFile)
+	if v := getenv("LOG_LEVEL"); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			return c, fmt.Errorf("config: LOG_LEVEL: %w", err)
+		}
+	}
+	if v := getenv("SECRET_KEY"); v != "" {
+		if c.SecretKey, err = ParseSecret(v); err != nil {
+			return c, fmt.Errorf("config: SECRET_KEY: %w", err)
+		}
+	}
+	if v := getenv("MIGRATE_ON_START"); v != "" {
+		if c.MigrateOnStart, err = strconv.ParseBool(v); err != nil {
+			return c, fmt.Errorf("config: MIGRATE_ON_START: %w", err)
+		}
+	}
+	if v := getenv("SHUTDOWN_TIMEOUT"); v != "" {
+		if c.ShutdownTimeout, err = time.ParseDuration(v); err != nil {
+			return c, fmt.Errorf("config: SHUTDOWN_TIMEOUT: %w", err)
+		}
+	}
+	if v := getenv("WORKERS"); v != "" {
+		if c.Workers, err = strconv.Atoi(v); err != nil || c.Workers < 1 {
+			return c, fmt.Errorf("config: WORKERS: want a positive number, got %q", v)
+		}
+	}
+	if c.Landscape, err = LoadLandscape(c.ConfigFile); err != nil {
+		return c, err
+	}
+	return c, nil
+}
