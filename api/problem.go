@@ -1,0 +1,109 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/signingd/signingd/signing"
+)
+
+// statusOf is the one table from application error codes to HTTP statuses.
+var statusOf = map[string]int{
+	signing.EINVALID:       http.StatusBadRequest,
+	signing.EUNAUTHORIZED:  http.StatusUnauthorized,
+	signing.EFORBIDDEN:     http.StatusForbidden,
+	signing.ENOTFOUND:      http.StatusNotFound,
+	signing.ECONFLICT:      http.StatusConflict,
+	signing.EUNPROCESSABLE: http.StatusUnprocessableEntity,
+	signing.EUNAVAILABLE:   http.StatusServiceUnavailable,
+	signing.EINTERNAL:      http.StatusInternalServerError,
+}
+
+// problem is an RFC 9457 problem document with the ZGW invalidParams extension.
+type problem struct {
+	Type          string               `json:"type,omitempty"`
+	Code          string               `json:"code"`
+	Title         string               `json:"title"`
+	Status        int                  `json:"status"`
+	Detail        string               `json:"detail,omitempty"`
+	Instance      string               `json:"instance,omitempty"`
+	InvalidParams []signing.FieldError `json:"invalidParams,omitempty"`
+}
+
+// errorHandler writes every error as application/problem+json. Internal errors are logged and their
+// text never reaches the caller.
+func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		p := toProblem(err)
+		p.Instance = "urn:request:" + c.Response().Header().Get(echo.HeaderXRequestID)
+		if p.Status >= 500 {
+			loggerFrom(c.Request().Context(), logger).Error("request failed", "error", err, "status", p.Status)
+		}
+		if p.Status == http.StatusUnauthorized {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		}
+		c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
+		if c.Request().Method == http.MethodHead {
+			c.NoContent(p.Status) //nolint:errcheck
+			return
+		}
+		c.JSON(p.Status, p) //nolint:errcheck // the connection is gone when this fails
+	}
+}
+
+func toProblem(err error) problem {
+	var appErr *signing.Error
+	var httpErr *echo.HTTPError
+	switch {
+	case errors.As(err, &appErr):
+		status := statusOf[appErr.Code]
+		if status == 0 {
+			status = http.StatusInternalServerError
+		}
+		p := problem{Code: appErr.Code, Status: status, Title: http.StatusText(status), Detail: appErr.Message, InvalidParams: appErr.Fields}
+		if status == http.StatusInternalServerError {
+			p.Detail = ""
+		}
+		return p
+	case errors.As(err, &httpErr):
+		return fromHTTPError(httpErr)
+	case errors.Is(err, context.Canceled):
+		return problem{Code: "canceled", Status: 499, Title: "Client closed request"}
+	default:
+		return problem{Code: signing.EINTERNAL, Status: http.StatusInternalServerError, Title: http.StatusText(http.StatusInternalServerError)}
+	}
+}
+
+// fromHTTPError covers what Echo and the generated binding code report: unknown routes, bad
+// parameters, malformed JSON, wrong content type and oversized bodies.
+func fromHTTPError(e *echo.HTTPError) problem {
+	p := problem{Status: e.Code, Title: http.StatusText(e.Code), Code: strings.ToLower(strings.ReplaceAll(http.StatusText(e.Code), " ", "_"))}
+	msg, _ := e.Message.(string)
+	switch e.Code {
+	case http.StatusBadRequest:
+		p.Code = signing.EINVALID
+		p.Detail = "The request is invalid."
+		if name, ok := strings.CutPrefix(msg, "Invalid format for parameter "); ok {
+			name, _, _ = strings.Cut(name, ":")
+			p.InvalidParams = []signing.FieldError{{Name: name, Code: "invalid", Reason: "Invalid format."}}
+		} else {
+			// Echo's bind errors: malformed or mistyped JSON.
+			p.InvalidParams = []signing.FieldError{{Name: "body", Code: "parse", Reason: "The body is not valid JSON."}}
+		}
+	case http.StatusUnsupportedMediaType:
+		p.Detail = "Send the body as application/json."
+	case http.StatusRequestEntityTooLarge:
+		p.Detail = "The body is larger than 1 MiB."
+	default:
+		p.Detail = msg
+	}
+	return p
+}

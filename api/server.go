@@ -1,0 +1,383 @@
+// Package api is signingd's HTTP interface: the handlers of the contract in openapi.yaml (generated
+// into api/gen), authentication, health and the docs page.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/signingd/signingd/api/gen"
+	"github.com/signingd/signingd/auth"
+	"github.com/signingd/signingd/config"
+	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/store"
+)
+
+// MaxBodySize is the largest request body accepted.
+const MaxBodySize = 1 << 20
+
+// DefaultProvider signs for organisations that name none.
+const DefaultProvider = "simulated"
+
+// DefaultAuthMethods are the signer authentication methods of a provider that declares none.
+var DefaultAuthMethods = []string{signing.AuthSMS, signing.AuthEmail}
+
+// URLChecker refuses a trigger URL that does not lie under a configured ZGW service of the given
+// kind of the organisation with the RSIN.
+type URLChecker func(rsin, kind, rawURL string) error
+
+// Deps is what the API needs.
+type Deps struct {
+	Store     *store.Store
+	Auth      auth.Authenticator
+	Landscape config.Landscape
+	CheckURL  URLChecker // nil: every well-formed URL is accepted
+	PublicURL string
+	Logger    *slog.Logger
+	Now       func() time.Time
+	Expiry    time.Duration // how long a transaction may wait for signatures
+	Ready     func(ctx context.Context) error
+	// Mount adds routes that other packages serve (token endpoint, provider webhooks, pages).
+	Mount func(e *echo.Echo)
+}
+
+// Server implements the generated strict server interface.
+type Server struct {
+	d Deps
+}
+
+var _ gen.StrictServerInterface = (*Server)(nil)
+
+// New returns the HTTP handler of signingd with every route.
+func New(d Deps) *echo.Echo {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Expiry == 0 {
+		d.Expiry = 30 * 24 * time.Hour
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(d.Logger)
+	e.Use(middleware.RequestID())
+	e.Use(requestLogger(d.Logger))
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisablePrintStack: true,
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			d.Logger.Error("panic", "error", err, "stack", string(stack))
+			return err
+		}}))
+
+	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	e.GET("/readyz", func(c echo.Context) error {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+		defer cancel()
+		if d.Ready != nil {
+			if err := d.Ready(ctx); err != nil {
+				d.Logger.Warn("not ready", "error", err)
+				return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": readyReason(err)})
+			}
+		}
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mountDocs(e)
+
+	s := &Server{d: d}
+	v1 := e.Group("/api/v1", middleware.BodyLimit(strconv.Itoa(MaxBodySize)+"B"), authenticate(d.Auth))
+	gen.RegisterHandlers(v1GroupRouter{v1}, gen.NewStrictHandler(s, nil))
+	if d.Mount != nil {
+		d.Mount(e)
+	}
+	return e
+}
+
+func readyReason(err error) string {
+	if strings.Contains(err.Error(), "schema is behind") {
+		return "database schema is behind"
+	}
+	return "database unreachable"
+}
+
+// v1GroupRouter registers the generated routes (full paths) on the /api/v1 group.
+type v1GroupRouter struct{ g *echo.Group }
+
+func (r v1GroupRouter) route(method, path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.g.Add(method, strings.TrimPrefix(path, "/api/v1"), h, m...)
+}
+func (r v1GroupRouter) CONNECT(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.route(http.MethodConnect, p, h, m...)
+}
+func (r v1GroupRouter) DELETE(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.route(http.MethodDelete, p, h, m...)
+}
+func (r v1GroupRouter) GET(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.route(http.MethodGet, p, h, m...)
+}
+func (r v1GroupRouter) HEAD(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.route(http.MethodHead, p, h, m...)
+}
+func (r v1GroupRouter) OPTIONS(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.route(http.MethodOptions, p, h, m...)
+}
+func (r v1GroupRouter) PATCH(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.route(http.MethodPatch, p, h, m...)
+}
+func (r v1GroupRouter) POST(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.route(http.MethodPost, p, h, m...)
+}
+func (r v1GroupRouter) PUT(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.route(http.MethodPut, p, h, m...)
+}
+func (r v1GroupRouter) TRACE(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.route(http.MethodTrace, p, h, m...)
+}
+
+func principal(ctx context.Context) (auth.Principal, error) {
+	p, ok := PrincipalFrom(ctx)
+	if !ok {
+		return p, signing.Errorf(signing.EUNAUTHORIZED, "Authentication required.")
+	}
+	return p, nil
+}
+
+// providerFor returns the provider name and its authentication methods for an organisation.
+func (s *Server) providerFor(rsin string) (string, []string) {
+	name := DefaultProvider
+	if o, ok := s.d.Landscape.Organisation(rsin); ok && o.Provider != "" {
+		name = o.Provider
+	}
+	if p, ok := s.d.Landscape.Provider(name); ok && len(p.AuthMethods) > 0 {
+		return name, p.AuthMethods
+	}
+	return name, DefaultAuthMethods
+}
+
+// CreateTransaction is the intake of a trigger message.
+func (s *Server) CreateTransaction(ctx context.Context, req gen.CreateTransactionRequestObject) (gen.CreateTransactionResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	provider, methods := s.providerFor(p.RSIN)
+	opts := signing.ValidateOptions{AuthMethods: methods}
+	if s.d.CheckURL != nil {
+		opts.CheckURL = func(kind, u string) error {
+			if err := s.d.CheckURL(p.RSIN, kind, u); err != nil {
+				return &signing.Error{Code: signing.EINVALID, Message: err.Error()}
+			}
+			return nil
+		}
+	}
+	var body []byte
+	if req.Body != nil {
+		body = *req.Body
+	}
+	trigger, err := signing.DecodeTrigger(body, opts)
+	if err != nil {
+		return nil, err
+	}
+	key := ""
+	if req.Params.IdempotencyKey != nil {
+		key = *req.Params.IdempotencyKey
+	}
+	now := s.d.Now().UTC()
+	id, created, err := s.d.Store.CreateTransaction(ctx, store.NewTransaction{
+		ID: uuid.New(), OrganisationID: p.OrganisationID, ClientID: p.ClientUUID, Provider: provider,
+		Trigger: trigger, Now: now, Deadline: now.Add(s.d.Expiry), IdempotencyKey: key, Actor: "client:" + p.ClientID,
+	})
+	if err != nil {
+		return nil, err
+	}
+	l := loggerFrom(ctx, s.d.Logger).With("transaction_id", id)
+	if created {
+		l.Info("transaction received", "documents", len(trigger.Documenten), "signers", len(trigger.Ondertekenaars))
+	} else {
+		l.Info("idempotent replay")
+	}
+	return gen.CreateTransaction200JSONResponse{TransactionId: id.String()}, nil
+}
+
+// GetTransaction answers the state of one transaction of the caller's organisation.
+func (s *Server) GetTransaction(ctx context.Context, req gen.GetTransactionRequestObject) (gen.GetTransactionResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.d.Store.Transaction(ctx, p.OrganisationID, req.Id)
+	if err != nil {
+		return nil, err
+	}
+	return gen.GetTransaction200JSONResponse(toTransaction(t)), nil
+}
+
+// ListTransactions pages through the caller's organisation's transactions.
+func (s *Server) ListTransactions(ctx context.Context, req gen.ListTransactionsRequestObject) (gen.ListTransactionsResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f := signing.ListFilter{Page: 1, PageSize: 100}
+	var bad []signing.FieldError
+	if req.Params.Zaak != nil {
+		f.Zaak = *req.Params.Zaak
+	}
+	if req.Params.Status != nil {
+		f.State = signing.State(*req.Params.Status)
+		if !f.State.Valid() {
+			bad = append(bad, signing.FieldError{Name: "status", Code: "invalid_choice", Reason: "Unknown status."})
+		}
+	}
+	if req.Params.Page != nil {
+		if f.Page = *req.Params.Page; f.Page < 1 {
+			bad = append(bad, signing.FieldError{Name: "page", Code: "min_value", Reason: "Must be 1 or more."})
+		}
+	}
+	if req.Params.PageSize != nil {
+		if f.PageSize = *req.Params.PageSize; f.PageSize < 1 || f.PageSize > 100 {
+			bad = append(bad, signing.FieldError{Name: "pageSize", Code: "range", Reason: "Must be between 1 and 100."})
+		}
+	}
+	if len(bad) > 0 {
+		return nil, &signing.Error{Code: signing.EINVALID, Message: "Invalid query parameters.", Fields: bad}
+	}
+	list, count, err := s.d.Store.Transactions(ctx, p.OrganisationID, f)
+	if err != nil {
+		return nil, err
+	}
+	out := gen.TransactionList{Count: count, Results: make([]gen.TransactionSummary, 0, len(list))}
+	for _, t := range list {
+		out.Results = append(out.Results, toSummary(t))
+	}
+	if f.Page*f.PageSize < count {
+		out.Next = s.pageURL(f, f.Page+1)
+	}
+	if f.Page > 1 {
+		out.Previous = s.pageURL(f, f.Page-1)
+	}
+	return gen.ListTransactions200JSONResponse(out), nil
+}
+
+func (s *Server) pageURL(f signing.ListFilter, page int) *string {
+	q := url.Values{}
+	if f.Zaak != "" {
+		q.Set("zaak", f.Zaak)
+	}
+	if f.State != "" {
+		q.Set("status", string(f.State))
+	}
+	if f.PageSize != 100 {
+		q.Set("pageSize", strconv.Itoa(f.PageSize))
+	}
+	q.Set("page", strconv.Itoa(page))
+	u := strings.TrimRight(s.d.PublicURL, "/") + "/api/v1/transactions?" + q.Encode()
+	return &u
+}
+
+// CancelTransaction withdraws a signing.
+func (s *Server) CancelTransaction(ctx context.Context, req gen.CancelTransactionRequestObject) (gen.CancelTransactionResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	reden := "Ingetrokken"
+	if req.Body != nil && req.Body.Reden != nil {
+		r := strings.TrimSpace(*req.Body.Reden)
+		if len([]rune(r)) > 500 {
+			return nil, &signing.Error{Code: signing.EINVALID, Message: "Invalid cancel request.",
+				Fields: []signing.FieldError{{Name: "reden", Code: "max_length", Reason: "At most 500 characters."}}}
+		}
+		if r != "" {
+			reden = "Ingetrokken: " + r
+		}
+	}
+	if err := s.d.Store.RequestCancel(ctx, p.OrganisationID, req.Id, reden, "client:"+p.ClientID, s.d.Now().UTC()); err != nil {
+		return nil, err
+	}
+	loggerFrom(ctx, s.d.Logger).Info("cancel requested", "transaction_id", req.Id)
+	t, err := s.d.Store.Transaction(ctx, p.OrganisationID, req.Id)
+	if err != nil {
+		return nil, err
+	}
+	return gen.CancelTransaction200JSONResponse(toTransaction(t)), nil
+}
+
+func toSummary(t signing.Transaction) gen.TransactionSummary {
+	return gen.TransactionSummary{
+		TransactionId: t.ID.String(),
+		Status:        gen.State(t.State),
+		Naam:          t.Naam,
+		Eigenaar:      nonEmpty(t.Eigenaar),
+		Zaak:          gen.Zaak{Uuid: t.Zaak.UUID, Url: t.Zaak.URL},
+		Reden:         nonEmpty(t.Reden),
+		CreatedAt:     t.CreatedAt,
+		UpdatedAt:     t.UpdatedAt,
+		Deadline:      t.Deadline,
+		FinishedAt:    t.FinishedAt,
+	}
+}
+
+func toTransaction(t signing.Transaction) gen.Transaction {
+	sum := toSummary(t)
+	out := gen.Transaction{
+		TransactionId: sum.TransactionId, Status: sum.Status, Naam: sum.Naam, Eigenaar: sum.Eigenaar, Zaak: sum.Zaak,
+		Reden: sum.Reden, CreatedAt: sum.CreatedAt, UpdatedAt: sum.UpdatedAt, Deadline: sum.Deadline, FinishedAt: sum.FinishedAt,
+		BewijsInformatieobjecttype: nonEmpty(t.BewijsInformatieobjecttype),
+		Provider:                   nonEmpty(t.Provider),
+		Documenten:                 make([]gen.DocumentStatus, 0, len(t.Documents)),
+		Ondertekenaars:             make([]gen.SignerStatus, 0, len(t.Signers)),
+		Events:                     make([]gen.Event, 0, len(t.Events)),
+	}
+	for _, d := range t.Documents {
+		out.Documenten = append(out.Documenten, gen.DocumentStatus{
+			Uuid: d.UUID, Url: d.URL, Titel: nonEmpty(d.Titel), Bestandsnaam: nonEmpty(d.Bestandsnaam), Versie: d.Versie,
+			Status: gen.DocumentStatusStatus(d.Status), VersieSigned: d.VersieSigned, VersieUploaded: d.VersieUploaded,
+			Sha256Original: nonEmpty(d.OriginalSHA256), Sha256Signed: nonEmpty(d.SignedSHA256),
+		})
+	}
+	for _, sg := range t.Signers {
+		st := gen.SignerStatus{
+			EMail: sg.Email, Voornaam: nonEmpty(sg.Voornaam), Achternaam: sg.Achternaam, Identificatie: nonEmpty(sg.Identificatie),
+			Volgorde: sg.Volgorde, Status: gen.SignerStatusStatus(sg.Status), SignedAt: sg.SignedAt, DeclinedAt: sg.DeclinedAt,
+			Reden: nonEmpty(sg.DeclineReason),
+		}
+		if a := sg.Authenticatie; a != nil {
+			st.Authenticatie = &gen.Authenticatie{Methode: a.Methode, Waarde: nonEmpty(mask(a.Methode, a.Waarde))}
+		}
+		out.Ondertekenaars = append(out.Ondertekenaars, st)
+	}
+	for _, ev := range t.Events {
+		e := gen.Event{Id: ev.ID, At: ev.At, Type: ev.Type, Status: gen.State(ev.State), Actor: ev.Actor}
+		if ev.Detail != nil {
+			d := ev.Detail
+			e.Detail = &d
+		}
+		out.Events = append(out.Events, e)
+	}
+	return out
+}
+
+// mask hides most of a phone number: the status API is read by more people than the signer.
+func mask(method, v string) string {
+	if method != signing.AuthSMS || len(v) < 7 {
+		return v
+	}
+	return v[:4] + strings.Repeat("*", len(v)-7) + v[len(v)-3:]
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

@@ -1,0 +1,66 @@
+// Command signingd gets documents of a zaak signed: run `signingd serve`, `signingd migrate`,
+// `signingd clients …` or `signingd sim`.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "signingd:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `signingd — documents of a zaak signed, the ZGW way.
+
+Usage:
+  signingd serve                 run the service (migrates first unless MIGRATE_ON_START=false)
+  signingd migrate               apply database migrations
+  signingd clients create --rsin RSIN --name NAME [--scopes a,b]
+  signingd clients list
+  signingd clients revoke CLIENT_ID
+  signingd version
+
+Configuration comes from the environment (DATABASE_URL, LISTEN_ADDR, PUBLIC_URL, LOG_LEVEL, CONFIG_FILE,
+SECRET_KEY, MIGRATE_ON_START, SHUTDOWN_TIMEOUT, WORKERS); see README.md.
+`
+
+var errUsage = errors.New("see usage above")
+
+// run is the whole program; tests call it too.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, getenv, stderr)
+	case "migrate":
+		return migrate(ctx, getenv, stderr)
+	case "clients":
+		return clients(ctx, args[1:], getenv, stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "signingd", version)
+		return nil
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}

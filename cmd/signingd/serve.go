@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/signingd/signingd/api"
+	"github.com/signingd/signingd/auth"
+	"github.com/signingd/signingd/config"
+	"github.com/signingd/signingd/jobs"
+	"github.com/signingd/signingd/store"
+)
+
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// open reads the configuration, connects to the database and makes sure the schema is current:
+// migrated when MIGRATE_ON_START, otherwise refused when behind.
+func open(ctx context.Context, getenv func(string) string, stderr io.Writer) (config.Config, *slog.Logger, *pgxpool.Pool, error) {
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return cfg, nil, nil, err
+	}
+	logger := newLogger(stderr, cfg.LogLevel)
+	pool, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return cfg, logger, nil, err
+	}
+	if cfg.MigrateOnStart {
+		err = store.Migrate(ctx, pool)
+	} else {
+		err = store.CheckMigrations(ctx, pool)
+	}
+	if err != nil {
+		pool.Close()
+		return cfg, logger, nil, err
+	}
+	return cfg, logger, pool, nil
+}
+
+// pepper returns the server secret that keys the digests of API keys and client secrets: SECRET_KEY,
+// or one generated once and kept in the database so that every replica agrees.
+func pepper(ctx context.Context, cfg config.Config, s *store.Store) ([]byte, error) {
+	if !cfg.SecretKey.IsZero() {
+		return []byte(cfg.SecretKey.Value()), nil
+	}
+	v, err := s.Setting(ctx, "pepper", func() string {
+		b := make([]byte, 32)
+		_, _ = rand.Read(b)
+		return hex.EncodeToString(b)
+	})
+	return []byte(v), err
+}
+
+func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) error {
+	cfg, logger, pool, err := open(ctx, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	st := store.New(pool, nil)
+	if err := st.SyncOrganisations(ctx, cfg.Landscape.Organisations); err != nil {
+		return err
+	}
+	pep, err := pepper(ctx, cfg, st)
+	if err != nil {
+		return err
+	}
+	jc, err := jobs.NewClient(pool, st, jobs.Config{Workers: cfg.Workers, Logger: logger})
+	if err != nil {
+		return err
+	}
+	st.SetJobs(jc)
+
+	migrationsOK := false
+	handler := api.New(api.Deps{
+		Store:     st,
+		Auth:      auth.Chain{auth.NewAPIKeys(st, pep)},
+		Landscape: cfg.Landscape,
+		PublicURL: cfg.PublicURL,
+		Logger:    logger,
+		Ready: func(ctx context.Context) error {
+			if err := st.Ping(ctx); err != nil {
+				return err
+			}
+			if !migrationsOK {
+				if err := store.CheckMigrations(ctx, pool); err != nil {
+					return err
+				}
+				migrationsOK = true
+			}
+			return nil
+		},
+	})
+	srv := &http.Server{
+		Addr:              cfg.ListenAddr,
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	if err := jc.Start(ctx); err != nil {
+		return fmt.Errorf("start jobs: %w", err)
+	}
+	logger.Info("signingd serving", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "version", version)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	// Drain in order: stop taking requests, let running jobs finish, then the pool closes.
+	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	if jerr := jc.Stop(sctx); jerr != nil {
+		err = errors.Join(err, fmt.Errorf("stop jobs: %w", jerr))
+	}
+	logger.Info("stopped")
+	return err
+}
+
+func migrate(ctx context.Context, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(stderr, cfg.LogLevel)
+	pool, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := store.Migrate(ctx, pool); err != nil {
+		return err
+	}
+	logger.Info("migrations applied")
+	return nil
+}

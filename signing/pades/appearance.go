@@ -1,0 +1,89 @@
+package pades
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+)
+
+var dutchMonths = [...]string{"januari", "februari", "maart", "april", "mei", "juni", "juli",
+	"augustus", "september", "oktober", "november", "december"}
+
+// displayDate formats t the Dutch way, with its UTC offset so the reader
+// knows which clock was meant.
+func displayDate(t time.Time) string {
+	_, off := t.Zone()
+	sign := '+'
+	if off < 0 {
+		sign, off = '-', -off
+	}
+	return fmt.Sprintf("%d %s %d, %02d:%02d (UTC%c%02d:%02d)", t.Day(), dutchMonths[t.Month()-1],
+		t.Year(), t.Hour(), t.Minute(), sign, off/3600, off%3600/60)
+}
+
+// appearance draws the visible signature: an opaque box (it covers a
+// placeholder text) with the label, the signer's name and the date.
+func appearance(fu *fontUse, fontRef ref, w, h float64, o *Options, t time.Time) *stream {
+	label := o.Label
+	if label == "" {
+		label = "Digitaal ondertekend"
+	}
+	signer := o.Name
+	if signer == "" && len(o.Certificates) > 0 {
+		signer = o.Certificates[0].Subject.CommonName
+	}
+	lines := []struct {
+		text string
+		size float64
+		gray float64
+	}{
+		{label, h * 0.16, 0.35},
+		{signer, h * 0.24, 0},
+		{displayDate(t), h * 0.14, 0.35},
+	}
+	if o.Reason != "" {
+		lines = append(lines, struct {
+			text string
+			size float64
+			gray float64
+		}{o.Reason, h * 0.13, 0.35})
+	}
+	pad := min(6, w*0.05)
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "q 1 g 0 0 %s %s re f Q\n", formatReal(w), formatReal(h))
+	fmt.Fprintf(&b, "q 0.16 0.33 0.6 RG 0.8 w 0.4 0.4 %s %s re S Q\n", formatReal(w-0.8), formatReal(h-0.8))
+	// scale the sizes so the lines fill the height, then shrink lines that
+	// are too wide
+	total := 0.0
+	for _, l := range lines {
+		total += l.size * 1.2
+	}
+	k := (h - 2*pad) / total
+	y := h - pad
+	b.WriteString("BT\n")
+	for _, l := range lines {
+		size := l.size * k
+		hexText, width := fu.encode(l.text)
+		if width > 0 && width*size/1000 > w-2*pad {
+			size = (w - 2*pad) * 1000 / width
+		}
+		y -= l.size * k * 1.2
+		fmt.Fprintf(&b, "%s g /F1 %s Tf 1 0 0 1 %s %s Tm %s Tj\n", formatReal(l.gray), formatReal(size),
+			formatReal(pad), formatReal(y+l.size*k*0.25), hexText)
+	}
+	b.WriteString("ET\n")
+	return flateStream(dict{"Type": name("XObject"), "Subtype": name("Form"),
+		"BBox":      array{int64(0), int64(0), w, h},
+		"Resources": dict{"Font": dict{"F1": fontRef}}}, b.Bytes())
+}
+
+// sigPageContent draws the heading of an appended signature page.
+func sigPageContent(fu *fontUse) []byte {
+	var b bytes.Buffer
+	title, _ := fu.encode("Ondertekening")
+	sub, _ := fu.encode("Dit document is digitaal ondertekend. De handtekeningen staan hieronder.")
+	fmt.Fprintf(&b, "BT 0.1 g /F1 20 Tf 1 0 0 1 50 %s Tm %s Tj\n", formatReal(a4[3]-70), title)
+	fmt.Fprintf(&b, "/F1 10 Tf 1 0 0 1 50 %s Tm %s Tj ET\n", formatReal(a4[3]-95), sub)
+	fmt.Fprintf(&b, "q 0.6 G 0.5 w 50 %s m %s %s l S Q\n", formatReal(a4[3]-108), formatReal(a4[2]-50), formatReal(a4[3]-108))
+	return b.Bytes()
+}

@@ -1,0 +1,280 @@
+package pades
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The test corpus is generated, never downloaded: our own minimal PDFs,
+// a LibreOffice export and qpdf rewrites of it.
+
+// genPDF describes a PDF written by makePDF.
+type genPDF struct {
+	version    string
+	pages      [][]string // lines of text per page
+	xrefStream bool
+	form       bool // add an AcroForm with a filled-in text field
+	padding    int  // bytes of incompressible image data per page, to make big files
+}
+
+// makePDF writes a small, valid PDF with Helvetica text.
+func makePDF(g genPDF) []byte {
+	var b bytes.Buffer
+	if g.version == "" {
+		g.version = "1.7"
+	}
+	fmt.Fprintf(&b, "%%PDF-%s\n%%\xe2\xe3\xcf\xd3\n", g.version)
+	offsets := map[int]int{}
+	obj := func(n int, body string) {
+		offsets[n] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", n, body)
+	}
+	// 1 catalog, 2 pages, 3 font, 4 info, 5 form field; pages from 10 on
+	np := len(g.pages)
+	var kids []string
+	for i := 0; i < np; i++ {
+		kids = append(kids, fmt.Sprintf("%d 0 R", 10+3*i))
+	}
+	cat := "<< /Type /Catalog /Pages 2 0 R"
+	if g.form {
+		cat += " /AcroForm << /Fields [5 0 R] /DA (/Helv 10 Tf 0 g) /DR << /Font << /Helv 3 0 R >> >> >>"
+	}
+	obj(1, cat+" >>")
+	obj(2, fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d /MediaBox [0 0 595 842] >>", strings.Join(kids, " "), np))
+	obj(3, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+	obj(4, "<< /Producer (signingd test corpus) /Title (Testdocument) >>")
+	if g.form {
+		obj(5, "<< /Type /Annot /Subtype /Widget /FT /Tx /T (Naam) /V (Jan Jansen) /Rect [300 700 500 720] /P 10 0 R /DA (/Helv 10 Tf 0 g) /F 4 >>")
+	}
+	for i, lines := range g.pages {
+		var c bytes.Buffer
+		c.WriteString("BT /F1 12 Tf 72 770 Td 16 TL\n")
+		for _, l := range lines {
+			var s bytes.Buffer
+			writeString(&s, pdfStr(latin1(l)))
+			fmt.Fprintf(&c, "%s Tj T*\n", s.String())
+		}
+		c.WriteString("ET\n")
+		res := "<< /Font << /F1 3 0 R >> >>"
+		annots := ""
+		if g.form && i == 0 {
+			annots = " /Annots [5 0 R]"
+		}
+		if g.padding > 0 {
+			c.WriteString("q 100 0 0 100 400 100 cm /Im1 Do Q\n")
+			res = fmt.Sprintf("<< /Font << /F1 3 0 R >> /XObject << /Im1 %d 0 R >> >>", 12+3*i)
+		}
+		obj(10+3*i, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /Resources %s /Contents %d 0 R%s >>", res, 11+3*i, annots))
+		obj(11+3*i, fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", c.Len(), c.Bytes()))
+		if g.padding > 0 {
+			side := 1
+			for side*side*3 < g.padding {
+				side++
+			}
+			data := make([]byte, side*side*3)
+			x := uint32(i + 1)
+			for k := range data {
+				x ^= x << 13
+				x ^= x >> 17
+				x ^= x << 5
+				data[k] = byte(x)
+			}
+			offsets[12+3*i] = b.Len()
+			fmt.Fprintf(&b, "%d 0 obj\n<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceRGB /BitsPerComponent 8 /Length %d >>\nstream\n",
+				12+3*i, side, side, len(data))
+			b.Write(data)
+			b.WriteString("\nendstream\nendobj\n")
+		}
+	}
+	nums := make([]int, 0, len(offsets))
+	for n := range offsets {
+		nums = append(nums, n)
+	}
+	sort.Ints(nums)
+	size := nums[len(nums)-1] + 1
+	id := "<0123456789ABCDEF0123456789ABCDEF>"
+	if g.xrefStream {
+		xn := size
+		size++
+		offsets[xn] = b.Len()
+		var data []byte
+		for n := 0; n < size; n++ {
+			off, ok := offsets[n]
+			if !ok {
+				data = append(data, 0, 0, 0, 0, 0, 0xff, 0xff)
+				continue
+			}
+			data = append(data, 1, byte(off>>24), byte(off>>16), byte(off>>8), byte(off), 0, 0)
+		}
+		fmt.Fprintf(&b, "%d 0 obj\n<< /Type /XRef /Size %d /W [1 4 2] /Root 1 0 R /Info 4 0 R /ID [%s %s] /Length %d >>\nstream\n",
+			xn, size, id, id, len(data))
+		b.Write(data)
+		fmt.Fprintf(&b, "\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n", offsets[xn])
+		return b.Bytes()
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n", size)
+	for n := 0; n < size; n++ {
+		if off, ok := offsets[n]; ok {
+			fmt.Fprintf(&b, "%010d 00000 n\r\n", off)
+		} else {
+			b.WriteString("0000000000 65535 f\r\n")
+		}
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R /Info 4 0 R /ID [%s %s] >>\nstartxref\n%d\n%%%%EOF\n", size, id, id, xref)
+	return b.Bytes()
+}
+
+func latin1(s string) []byte {
+	var b []byte
+	for _, r := range s {
+		if r > 0xff {
+			r = '?'
+		}
+		b = append(b, byte(r))
+	}
+	return b
+}
+
+var contractText = []string{
+	"Overeenkomst gemeente Utrecht",
+	"",
+	"Partijen komen het volgende overeen.",
+	"",
+	"Handtekening: {{Signer1}}",
+	"",
+	"",
+	"",
+	"",
+	"Tweede handtekening: {{Signer2}}",
+}
+
+// corpusFile is one input of the acceptance tests.
+type corpusFile struct {
+	name string
+	path string
+	// placeholders tells whether {{Signer1}} and {{Signer2}} are present.
+	placeholders bool
+}
+
+var (
+	corpusOnce  sync.Once
+	corpusFiles []corpusFile
+	corpusErr   error
+	corpusDir   string
+	// loSkip is set when soffice is not installed.
+	loSkip string
+)
+
+// TestMain owns the temporary directory the corpus and NSS database live in.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "pades-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	corpusDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// corpus builds the corpus once per test binary.
+func corpus(t *testing.T) []corpusFile {
+	t.Helper()
+	corpusOnce.Do(func() { corpusFiles, corpusErr = buildCorpus(corpusDir) })
+	if corpusErr != nil {
+		t.Fatal(corpusErr)
+	}
+	return corpusFiles
+}
+
+func run(ctx context.Context, dir, name string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return out, fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return out, nil
+}
+
+func buildCorpus(dir string) ([]corpusFile, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	var files []corpusFile
+	add := func(name string, data []byte, ph bool) error {
+		p := filepath.Join(dir, name+".pdf")
+		files = append(files, corpusFile{name: name, path: p, placeholders: ph})
+		return os.WriteFile(p, data, 0o644)
+	}
+	if err := add("simple", makePDF(genPDF{pages: [][]string{{"Eenvoudig document zonder plaatshouder."}}}), false); err != nil {
+		return nil, err
+	}
+	if err := add("placeholder", makePDF(genPDF{pages: [][]string{{"Voorblad"}, contractText}}), true); err != nil {
+		return nil, err
+	}
+	if err := add("pdf20", makePDF(genPDF{version: "2.0", xrefStream: true, pages: [][]string{contractText}}), true); err != nil {
+		return nil, err
+	}
+	if err := add("form", makePDF(genPDF{form: true, pages: [][]string{{"Formulier met een bestaand veld."}}}), false); err != nil {
+		return nil, err
+	}
+	if _, err := exec.LookPath("qpdf"); err != nil {
+		return nil, fmt.Errorf("qpdf is required (see .ci/apt-packages.txt): %v", err)
+	}
+	// already signed: the simple file with one signature of ours, made
+	// with a different signer than the tests use first
+	p := getPKIForCorpus()
+	if p == nil {
+		return nil, fmt.Errorf("test PKI: %v", pkiErr)
+	}
+	simple, _ := os.ReadFile(files[0].path)
+	var signed bytes.Buffer
+	o := p.signers["ecdsa"].options()
+	o.Time = time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC)
+	if err := Sign(ctx, bytes.NewReader(simple), int64(len(simple)), &signed, o); err != nil {
+		return nil, fmt.Errorf("sign corpus file: %v", err)
+	}
+	if err := add("signed", signed.Bytes(), false); err != nil {
+		return nil, err
+	}
+	// LibreOffice export and its qpdf variants
+	if _, err := exec.LookPath("soffice"); err != nil {
+		loSkip = "soffice not installed (Debian libreoffice-writer-nogui); LibreOffice corpus files skipped"
+		return files, nil
+	}
+	txt := "Overeenkomst gemeente Utrecht\n\nOndergetekende: Zoë Çelik-Łukasiewicz\n\nHandtekening: {{Signer1}}\n\n\n\n\nTweede handtekening: {{Signer2}}\n"
+	if err := os.WriteFile(filepath.Join(dir, "libreoffice.txt"), []byte(txt), 0o644); err != nil {
+		return nil, err
+	}
+	profile := "-env:UserInstallation=file://" + filepath.Join(dir, "lo-profile")
+	if _, err := run(ctx, dir, "soffice", profile, "--headless", "--convert-to", "pdf", "libreoffice.txt"); err != nil {
+		return nil, err
+	}
+	files = append(files, corpusFile{name: "libreoffice", path: filepath.Join(dir, "libreoffice.pdf"), placeholders: true})
+	for _, v := range []struct{ name, flag string }{
+		{"libreoffice-objstm", "--object-streams=generate"},
+		{"libreoffice-linearized", "--linearize"},
+	} {
+		if _, err := run(ctx, dir, "qpdf", v.flag, "libreoffice.pdf", v.name+".pdf"); err != nil {
+			return nil, err
+		}
+		files = append(files, corpusFile{name: v.name, path: filepath.Join(dir, v.name+".pdf"), placeholders: true})
+	}
+	return files, nil
+}
+
+func getPKIForCorpus() *testPKI {
+	pkiOnce.Do(func() { pki, pkiErr = newTestPKI() })
+	return pki
+}

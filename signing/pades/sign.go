@@ -1,0 +1,761 @@
+package pades
+
+import (
+	"bytes"
+	"compress/zlib"
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Options configure one signature.
+type Options struct {
+	// Signer holds the private key; it may live in an HSM or a cloud KMS.
+	// RSA and ECDSA keys are supported.
+	Signer crypto.Signer
+	// Certificates is the signer certificate followed by its chain; all of
+	// them are embedded in the CMS.
+	Certificates []*x509.Certificate
+	// PSS selects RSASSA-PSS instead of PKCS #1 v1.5 for RSA keys.
+	PSS bool
+
+	// Name, Reason, Location and ContactInfo go into the signature
+	// dictionary; Name also appears in the visible appearance.
+	Name, Reason, Location, ContactInfo string
+	// Time is the claimed signing time (/M). Zero means now.
+	Time time.Time
+
+	// Placeholder is text (e.g. "{{Signer1}}") whose position on a page
+	// receives the visible signature. When it is empty or not found, the
+	// signature goes into the next free slot of a signature page appended
+	// to the document.
+	Placeholder string
+	// Page restricts the placeholder search, or places an invisible
+	// signature, on this 1-based page. Zero means any page (first page for
+	// invisible signatures).
+	Page int
+	// Invisible creates a signature without appearance.
+	Invisible bool
+	// Label is the first line of the appearance; default "Digitaal ondertekend".
+	Label string
+	// FieldName names the signature field; default "Handtekening<n>".
+	FieldName string
+
+	// TSA, when set, adds a signature time-stamp (PAdES B-T).
+	TSA *TSA
+	// Certify makes this a certification signature with DocMDP permission
+	// P (1: no changes, 2: form filling and signing, 3: also annotations).
+	// Zero makes an approval signature.
+	Certify int
+}
+
+// Signature page geometry (A4), in points.
+const (
+	sigPageMarker = "SigningdSignaturePage"
+	slotCols      = 2
+	slotRows      = 5
+	slotW, slotH  = 240.0, 100.0
+	placeW        = 200.0
+	placeH        = 62.0
+)
+
+var a4 = [4]float64{0, 0, 595.28, 841.89}
+
+// plan is the set of objects one incremental update writes.
+type plan struct {
+	next    int
+	objects map[int]object // new or changed objects, by number
+	gens    map[int]int
+	sigNum  int
+}
+
+func (p *plan) alloc() ref {
+	r := ref{p.next, 0}
+	p.next++
+	return r
+}
+
+func (p *plan) put(r ref, o object) {
+	p.objects[r.num] = o
+	p.gens[r.num] = r.gen
+}
+
+// Sign reads the PDF in (size bytes) and writes it to out followed by one
+// incremental update holding a new PAdES signature. The input is read
+// twice and never held in memory.
+func Sign(ctx context.Context, in io.ReaderAt, size int64, out io.Writer, opts Options) error {
+	if err := opts.check(); err != nil {
+		return err
+	}
+	doc, err := openDocument(in, size)
+	if err != nil {
+		return err
+	}
+	u, err := prepare(doc, &opts)
+	if err != nil {
+		return err
+	}
+	reserve := estimateCMS(&opts)
+	for attempt := 0; ; attempt++ {
+		upd, err := u.render(doc, reserve)
+		if err != nil {
+			return err
+		}
+		cms, err := upd.sign(ctx, doc, &opts)
+		if err != nil {
+			return err
+		}
+		if len(cms) > reserve {
+			if attempt > 0 {
+				return fmt.Errorf("pades: signature grew from %d to %d bytes between attempts", reserve, len(cms))
+			}
+			reserve = len(cms) + 1024
+			continue
+		}
+		return upd.write(ctx, doc, out, cms)
+	}
+}
+
+func (o *Options) check() error {
+	if o.Signer == nil || len(o.Certificates) == 0 || o.Certificates[0] == nil {
+		return fmt.Errorf("%w: Signer and Certificates are required", ErrInvalidOptions)
+	}
+	if o.Certify < 0 || o.Certify > 3 {
+		return fmt.Errorf("%w: Certify must be 0..3", ErrInvalidOptions)
+	}
+	if o.Page < 0 {
+		return fmt.Errorf("%w: negative page", ErrInvalidOptions)
+	}
+	if _, ok := o.Signer.Public().(*rsa.PublicKey); o.PSS && !ok {
+		return fmt.Errorf("%w: PSS requires an RSA key", ErrInvalidOptions)
+	}
+	return checkKey(o.Signer, o.Certificates[0], o.PSS)
+}
+
+// estimateCMS guesses the DER size of the CMS, generously: an undersized
+// placeholder costs a second pass over the file.
+func estimateCMS(o *Options) int {
+	n := 2048
+	for _, c := range o.Certificates {
+		n += len(c.Raw)
+	}
+	if k, ok := o.Signer.Public().(*rsa.PublicKey); ok {
+		n += k.Size()
+	} else {
+		n += 160
+	}
+	if o.TSA != nil {
+		n += 8192
+	}
+	return n
+}
+
+// update is a prepared incremental update; render lays it out.
+type update struct {
+	plan     *plan
+	sigRef   ref
+	sigDict  dict // without ByteRange and Contents
+	certify  bool
+	prevSize int64
+}
+
+// prepare reads what the update must change and builds its objects.
+func prepare(doc *document, o *Options) (*update, error) {
+	cat, err := doc.catalog()
+	if err != nil {
+		return nil, err
+	}
+	p := &plan{next: doc.nextObjNum(), objects: map[int]object{}, gens: map[int]int{}}
+	rootRef := doc.trailer["Root"].(ref)
+
+	// DocMDP: an earlier certification signature may forbid changes.
+	mdp, err := docMDP(doc, cat)
+	if err != nil {
+		return nil, err
+	}
+	if mdp == 1 {
+		return nil, fmt.Errorf("%w: certification signature permits no changes (DocMDP P=1)", ErrLocked)
+	}
+
+	// AcroForm and its fields
+	catChanged := false
+	newCat := cloneDict(cat)
+	var form dict
+	formRef, formIsRef := cat["AcroForm"].(ref)
+	if form, err = doc.dict(cat["AcroForm"]); err != nil {
+		return nil, err
+	}
+	if form == nil {
+		form, formIsRef = dict{}, false
+	} else {
+		form = cloneDict(form)
+	}
+	fieldsRef, fieldsIsRef := form["Fields"].(ref)
+	fields, err := doc.array(form["Fields"])
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]bool{}
+	signed := 0
+	for _, f := range fields {
+		fd, err := doc.dict(f)
+		if err != nil {
+			return nil, err
+		}
+		if fd == nil {
+			continue
+		}
+		if t, ok := fd["T"].(pdfStr); ok {
+			names[decodeText(t)] = true
+		}
+		if fd.name("FT") == "Sig" && fd["V"] != nil {
+			signed++
+		}
+	}
+	if o.Certify > 0 && (signed > 0 || mdp > 0) {
+		return nil, fmt.Errorf("%w: a certification signature must be the first signature", ErrInvalidOptions)
+	}
+	field := o.FieldName
+	if field == "" {
+		for i := signed + 1; ; i++ {
+			if field = "Handtekening" + strconv.Itoa(i); !names[field] {
+				break
+			}
+		}
+	} else if names[field] {
+		return nil, fmt.Errorf("%w: field %q already exists", ErrInvalidOptions, field)
+	}
+
+	// placement
+	var pg *page
+	var rect [4]float64
+	newPage := false
+	slot := -1
+	switch {
+	case o.Invisible:
+		if pg, _, err = doc.pageAt(max(o.Page, 1)); err != nil {
+			return nil, err
+		}
+	default:
+		if o.Placeholder != "" {
+			err := doc.walkPages(func(i int, cand *page) (bool, error) {
+				if o.Page > 0 && i != o.Page {
+					return false, nil
+				}
+				hit, ok, err := doc.findText(cand, o.Placeholder)
+				if err != nil || !ok {
+					return false, nil // an unreadable page just has no placeholder
+				}
+				pg, rect = cand, placeholderRect(hit, cand.mediaBox)
+				return true, nil
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+		if pg == nil {
+			last, _, err := doc.pageAt(-1)
+			if err != nil {
+				return nil, err
+			}
+			if isSigPage, _ := last.dict[sigPageMarker].(bool); isSigPage {
+				used, err := countSigWidgets(doc, last.dict)
+				if err != nil {
+					return nil, err
+				}
+				if used < slotCols*slotRows {
+					pg, slot = last, used
+				}
+			}
+			if pg == nil {
+				if mdp > 0 {
+					return nil, fmt.Errorf("%w: cannot add a signature page to a certified document", ErrLocked)
+				}
+				newPage, slot = true, 0
+			}
+			col, row := slot%slotCols, slot/slotCols
+			x := 50 + float64(col)*(slotW+15)
+			top := a4[3] - 130 - float64(row)*(slotH+narrowGap)
+			rect = [4]float64{x, top - slotH, x + slotW, top}
+		}
+	}
+
+	sigRef, widgetRef := p.alloc(), p.alloc()
+	now := o.Time
+	if now.IsZero() {
+		now = time.Now()
+	}
+	now = now.Truncate(time.Second)
+
+	widget := dict{"Type": name("Annot"), "Subtype": name("Widget"), "FT": name("Sig"),
+		"T": textString(field), "V": sigRef, "F": int64(132), // print, locked
+		"Rect": array{rect[0], rect[1], rect[2], rect[3]}}
+	if o.Invisible {
+		widget["Rect"] = array{int64(0), int64(0), int64(0), int64(0)}
+		widget["F"] = int64(132)
+	}
+	var fu *fontUse
+	var fontRef ref
+	if !o.Invisible {
+		if fu, err = newFontUse(); err != nil {
+			return nil, err
+		}
+		var frefs [5]ref
+		for i := range frefs {
+			frefs[i] = p.alloc()
+		}
+		fontRef = frefs[0]
+		apRef := p.alloc()
+		widget["AP"] = dict{"N": apRef}
+		p.put(apRef, appearance(fu, fontRef, rect[2]-rect[0], rect[3]-rect[1], o, now))
+		var pageRef ref
+		if newPage {
+			pageRef = p.alloc()
+			contentRef := p.alloc()
+			p.put(contentRef, flateStream(dict{}, sigPageContent(fu)))
+			p.put(pageRef, dict{"Type": name("Page"), "Parent": cat["Pages"],
+				"MediaBox": array{a4[0], a4[1], a4[2], a4[3]}, "Contents": contentRef,
+				"Resources": dict{"Font": dict{"F1": fontRef}}, "Annots": array{widgetRef},
+				name(sigPageMarker): true})
+			if err := addPage(doc, p, cat, pageRef); err != nil {
+				return nil, err
+			}
+		}
+		// the font is encoded last so it holds every glyph used above
+		objs, err := fu.objects(frefs)
+		if err != nil {
+			return nil, err
+		}
+		for r, ob := range objs {
+			p.put(r, ob)
+		}
+		if newPage {
+			widget["P"] = pageRef
+		}
+	}
+	if !newPage {
+		widget["P"] = pg.ref
+		if err := addAnnot(doc, p, pg, widgetRef); err != nil {
+			return nil, err
+		}
+	}
+	p.put(widgetRef, widget)
+
+	// fields: append the widget, keeping the existing ones
+	newFields := append(slices.Clone(fields), widgetRef)
+	if fieldsIsRef {
+		p.put(fieldsRef, newFields)
+	} else {
+		form["Fields"] = newFields
+	}
+	sf, _ := integer(form["SigFlags"])
+	form["SigFlags"] = sf | 3 // signatures exist, append only
+	if formIsRef {
+		p.put(formRef, form)
+	} else {
+		newCat["AcroForm"] = form
+		catChanged = true
+	}
+
+	sig := dict{"Type": name("Sig"), "Filter": name("Adobe.PPKLite"),
+		"SubFilter": name("ETSI.CAdES.detached"), "M": pdfStr(pdfDate(now))}
+	for k, v := range map[name]string{"Name": o.Name, "Reason": o.Reason, "Location": o.Location, "ContactInfo": o.ContactInfo} {
+		if v != "" {
+			sig[k] = textString(v)
+		}
+	}
+	if o.Certify > 0 {
+		sig["Reference"] = array{dict{"Type": name("SigRef"), "TransformMethod": name("DocMDP"),
+			"TransformParams": dict{"Type": name("TransformParams"), "P": int64(o.Certify), "V": name("1.2")}}}
+		perms, _ := doc.dict(cat["Perms"])
+		perms = cloneDict(perms)
+		if perms == nil {
+			perms = dict{}
+		}
+		perms["DocMDP"] = sigRef
+		newCat["Perms"] = perms
+		catChanged = true
+	}
+	if catChanged {
+		p.put(rootRef, newCat)
+	}
+	p.sigNum = sigRef.num
+	return &update{plan: p, sigRef: sigRef, sigDict: sig}, nil
+}
+
+const narrowGap = 12.0
+
+// docMDP returns the DocMDP permission of an earlier certification
+// signature, or 0 when there is none.
+func docMDP(doc *document, cat dict) (int, error) {
+	perms, err := doc.dict(cat["Perms"])
+	if err != nil || perms == nil {
+		return 0, err
+	}
+	sig, err := doc.dict(perms["DocMDP"])
+	if err != nil || sig == nil {
+		return 0, err
+	}
+	refs, err := doc.array(sig["Reference"])
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range refs {
+		rd, err := doc.dict(r)
+		if err != nil {
+			return 0, err
+		}
+		if rd == nil || rd.name("TransformMethod") != "DocMDP" {
+			continue
+		}
+		tp, err := doc.dict(rd["TransformParams"])
+		if err != nil {
+			return 0, err
+		}
+		if p, ok := integer(tp["P"]); ok && p >= 1 && p <= 3 {
+			return int(p), nil
+		}
+		return 2, nil // the default
+	}
+	return 2, nil
+}
+
+func cloneDict(d dict) dict {
+	if d == nil {
+		return nil
+	}
+	c := make(dict, len(d))
+	for k, v := range d {
+		c[k] = v
+	}
+	return c
+}
+
+func countSigWidgets(doc *document, pd dict) (int, error) {
+	annots, err := doc.array(pd["Annots"])
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, a := range annots {
+		ad, err := doc.dict(a)
+		if err != nil {
+			return 0, err
+		}
+		if ad != nil && ad.name("FT") == "Sig" {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// addAnnot appends the widget to the page's /Annots, rewriting the array
+// object when it is indirect and the page otherwise.
+func addAnnot(doc *document, p *plan, pg *page, widget ref) error {
+	annots, err := doc.array(pg.dict["Annots"])
+	if err != nil {
+		return err
+	}
+	na := append(slices.Clone(annots), widget)
+	if ar, ok := pg.dict["Annots"].(ref); ok {
+		if _, isArr := doc.cache[ar.num].(array); isArr || annots != nil {
+			p.put(ar, na)
+			return nil
+		}
+	}
+	pd := cloneDict(pg.dict)
+	pd["Annots"] = na
+	p.put(pg.ref, pd)
+	return nil
+}
+
+// addPage appends pageRef to the root of the page tree.
+func addPage(doc *document, p *plan, cat dict, pageRef ref) error {
+	rr, ok := cat["Pages"].(ref)
+	if !ok {
+		return malformed(-1, "catalog has no /Pages reference")
+	}
+	root, err := doc.dict(rr)
+	if err != nil {
+		return err
+	}
+	if root == nil {
+		return malformed(-1, "page tree root missing")
+	}
+	kids, err := doc.array(root["Kids"])
+	if err != nil {
+		return err
+	}
+	nr := cloneDict(root)
+	count, _ := integer(root["Count"])
+	nr["Kids"] = append(slices.Clone(kids), pageRef)
+	nr["Count"] = count + 1
+	p.put(rr, nr)
+	return nil
+}
+
+// placeholderRect puts the appearance box over the placeholder: its top
+// just above the text, extending right and down, kept inside the page.
+func placeholderRect(h placeholderHit, box [4]float64) [4]float64 {
+	w := max(placeW, h.width)
+	top := h.y + h.height*0.95
+	x := h.x
+	if x+w > box[2] {
+		x = max(box[0], box[2]-w)
+	}
+	if top-placeH < box[1] {
+		top = box[1] + placeH
+	}
+	if top > box[3] {
+		top = box[3]
+	}
+	return [4]float64{x, top - placeH, x + w, top}
+}
+
+func pdfDate(t time.Time) string {
+	s := t.Format("D:20060102150405")
+	_, off := t.Zone()
+	if off == 0 {
+		return s + "Z"
+	}
+	sign := '+'
+	if off < 0 {
+		sign, off = '-', -off
+	}
+	return fmt.Sprintf("%s%c%02d'%02d'", s, sign, off/3600, off%3600/60)
+}
+
+func flateStream(d dict, data []byte) *stream {
+	var b bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&b, zlib.BestCompression) // valid level: no error
+	zw.Write(data)
+	zw.Close()
+	d["Filter"] = name("FlateDecode")
+	return &stream{dict: d, data: b.Bytes()}
+}
+
+// rendered is a laid-out update: its bytes with the /Contents hex digits
+// still zero, and the positions to hash around.
+type rendered struct {
+	buf          []byte
+	cStart, cEnd int // the <...> of /Contents, in buf
+	byteRange    [4]int64
+}
+
+// render writes the update objects, the signature dictionary with
+// placeholders, and a cross-reference section like the file's last one.
+func (u *update) render(doc *document, reserve int) (*rendered, error) {
+	var b bytes.Buffer
+	var last [1]byte
+	if doc.size > 0 {
+		if _, err := doc.r.ReadAt(last[:], doc.size-1); err != nil {
+			return nil, fmt.Errorf("pades: read input: %w", err)
+		}
+		if last[0] != '\n' && last[0] != '\r' {
+			b.WriteByte('\n')
+		}
+	}
+	p := u.plan
+	nums := make([]int, 0, len(p.objects)+2)
+	for n := range p.objects {
+		nums = append(nums, n)
+	}
+	nums = append(nums, u.sigRef.num)
+	slices.Sort(nums)
+	offsets := map[int]int64{}
+	r := &rendered{}
+	for _, n := range nums {
+		offsets[n] = doc.size + int64(b.Len())
+		if n == u.sigRef.num {
+			fmt.Fprintf(&b, "%d 0 obj\n", n)
+			sd := cloneDict(u.sigDict)
+			b.WriteString("<<")
+			for _, k := range sortedKeys(sd) {
+				writeName(&b, k)
+				b.WriteByte(' ')
+				writeObject(&b, sd[k])
+			}
+			b.WriteString("/ByteRange ")
+			brPos := b.Len()
+			b.WriteString("[0 0000000000 0000000000 0000000000]")
+			b.WriteString("                ") // room for larger offsets
+			b.WriteString("/Contents ")
+			r.cStart = b.Len()
+			b.WriteByte('<')
+			b.Write(bytes.Repeat([]byte("0"), 2*reserve))
+			b.WriteByte('>')
+			r.cEnd = b.Len()
+			b.WriteString(">>\nendobj\n")
+			r.byteRange[3] = int64(brPos) // remember, fixed below
+			continue
+		}
+		if err := writeIndirect(&b, ref{n, p.gens[n]}, p.objects[n]); err != nil {
+			return nil, err
+		}
+	}
+	if err := u.writeXref(doc, &b, nums, offsets); err != nil {
+		return nil, err
+	}
+	r.buf = b.Bytes()
+	brPos := int(r.byteRange[3])
+	r.byteRange = [4]int64{0, doc.size + int64(r.cStart), doc.size + int64(r.cEnd), int64(len(r.buf) - r.cEnd)}
+	br := fmt.Sprintf("[%d %d %d %d]", r.byteRange[0], r.byteRange[1], r.byteRange[2], r.byteRange[3])
+	room := r.cStart - len("/Contents ") - brPos
+	if len(br) > room {
+		return nil, errors.New("pades: byte range does not fit")
+	}
+	copy(r.buf[brPos:], br+string(bytes.Repeat([]byte(" "), room-len(br))))
+	return r, nil
+}
+
+func sortedKeys(d dict) []name {
+	keys := make([]name, 0, len(d))
+	for k := range d {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// writeXref appends a cross-reference table or stream and the trailer.
+func (u *update) writeXref(doc *document, b *bytes.Buffer, nums []int, offsets map[int]int64) error {
+	size := u.plan.next
+	tr := dict{"Root": doc.trailer["Root"], "Prev": doc.startxref}
+	if info, ok := doc.trailer["Info"]; ok {
+		tr["Info"] = info
+	}
+	id := newID(doc)
+	tr["ID"] = id
+	if doc.xrefIsStm {
+		xnum := size
+		size++
+		nums = append(nums, xnum)
+		xoff := doc.size + int64(b.Len())
+		offsets[xnum] = xoff
+		width := 4
+		if xoff >= 1<<32 {
+			width = 8
+		}
+		var data []byte
+		var index array
+		for i, n := range nums {
+			if i == 0 || n != nums[i-1]+1 {
+				index = append(index, int64(n), int64(0))
+			}
+			index[len(index)-1] = index[len(index)-1].(int64) + 1
+			data = append(data, 1)
+			for k := width - 1; k >= 0; k-- {
+				data = append(data, byte(offsets[n]>>(8*k)))
+			}
+			g := u.plan.gens[n]
+			data = append(data, byte(g>>8), byte(g))
+		}
+		tr["Type"] = name("XRef")
+		tr["Size"] = int64(size)
+		tr["W"] = array{int64(1), int64(width), int64(2)}
+		tr["Index"] = index
+		if err := writeIndirect(b, ref{xnum, 0}, &stream{dict: tr, data: data}); err != nil {
+			return err
+		}
+		fmt.Fprintf(b, "startxref\n%d\n%%%%EOF\n", xoff)
+		return nil
+	}
+	xoff := doc.size + int64(b.Len())
+	b.WriteString("xref\n")
+	for i := 0; i < len(nums); {
+		j := i
+		for j+1 < len(nums) && nums[j+1] == nums[j]+1 {
+			j++
+		}
+		fmt.Fprintf(b, "%d %d\n", nums[i], j-i+1)
+		for k := i; k <= j; k++ {
+			fmt.Fprintf(b, "%010d %05d n\r\n", offsets[nums[k]], u.plan.gens[nums[k]])
+		}
+		i = j + 1
+	}
+	tr["Size"] = int64(size)
+	b.WriteString("trailer\n")
+	writeObject(b, tr)
+	fmt.Fprintf(b, "\nstartxref\n%d\n%%%%EOF\n", xoff)
+	return nil
+}
+
+// newID keeps the document's permanent identifier and sets a fresh second
+// one, as an update should.
+func newID(doc *document) array {
+	var fresh [16]byte
+	rand.Read(fresh[:])
+	if id, ok := doc.trailer["ID"].(array); ok && len(id) == 2 {
+		if first, ok := id[0].(pdfStr); ok {
+			return array{first, pdfStr(fresh[:])}
+		}
+	}
+	return array{pdfStr(fresh[:]), pdfStr(fresh[:])}
+}
+
+// ctxReader checks for cancellation between reads of a long copy.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// sign hashes the byte ranges and builds the CMS.
+func (r *rendered) sign(ctx context.Context, doc *document, o *Options) ([]byte, error) {
+	h := sha256.New()
+	if err := copyInput(ctx, h, doc); err != nil {
+		return nil, err
+	}
+	h.Write(r.buf[:r.cStart])
+	h.Write(r.buf[r.cEnd:])
+	p := cmsParams{contentType: oidData, digest: h.Sum(nil), certs: o.Certificates, signer: o.Signer, pss: o.PSS}
+	if o.TSA != nil {
+		p.unsigned = func(sig []byte) ([][]byte, error) {
+			a, err := o.TSA.timestampAttribute(ctx, sig)
+			if err != nil {
+				return nil, err
+			}
+			return [][]byte{a}, nil
+		}
+	}
+	return buildSignedData(p)
+}
+
+func copyInput(ctx context.Context, w io.Writer, doc *document) error {
+	buf := make([]byte, 256<<10)
+	if _, err := io.CopyBuffer(w, ctxReader{ctx, io.NewSectionReader(doc.r, 0, doc.size)}, buf); err != nil {
+		return fmt.Errorf("pades: copy input: %w", err)
+	}
+	return nil
+}
+
+// write emits the original bytes and the update with the CMS in place.
+func (r *rendered) write(ctx context.Context, doc *document, out io.Writer, cms []byte) error {
+	hex.Encode(r.buf[r.cStart+1:], cms)
+	if err := copyInput(ctx, out, doc); err != nil {
+		return err
+	}
+	if _, err := out.Write(r.buf); err != nil {
+		return fmt.Errorf("pades: write output: %w", err)
+	}
+	return nil
+}
+
+var _ hash.Hash = sha256.New()

@@ -1,0 +1,113 @@
+package pades
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// signFile signs src into dst and returns the output bytes.
+func signFile(t *testing.T, src, dst string, o Options) []byte {
+	t.Helper()
+	in, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := Sign(context.Background(), bytes.NewReader(in), int64(len(in)), &out, o); err != nil {
+		t.Fatalf("Sign(%s): %v", filepath.Base(src), err)
+	}
+	if !bytes.HasPrefix(out.Bytes(), in) {
+		t.Fatalf("Sign(%s) changed bytes before the update", filepath.Base(src))
+	}
+	if err := os.WriteFile(dst, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// checkSigned runs pdfsig and qpdf on a signed file: want signatures, all
+// valid and trusted, the last one covering the whole document.
+func checkSigned(t *testing.T, path string, want int) {
+	t.Helper()
+	res, raw := pdfsig(t, path)
+	if len(res) != want {
+		t.Fatalf("%s: pdfsig found %d signatures, want %d:\n%s", filepath.Base(path), len(res), want, raw)
+	}
+	for i, r := range res {
+		if got := r.fields["Signature Validation"]; got != "Signature is Valid." {
+			t.Errorf("%s: signature #%d: %q\n%s", filepath.Base(path), i+1, got, raw)
+		}
+		if got := r.fields["Certificate Validation"]; got != "Certificate is Trusted." {
+			t.Errorf("%s: signature #%d certificate: %q\n%s", filepath.Base(path), i+1, got, raw)
+		}
+		if got := r.fields["Signature Type"]; got != "ETSI.CAdES.detached" {
+			t.Errorf("%s: signature #%d type %q", filepath.Base(path), i+1, got)
+		}
+	}
+	if !res[len(res)-1].total {
+		t.Errorf("%s: last signature does not cover the total document\n%s", filepath.Base(path), raw)
+	}
+	qpdfCheck(t, path)
+}
+
+// TestSignCorpus signs every corpus file twice, by two different signers,
+// and has pdfsig and qpdf check both stages.
+func TestSignCorpus(t *testing.T) {
+	files := corpus(t)
+	if loSkip != "" {
+		t.Log(loSkip)
+	}
+	p := getPKI(t)
+	nssDB(t)
+	for _, f := range files {
+		t.Run(f.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			already := 0
+			if f.name == "signed" {
+				already = 1
+			}
+			first := p.signers["rsa"].options()
+			second := p.signers["pss"].options()
+			if f.placeholders {
+				first.Placeholder, second.Placeholder = "{{Signer1}}", "{{Signer2}}"
+			}
+			one := filepath.Join(dir, "one.pdf")
+			signFile(t, f.path, one, first)
+			checkSigned(t, one, already+1)
+			two := filepath.Join(dir, "two.pdf")
+			signFile(t, one, two, second)
+			checkSigned(t, two, already+2)
+		})
+	}
+}
+
+func TestSignKeyTypes(t *testing.T) {
+	files := corpus(t)
+	p := getPKI(t)
+	for _, id := range []string{"rsa", "pss", "ecdsa"} {
+		t.Run(id, func(t *testing.T) {
+			t.Parallel()
+			o := p.signers[id].options()
+			o.Time = time.Date(2026, 3, 4, 12, 30, 0, 0, time.FixedZone("CET", 3600))
+			out := filepath.Join(t.TempDir(), "out.pdf")
+			data := signFile(t, files[0].path, out, o)
+			checkSigned(t, out, 1)
+			if !bytes.Contains(data, []byte("/M (D:20260304123000+01'00')")) {
+				t.Error("signature dictionary lacks /M with the signing time")
+			}
+			for _, want := range []string{"/Filter /Adobe.PPKLite", "/SubFilter /ETSI.CAdES.detached", "/Reason (Akkoord)", "/Location (Utrecht)", "/Name <FEFF"} {
+				if !bytes.Contains(data, []byte(want)) {
+					t.Errorf("signature dictionary lacks %s", want)
+				}
+			}
+		})
+	}
+}
+
+var _ = strings.Contains

@@ -1,0 +1,35 @@
+package signing
+
+import "testing"
+
+func TestTransition(t *testing.T) {
+	tests := []struct {
+		from, to State
+		ok       bool
+	}{
+		{StateReceived, StateFetching, true},
+		{StateFetching, StateAwaitingSignatures, true},
+		{StateAwaitingSignatures, StateCollecting, true},
+		{StateCollecting, StateUploading, true},
+		{StateUploading, StateNotifying, true},
+		{StateNotifying, StateCompleted, true},
+		{StateAborting, StateAborted, true},
+		{StateReceived, StateAborting, true},
+		{StateNotifying, StateAborting, true},
+		{StateReceived, StateUploading, false},
+		{StateCompleted, StateAborting, false},
+		{StateAborted, StateAborting, false},
+		{StateAborting, StateAborting, false},
+		{StateCompleted, StateReceived, false},
+		{StateFetching, StateReceived, false},
+	}
+	for _, tt := range tests {
+		err := Transition(tt.from, tt.to)
+		if (err == nil) != tt.ok {
+			t.Errorf("Transition(%s, %s) = %v, want ok=%v", tt.from, tt.to, err, tt.ok)
+		}
+		if err != nil && ErrorCode(err) != ECONFLICT {
+			t.Errorf("Transition(%s, %s) code = %s, want conflict", tt.from, tt.to, ErrorCode(err))
+		}
+	}
+}

@@ -1,0 +1,343 @@
+package signing
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// Trigger is the standardized trigger message of the signing pattern: which versions of which documents
+// of one zaak are to be signed, by whom, in which order.
+type Trigger struct {
+	Naam                       string     `json:"naam"`
+	Eigenaar                   string     `json:"eigenaar,omitempty"`
+	Zaak                       Zaak       `json:"zaak"`
+	BewijsInformatieobjecttype string     `json:"bewijs_informatieobjecttype,omitempty"`
+	Documenten                 []Document `json:"documenten"`
+	Ondertekenaars             []Signer   `json:"ondertekenaars"`
+}
+
+// Zaak is the case the documents belong to.
+type Zaak struct {
+	UUID string `json:"uuid"`
+	URL  string `json:"url"`
+}
+
+// Document is one document version to sign.
+type Document struct {
+	UUID         string `json:"uuid"`
+	URL          string `json:"url"`
+	Titel        string `json:"titel,omitempty"`
+	Versie       int    `json:"versie"`
+	Bestandsnaam string `json:"bestandsnaam,omitempty"`
+}
+
+// Signer is one person who signs. Signers with the same Volgorde sign in parallel.
+type Signer struct {
+	Email         string         `json:"e-mail"`
+	Voornaam      string         `json:"voornaam,omitempty"`
+	Achternaam    string         `json:"achternaam"`
+	Identificatie string         `json:"identificatie,omitempty"`
+	Volgorde      int            `json:"volgorde"`
+	Authenticatie *Authenticatie `json:"authenticatie"`
+}
+
+// Authenticatie is the signer authentication the trigger asks for; nil means the provider's minimum.
+type Authenticatie struct {
+	Methode string `json:"methode"`
+	Waarde  string `json:"waarde,omitempty"`
+}
+
+// Limits of the trigger message.
+const (
+	MaxDocuments = 100
+	MaxSigners   = 50
+	maxNaam      = 200
+	maxText      = 200
+	maxFileName  = 255
+	maxURL       = 1000
+	maxEmail     = 254
+)
+
+// Authentication methods with a meaning signingd knows.
+const (
+	AuthSMS   = "sms"
+	AuthEmail = "email"
+)
+
+// Service kinds a trigger URL must belong to.
+const (
+	KindDRC = "drc"
+	KindZRC = "zrc"
+	KindZTC = "ztc"
+)
+
+// ValidateOptions carries what validation needs to know about the caller's landscape.
+type ValidateOptions struct {
+	// AuthMethods lists the methods the provider supports besides null.
+	AuthMethods []string
+	// CheckURL refuses a URL that does not lie under a configured service of the given kind of the
+	// caller's organisation. Nil accepts every well-formed URL.
+	CheckURL func(kind, rawURL string) error
+}
+
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+
+// DecodeTrigger parses and validates a trigger message. All problems are reported at once as an
+// EINVALID *Error whose Fields name each bad field by its JSON path. Unknown fields are ignored.
+func DecodeTrigger(data []byte, opts ValidateOptions) (Trigger, error) {
+	d := decoder{opts: opts}
+	t := d.trigger(data)
+	if len(d.errs) > 0 {
+		return Trigger{}, &Error{Code: EINVALID, Message: "The trigger message is invalid.", Fields: d.errs}
+	}
+	return t, nil
+}
+
+type decoder struct {
+	opts ValidateOptions
+	errs []FieldError
+}
+
+func (d *decoder) fail(name, code, format string, args ...any) {
+	d.errs = append(d.errs, FieldError{Name: name, Code: code, Reason: fmt.Sprintf(format, args...)})
+}
+
+func (d *decoder) trigger(data []byte) Trigger {
+	var t Trigger
+	top, ok := d.object("", data, true)
+	if !ok {
+		return t
+	}
+	t.Naam = d.text("naam", top["naam"], true, maxNaam)
+	if v := d.text("eigenaar", top["eigenaar"], false, maxEmail); v != "" {
+		t.Eigenaar = d.email("eigenaar", v)
+	}
+	if z, ok := d.object("zaak", top["zaak"], true); ok {
+		t.Zaak.URL = d.url("zaak.url", z["url"], KindZRC)
+		t.Zaak.UUID = d.uuid("zaak.uuid", z["uuid"], t.Zaak.URL)
+	}
+	if raw, ok := top["bewijs_informatieobjecttype"]; ok && !isNull(raw) {
+		t.BewijsInformatieobjecttype = d.url("bewijs_informatieobjecttype", raw, KindZTC)
+	}
+	docs := d.array("documenten", top["documenten"], 1, MaxDocuments)
+	seen := make(map[string]int, len(docs))
+	for i, raw := range docs {
+		p := "documenten." + strconv.Itoa(i)
+		o, ok := d.object(p, raw, true)
+		if !ok {
+			continue
+		}
+		var doc Document
+		doc.URL = d.url(p+".url", o["url"], KindDRC)
+		doc.UUID = d.uuid(p+".uuid", o["uuid"], doc.URL)
+		doc.Titel = d.text(p+".titel", o["titel"], false, maxText)
+		doc.Versie = d.integer(p+".versie", o["versie"], true, 1)
+		doc.Bestandsnaam = d.text(p+".bestandsnaam", o["bestandsnaam"], false, maxFileName)
+		if doc.URL != "" {
+			if j, dup := seen[doc.URL]; dup {
+				d.fail(p+".url", "unique", "Same document as documenten.%d.", j)
+			}
+			seen[doc.URL] = i
+		}
+		t.Documenten = append(t.Documenten, doc)
+	}
+	signers := d.array("ondertekenaars", top["ondertekenaars"], 1, MaxSigners)
+	for i, raw := range signers {
+		p := "ondertekenaars." + strconv.Itoa(i)
+		o, ok := d.object(p, raw, true)
+		if !ok {
+			continue
+		}
+		var s Signer
+		if v := d.text(p+".e-mail", o["e-mail"], true, maxEmail); v != "" {
+			s.Email = d.email(p+".e-mail", v)
+		}
+		s.Voornaam = d.text(p+".voornaam", o["voornaam"], false, maxText)
+		s.Achternaam = d.text(p+".achternaam", o["achternaam"], true, maxText)
+		s.Identificatie = d.text(p+".identificatie", o["identificatie"], false, maxText)
+		s.Volgorde = d.integer(p+".volgorde", o["volgorde"], true, 1)
+		s.Authenticatie = d.authenticatie(p+".authenticatie", o["authenticatie"])
+		t.Ondertekenaars = append(t.Ondertekenaars, s)
+	}
+	return t
+}
+
+func (d *decoder) authenticatie(p string, raw json.RawMessage) *Authenticatie {
+	o, ok := d.object(p, raw, false)
+	if !ok {
+		return nil
+	}
+	a := &Authenticatie{
+		Methode: d.text(p+".methode", o["methode"], true, 50),
+		Waarde:  d.text(p+".waarde", o["waarde"], false, maxEmail),
+	}
+	if a.Methode == "" {
+		return a
+	}
+	supported := false
+	for _, m := range d.opts.AuthMethods {
+		supported = supported || m == a.Methode
+	}
+	if !supported {
+		d.fail(p+".methode", "unsupported", "Method %q is not supported; use one of %s, or null.", a.Methode, strings.Join(d.opts.AuthMethods, ", "))
+		return a
+	}
+	switch a.Methode {
+	case AuthSMS:
+		if !e164.MatchString(a.Waarde) {
+			d.fail(p+".waarde", "invalid", "An sms needs a mobile number in international format (E.164), e.g. +31612345678.")
+		}
+	case AuthEmail:
+		if a.Waarde != "" {
+			a.Waarde = d.email(p+".waarde", a.Waarde)
+		}
+	}
+	return a
+}
+
+func isNull(raw json.RawMessage) bool {
+	return len(raw) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
+}
+
+// object decodes a JSON object. An absent or null value is an error only when required.
+func (d *decoder) object(name string, raw json.RawMessage, required bool) (map[string]json.RawMessage, bool) {
+	if isNull(raw) {
+		if required {
+			if name == "" {
+				d.fail("body", "required", "A JSON object is required.")
+			} else {
+				d.fail(name, "required", "This field is required.")
+			}
+		}
+		return nil, false
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		if name == "" {
+			d.fail("body", "parse", "The body is not a JSON object.")
+		} else {
+			d.fail(name, "type", "Must be an object.")
+		}
+		return nil, false
+	}
+	return m, true
+}
+
+func (d *decoder) array(name string, raw json.RawMessage, min, max int) []json.RawMessage {
+	if isNull(raw) {
+		d.fail(name, "required", "This field is required.")
+		return nil
+	}
+	var a []json.RawMessage
+	if err := json.Unmarshal(raw, &a); err != nil {
+		d.fail(name, "type", "Must be an array.")
+		return nil
+	}
+	switch {
+	case len(a) < min:
+		d.fail(name, "min_items", "At least %d required.", min)
+	case len(a) > max:
+		d.fail(name, "max_items", "At most %d allowed.", max)
+		return nil // the items of an oversized list are not worth checking
+	}
+	return a
+}
+
+func (d *decoder) text(name string, raw json.RawMessage, required bool, max int) string {
+	if isNull(raw) {
+		if required {
+			d.fail(name, "required", "This field is required.")
+		}
+		return ""
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		d.fail(name, "type", "Must be a string.")
+		return ""
+	}
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "" && required:
+		d.fail(name, "blank", "May not be blank.")
+	case len([]rune(s)) > max:
+		d.fail(name, "max_length", "At most %d characters.", max)
+		return ""
+	}
+	return s
+}
+
+func (d *decoder) integer(name string, raw json.RawMessage, required bool, min int) int {
+	if isNull(raw) {
+		if required {
+			d.fail(name, "required", "This field is required.")
+		}
+		return 0
+	}
+	n, err := strconv.Atoi(string(bytes.TrimSpace(raw)))
+	if err != nil {
+		d.fail(name, "type", "Must be an integer.")
+		return 0
+	}
+	if n < min {
+		d.fail(name, "min_value", "Must be %d or more.", min)
+	}
+	return n
+}
+
+func (d *decoder) email(name, s string) string {
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || strings.ContainsAny(s, " \t") || !strings.Contains(s[strings.LastIndexByte(s, '@')+1:], ".") {
+		d.fail(name, "invalid", "Not a valid e-mail address.")
+		return ""
+	}
+	return s
+}
+
+func (d *decoder) url(name string, raw json.RawMessage, kind string) string {
+	s := d.text(name, raw, true, maxURL)
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Opaque != "" {
+		d.fail(name, "invalid", "Must be an absolute http or https URL.")
+		return ""
+	}
+	if d.opts.CheckURL != nil {
+		if err := d.opts.CheckURL(kind, s); err != nil {
+			d.fail(name, "not_allowed", "%s", ErrorMessage(err))
+			return ""
+		}
+	}
+	return s
+}
+
+// uuid checks a uuid field and that it equals the last path segment of its resource URL.
+func (d *decoder) uuid(name string, raw json.RawMessage, resourceURL string) string {
+	s := d.text(name, raw, true, 36)
+	if s == "" {
+		return ""
+	}
+	id, err := uuid.Parse(s)
+	if err != nil || len(s) != 36 {
+		d.fail(name, "invalid", "Not a valid UUID.")
+		return ""
+	}
+	if resourceURL != "" {
+		u, _ := url.Parse(resourceURL) // already checked
+		if last, err := uuid.Parse(path.Base(u.Path)); err != nil || last != id {
+			d.fail(name, "mismatch", "Does not match the last path segment of the URL.")
+			return ""
+		}
+	}
+	return id.String()
+}

@@ -1,0 +1,139 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/signingd/signingd/config"
+	"github.com/signingd/signingd/signing"
+)
+
+// Client is an application allowed to call the API, with its organisation.
+type Client struct {
+	ID             uuid.UUID
+	ClientID       string
+	Name           string
+	OrganisationID uuid.UUID
+	RSIN           string
+	Scopes         []string
+	CreatedAt      time.Time
+	RevokedAt      *time.Time
+}
+
+// SyncOrganisations makes the organisations table hold every organisation of the landscape. It never
+// deletes: transactions keep referring to an organisation that left the file.
+func (s *Store) SyncOrganisations(ctx context.Context, orgs []config.Organisation) error {
+	for _, o := range orgs {
+		if _, err := s.pool.Exec(ctx, `INSERT INTO organisations (rsin, name) VALUES ($1, $2)
+			ON CONFLICT (rsin) DO UPDATE SET name = excluded.name`, o.RSIN, o.Name); err != nil {
+			return fmt.Errorf("store: sync organisation %s: %w", o.RSIN, err)
+		}
+	}
+	return nil
+}
+
+// OrganisationID returns the id of the organisation with the RSIN.
+func (s *Store) OrganisationID(ctx context.Context, rsin string) (uuid.UUID, error) {
+	var id uuid.UUID
+	err := s.pool.QueryRow(ctx, `SELECT id FROM organisations WHERE rsin = $1`, rsin).Scan(&id)
+	return id, translate(err, "Organisation "+rsin)
+}
+
+// CreateClient registers an API client for the organisation with the RSIN.
+func (s *Store) CreateClient(ctx context.Context, clientID, name, rsin string, scopes []string) (Client, error) {
+	c := Client{ClientID: clientID, Name: name, RSIN: rsin, Scopes: scopes}
+	err := s.pool.QueryRow(ctx, `INSERT INTO api_clients (client_id, organisation_id, name, scopes)
+		SELECT $1, id, $2, $4 FROM organisations WHERE rsin = $3
+		RETURNING id, organisation_id, created_at`, clientID, name, rsin, scopes).Scan(&c.ID, &c.OrganisationID, &c.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, &signing.Error{Code: signing.ENOTFOUND, Message: "Organisation " + rsin + " is not in the landscape."}
+	}
+	return c, translate(err, "Client "+clientID)
+}
+
+// NewClientID returns a readable, unique client id.
+func NewClientID() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b) // crypto/rand never fails on Linux
+	return "client-" + hex.EncodeToString(b)
+}
+
+const clientColumns = `c.id, c.client_id, c.name, c.organisation_id, o.rsin, c.scopes, c.created_at, c.revoked_at`
+
+func scanClient(row pgx.Row) (Client, error) {
+	var c Client
+	err := row.Scan(&c.ID, &c.ClientID, &c.Name, &c.OrganisationID, &c.RSIN, &c.Scopes, &c.CreatedAt, &c.RevokedAt)
+	return c, err
+}
+
+// ClientByClientID returns the client with the public id.
+func (s *Store) ClientByClientID(ctx context.Context, clientID string) (Client, error) {
+	c, err := scanClient(s.pool.QueryRow(ctx, `SELECT `+clientColumns+`
+		FROM api_clients c JOIN organisations o ON o.id = c.organisation_id WHERE c.client_id = $1`, clientID))
+	return c, translate(err, "Client "+clientID)
+}
+
+// Clients lists every client.
+func (s *Store) Clients(ctx context.Context) ([]Client, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+clientColumns+`
+		FROM api_clients c JOIN organisations o ON o.id = c.organisation_id ORDER BY c.created_at`)
+	if err != nil {
+		return nil, fmt.Errorf("store: list clients: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Client, error) { return scanClient(r) })
+}
+
+// RevokeClient revokes a client and every key of it.
+func (s *Store) RevokeClient(ctx context.Context, clientID string, now time.Time) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var id uuid.UUID
+		err := tx.QueryRow(ctx, `UPDATE api_clients SET revoked_at = $2, updated_at = $2
+			WHERE client_id = $1 AND revoked_at IS NULL RETURNING id`, clientID, now).Scan(&id)
+		if err != nil {
+			return translate(err, "Active client "+clientID)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE api_keys SET revoked_at = $2 WHERE client_id = $1 AND revoked_at IS NULL`, id, now); err != nil {
+			return fmt.Errorf("store: revoke keys: %w", err)
+		}
+		return nil
+	})
+}
+
+// AddAPIKey stores the digest of a new API key for the client.
+func (s *Store) AddAPIKey(ctx context.Context, clientUUID uuid.UUID, digest []byte) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO api_keys (client_id, digest) VALUES ($1, $2)`, clientUUID, digest)
+	return translate(err, "API key")
+}
+
+// ClientByAPIKey returns the live client owning the key with the digest. Revoked keys or clients
+// are ENOTFOUND.
+func (s *Store) ClientByAPIKey(ctx context.Context, digest []byte) (Client, error) {
+	c, err := scanClient(s.pool.QueryRow(ctx, `SELECT `+clientColumns+`
+		FROM api_keys k JOIN api_clients c ON c.id = k.client_id JOIN organisations o ON o.id = c.organisation_id
+		WHERE k.digest = $1 AND k.revoked_at IS NULL AND c.revoked_at IS NULL`, digest))
+	return c, translate(err, "API key")
+}
+
+// Setting returns a named setting, generating and storing it with gen when absent. Concurrent
+// first calls agree on one value.
+func (s *Store) Setting(ctx context.Context, name string, gen func() string) (string, error) {
+	const q = `WITH ins AS (INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING value)
+		SELECT value FROM ins UNION ALL SELECT value FROM settings WHERE name = $1 LIMIT 1`
+	var v string
+	err := s.pool.QueryRow(ctx, q, name, gen()).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Another replica inserted it after this statement's snapshot was taken; now it is visible.
+		err = s.pool.QueryRow(ctx, `SELECT value FROM settings WHERE name = $1`, name).Scan(&v)
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: setting %s: %w", name, err)
+	}
+	return v, nil
+}

@@ -1,0 +1,323 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/signingd/signingd/signing"
+)
+
+// FetchDocumentsArgs is the first job of every transaction.
+type FetchDocumentsArgs struct {
+	TransactionID uuid.UUID `json:"transaction_id"`
+}
+
+// Kind names the job for River.
+func (FetchDocumentsArgs) Kind() string { return "fetch_documents" }
+
+// AbortArgs asks the workflow to abort a transaction that is in state aborting.
+type AbortArgs struct {
+	TransactionID uuid.UUID `json:"transaction_id"`
+}
+
+// Kind names the job for River.
+func (AbortArgs) Kind() string { return "abort" }
+
+// IdempotencyTTL is how long an Idempotency-Key is remembered.
+const IdempotencyTTL = 48 * time.Hour
+
+// NewTransaction is what the intake persists.
+type NewTransaction struct {
+	ID             uuid.UUID
+	OrganisationID uuid.UUID
+	ClientID       uuid.UUID
+	Provider       string
+	Trigger        signing.Trigger
+	Now            time.Time
+	Deadline       time.Time
+	IdempotencyKey string // empty when the caller sent none
+	Actor          string
+}
+
+// RequestHash is the digest an idempotency key is bound to: that of the canonical trigger, so
+// formatting differences of the same trigger are not a conflict.
+func RequestHash(t signing.Trigger) []byte {
+	b, _ := json.Marshal(t) // a Trigger always marshals
+	h := sha256.Sum256(b)
+	return h[:]
+}
+
+// CreateTransaction writes the transaction, its documents, signers, first event, first job and the
+// idempotency record in one database transaction. It returns the id of the transaction and whether
+// it was created now; a replayed idempotency key returns the earlier id, and a key reused for another
+// trigger is an EUNPROCESSABLE error.
+func (s *Store) CreateTransaction(ctx context.Context, in NewTransaction) (uuid.UUID, bool, error) {
+	raw, err := json.Marshal(in.Trigger)
+	if err != nil {
+		return uuid.Nil, false, fmt.Errorf("store: encode trigger: %w", err)
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return uuid.Nil, false, fmt.Errorf("store: begin intake: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after commit
+
+	t := in.Trigger
+	b := &pgx.Batch{}
+	if in.IdempotencyKey != "" {
+		// An expired record is replaced; a live one makes this insert return nothing.
+		b.Queue(`INSERT INTO idempotency_keys (client_id, key, request_hash, transaction_id, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (client_id, key) DO UPDATE SET request_hash = excluded.request_hash,
+				transaction_id = excluded.transaction_id, created_at = excluded.created_at, expires_at = excluded.expires_at
+			WHERE idempotency_keys.expires_at < excluded.created_at
+			RETURNING transaction_id`,
+			in.ClientID, in.IdempotencyKey, RequestHash(t), in.ID, in.Now, in.Now.Add(IdempotencyTTL))
+	}
+	b.Queue(`INSERT INTO transactions (id, organisation_id, client_id, state, naam, eigenaar, zaak_url, zaak_uuid,
+			bewijs_informatieobjecttype, provider, trigger, created_at, updated_at, deadline)
+		VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), $7, $8, NULLIF($9, ''), $10, $11, $12, $12, $13)`,
+		in.ID, in.OrganisationID, in.ClientID, signing.StateReceived, t.Naam, t.Eigenaar, t.Zaak.URL, t.Zaak.UUID,
+		t.BewijsInformatieobjecttype, in.Provider, raw, in.Now, in.Deadline)
+
+	n := len(t.Documenten)
+	pos, urls, uuids, titels, versies, names := make([]int, n), make([]string, n), make([]string, n), make([]string, n), make([]int, n), make([]string, n)
+	for i, d := range t.Documenten {
+		pos[i], urls[i], uuids[i], titels[i], versies[i], names[i] = i, d.URL, d.UUID, d.Titel, d.Versie, d.Bestandsnaam
+	}
+	b.Queue(`INSERT INTO documents (transaction_id, position, url, uuid, titel, versie, bestandsnaam)
+		SELECT $1, p, u, id::uuid, NULLIF(t, ''), v, NULLIF(f, '')
+		FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[]) AS x(p, u, id, t, v, f)`,
+		in.ID, pos, urls, uuids, titels, versies, names)
+
+	n = len(t.Ondertekenaars)
+	spos, emails, voornamen, achternamen, idents, volgordes, methods, values := make([]int, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]int, n), make([]string, n), make([]string, n)
+	for i, sg := range t.Ondertekenaars {
+		spos[i], emails[i], voornamen[i], achternamen[i], idents[i], volgordes[i] = i, sg.Email, sg.Voornaam, sg.Achternaam, sg.Identificatie, sg.Volgorde
+		if sg.Authenticatie != nil {
+			methods[i], values[i] = sg.Authenticatie.Methode, sg.Authenticatie.Waarde
+		}
+	}
+	b.Queue(`INSERT INTO signers (transaction_id, position, email, voornaam, achternaam, identificatie, volgorde, auth_method, auth_value)
+		SELECT $1, p, e, NULLIF(vn, ''), an, NULLIF(i, ''), v, NULLIF(m, ''), NULLIF(w, '')
+		FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::text[]) AS x(p, e, vn, an, i, v, m, w)`,
+		in.ID, spos, emails, voornamen, achternamen, idents, volgordes, methods, values)
+	b.Queue(`INSERT INTO events (transaction_id, at, type, state, actor) VALUES ($1, $2, $3, $4, $5)`,
+		in.ID, in.Now, signing.EventReceived, signing.StateReceived, in.Actor)
+
+	br := tx.SendBatch(ctx, b)
+	if in.IdempotencyKey != "" {
+		var got uuid.UUID
+		if err := br.QueryRow().Scan(&got); errors.Is(err, pgx.ErrNoRows) {
+			br.Close()
+			tx.Rollback(ctx) //nolint:errcheck // release before the lookup
+			return s.replay(ctx, in)
+		} else if err != nil {
+			br.Close()
+			return uuid.Nil, false, fmt.Errorf("store: idempotency key: %w", err)
+		}
+	}
+	for range b.Len() - btoi(in.IdempotencyKey != "") {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return uuid.Nil, false, fmt.Errorf("store: insert transaction: %w", err)
+		}
+	}
+	if err := br.Close(); err != nil {
+		return uuid.Nil, false, fmt.Errorf("store: insert transaction: %w", err)
+	}
+	if _, err := s.jobs.InsertTx(ctx, tx, FetchDocumentsArgs{TransactionID: in.ID}, nil); err != nil {
+		return uuid.Nil, false, fmt.Errorf("store: enqueue fetch: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return uuid.Nil, false, fmt.Errorf("store: commit intake: %w", err)
+	}
+	return in.ID, true, nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// replay answers a request whose idempotency key is already in use.
+func (s *Store) replay(ctx context.Context, in NewTransaction) (uuid.UUID, bool, error) {
+	var hash []byte
+	var id uuid.UUID
+	err := s.pool.QueryRow(ctx, `SELECT request_hash, transaction_id FROM idempotency_keys WHERE client_id = $1 AND key = $2`,
+		in.ClientID, in.IdempotencyKey).Scan(&hash, &id)
+	if err != nil {
+		return uuid.Nil, false, fmt.Errorf("store: idempotency lookup: %w", err)
+	}
+	if !bytes.Equal(hash, RequestHash(in.Trigger)) {
+		return uuid.Nil, false, &signing.Error{Code: signing.EUNPROCESSABLE,
+			Message: "This Idempotency-Key was used for a different trigger message."}
+	}
+	return id, false, nil
+}
+
+// DeleteExpiredIdempotencyKeys removes records past their lifetime.
+func (s *Store) DeleteExpiredIdempotencyKeys(ctx context.Context, now time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE expires_at < $1`, now)
+	if err != nil {
+		return 0, fmt.Errorf("store: delete expired idempotency keys: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+const transactionColumns = `id, organisation_id, state, naam, coalesce(eigenaar, ''), zaak_url, zaak_uuid::text,
+	coalesce(bewijs_informatieobjecttype, ''), provider, coalesce(reden, ''), created_at, updated_at, deadline, finished_at`
+
+func scanTransaction(row pgx.Row) (signing.Transaction, error) {
+	var t signing.Transaction
+	err := row.Scan(&t.ID, &t.OrganisationID, &t.State, &t.Naam, &t.Eigenaar, &t.Zaak.URL, &t.Zaak.UUID,
+		&t.BewijsInformatieobjecttype, &t.Provider, &t.Reden, &t.CreatedAt, &t.UpdatedAt, &t.Deadline, &t.FinishedAt)
+	return t, err
+}
+
+// Transaction returns a transaction of the organisation with its documents, signers and events.
+// Another organisation's transaction is ENOTFOUND.
+func (s *Store) Transaction(ctx context.Context, orgID, id uuid.UUID) (signing.Transaction, error) {
+	t, err := scanTransaction(s.pool.QueryRow(ctx,
+		`SELECT `+transactionColumns+` FROM transactions WHERE id = $1 AND organisation_id = $2`, id, orgID))
+	if err != nil {
+		return t, translate(err, "Transaction")
+	}
+	if err := s.loadDetails(ctx, &t); err != nil {
+		return t, err
+	}
+	return t, nil
+}
+
+func (s *Store) loadDetails(ctx context.Context, t *signing.Transaction) error {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT url, uuid::text, coalesce(titel, ''), versie, coalesce(bestandsnaam, ''), status,
+			coalesce(original_sha256, ''), coalesce(signed_sha256, ''), versie_signed, versie_uploaded
+		FROM documents WHERE transaction_id = $1 ORDER BY position`, t.ID).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var d signing.DocumentStatus
+			if err := rows.Scan(&d.URL, &d.UUID, &d.Titel, &d.Versie, &d.Bestandsnaam, &d.Status,
+				&d.OriginalSHA256, &d.SignedSHA256, &d.VersieSigned, &d.VersieUploaded); err != nil {
+				return err
+			}
+			t.Documents = append(t.Documents, d)
+		}
+		return rows.Err()
+	})
+	b.Queue(`SELECT email, coalesce(voornaam, ''), achternaam, coalesce(identificatie, ''), volgorde,
+			auth_method, coalesce(auth_value, ''), status, signed_at, declined_at, coalesce(decline_reason, '')
+		FROM signers WHERE transaction_id = $1 ORDER BY position`, t.ID).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var sg signing.SignerStatus
+			var method *string
+			var value string
+			if err := rows.Scan(&sg.Email, &sg.Voornaam, &sg.Achternaam, &sg.Identificatie, &sg.Volgorde,
+				&method, &value, &sg.Status, &sg.SignedAt, &sg.DeclinedAt, &sg.DeclineReason); err != nil {
+				return err
+			}
+			if method != nil {
+				sg.Authenticatie = &signing.Authenticatie{Methode: *method, Waarde: value}
+			}
+			t.Signers = append(t.Signers, sg)
+		}
+		return rows.Err()
+	})
+	b.Queue(`SELECT id, at, type, state, actor, detail FROM events WHERE transaction_id = $1 ORDER BY id`, t.ID).
+		Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var e signing.Event
+				if err := rows.Scan(&e.ID, &e.At, &e.Type, &e.State, &e.Actor, &e.Detail); err != nil {
+					return err
+				}
+				t.Events = append(t.Events, e)
+			}
+			return rows.Err()
+		})
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("store: load transaction %s: %w", t.ID, err)
+	}
+	return nil
+}
+
+// Transactions lists the organisation's transactions, newest first, with the total count.
+func (s *Store) Transactions(ctx context.Context, orgID uuid.UUID, f signing.ListFilter) ([]signing.Transaction, int, error) {
+	where := `organisation_id = $1 AND ($2 = '' OR zaak_url = $2) AND ($3 = '' OR state = $3)`
+	var count int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM transactions WHERE `+where, orgID, f.Zaak, string(f.State)).Scan(&count); err != nil {
+		return nil, 0, fmt.Errorf("store: count transactions: %w", err)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+transactionColumns+` FROM transactions WHERE `+where+`
+		ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5`,
+		orgID, f.Zaak, string(f.State), f.PageSize, (f.Page-1)*f.PageSize)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: list transactions: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (signing.Transaction, error) { return scanTransaction(r) })
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: list transactions: %w", err)
+	}
+	return list, count, nil
+}
+
+// RequestCancel moves a transaction of the organisation to aborting with the given reden and
+// enqueues the abort job, all in one database transaction. A terminal or already aborting
+// transaction is ECONFLICT.
+func (s *Store) RequestCancel(ctx context.Context, orgID, id uuid.UUID, reden, actor string, now time.Time) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var state signing.State
+		err := tx.QueryRow(ctx, `SELECT state FROM transactions WHERE id = $1 AND organisation_id = $2 FOR UPDATE`, id, orgID).Scan(&state)
+		if err != nil {
+			return translate(err, "Transaction")
+		}
+		if err := signing.Transition(state, signing.StateAborting); err != nil {
+			return &signing.Error{Code: signing.ECONFLICT, Message: fmt.Sprintf("Transaction is %s and can no longer be cancelled.", state)}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE transactions SET state = $2, reden = $3, updated_at = $4 WHERE id = $1`,
+			id, signing.StateAborting, reden, now); err != nil {
+			return fmt.Errorf("store: cancel: %w", err)
+		}
+		if err := insertEvent(ctx, tx, id, now, signing.EventCancelRequested, signing.StateAborting, actor, map[string]any{"reden": reden}); err != nil {
+			return err
+		}
+		if _, err := s.jobs.InsertTx(ctx, tx, AbortArgs{TransactionID: id}, nil); err != nil {
+			return fmt.Errorf("store: enqueue abort: %w", err)
+		}
+		return nil
+	})
+}
+
+func insertEvent(ctx context.Context, tx pgx.Tx, id uuid.UUID, at time.Time, typ string, state signing.State, actor string, detail map[string]any) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO events (transaction_id, at, type, state, actor, detail) VALUES ($1, $2, $3, $4, $5, $6)`,
+		id, at, typ, state, actor, detail); err != nil {
+		return fmt.Errorf("store: insert event: %w", err)
+	}
+	return nil
+}
+
+// RecordJobRan notes in the audit trail that a job ran; until the workflow lands this is all the
+// first job does.
+func (s *Store) RecordJobRan(ctx context.Context, id uuid.UUID, kind string, now time.Time) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var state signing.State
+		if err := tx.QueryRow(ctx, `SELECT state FROM transactions WHERE id = $1`, id).Scan(&state); err != nil {
+			return translate(err, "Transaction")
+		}
+		return insertEvent(ctx, tx, id, now, signing.EventJobRan, state, "worker", map[string]any{"job": kind})
+	})
+}
+
+var (
+	_ river.JobArgs = FetchDocumentsArgs{}
+	_ river.JobArgs = AbortArgs{}
+)
