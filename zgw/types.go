@@ -224,12 +224,12 @@ type Notificatie struct {
 
 // InformatieObjectType holds the fields of an informatieobjecttype signingd reads.
 type InformatieObjectType struct {
-	URL                         string   `json:"url"`
-	Catalogus                   string   `json:"catalogus"`
-	Omschrijving                string   `json:"omschrijving"`
-	Vertrouwelijkheidaanduiding string   `json:"vertrouwelijkheidaanduiding"`
-	BeginGeldigheid             string   `json:"beginGeldigheid"`
-	EindeGeldigheid             *string  `json:"eindeGeldigheid,omitempty"`
-	Concept                     bool     `json:"concept"`
-	Zaaktypen                   []string `json:"zaaktypen,omitempty"`
+	URL                         string  `json:"url"`
+	Catalogus                   string  `json:"catalogus"`
+	Omschrijving                string  `json:"omschrijving"`
+	Vertrouwelijkheidaanduiding string  `json:"vertrouwelijkheidaanduiding"`
+	BeginGeldigheid             string  `json:"beginGeldigheid"`
+	EindeGeldigheid             *string `json:"eindeGeldigheid,omitempty"`
+	Concept                     bool    `json:"concept"`
+	// zaaktypen is left out: Catalogi 1.3.1 declares it a string, implementations send an array.
 }
