@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -110,4 +111,56 @@ func TestSignKeyTypes(t *testing.T) {
 	}
 }
 
-var _ = strings.Contains
+// TestAppearanceText signs at placeholders and on an appended signature
+// page and checks with pdftotext that the name is drawn on the right page,
+// with every accented letter intact.
+func TestAppearanceText(t *testing.T) {
+	files := corpus(t)
+	p := getPKI(t)
+	needTool(t, "pdftotext")
+	byName := map[string]corpusFile{}
+	for _, f := range files {
+		byName[f.name] = f
+	}
+	tests := []struct {
+		file        string
+		placeholder string
+		page        int // page expected to carry the appearance
+	}{
+		{"placeholder", "{{Signer1}}", 2},
+		{"libreoffice", "{{Signer1}}", 1},
+		{"libreoffice-objstm", "{{Signer2}}", 1},
+		{"simple", "", 2},                // appended signature page
+		{"placeholder", "{{Nobody}}", 3}, // not found: signature page
+	}
+	for _, tc := range tests {
+		f, ok := byName[tc.file]
+		if !ok {
+			t.Logf("%s not in corpus: %s", tc.file, loSkip)
+			continue
+		}
+		t.Run(tc.file+tc.placeholder, func(t *testing.T) {
+			t.Parallel()
+			o := p.signers["rsa"].options()
+			o.Placeholder = tc.placeholder
+			o.Time = time.Date(2026, 5, 6, 9, 15, 0, 0, time.FixedZone("CEST", 7200))
+			out := filepath.Join(t.TempDir(), "out.pdf")
+			signFile(t, f.path, out, o)
+			if keep := os.Getenv("PADES_KEEP"); keep != "" {
+				data, _ := os.ReadFile(out)
+				os.WriteFile(filepath.Join(keep, tc.file+strings.Trim(tc.placeholder, "{}")+".pdf"), data, 0o644)
+			}
+			txt, err := run(context.Background(), "", "pdftotext", "-f", itoa(tc.page), "-l", itoa(tc.page), out, "-")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{"Digitaal ondertekend", "Zoë Çelik-Łukasiewicz", "6 mei 2026, 09:15"} {
+				if !strings.Contains(string(txt), want) {
+					t.Errorf("page %d text lacks %q:\n%s", tc.page, want, txt)
+				}
+			}
+		})
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
