@@ -22,7 +22,8 @@ type Config struct {
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" doc:"How long a SIGTERM waits for requests and jobs to drain."`
 	Workers         int           `env:"WORKERS" doc:"Maximum number of jobs run at once by this replica."`
 
-	Landscape Landscape `env:"-"`
+	Auth      AuthConfig `env:"-"`
+	Landscape Landscape  `env:"-"`
 }
 
 // Defaults returns the configuration used when the environment says nothing.
@@ -75,6 +76,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		if c.Workers, err = strconv.Atoi(v); err != nil || c.Workers < 1 {
 			return c, fmt.Errorf("config: WORKERS: want a positive number, got %q", v)
 		}
+	}
+	if err := loadAuth(getenv, &c); err != nil {
+		return c, err
 	}
 	if c.Landscape, err = LoadLandscape(c.ConfigFile); err != nil {
 		return c, err

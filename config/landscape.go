@@ -13,6 +13,8 @@ import (
 type Landscape struct {
 	Organisations []Organisation `yaml:"organisations"`
 	Providers     []Provider     `yaml:"providers"`
+	// Issuers are external identity providers whose tokens the API accepts.
+	Issuers []Issuer `yaml:"issuers"`
 }
 
 // Organisation is one tenant, identified by its RSIN. Every API client belongs to exactly one.

@@ -15,7 +15,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/signingd/signingd/api"
-	"github.com/signingd/signingd/auth"
 	"github.com/signingd/signingd/config"
 	"github.com/signingd/signingd/jobs"
 	"github.com/signingd/signingd/store"
@@ -83,10 +82,15 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) er
 	}
 	st.SetJobs(jc)
 
+	authn, mountAuth, err := setupAuth(ctx, cfg, st, pep, logger)
+	if err != nil {
+		return err
+	}
 	migrationsOK := false
 	handler := api.New(api.Deps{
 		Store:     st,
-		Auth:      auth.Chain{auth.NewAPIKeys(st, pep)},
+		Auth:      authn,
+		Mount:     mountAuth,
 		Landscape: cfg.Landscape,
 		PublicURL: cfg.PublicURL,
 		Logger:    logger,

@@ -1,0 +1,160 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/signingd/signingd/config"
+	"github.com/signingd/signingd/jobs"
+	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/store"
+	"github.com/signingd/signingd/store/dbtest"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+// failingJobs writes nothing and fails, as a broken queue would at the last step of the intake.
+type failingJobs struct{}
+
+func (failingJobs) InsertTx(context.Context, pgx.Tx, river.JobArgs, *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	return nil, errors.New("queue unavailable")
+}
+
+func newTransaction(t *testing.T, s *store.Store, key string) store.NewTransaction {
+	t.Helper()
+	ctx := context.Background()
+	rsin := dbtest.NewRSIN()
+	if err := s.SyncOrganisations(ctx, []config.Organisation{{RSIN: rsin, Name: "test"}}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.CreateClient(ctx, store.NewClientID(), "test", rsin, []string{"admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("../signing/testdata/trigger-full.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := signing.DecodeTrigger(b, signing.ValidateOptions{AuthMethods: []string{"sms"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	return store.NewTransaction{ID: uuid.New(), OrganisationID: c.OrganisationID, ClientID: c.ID, Provider: "simulated",
+		Trigger: tr, Now: now, Deadline: now.Add(time.Hour), IdempotencyKey: key, Actor: "test"}
+}
+
+func count(t *testing.T, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := dbtest.Pool(t).QueryRow(context.Background(), q, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestIntakeFailureLeavesNoRow(t *testing.T) {
+	t.Parallel()
+	s := store.New(dbtest.Pool(t), failingJobs{})
+	in := newTransaction(t, s, "key-1")
+	if _, _, err := s.CreateTransaction(context.Background(), in); err == nil {
+		t.Fatal("intake succeeded without its job")
+	}
+	for _, q := range []string{
+		`SELECT count(*) FROM transactions WHERE id = $1`,
+		`SELECT count(*) FROM documents WHERE transaction_id = $1`,
+		`SELECT count(*) FROM signers WHERE transaction_id = $1`,
+		`SELECT count(*) FROM events WHERE transaction_id = $1`,
+		`SELECT count(*) FROM idempotency_keys WHERE transaction_id = $1`,
+	} {
+		if n := count(t, q, in.ID); n != 0 {
+			t.Errorf("%s: %d rows left behind", q, n)
+		}
+	}
+	// The same key works once the queue is back: nothing of the failed attempt holds it.
+	jc, err := jobs.NewClient(dbtest.Pool(t), s, jobs.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetJobs(jc)
+	if _, created, err := s.CreateTransaction(context.Background(), in); err != nil || !created {
+		t.Fatalf("retry: created=%v err=%v", created, err)
+	}
+}
+
+func TestExpiredIdempotencyKeyIsReusable(t *testing.T) {
+	t.Parallel()
+	s := store.New(dbtest.Pool(t), nil)
+	jc, err := jobs.NewClient(dbtest.Pool(t), s, jobs.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetJobs(jc)
+	first := newTransaction(t, s, "key-2")
+	if _, _, err := s.CreateTransaction(context.Background(), first); err != nil {
+		t.Fatal(err)
+	}
+	later := first
+	later.ID = uuid.New()
+	later.Now = first.Now.Add(store.IdempotencyTTL + time.Minute)
+	later.Trigger.Naam = "another trigger"
+	id, created, err := s.CreateTransaction(context.Background(), later)
+	if err != nil || !created || id != later.ID {
+		t.Fatalf("reuse after expiry: id=%s created=%v err=%v", id, created, err)
+	}
+	// Within the lifetime, another trigger with the key is refused.
+	again := later
+	again.ID = uuid.New()
+	again.Trigger.Naam = "a third trigger"
+	if _, _, err := s.CreateTransaction(context.Background(), again); signing.ErrorCode(err) != signing.EUNPROCESSABLE {
+		t.Fatalf("reuse within lifetime: %v", err)
+	}
+}
+
+func TestEventsAreAppendOnly(t *testing.T) {
+	t.Parallel()
+	s := store.New(dbtest.Pool(t), nil)
+	jc, _ := jobs.NewClient(dbtest.Pool(t), s, jobs.Config{})
+	s.SetJobs(jc)
+	in := newTransaction(t, s, "")
+	if _, _, err := s.CreateTransaction(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	_, err := dbtest.Pool(t).Exec(context.Background(), `UPDATE events SET type = 'forged' WHERE transaction_id = $1`, in.ID)
+	if err == nil {
+		t.Fatal("an event was updated")
+	}
+}
+
+func TestCheckMigrations(t *testing.T) {
+	if err := store.CheckMigrations(context.Background(), dbtest.Pool(t)); err != nil {
+		t.Fatalf("migrated database reported behind: %v", err)
+	}
+	// A database without our migrations is behind.
+	conn, err := pgx.Connect(context.Background(), dbtest.BaseURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	name := "signingd_test_empty_" + uuid.NewString()[:8]
+	if _, err := conn.Exec(context.Background(), "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Exec(context.Background(), "DROP DATABASE "+name+" WITH (FORCE)") //nolint:errcheck
+	empty, err := store.Open(context.Background(), dbtest.URLFor(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer empty.Close()
+	if err := store.CheckMigrations(context.Background(), empty); err == nil {
+		t.Error("empty database reported current")
+	}
+}
