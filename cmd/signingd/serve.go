@@ -18,6 +18,7 @@ import (
 	"github.com/signingd/signingd/config"
 	"github.com/signingd/signingd/jobs"
 	"github.com/signingd/signingd/store"
+	"github.com/signingd/signingd/zgw"
 )
 
 func newLogger(w io.Writer, level slog.Level) *slog.Logger {
@@ -82,6 +83,10 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) er
 	}
 	st.SetJobs(jc)
 
+	registry, err := zgw.NewRegistry(cfg.Landscape, zgw.RegistryOptions{})
+	if err != nil {
+		return err
+	}
 	authn, mountAuth, err := setupAuth(ctx, cfg, st, pep, logger)
 	if err != nil {
 		return err
@@ -92,6 +97,7 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) er
 		Auth:      authn,
 		Mount:     mountAuth,
 		Landscape: cfg.Landscape,
+		CheckURL:  registry.CheckURL,
 		PublicURL: cfg.PublicURL,
 		Logger:    logger,
 		Ready: func(ctx context.Context) error {
