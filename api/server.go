@@ -46,8 +46,10 @@ type Deps struct {
 	Now       func() time.Time
 	Expiry    time.Duration // how long a transaction may wait for signatures
 	Ready     func(ctx context.Context) error
-	// Mount adds routes that other packages serve (token endpoint, provider webhooks, pages).
-	Mount func(e *echo.Echo)
+	// Mounts add routes that other packages serve (token endpoint, provider webhooks, signer pages).
+	// Routes mounted on the root, even under /api/v1, skip the API-key/bearer middleware: they
+	// authenticate their own way.
+	Mounts []func(e *echo.Echo)
 }
 
 // Server implements the generated strict server interface.
@@ -96,8 +98,8 @@ func New(d Deps) *echo.Echo {
 	s := &Server{d: d}
 	v1 := e.Group("/api/v1", middleware.BodyLimit(strconv.Itoa(MaxBodySize)+"B"), authenticate(d.Auth))
 	gen.RegisterHandlers(v1GroupRouter{v1}, gen.NewStrictHandler(s, nil))
-	if d.Mount != nil {
-		d.Mount(e)
+	for _, m := range d.Mounts {
+		m(e)
 	}
 	return e
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/labstack/echo/v4"
 
 	"github.com/signingd/signingd/api"
 	"github.com/signingd/signingd/config"
@@ -95,7 +96,7 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) er
 	handler := api.New(api.Deps{
 		Store:     st,
 		Auth:      authn,
-		Mount:     mountAuth,
+		Mounts:    []func(*echo.Echo){mountAuth},
 		Landscape: cfg.Landscape,
 		CheckURL:  registry.CheckURL,
 		PublicURL: cfg.PublicURL,
