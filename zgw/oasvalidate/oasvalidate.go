@@ -206,7 +206,7 @@ func load(file, prefix string) (*mounted, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oasvalidate: load %s: %w", file, err)
 	}
-	doc.Servers = openapi3.Servers{{URL: prefix}}
+	doc.Servers = openapi3.Servers{{URL: prefix + "/"}}
 	for _, item := range doc.Paths.Map() {
 		for _, op := range item.Operations() {
 			op.Servers = nil
