@@ -1,0 +1,138 @@
+package signing
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Provider is a signing service: the built-in signer or a vendor adapter. The workflow hands it the
+// documents and signers of a transaction, learns progress from it (pushed by webhook or pulled by
+// polling, both end in a call to Status), collects the signed PDFs and the evidence, and cancels.
+//
+// Every method may be called more than once for the same transaction, because workflow steps are
+// retried after crashes: Create must return the existing signing for a TransactionID it has seen,
+// Cancel of a cancelled or finished signing succeeds. Errors wrapping ErrPermanent abort the
+// transaction; all other errors are retried with backoff.
+type Provider interface {
+	// Info describes the provider: its name and how it reports progress.
+	Info() ProviderInfo
+
+	// Create starts a signing and returns the provider's reference for it. Documents are streamed
+	// from Open, never passed whole. Signers sign in ascending Volgorde; equal numbers sign in
+	// parallel.
+	Create(ctx context.Context, req CreateRequest) (ref string, err error)
+
+	// Status reports where the signing stands.
+	Status(ctx context.Context, ref string) (Progress, error)
+
+	// Signed streams the signed PDF of the document at position (as in CreateRequest.Documents).
+	// Only called once Status reported ProgressCompleted.
+	Signed(ctx context.Context, ref string, position int) (io.ReadCloser, error)
+
+	// Evidence streams the provider's evidence (audit trail) as a PDF, or returns ErrNoEvidence
+	// when the provider has none; the workflow then generates its own.
+	Evidence(ctx context.Context, ref string) (io.ReadCloser, error)
+
+	// Cancel stops the signing; signers can no longer sign. reden is the Dutch reason.
+	Cancel(ctx context.Context, ref, reden string) error
+}
+
+// WebhookProvider is a Provider that pushes progress to POST /api/v1/providers/{name}/webhook.
+// VerifyWebhook authenticates the request the provider's way (e.g. an HMAC header over body) and
+// returns the reference of the signing it is about. The workflow then calls Status; the body is
+// never trusted for the outcome itself.
+type WebhookProvider interface {
+	Provider
+	VerifyWebhook(r *http.Request, body []byte) (ref string, err error)
+}
+
+// ProgressFunc is how an in-process provider (the built-in signer) tells the workflow that a
+// signing progressed, as a webhook does for a vendor. The workflow then calls Status.
+type ProgressFunc func(ctx context.Context, provider, ref string) error
+
+// ProviderInfo describes a provider.
+type ProviderInfo struct {
+	Name string
+	// AuthMethods are the signer authentication methods supported besides null.
+	AuthMethods []string
+	// PollInterval is how often the workflow asks Status while a signing is pending. Webhook
+	// providers set a long interval as a safety net for lost callbacks.
+	PollInterval time.Duration
+}
+
+// CreateRequest is what a provider needs to start a signing.
+type CreateRequest struct {
+	// TransactionID is unique per signing; a second Create with it returns the first reference.
+	TransactionID uuid.UUID
+	Naam          string
+	Eigenaar      string
+	Deadline      time.Time
+	Documents     []ProviderDocument
+	Signers       []ProviderSigner
+}
+
+// ProviderDocument is one document to sign, streamed from Open.
+type ProviderDocument struct {
+	Position     int
+	Titel        string
+	Bestandsnaam string
+	Formaat      string // media type of the original, e.g. application/pdf
+	Size         int64
+	SHA256       string // hex of the original content
+	Open         func(ctx context.Context) (io.ReadCloser, error)
+}
+
+// ProviderSigner is one signer.
+type ProviderSigner struct {
+	Position      int
+	Email         string
+	Voornaam      string
+	Achternaam    string
+	Identificatie string
+	Volgorde      int
+	Authenticatie *Authenticatie
+}
+
+// ProgressStatus is the overall state of a signing at the provider.
+type ProgressStatus string
+
+// Progress states.
+const (
+	ProgressPending   ProgressStatus = "pending"   // not all signers have signed yet
+	ProgressCompleted ProgressStatus = "completed" // everyone signed; signed PDFs can be collected
+	ProgressDeclined  ProgressStatus = "declined"  // a signer declined; Reden says why
+	ProgressCancelled ProgressStatus = "cancelled" // cancelled at the provider
+	ProgressExpired   ProgressStatus = "expired"   // the provider's own deadline passed
+)
+
+// Progress is where a signing stands at the provider.
+type Progress struct {
+	Status  ProgressStatus
+	Reden   string // the decline reason as the signer gave it
+	Signers []SignerProgress
+}
+
+// SignerProgress is one signer's state at the provider.
+type SignerProgress struct {
+	Position int
+	Status   string // SignerPending, SignerInvited, SignerSigned, SignerDeclined
+	At       time.Time
+	Reden    string // when declined
+	// Evidence is what the provider tells about how the signer signed (authentication method,
+	// IP address, user agent); it goes into the audit trail.
+	Evidence map[string]string
+}
+
+var (
+	// ErrPermanent marks a provider failure that retrying cannot fix.
+	ErrPermanent = errors.New("signing: permanent provider failure")
+	// ErrNoEvidence is returned by Evidence when the provider keeps no audit trail of its own.
+	ErrNoEvidence = errors.New("signing: provider has no evidence document")
+	// ErrWebhookUnauthorized is returned by VerifyWebhook for a request that fails authentication.
+	ErrWebhookUnauthorized = errors.New("signing: webhook not authenticated")
+)
