@@ -59,7 +59,7 @@ func TestOpenZaakTokens(t *testing.T) {
 		code   string
 	}{
 		{"valid", hs256(t, "s3cret", claims(0)), 200, ""},
-		{"iat 59m59s ago", hs256(t, "s3cret", claims(-3599 * time.Second)), 200, ""},
+		{"iat 59m59s ago", hs256(t, "s3cret", claims(-3599*time.Second)), 200, ""},
 		{"no header", "", 403, "not_authenticated"},
 		{"basic auth", "Basic dXNlcjpwdw==", 403, "authentication_failed"},
 		{"garbage", "Bearer abc.def", 403, "invalid-jwt"},
@@ -71,7 +71,7 @@ func TestOpenZaakTokens(t *testing.T) {
 		{"iat 1h ago", hs256(t, "s3cret", claims(-time.Hour)), 403, "jwt-expired"},
 		{"exp passed", hs256(t, "s3cret", claims(0, "exp", clock.Add(-time.Second).Unix())), 403, "jwt-expired"},
 		{"nbf 1s in future", hs256(t, "s3cret", claims(0, "nbf", clock.Add(time.Second).Unix())), 403, "jwt-immaturesignatureerror"},
-		{"OneGround leniency does not apply", hs256(t, "s3cret", claims(20 * time.Second)), 403, "jwt-immaturesignatureerror"},
+		{"OneGround leniency does not apply", hs256(t, "s3cret", claims(20*time.Second)), 403, "jwt-immaturesignatureerror"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -144,7 +144,7 @@ func TestOneGroundTokens(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"HS256 iat ignored (future)", hs256(t, "s3cret", claims(257 * time.Second)), 200, ""},
+		{"HS256 iat ignored (future)", hs256(t, "s3cret", claims(257*time.Second)), 200, ""},
 		{"HS256 without iat", hs256(t, "s3cret", claims(0, "iat", nil)), 200, ""},
 		{"HS256 exp 20s ago (skew)", hs256(t, "s3cret", claims(0, "exp", clock.Add(-20*time.Second).Unix())), 200, ""},
 		{"HS256 exp 31s ago", hs256(t, "s3cret", claims(0, "exp", clock.Add(-31*time.Second).Unix())), 401, "jwt-expired"},
