@@ -113,20 +113,21 @@ func BenchmarkLoopbackCopy200MiB(b *testing.B) {
 	b.ReportMetric(worst, "peak-MiB")
 }
 
-// The threshold option switches a 2 MiB upload between inline base64 and bestandsdelen.
+// The threshold option switches a 300 KiB upload between inline base64 and bestandsdelen.
 func TestPartThresholdOption(t *testing.T) {
+	const size = 300 << 10
 	for _, c := range []struct {
 		threshold int64
 		parts     bool
-	}{{1 << 20, true}, {4 << 20, false}} {
-		e := newEnv(t, envOpts{sim: sim.Options{PartSize: 1 << 20}, upload: zgw.UploadOptions{PartThreshold: c.threshold}})
+	}{{256 << 10, true}, {1 << 20, false}} {
+		e := newEnv(t, envOpts{sim: sim.Options{PartSize: 128 << 10}, upload: zgw.UploadOptions{PartThreshold: c.threshold}})
 		doc, _ := e.sim.SeedDocument([]byte("v1"), sim.DocumentSeed{})
 		ctx := context.Background()
 		lock, err := e.c.Lock(ctx, doc)
 		if err != nil {
 			t.Fatal(err)
 		}
-		eio, err := e.c.UpdateEIO(ctx, doc, lock, zgw.EIOFields{}, &zgw.Content{Reader: genReader(3, 2<<20), Size: 2 << 20})
+		eio, err := e.c.UpdateEIO(ctx, doc, lock, zgw.EIOFields{}, &zgw.Content{Reader: genReader(3, size), Size: size})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,7 +141,7 @@ func TestPartThresholdOption(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if hashOf(t, rc) != hashOf(t, genReader(3, 2<<20)) {
+		if hashOf(t, rc) != hashOf(t, genReader(3, size)) {
 			t.Errorf("threshold %d: content differs", c.threshold)
 		}
 		rc.Close()
