@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -146,8 +147,13 @@ func TestNotificatiesDelivery(t *testing.T) {
 	if len(gotAll) != 3 || auths[0] != "Bearer all" {
 		t.Errorf("all: %d %v", len(gotAll), auths)
 	}
-	if gotAll[0]["kenmerken"].(map[string]any)["transaction_id"] != "t-1" || gotAll[0]["resourceUrl"] != "https://zrc.example/api/v1/zaken/1" {
-		t.Errorf("message not delivered unchanged: %v", gotAll[0])
+	// deliveries run concurrently (no ordering, as with a real NRC); the t-1 message arrives unchanged
+	i := slices.IndexFunc(gotAll, func(m map[string]any) bool {
+		k, _ := m["kenmerken"].(map[string]any)
+		return k["transaction_id"] == "t-1"
+	})
+	if i < 0 || gotAll[i]["resourceUrl"] != "https://zrc.example/api/v1/zaken/1" || gotAll[i]["aanmaakdatum"] != "2025-03-27T10:00:00Z" {
+		t.Errorf("message not delivered unchanged: %v", gotAll)
 	}
 	gotF, authsF := filtered.got()
 	if len(gotF) != 1 || gotF[0]["actie"] != "OndertekenenVoltooid" || authsF[0] != "Bearer f" {
