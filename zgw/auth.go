@@ -39,9 +39,7 @@ func NewAuthenticator(a config.ServiceAuth, opts RegistryOptions) (Authenticator
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.TokenClient == nil {
-		opts.TokenClient = &http.Client{Timeout: 30 * time.Second}
-	}
+	opts.TokenClient = tokenClient(opts.TokenClient)
 	return newAuthenticator(a, opts)
 }
 

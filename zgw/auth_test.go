@@ -291,3 +291,26 @@ func TestPrivateKeyJWT(t *testing.T) {
 		t.Error("RS256 with an EC key accepted")
 	}
 }
+
+// A token endpoint that redirects does not get the client secret re-sent to the redirect target.
+func TestTokenEndpointRedirectNotFollowed(t *testing.T) {
+	evil := newCountingServer(t, nil)
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, evil.URL+"/token", http.StatusTemporaryRedirect)
+	}))
+	defer redirector.Close()
+	srv := newBearerServer(t)
+	cl, eio := srv.client(t, config.ServiceAuth{Mode: config.AuthClientCredentials, ClientID: "c",
+		Secret: config.NewSecret("s"), TokenURL: redirector.URL + "/token"}, nil)
+	if _, err := cl.Lock(context.Background(), eio); err == nil {
+		t.Fatal("lock succeeded without a token")
+	}
+	if n := evil.n.Load(); n != 0 {
+		t.Errorf("redirect target got %d token requests", n)
+	}
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if len(srv.tokens) != 0 {
+		t.Errorf("the service got %d requests without a token", len(srv.tokens))
+	}
+}

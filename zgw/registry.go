@@ -85,9 +85,7 @@ func NewRegistry(l config.Landscape, opts RegistryOptions) (*Registry, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.TokenClient == nil {
-		opts.TokenClient = &http.Client{Timeout: 30 * time.Second}
-	}
+	opts.TokenClient = tokenClient(opts.TokenClient)
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -109,12 +107,26 @@ func NewRegistry(l config.Landscape, opts RegistryOptions) (*Registry, error) {
 			r.byRSIN[o.RSIN] = append(r.byRSIN[o.RSIN], &Service{
 				RSIN: o.RSIN, Kind: s.Kind, Root: root.String(), root: root, auth: auth,
 			})
+			opts.Logger.Debug("zgw service", "rsin", o.RSIN, "kind", s.Kind, "root", root.String(), "auth", s.Auth.Mode)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("zgw: registry: %w", err)
 	}
 	return r, nil
+}
+
+// tokenClient returns a copy of hc (or a client with a 30 s timeout) that follows no redirect: a
+// token endpoint that redirects must not get the client secret or assertion re-sent elsewhere.
+func tokenClient(hc *http.Client) *http.Client {
+	var c http.Client
+	if hc != nil {
+		c = *hc
+	} else {
+		c.Timeout = 30 * time.Second
+	}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
 }
 
 // parseRoot validates and normalises a configured API root.
