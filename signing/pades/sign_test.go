@@ -84,6 +84,7 @@ func TestSignCorpus(t *testing.T) {
 			two := filepath.Join(dir, "two.pdf")
 			signFile(t, one, two, second)
 			checkSigned(t, two, already+2)
+			checkPdfcpu(t, two, already+2)
 		})
 	}
 }
