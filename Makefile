@@ -1,0 +1,61 @@
+# signingd — `make help` lists the targets.
+SHELL := bash
+GO ?= go
+DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+export DATABASE_URL
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+FUZZTIME ?= 10m
+BENCHTIME ?= 1x
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+.PHONY: tools
+tools: ## install the Debian packages the tests need (.ci/apt-packages.txt) and start Postgres
+	bash .ci/tools
+
+.PHONY: generate
+generate: ## regenerate code from openapi.yaml
+	cd api/gen && $(GO) generate ./...
+
+.PHONY: verify
+verify: ## fail when generated code is stale, code is unformatted, or vet/staticcheck complain
+	@$(MAKE) --no-print-directory generate
+	@git diff --exit-code -- api/gen || (echo "api/gen is stale: run make generate and commit"; exit 1)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "run gofmt"; exit 1)
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+.PHONY: lint
+lint: verify ## same as verify
+
+.PHONY: build
+build: ## build bin/signingd
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/signingd ./cmd/signingd
+
+.PHONY: test
+test: ## run every test against the Postgres of DATABASE_URL
+	$(GO) test -race -timeout 20m ./...
+
+.PHONY: run
+run: ## serve on :8080 with migrations applied, against DATABASE_URL (default: local Postgres)
+	ZGW_SECRET=$${ZGW_SECRET:-demo-secret} CONFIG_FILE=$${CONFIG_FILE:-examples/landscape.yaml} $(GO) run -ldflags "$(LDFLAGS)" ./cmd/signingd serve
+
+.PHONY: client
+client: ## register a demo client for the example landscape and print its API key
+	ZGW_SECRET=$${ZGW_SECRET:-demo-secret} CONFIG_FILE=$${CONFIG_FILE:-examples/landscape.yaml} $(GO) run ./cmd/signingd clients create --rsin 002220647 --name "Demo ZAC" --api-key
+
+.PHONY: bench
+bench: ## run every benchmark, and the intake load test against pgbench
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 60m ./...
+	$(GO) run ./bench/intake
+
+.PHONY: fuzz
+fuzz: ## run each fuzz target for FUZZTIME (default 10m); not part of CI
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done

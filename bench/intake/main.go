@@ -1,0 +1,282 @@
+// Command intake measures the trigger intake over HTTP against the physical limit of a durable
+// intake on this machine: pgbench writing the very rows one intake writes (transaction, documents,
+// signers, event, job, idempotency record) as one database transaction, at the same concurrency.
+//
+//	go run ./bench/intake [-c 8] [-d 10s]
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	neturl "net/url"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/signingd/signingd/api"
+	"github.com/signingd/signingd/auth"
+	"github.com/signingd/signingd/config"
+	"github.com/signingd/signingd/jobs"
+	"github.com/signingd/signingd/store"
+)
+
+func main() {
+	conc := flag.Int("c", 8, "concurrent clients, for both the intake and pgbench")
+	dur := flag.Duration("d", 10*time.Second, "duration of each measurement")
+	flag.Parse()
+	if err := run(context.Background(), *conc, *dur); err != nil {
+		fmt.Fprintln(os.Stderr, "intake bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, conc int, dur time.Duration) error {
+	base := os.Getenv("DATABASE_URL")
+	if base == "" {
+		base = config.DefaultDatabaseURL
+	}
+	dbName := "signingd_bench_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		return err
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+dbName); err != nil {
+		return err
+	}
+	defer admin.Exec(context.Background(), "DROP DATABASE "+dbName+" WITH (FORCE)") //nolint:errcheck
+	u, err := neturl.Parse(base)
+	if err != nil {
+		return err
+	}
+	u.Path = "/" + dbName
+	dbURL := u.String()
+	q := u.Query()
+	q.Set("pool_max_conns", strconv.Itoa(conc+2))
+	u.RawQuery = q.Encode()
+
+	pool, err := store.Open(ctx, u.String())
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := store.Migrate(ctx, pool); err != nil {
+		return err
+	}
+	st := store.New(pool, nil)
+	jc, err := jobs.NewClient(pool, st, jobs.Config{})
+	if err != nil {
+		return err
+	}
+	st.SetJobs(jc)
+	rsin := "002220647"
+	if err := st.SyncOrganisations(ctx, []config.Organisation{{RSIN: rsin, Name: "Bench"}}); err != nil {
+		return err
+	}
+	client, err := st.CreateClient(ctx, "bench", "bench", rsin, auth.AllScopes)
+	if err != nil {
+		return err
+	}
+	keys := auth.NewAPIKeys(st, []byte("bench pepper"))
+	key := auth.GenerateAPIKey()
+	if err := st.AddAPIKey(ctx, client.ID, keys.Digest(key)); err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: api.New(api.Deps{Store: st, Auth: auth.Chain{keys}, Logger: logger})}
+	go srv.Serve(ln) //nolint:errcheck
+	defer srv.Close()
+	url := "http://" + ln.Addr().String() + "/api/v1/transactions"
+	body := trigger()
+
+	fmt.Printf("intake benchmark: %d clients, %s each, 3 documents and 2 signers per trigger\n", conc, dur)
+	load(url, key, body, conc, 2*time.Second, 0) // warm up
+	peak := load(url, key, body, conc, dur, 0)
+	fmt.Printf("  intake over HTTP:     %7.0f transactions/s  p50 %6.2f ms  p99 %6.2f ms\n", peak.rate, peak.p(50), peak.p(99))
+
+	limit, err := pgbench(ctx, dbURL, client.ID, client.OrganisationID, conc, dur)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("  pgbench, same rows:   %7.0f transactions/s\n", limit)
+	ratio := peak.rate / limit
+	fmt.Printf("  ratio intake/limit:   %7.1f %%   (target >= 70 %%)\n", 100*ratio)
+
+	half := load(url, key, body, conc, dur, peak.rate/2)
+	fmt.Printf("  at half peak (%.0f/s): %7.0f transactions/s  p50 %6.2f ms  p99 %6.2f ms  (target p99 <= 25 ms)\n",
+		peak.rate/2, half.rate, half.p(50), half.p(99))
+	return nil
+}
+
+// trigger returns a realistic trigger: 3 documents, 2 signers, one with sms.
+func trigger() []byte {
+	zaak := uuid.NewString()
+	t := map[string]any{
+		"naam":     "Omgevingsvergunning Dorpsstraat 12 - besluit",
+		"eigenaar": "behandelaar@gemeente.example",
+		"zaak":     map[string]any{"uuid": zaak, "url": "https://zaken.gemeente.example/api/v1/zaken/" + zaak},
+		"bewijs_informatieobjecttype": "https://catalogi.gemeente.example/api/v1/informatieobjecttypen/" + uuid.NewString(),
+	}
+	var docs []any
+	for i := range 3 {
+		id := uuid.NewString()
+		docs = append(docs, map[string]any{"uuid": id, "url": "https://documenten.gemeente.example/api/v1/enkelvoudiginformatieobjecten/" + id,
+			"titel": fmt.Sprintf("Document %d", i+1), "versie": i + 1, "bestandsnaam": fmt.Sprintf("document %d.pdf", i+1)})
+	}
+	t["documenten"] = docs
+	t["ondertekenaars"] = []any{
+		map[string]any{"e-mail": "teamleider@gemeente.example", "voornaam": "Anouk", "achternaam": "de Vries", "identificatie": "Signer1",
+			"volgorde": 1, "authenticatie": map[string]any{"methode": "sms", "waarde": "+31612345678"}},
+		map[string]any{"e-mail": "wethouder@gemeente.example", "voornaam": "Sjoerd", "achternaam": "van den Berg", "identificatie": "Signer2",
+			"volgorde": 2, "authenticatie": nil},
+	}
+	b, _ := json.Marshal(t)
+	return b
+}
+
+type result struct {
+	rate      float64
+	latencies []time.Duration
+}
+
+func (r result) p(q int) float64 {
+	if len(r.latencies) == 0 {
+		return 0
+	}
+	return float64(r.latencies[len(r.latencies)*q/100-btoi(q == 100)].Microseconds()) / 1000
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// load posts triggers from conc workers for dur. With rate > 0 the workers together send at that
+// rate (open loop, latency measured from the scheduled start); otherwise as fast as they can.
+func load(url, key string, body []byte, conc int, dur time.Duration, rate float64) result {
+	tr := &http.Transport{MaxIdleConnsPerHost: conc}
+	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	var (
+		mu   sync.Mutex
+		lat  []time.Duration
+		errs atomic.Int64
+		wg   sync.WaitGroup
+		next atomic.Int64
+	)
+	start := time.Now()
+	deadline := start.Add(dur)
+	interval := time.Duration(0)
+	if rate > 0 {
+		interval = time.Duration(float64(time.Second) / rate)
+	}
+	for range conc {
+		wg.Go(func() {
+			var mine []time.Duration
+			for {
+				t0 := time.Now()
+				if interval > 0 {
+					t0 = start.Add(time.Duration(next.Add(1)) * interval)
+					time.Sleep(time.Until(t0))
+				}
+				if t0.After(deadline) {
+					break
+				}
+				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-API-Key", key)
+				req.Header.Set("Idempotency-Key", uuid.NewString())
+				res, err := hc.Do(req)
+				if err != nil {
+					errs.Add(1)
+					continue
+				}
+				io.Copy(io.Discard, res.Body) //nolint:errcheck
+				res.Body.Close()
+				if res.StatusCode != http.StatusOK {
+					errs.Add(1)
+					continue
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	tr.CloseIdleConnections()
+	if n := errs.Load(); n > 0 {
+		fmt.Printf("  (%d requests failed)\n", n)
+	}
+	slices.Sort(lat)
+	return result{rate: float64(len(lat)) / time.Since(start).Seconds(), latencies: lat}
+}
+
+// pgbenchScript writes what one intake writes, statement for statement, in one transaction.
+const pgbenchScript = `BEGIN;
+INSERT INTO idempotency_keys (client_id, key, request_hash, transaction_id, created_at, expires_at)
+  VALUES (:client, gen_random_uuid()::text, '\x00', gen_random_uuid(), now(), now() + interval '48 hours');
+INSERT INTO transactions (id, organisation_id, client_id, state, naam, eigenaar, zaak_url, zaak_uuid, bewijs_informatieobjecttype, provider, trigger, created_at, updated_at, deadline)
+  VALUES (gen_random_uuid(), :org, :client, 'received', 'Omgevingsvergunning Dorpsstraat 12 - besluit', 'behandelaar@gemeente.example',
+  'https://zaken.gemeente.example/api/v1/zaken/2cc803a9-7404-4289-8f3d-f2300f666eac', gen_random_uuid(), 'https://catalogi.gemeente.example/api/v1/informatieobjecttypen/8f3a1c02-5b7e-4b61-9a39-0d0f8c1e7f10',
+  'simulated', '{"naam": "Omgevingsvergunning Dorpsstraat 12 - besluit", "documenten": [{}, {}, {}], "ondertekenaars": [{}, {}]}', now(), now(), now() + interval '30 days')
+  RETURNING id \gset
+INSERT INTO documents (transaction_id, position, url, uuid, titel, versie, bestandsnaam)
+  SELECT :id::uuid, p, 'https://documenten.gemeente.example/api/v1/enkelvoudiginformatieobjecten/' || p, gen_random_uuid(), 'Document', p + 1, 'document.pdf'
+  FROM generate_series(0, 2) AS p;
+INSERT INTO signers (transaction_id, position, email, voornaam, achternaam, identificatie, volgorde, auth_method, auth_value)
+  SELECT :id::uuid, p, e, vn, an, i, v, m, w FROM (VALUES (0, 'teamleider@gemeente.example', 'Anouk', 'de Vries', 'Signer1', 1, 'sms', '+31612345678'),
+         (1, 'wethouder@gemeente.example', 'Sjoerd', 'van den Berg', 'Signer2', 2, NULL, NULL)) AS x(p, e, vn, an, i, v, m, w);
+INSERT INTO events (transaction_id, at, type, state, actor) VALUES (:id, now(), 'received', 'received', 'client-bench');
+INSERT INTO river_job (args, kind, max_attempts, priority, queue, state, scheduled_at)
+  VALUES (json_build_object('transaction_id', :id::text)::jsonb, 'fetch_documents', 25, 1, 'default', 'available', now());
+COMMIT;
+`
+
+var tpsLine = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`)
+
+func pgbench(ctx context.Context, dbURL string, client, org uuid.UUID, conc int, dur time.Duration) (float64, error) {
+	f, err := os.CreateTemp("", "intake-*.sql")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.WriteString(pgbenchScript); err != nil {
+		return 0, err
+	}
+	f.Close()
+	jobsN := min(conc, 2)
+	cmd := exec.CommandContext(ctx, "pgbench", "-n", "-M", "prepared", "-c", strconv.Itoa(conc), "-j", strconv.Itoa(jobsN),
+		"-T", strconv.Itoa(int(dur.Seconds())), "-D", "client="+client.String(), "-D", "org="+org.String(), "-f", f.Name(), dbURL)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("pgbench: %w\n%s", err, out)
+	}
+	m := tpsLine.FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("pgbench printed no tps:\n%s", out)
+	}
+	return strconv.ParseFloat(string(m[1]), 64)
+}
