@@ -32,6 +32,7 @@ Usage:
   signingd clients create --rsin RSIN --name NAME [--scopes a,b]
   signingd clients list
   signingd clients revoke CLIENT_ID
+  signingd healthcheck           exit 0 when the local server answers /healthz (for containers)
   signingd version
 
 Configuration comes from the environment (DATABASE_URL, LISTEN_ADDR, PUBLIC_URL, LOG_LEVEL, CONFIG_FILE,
@@ -53,6 +54,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, getenv, stderr)
 	case "clients":
 		return clients(ctx, args[1:], getenv, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, getenv)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "signingd", version)
 		return nil

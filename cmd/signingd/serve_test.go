@@ -80,6 +80,10 @@ func TestServe(t *testing.T) {
 		t.Fatalf("trigger: %d %s", res.StatusCode, b)
 	}
 
+	if err := run(context.Background(), []string{"healthcheck"}, env, io.Discard, io.Discard); err != nil {
+		t.Errorf("healthcheck of a serving server: %v", err)
+	}
+
 	cancel() // what SIGTERM does through signal.NotifyContext
 	select {
 	case err := <-done:
@@ -89,8 +93,8 @@ func TestServe(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not stop within 10 s")
 	}
-	if _, err := http.Get(base + "/healthz"); err == nil {
-		t.Error("still serving after shutdown")
+	if err := run(context.Background(), []string{"healthcheck"}, env, io.Discard, io.Discard); err == nil {
+		t.Error("healthcheck passes after shutdown")
 	}
 }
 
