@@ -283,25 +283,31 @@ func (c *jwksCache) keys(u string, client *http.Client) ([]any, error) {
 		return nil, err
 	}
 	var out []any
-	b64 := func(s string) *big.Int {
+	raw := func(s string) []byte {
 		b, _ := base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
-		return new(big.Int).SetBytes(b)
+		return b
 	}
+	b64 := func(s string) *big.Int { return new(big.Int).SetBytes(raw(s)) }
 	for _, k := range set.Keys {
 		switch k.Kty {
 		case "RSA":
 			out = append(out, &rsa.PublicKey{N: b64(k.N), E: int(b64(k.E).Int64())})
 		case "EC":
 			var curve elliptic.Curve
+			size := 32
 			switch k.Crv {
 			case "P-256":
 				curve = elliptic.P256()
 			case "P-384":
-				curve = elliptic.P384()
+				curve, size = elliptic.P384(), 48
 			default:
 				continue
 			}
-			out = append(out, &ecdsa.PublicKey{Curve: curve, X: b64(k.X), Y: b64(k.Y)})
+			point := append([]byte{4}, b64(k.X).FillBytes(make([]byte, size))...)
+			point = append(point, b64(k.Y).FillBytes(make([]byte, size))...)
+			if pk, err := ecdsa.ParseUncompressedPublicKey(curve, point); err == nil {
+				out = append(out, pk)
+			}
 		}
 	}
 	c.url, c.fetched, c.cached = u, time.Now(), out

@@ -7,7 +7,6 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -113,8 +112,9 @@ func TestOneGroundTokens(t *testing.T) {
 	otherKey, _ := rsa.GenerateKey(rand.Reader, 2048)
 	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b := func(i *big.Int) string { return base64.RawURLEncoding.EncodeToString(i.FillBytes(make([]byte, 32))) }
-		_ = json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]string{{"kty": "EC", "crv": "P-256", "x": b(ecKey.X), "y": b(ecKey.Y), "kid": "ec"}}})
+		pt, _ := ecKey.PublicKey.Bytes() // 0x04 || X || Y
+		b := func(p []byte) string { return base64.RawURLEncoding.EncodeToString(p) }
+		_ = json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]string{{"kty": "EC", "crv": "P-256", "x": b(pt[1:33]), "y": b(pt[33:]), "kid": "ec"}}})
 	}))
 	defer jwks.Close()
 	e := newEnv(t, sim.Options{Tokens: sim.TokensOneGround, Clients: clients, Now: func() time.Time { return clock },

@@ -25,7 +25,6 @@ type RequestRecord struct {
 	Claims   map[string]any // token payload (verified in token modes, decoded unverified in TokensOff)
 	Status   int
 	Duration time.Duration
-	seq      int
 }
 
 type recordKey struct{}
