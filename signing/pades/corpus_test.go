@@ -1,9 +1,11 @@
 package pades
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,17 +28,38 @@ type genPDF struct {
 	padding    int  // bytes of incompressible image data per page, to make big files
 }
 
-// makePDF writes a small, valid PDF with Helvetica text.
+// makePDF returns a small, valid PDF with Helvetica text.
 func makePDF(g genPDF) []byte {
 	var b bytes.Buffer
+	writePDF(&b, g) // a bytes.Buffer does not fail
+	return b.Bytes()
+}
+
+// countWriter tracks the offset of what was written, for the xref.
+type countWriter struct {
+	w *bufio.Writer
+	n int
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	c.n += len(p)
+	return c.w.Write(p)
+}
+
+func (c *countWriter) WriteString(s string) (int, error) { return c.Write([]byte(s)) }
+func (c *countWriter) Len() int                          { return c.n }
+
+// writePDF streams the PDF to w, so even a 200 MB file needs little memory.
+func writePDF(w io.Writer, g genPDF) error {
+	b := &countWriter{w: bufio.NewWriter(w)}
 	if g.version == "" {
 		g.version = "1.7"
 	}
-	fmt.Fprintf(&b, "%%PDF-%s\n%%\xe2\xe3\xcf\xd3\n", g.version)
+	fmt.Fprintf(b, "%%PDF-%s\n%%\xe2\xe3\xcf\xd3\n", g.version)
 	offsets := map[int]int{}
 	obj := func(n int, body string) {
 		offsets[n] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", n, body)
+		fmt.Fprintf(b, "%d 0 obj\n%s\nendobj\n", n, body)
 	}
 	// 1 catalog, 2 pages, 3 font, 4 info, 5 form field; pages from 10 on
 	np := len(g.pages)
@@ -89,7 +112,7 @@ func makePDF(g genPDF) []byte {
 				data[k] = byte(x)
 			}
 			offsets[12+3*i] = b.Len()
-			fmt.Fprintf(&b, "%d 0 obj\n<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceRGB /BitsPerComponent 8 /Length %d >>\nstream\n",
+			fmt.Fprintf(b, "%d 0 obj\n<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceRGB /BitsPerComponent 8 /Length %d >>\nstream\n",
 				12+3*i, side, side, len(data))
 			b.Write(data)
 			b.WriteString("\nendstream\nendobj\n")
@@ -115,23 +138,23 @@ func makePDF(g genPDF) []byte {
 			}
 			data = append(data, 1, byte(off>>24), byte(off>>16), byte(off>>8), byte(off), 0, 0)
 		}
-		fmt.Fprintf(&b, "%d 0 obj\n<< /Type /XRef /Size %d /W [1 4 2] /Root 1 0 R /Info 4 0 R /ID [%s %s] /Length %d >>\nstream\n",
+		fmt.Fprintf(b, "%d 0 obj\n<< /Type /XRef /Size %d /W [1 4 2] /Root 1 0 R /Info 4 0 R /ID [%s %s] /Length %d >>\nstream\n",
 			xn, size, id, id, len(data))
 		b.Write(data)
-		fmt.Fprintf(&b, "\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n", offsets[xn])
-		return b.Bytes()
+		fmt.Fprintf(b, "\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n", offsets[xn])
+		return b.w.Flush()
 	}
 	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n", size)
+	fmt.Fprintf(b, "xref\n0 %d\n", size)
 	for n := 0; n < size; n++ {
 		if off, ok := offsets[n]; ok {
-			fmt.Fprintf(&b, "%010d 00000 n\r\n", off)
+			fmt.Fprintf(b, "%010d 00000 n\r\n", off)
 		} else {
 			b.WriteString("0000000000 65535 f\r\n")
 		}
 	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R /Info 4 0 R /ID [%s %s] >>\nstartxref\n%d\n%%%%EOF\n", size, id, id, xref)
-	return b.Bytes()
+	fmt.Fprintf(b, "trailer\n<< /Size %d /Root 1 0 R /Info 4 0 R /ID [%s %s] >>\nstartxref\n%d\n%%%%EOF\n", size, id, id, xref)
+	return b.w.Flush()
 }
 
 func latin1(s string) []byte {

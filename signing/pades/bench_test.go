@@ -1,0 +1,125 @@
+package pades
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Peak memory must not depend on the size of the PDF.
+const peakLimit = 64 << 20
+
+func BenchmarkSign1MB(b *testing.B)   { benchmarkSign(b, 1) }
+func BenchmarkSign200MB(b *testing.B) { benchmarkSign(b, 200) }
+
+// benchmarkSign signs a generated PDF of about mb MiB (pages with 1 MiB of
+// image data each) and reports the peak heap in use while signing.
+func benchmarkSign(b *testing.B, mb int) {
+	dir := b.TempDir()
+	src := filepath.Join(dir, "in.pdf")
+	f, err := os.Create(src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pages := make([][]string, mb)
+	for i := range pages {
+		pages[i] = []string{fmt.Sprintf("Pagina %d", i+1), "Handtekening: {{Signer1}}"}
+	}
+	// the placeholder sits on the last page, so every page is searched
+	pages[mb-1] = append(pages[mb-1], "{{Bench}}")
+	err = writePDF(f, genPDF{pages: pages, padding: 1 << 20})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer in.Close()
+	st, _ := in.Stat()
+	out, err := os.Create(filepath.Join(dir, "out.pdf"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer out.Close()
+	o := getPKI(b).signers["ecdsa"].options()
+	o.Placeholder = "{{Bench}}"
+
+	runtime.GC()
+	peak := newPeakSampler()
+	b.SetBytes(st.Size())
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := out.Seek(0, io.SeekStart); err != nil {
+			b.Fatal(err)
+		}
+		if err := Sign(context.Background(), in, st.Size(), out, o); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	p := peak.stop()
+	b.ReportMetric(float64(p)/(1<<20), "peak-heap-MiB")
+	if p > peakLimit {
+		b.Errorf("peak heap %d MiB exceeds %d MiB", p>>20, peakLimit>>20)
+	}
+}
+
+// peakSampler polls the heap size (objects plus free space in in-use
+// spans, i.e. HeapInuse) without stopping the world.
+type peakSampler struct {
+	max  atomic.Uint64
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+func newPeakSampler() *peakSampler {
+	s := &peakSampler{done: make(chan struct{})}
+	samples := []metrics.Sample{
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/heap/unused:bytes"},
+	}
+	read := func() {
+		metrics.Read(samples)
+		v := samples[0].Value.Uint64() + samples[1].Value.Uint64()
+		for {
+			old := s.max.Load()
+			if v <= old || s.max.CompareAndSwap(old, v) {
+				return
+			}
+		}
+	}
+	read()
+	s.wg.Go(func() {
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.done:
+				read()
+				return
+			case <-t.C:
+				read()
+			}
+		}
+	})
+	return s
+}
+
+func (s *peakSampler) stop() uint64 {
+	close(s.done)
+	s.wg.Wait()
+	return s.max.Load()
+}
