@@ -152,3 +152,6 @@ func (e *env) seedDoc(content string, meta sim.DocumentSeed) string {
 }
 
 func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+
+// badCtx marks a request as deliberately invalid for the OAS validator.
+func badCtx() context.Context { return oasvalidate.ExpectInvalidRequest(context.Background()) }

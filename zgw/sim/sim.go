@@ -24,6 +24,15 @@
 //	defer s.Close()
 //	err = http.ListenAndServe(":8090", s.Handler())
 //
+// Inspection and seeding, as Go methods (Versions, Content, Locks, Notifications, Deliveries, WaitDeliveries,
+// Requests, SeedZaak, SeedDocument, SeedVersion, SeedKanaal, SeedAbonnement, LockDocument, AddFault, ...) and as
+// JSON over HTTP for the demo:
+//
+//	GET    /_sim/documents/{uuid}/versions   versions with metadata, size and sha256
+//	GET    /_sim/locks | /_sim/notifications | /_sim/deliveries | /_sim/requests
+//	GET    /_sim/faults, POST /_sim/faults (a Fault), DELETE /_sim/faults
+//	POST   /_sim/seed/informatieobjecttype | zaaktype | zaak | document | kanaal   → {"url": ...}
+//
 // State lives in memory (document content in temporary files under a directory the Sim owns and removes on Close)
 // and every method is safe for concurrent use.
 package sim
