@@ -47,6 +47,8 @@ func (s *Sim) routes() http.Handler {
 	api("GET "+c+"/informatieobjecttypen/{uuid}", ZTCVersion, s.iotRetrieve, "catalogi.lezen")
 	api("GET "+c+"/zaaktypen/{uuid}", ZTCVersion, s.zaaktypeRetrieve, "catalogi.lezen", "documenten.lezen", "zaken.lezen")
 
+	// Anything else under an API (including methods the sim does not implement, like DELETE on a document) is a
+	// problem+json 404 rather than ServeMux's plain-text answer.
 	for _, p := range []struct{ prefix, version string }{{d, DRCVersion}, {z, ZRCVersion}, {n, NRCVersion}, {c, ZTCVersion}} {
 		mux.Handle(p.prefix+"/", s.apiHandler(p.version, nil, func(w http.ResponseWriter, r *http.Request, _ *principal) error {
 			return notFound()
