@@ -1,58 +1,200 @@
 // Package jobs runs signingd's durable work: River workers on Postgres, one per workflow step.
+// Every step is idempotent: it may run twice (after a crash, a lost completion, a duplicate
+// webhook) and then finds its work done or continues where the last run stopped.
 package jobs
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"regexp"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 
+	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/store"
+	"github.com/signingd/signingd/zgw"
 )
 
-// Config tunes the job client.
+// Config tunes the job client and the workflow.
 type Config struct {
 	Workers int // jobs run at once by this replica; 0 makes an insert-only client
 	Logger  *slog.Logger
+
+	// Registry resolves the ZGW services; required when Workers > 0.
+	Registry *zgw.Registry
+	// Providers by name.
+	Providers map[string]signing.Provider
+	// HTTPClient for ZGW calls; zgw's default transport when nil.
+	HTTPClient *http.Client
+	// PartThreshold is the size from which uploads use bestandsdelen; zgw's default when zero.
+	PartThreshold int64
+
+	Drift         signing.DriftPolicy // abort (default) or next_version
+	ServiceName   string              // auteur of evidence documents without eigenaar; "signingd" when empty
+	BlobRetention time.Duration       // how long content is kept after the end; 7 days when zero
+
+	RetryBase    time.Duration // first retry delay; 1 s when zero
+	RetryMax     time.Duration // longest retry delay; 10 min when zero
+	MaxAttempts  int           // per step before the transaction aborts; 12 when zero
+	LockRetry    time.Duration // wait before retrying a document locked by someone else; 30 s when zero
+	NotifyMaxTry int           // NRC delivery attempts; 100 when zero
+
+	FetchPollInterval time.Duration // River's; its default when zero
+	FetchCooldown     time.Duration
+	JobTimeout        time.Duration // 10 min when zero
+	RescueAfter       time.Duration // a running job of a dead process is retried after this; 15 min when zero
+	CleanupInterval   time.Duration // how often stored content is cleaned up; 1 h when zero
+
+	Now func() time.Time
 }
 
-// NewClient returns the River client. With Workers > 0 it also works jobs once started.
-func NewClient(pool *pgxpool.Pool, s *store.Store, cfg Config) (*river.Client[pgx.Tx], error) {
+func (c *Config) defaults() {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Drift == "" {
+		c.Drift = signing.DriftAbort
+	}
+	if c.ServiceName == "" {
+		c.ServiceName = "signingd"
+	}
+	if c.BlobRetention == 0 {
+		c.BlobRetention = 7 * 24 * time.Hour
+	}
+	if c.RetryBase == 0 {
+		c.RetryBase = time.Second
+	}
+	if c.RetryMax == 0 {
+		c.RetryMax = 10 * time.Minute
+	}
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = 12
+	}
+	if c.LockRetry == 0 {
+		c.LockRetry = 30 * time.Second
+	}
+	if c.NotifyMaxTry == 0 {
+		c.NotifyMaxTry = 100
+	}
+	if c.JobTimeout == 0 {
+		c.JobTimeout = 10 * time.Minute
+	}
+	if c.RescueAfter == 0 {
+		c.RescueAfter = 15 * time.Minute
+	}
+	if c.RescueAfter <= c.JobTimeout {
+		c.JobTimeout = c.RescueAfter / 2
+	}
+	if c.CleanupInterval == 0 {
+		c.CleanupInterval = time.Hour
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Client is River's client for signingd's jobs.
+type Client = river.Client[pgx.Tx]
+
+// NewClient returns the River client with every workflow worker. With Workers > 0 it also works
+// jobs once started.
+func NewClient(pool *pgxpool.Pool, s *store.Store, cfg Config) (*Client, error) {
+	c, _, err := New(pool, s, cfg)
+	return c, err
+}
+
+// New returns the River client and the workflow behind its workers (for webhooks and the built-in
+// signer's progress calls).
+func New(pool *pgxpool.Pool, s *store.Store, cfg Config) (*Client, *Workflow, error) {
+	cfg.defaults()
+	wf := &Workflow{cfg: cfg, store: s, log: cfg.Logger}
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &fetchWorker{store: s})
-	river.AddWorker(workers, &abortWorker{store: s})
-	rc := &river.Config{Workers: workers, Logger: cfg.Logger, JobTimeout: 10 * time.Minute}
+	river.AddWorker(workers, step(wf, "fetch", wf.fetch))
+	river.AddWorker(workers, step(wf, "create", wf.create))
+	river.AddWorker(workers, step(wf, "progress", wf.progress))
+	river.AddWorker(workers, step(wf, "collect", wf.collect))
+	river.AddWorker(workers, step(wf, "upload", wf.upload))
+	river.AddWorker(workers, step(wf, "evidence", wf.evidence))
+	river.AddWorker(workers, step(wf, "notify", wf.notify))
+	river.AddWorker(workers, step(wf, "abort", wf.abort))
+	river.AddWorker(workers, &cleanupWorker{wf: wf})
+	rc := &river.Config{
+		Workers:              workers,
+		Logger:               cfg.Logger,
+		JobTimeout:           cfg.JobTimeout,
+		RescueStuckJobsAfter: cfg.RescueAfter,
+		RetryPolicy:          &retryPolicy{base: cfg.RetryBase, max: cfg.RetryMax},
+		FetchPollInterval:    cfg.FetchPollInterval,
+		FetchCooldown:        cfg.FetchCooldown,
+		MaxAttempts:          cfg.MaxAttempts,
+	}
 	if cfg.Workers > 0 {
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
+		rc.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.CleanupInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return store.CleanupArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true})}
 	}
 	c, err := river.NewClient(riverpgxv5.New(pool), rc)
 	if err != nil {
-		return nil, fmt.Errorf("jobs: new client: %w", err)
+		return nil, nil, fmt.Errorf("jobs: new client: %w", err)
 	}
-	return c, nil
+	wf.river = c
+	return c, wf, nil
 }
 
-// fetchWorker only records in the audit trail that it ran; the workflow gives it its real work.
-type fetchWorker struct {
-	river.WorkerDefaults[store.FetchDocumentsArgs]
-	store *store.Store
+// retryPolicy backs off exponentially with jitter, and waits at least as long as a server asked
+// with Retry-After (carried in the error text, the only part of the error River keeps).
+type retryPolicy struct{ base, max time.Duration }
+
+var retryAfterRe = regexp.MustCompile(`\[retry-after (\d+)ms\]`)
+
+func (p *retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
+	d := p.base << min(max(job.Attempt-1, 0), 20)
+	if d > p.max || d <= 0 {
+		d = p.max
+	}
+	d = d/2 + rand.N(d/2+1) // jitter: spread retries of many transactions
+	if n := len(job.Errors); n > 0 {
+		if m := retryAfterRe.FindStringSubmatch(job.Errors[n-1].Error); m != nil {
+			ms, _ := strconv.Atoi(m[1])
+			if ra := time.Duration(ms) * time.Millisecond; ra > d {
+				d = ra
+			}
+		}
+	}
+	return time.Now().Add(d)
 }
 
-func (w *fetchWorker) Work(ctx context.Context, job *river.Job[store.FetchDocumentsArgs]) error {
-	return w.store.RecordJobRan(ctx, job.Args.TransactionID, job.Kind, time.Now().UTC())
+// cleanupWorker deletes the content of transactions that ended more than BlobRetention ago.
+type cleanupWorker struct {
+	river.WorkerDefaults[store.CleanupArgs]
+	wf *Workflow
 }
 
-// abortWorker only records in the audit trail that it ran; the workflow gives it its real work.
-type abortWorker struct {
-	river.WorkerDefaults[store.AbortArgs]
-	store *store.Store
+func (w *cleanupWorker) Work(ctx context.Context, _ *river.Job[store.CleanupArgs]) error {
+	now := w.wf.cfg.Now().UTC()
+	n, err := w.wf.store.DeleteFinishedBlobs(ctx, now.Add(-w.wf.cfg.BlobRetention), now)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		w.wf.log.Info("deleted stored content of finished transactions", "blobs", n)
+	}
+	return nil
 }
 
-func (w *abortWorker) Work(ctx context.Context, job *river.Job[store.AbortArgs]) error {
-	return w.store.RecordJobRan(ctx, job.Args.TransactionID, job.Kind, time.Now().UTC())
+// clients caches one ZGW client per organisation.
+type clients struct {
+	mu sync.Mutex
+	m  map[string]*zgw.Client
 }

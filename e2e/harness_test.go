@@ -1,0 +1,316 @@
+// Package e2e runs the signing workflow end to end: real HTTP, a real Postgres, the ZGW simulator
+// and the simulated signing vendor, with the same wiring as signingd serve.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/signingd/signingd/api"
+	"github.com/signingd/signingd/auth"
+	"github.com/signingd/signingd/config"
+	"github.com/signingd/signingd/jobs"
+	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/signing/providers/simulated"
+	"github.com/signingd/signingd/store"
+	"github.com/signingd/signingd/store/dbtest"
+	"github.com/signingd/signingd/zgw"
+	"github.com/signingd/signingd/zgw/sim"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+const webhookSecret = "e2e-webhook-secret"
+
+// env is one running signingd with its own ZGW landscape and vendor.
+type env struct {
+	t         testing.TB
+	zgw       *sim.Server
+	vendor    *simulated.Server
+	vendorURL string
+	st        *store.Store
+	api       *httptest.Server
+	key       string
+	rsin      string
+	iot       string // evidence informatieobjecttype
+	nrc       *subscriber
+}
+
+type envOptions struct {
+	jobs     func(*jobs.Config)
+	sim      sim.Options
+	autoSign bool
+}
+
+// subscriber is a case system listening to the NRC: it records every documentacties message.
+type subscriber struct {
+	mu   sync.Mutex
+	msgs []sim.Message
+	srv  *httptest.Server
+}
+
+func (s *subscriber) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var m sim.Message
+	if err := json.NewDecoder(r.Body).Decode(&m); err == nil {
+		s.mu.Lock()
+		s.msgs = append(s.msgs, m)
+		s.mu.Unlock()
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// For returns the messages about one transaction.
+func (s *subscriber) For(id string) []sim.Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []sim.Message
+	for _, m := range s.msgs {
+		if m.Kenmerken["transaction_id"] == id {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func newEnv(t testing.TB, o envOptions) *env {
+	t.Helper()
+	ctx := context.Background()
+	e := &env{t: t, rsin: dbtest.NewRSIN()}
+	e.zgw = sim.NewServer(o.sim)
+	t.Cleanup(e.zgw.Close)
+	e.iot = e.zgw.SeedInformatieobjecttype(sim.IOTSeed{Omschrijving: "Bewijs van ondertekening"})
+	e.zgw.SeedKanaal(signing.Kanaal)
+	e.nrc = &subscriber{}
+	e.nrc.srv = httptest.NewServer(e.nrc)
+	t.Cleanup(e.nrc.srv.Close)
+	if _, err := e.zgw.SeedAbonnement(e.nrc.srv.URL, "Bearer x", signing.Kanaal, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	e.vendor = simulated.NewServer(simulated.ServerOptions{AutoSign: o.autoSign})
+	vsrv := httptest.NewServer(e.vendor.Handler())
+	t.Cleanup(func() { vsrv.Close(); e.vendor.Close() })
+	e.vendorURL = vsrv.URL
+
+	land := config.Landscape{
+		Organisations: []config.Organisation{{RSIN: e.rsin, Name: "Gemeente Test", Provider: simulated.Name, Services: []config.Service{
+			{Kind: config.KindDRC, APIRoot: e.zgw.DRC(), Auth: config.ServiceAuth{Mode: config.AuthNone}},
+			{Kind: config.KindZRC, APIRoot: e.zgw.ZRC(), Auth: config.ServiceAuth{Mode: config.AuthNone}},
+			{Kind: config.KindNRC, APIRoot: e.zgw.NRC(), Auth: config.ServiceAuth{Mode: config.AuthNone}},
+			{Kind: config.KindZTC, APIRoot: e.zgw.ZTC(), Auth: config.ServiceAuth{Mode: config.AuthNone}},
+		}}},
+		Providers: []config.Provider{{Name: simulated.Name, AuthMethods: []string{signing.AuthSMS, signing.AuthEmail}}},
+	}
+	reg, err := zgw.NewRegistry(land, zgw.RegistryOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := dbtest.Pool(t)
+	e.st = store.New(pool, nil)
+	if err := e.st.SyncOrganisations(ctx, land.Organisations); err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.DiscardHandler)
+	if os.Getenv("E2E_LOG") != "" {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	prov := simulated.New(simulated.Config{BaseURL: vsrv.URL, WebhookSecret: webhookSecret, PollInterval: 2 * time.Second})
+	cfg := jobs.Config{
+		Workers: 20, Logger: logger, Registry: reg,
+		Providers:         map[string]signing.Provider{simulated.Name: prov},
+		HTTPClient:        &http.Client{Timeout: 5 * time.Second},
+		RetryBase:         50 * time.Millisecond,
+		RetryMax:          time.Second,
+		LockRetry:         100 * time.Millisecond,
+		FetchPollInterval: 50 * time.Millisecond,
+		FetchCooldown:     10 * time.Millisecond,
+	}
+	if o.jobs != nil {
+		o.jobs(&cfg)
+	}
+	jc, wf, err := jobs.New(pool, e.st, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.st.SetJobs(jc)
+	if err := jc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = jc.Stop(sctx)
+	})
+	keys := auth.NewAPIKeys(e.st, []byte("e2e pepper"))
+	e.api = httptest.NewServer(api.New(api.Deps{
+		Store: e.st, Auth: auth.Chain{keys}, Landscape: land, CheckURL: reg.CheckURL,
+		PublicURL: "http://signingd.test", Logger: logger, Mounts: []func(*echo.Echo){wf.MountWebhooks},
+	}))
+	t.Cleanup(e.api.Close)
+	e.vendor.SetWebhook(e.api.URL+"/api/v1/providers/simulated/webhook", webhookSecret)
+
+	c, err := e.st.CreateClient(ctx, store.NewClientID(), "e2e", e.rsin, auth.AllScopes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.key = auth.GenerateAPIKey()
+	if err := e.st.AddAPIKey(ctx, c.ID, keys.Digest(e.key)); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// scenario is a zaak with documents in the ZGW sim and the trigger to sign them.
+type scenario struct {
+	zaak    string
+	docs    []string
+	trigger map[string]any
+}
+
+// pdf returns a small one-page PDF with the given text.
+func pdf(text string) []byte { return signing.TextPDF([]string{text}) }
+
+func (e *env) scenario(ndocs int, volgorde ...int) scenario {
+	e.t.Helper()
+	zaak, err := e.zgw.SeedZaak(sim.ZaakSeed{Informatieobjecttypen: []string{e.zgw.DefaultIOT(), e.iot}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	sc := scenario{zaak: zaak}
+	var docs []map[string]any
+	for i := range ndocs {
+		name := fmt.Sprintf("besluit-%d.docx", i+1)
+		u, err := e.zgw.SeedDocument(pdf(fmt.Sprintf("Besluit %d", i+1)), sim.DocumentSeed{
+			Titel: fmt.Sprintf("Besluit %d", i+1), Bestandsnaam: name, Status: "in_bewerking", Formaat: "application/pdf", Zaak: zaak})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		sc.docs = append(sc.docs, u)
+		docs = append(docs, map[string]any{"url": u, "uuid": lastSegment(u), "versie": 1, "titel": fmt.Sprintf("Besluit %d", i+1), "bestandsnaam": name})
+	}
+	var signers []map[string]any
+	for i, v := range volgorde {
+		signers = append(signers, map[string]any{"e-mail": fmt.Sprintf("signer%d@example.nl", i+1), "voornaam": "Signer",
+			"achternaam": fmt.Sprint(i + 1), "volgorde": v, "authenticatie": nil})
+	}
+	sc.trigger = map[string]any{
+		"naam": "Ondertekening besluit", "zaak": map[string]any{"url": zaak, "uuid": lastSegment(zaak)},
+		"bewijs_informatieobjecttype": e.iot, "documenten": docs, "ondertekenaars": signers,
+	}
+	return sc
+}
+
+func lastSegment(u string) string { return u[len(u)-36:] }
+
+func (e *env) do(method, path string, body any) (int, []byte) {
+	e.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, e.api.URL+path, r)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-API-Key", e.key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, b
+}
+
+// start posts the trigger and returns the transaction id.
+func (e *env) start(sc scenario) string {
+	e.t.Helper()
+	status, body := e.do(http.MethodPost, "/api/v1/transactions", sc.trigger)
+	if status != http.StatusOK {
+		e.t.Fatalf("trigger: %d %s", status, body)
+	}
+	var out struct {
+		TransactionID string `json:"transaction_id"`
+	}
+	_ = json.Unmarshal(body, &out)
+	return out.TransactionID
+}
+
+// signingID waits until the vendor has the signing of the transaction.
+func (e *env) signingID(id string) string {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if sid, ok := e.vendor.SigningByExternalID(id); ok && e.vendor.Status(sid) != simulated.StatusDraft {
+			return sid
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	e.t.Fatalf("transaction %s never reached the vendor", id)
+	return ""
+}
+
+// vendorCall acts as a signer at the vendor: sign or decline.
+func (e *env) vendorCall(id string, signer int, action string, body any) int {
+	e.t.Helper()
+	sid := e.signingID(id)
+	b, _ := json.Marshal(body)
+	base := e.vendorURL
+	res, err := http.Post(fmt.Sprintf("%s/api/signings/%s/signers/%d/%s", base, sid, signer, action), "application/json", bytes.NewReader(b))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// wait waits until the transaction is in a terminal state and returns it.
+func (e *env) wait(id string, timeout time.Duration) signing.Transaction {
+	e.t.Helper()
+	tid := uuid.MustParse(id)
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		st, err := e.st.StateOf(context.Background(), tid)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if st.Terminal() {
+			w, err := e.st.Work(context.Background(), tid)
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			return w.Transaction
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	w, _ := e.st.Work(context.Background(), tid)
+	e.t.Fatalf("transaction %s not finished after %s: state %s, events %+v", id, timeout, w.State, w.Events)
+	return signing.Transaction{}
+}
+
+// waitMessages waits until the subscriber got n messages about the transaction.
+func (e *env) waitMessages(id string, n int) []sim.Message {
+	e.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := e.nrc.For(id); len(m) >= n {
+			time.Sleep(100 * time.Millisecond) // let a duplicate show itself
+			return e.nrc.For(id)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	e.t.Fatalf("subscriber got %d messages for %s, want %d", len(e.nrc.For(id)), id, n)
+	return nil
+}

@@ -1,0 +1,64 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/store"
+)
+
+// Progressed is told that a provider's signing moved (by webhook or by the built-in signer); it
+// queues a status check. Duplicates are harmless: the check is idempotent.
+func (wf *Workflow) Progressed(ctx context.Context, provider, ref string) error {
+	id, err := wf.store.TransactionByProviderRef(ctx, provider, ref)
+	if err != nil {
+		return err
+	}
+	if _, err := wf.river.Insert(ctx, store.CheckProgressArgs{TransactionID: id}, nil); err != nil {
+		return err
+	}
+	wf.log.Debug("provider reported progress", "transaction_id", id.String(), "provider", provider)
+	return nil
+}
+
+var _ signing.ProgressFunc = (*Workflow)(nil).Progressed
+
+// MountWebhooks serves POST /api/v1/providers/{name}/webhook, authenticated by each provider its
+// own way (the API key middleware does not apply to these routes).
+func (wf *Workflow) MountWebhooks(e *echo.Echo) {
+	e.POST("/api/v1/providers/:name/webhook", wf.webhook)
+}
+
+func (wf *Workflow) webhook(c echo.Context) error {
+	name := c.Param("name")
+	p, ok := wf.cfg.Providers[name].(signing.WebhookProvider)
+	if !ok {
+		return c.JSON(http.StatusNotFound, map[string]string{"title": "No such provider."})
+	}
+	body, err := io.ReadAll(io.LimitReader(c.Request().Body, 1<<20))
+	if err != nil {
+		return c.JSON(http.StatusBadRequest, map[string]string{"title": "Unreadable body."})
+	}
+	ref, err := p.VerifyWebhook(c.Request(), body)
+	switch {
+	case errors.Is(err, signing.ErrWebhookUnauthorized):
+		wf.log.Warn("webhook refused", "provider", name)
+		return c.JSON(http.StatusUnauthorized, map[string]string{"title": "Webhook not authenticated."})
+	case err != nil:
+		return c.JSON(http.StatusBadRequest, map[string]string{"title": "Webhook not understood."})
+	}
+	err = wf.Progressed(c.Request().Context(), name, ref)
+	switch {
+	case signing.ErrorCode(err) == signing.ENOTFOUND:
+		return c.NoContent(http.StatusAccepted) // not ours (any more): nothing to do, don't make the vendor retry
+	case err != nil:
+		wf.log.Error("webhook: queue status check", "provider", name, "err", err)
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"title": "Try again later."})
+	}
+	return c.NoContent(http.StatusAccepted)
+}

@@ -1,0 +1,130 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/store"
+	"github.com/signingd/signingd/zgw"
+)
+
+// Workflow holds what the steps share.
+type Workflow struct {
+	cfg     Config
+	store   *store.Store
+	river   *Client
+	log     *slog.Logger
+	clients clients
+	kanalen sync.Map // NRC roots whose kanaal is known to exist
+}
+
+type txArgs interface {
+	river.JobArgs
+	TxID() uuid.UUID
+}
+
+// stepWorker runs one workflow step and turns its outcome into River's terms.
+type stepWorker[T txArgs] struct {
+	river.WorkerDefaults[T]
+	wf   *Workflow
+	name string
+	fn   func(ctx context.Context, job *river.Job[T], log *slog.Logger) error
+}
+
+func step[T txArgs](wf *Workflow, name string, fn func(context.Context, *river.Job[T], *slog.Logger) error) *stepWorker[T] {
+	return &stepWorker[T]{wf: wf, name: name, fn: fn}
+}
+
+// failure says which step (and document) failed, for the reden of the abort it may cause.
+type failure struct {
+	step, doc string
+	err       error
+}
+
+func (f *failure) Error() string { return f.step + " " + f.doc + ": " + f.err.Error() }
+func (f *failure) Unwrap() error { return f.err }
+
+func failAt(step, doc string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &failure{step: step, doc: doc, err: err}
+}
+
+// errLocked means a document is locked by someone else; the step waits and tries again.
+var errLocked = errors.New("document locked by someone else")
+
+// errDrift means a document got a newer version while it was being signed.
+var errDrift = errors.New("document changed while being signed")
+
+func permanent(err error) bool {
+	return errors.Is(err, signing.ErrPermanent) || zgw.IsPermanent(err) || signing.ErrorCode(err) == signing.ENOTFOUND
+}
+
+func (w *stepWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
+	id := job.Args.TxID()
+	log := w.wf.log.With("transaction_id", id.String(), "step", w.name, "attempt", job.Attempt)
+	err := w.fn(ctx, job, log)
+	switch {
+	case err == nil, errors.Is(err, store.ErrStale):
+		return nil
+	case errors.Is(err, errLocked):
+		log.Info("document locked by someone else; waiting", "retry_in", w.wf.cfg.LockRetry.String())
+		return river.JobSnooze(w.wf.cfg.LockRetry)
+	case ctx.Err() != nil:
+		return err // shutting down or timed out: River retries
+	}
+	abortable := w.name != "notify" && w.name != "abort"
+	var f *failure
+	step, doc := w.name, ""
+	if errors.As(err, &f) {
+		step, doc = f.step, f.doc
+	}
+	now := w.wf.cfg.Now().UTC()
+	if errors.Is(err, errDrift) {
+		log.Warn("document changed while being signed; aborting", "err", err)
+		return abortFrom(ctx, w.wf, job, signing.RedenDrift, map[string]any{"document": doc}, now)
+	}
+	if abortable && (permanent(err) || job.Attempt >= job.MaxAttempts) {
+		log.Error("step failed for good; aborting", "err", err, "permanent", permanent(err))
+		return abortFrom(ctx, w.wf, job, signing.RedenTechnical(step, doc), map[string]any{"error": err.Error()}, now)
+	}
+	log.Warn("step failed; will retry", "err", err)
+	if ra, ok := zgw.RetryAfter(err); ok {
+		return fmt.Errorf("%w [retry-after %dms]", err, ra.Milliseconds())
+	}
+	return err
+}
+
+// abortFrom moves the transaction to aborting and completes the job in the same database
+// transaction, so the abort and the end of this step are one decision.
+func abortFrom[T txArgs](ctx context.Context, wf *Workflow, job *river.Job[T], reden string, detail map[string]any, now time.Time) error {
+	err := wf.store.InTx(ctx, func(tx pgx.Tx) error {
+		if err := wf.store.Abort(ctx, tx, job.Args.TxID(), reden, signing.EventAborting, "worker", detail, now); err != nil && !errors.Is(err, store.ErrStale) {
+			return err
+		}
+		return complete(ctx, tx, job)
+	})
+	if err != nil {
+		return fmt.Errorf("jobs: abort %s: %w", job.Args.TxID(), err)
+	}
+	return nil
+}
+
+// complete marks the job completed inside tx.
+func complete[T txArgs](ctx context.Context, tx pgx.Tx, job *river.Job[T]) error {
+	if _, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job); err != nil {
+		return fmt.Errorf("jobs: complete %s: %w", job.Kind, err)
+	}
+	return nil
+}

@@ -1,0 +1,246 @@
+package simulated
+
+import (
+	"context"
+	"crypto/hmac"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/signingd/signingd/signing"
+)
+
+// Name is the provider name in the landscape and in the webhook URL.
+const Name = "simulated"
+
+// Config configures the adapter for a simulated vendor.
+type Config struct {
+	BaseURL       string // the vendor's URL, e.g. http://127.0.0.1:8091
+	WebhookSecret string
+	// PollInterval is the safety-net poll for lost webhooks; 30 s when zero.
+	PollInterval time.Duration
+	Client       *http.Client
+}
+
+// Provider adapts the simulated vendor to signing.Provider.
+type Provider struct {
+	cfg Config
+}
+
+var _ signing.WebhookProvider = (*Provider)(nil)
+
+// New returns the adapter.
+func New(cfg Config) *Provider {
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = 30 * time.Second
+	}
+	if cfg.Client == nil {
+		cfg.Client = &http.Client{Timeout: 30 * time.Second}
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	return &Provider{cfg: cfg}
+}
+
+// Info implements signing.Provider.
+func (p *Provider) Info() signing.ProviderInfo {
+	return signing.ProviderInfo{Name: Name, AuthMethods: []string{signing.AuthSMS, signing.AuthEmail}, PollInterval: p.cfg.PollInterval}
+}
+
+// vendorError is a non-2xx answer; 4xx other than 408/409/429 are permanent.
+type vendorError struct {
+	op     string
+	status int
+	msg    string
+}
+
+func (e *vendorError) Error() string {
+	return fmt.Sprintf("simulated: %s: %d %s", e.op, e.status, e.msg)
+}
+
+func (p *Provider) do(ctx context.Context, op, method, path string, body io.Reader, size int64, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, p.cfg.BaseURL+path, body)
+	if err != nil {
+		return fmt.Errorf("simulated: %s: %w", op, err)
+	}
+	if body != nil {
+		req.ContentLength = size
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := p.cfg.Client.Do(req)
+	if err != nil {
+		return fmt.Errorf("simulated: %s: %w", op, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		err := &vendorError{op: op, status: resp.StatusCode, msg: strings.TrimSpace(string(b))}
+		if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != 408 && resp.StatusCode != 409 && resp.StatusCode != 429 {
+			return fmt.Errorf("%w: %w", signing.ErrPermanent, err)
+		}
+		return err
+	}
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			return fmt.Errorf("simulated: %s: decode: %w", op, err)
+		}
+	}
+	return nil
+}
+
+func (p *Provider) postJSON(ctx context.Context, op, path string, in, out any) error {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("simulated: %s: %w", op, err)
+	}
+	return p.do(ctx, op, http.MethodPost, path, strings.NewReader(string(b)), int64(len(b)), out)
+}
+
+// Create implements signing.Provider: the vendor keys signings by external_id, so a repeated
+// Create finds the first one; documents are uploaded (again) only while it is a draft.
+func (p *Provider) Create(ctx context.Context, req signing.CreateRequest) (string, error) {
+	in := createBody{ExternalID: req.TransactionID.String(), Naam: req.Naam}
+	for _, s := range req.Signers {
+		method := ""
+		if s.Authenticatie != nil {
+			method = s.Authenticatie.Methode
+		}
+		in.Signers = append(in.Signers, struct {
+			Position   int    `json:"position"`
+			Email      string `json:"email"`
+			Name       string `json:"name"`
+			Volgorde   int    `json:"volgorde"`
+			AuthMethod string `json:"auth_method"`
+		}{s.Position, s.Email, strings.TrimSpace(s.Voornaam + " " + s.Achternaam), s.Volgorde, method})
+	}
+	for _, d := range req.Documents {
+		in.Documents = append(in.Documents, struct {
+			Position int    `json:"position"`
+			Name     string `json:"name"`
+		}{d.Position, d.Bestandsnaam})
+	}
+	var v vendorSigning
+	if err := p.postJSON(ctx, "create", "/api/signings", in, &v); err != nil {
+		return "", err
+	}
+	if v.Status != StatusDraft {
+		return v.ID, nil
+	}
+	for _, d := range req.Documents {
+		if err := p.upload(ctx, v.ID, d); err != nil {
+			return "", err
+		}
+	}
+	if err := p.postJSON(ctx, "start", "/api/signings/"+url.PathEscape(v.ID)+"/start", struct{}{}, nil); err != nil {
+		return "", err
+	}
+	return v.ID, nil
+}
+
+func (p *Provider) upload(ctx context.Context, id string, d signing.ProviderDocument) error {
+	rc, err := d.Open(ctx)
+	if err != nil {
+		return fmt.Errorf("simulated: open document %d: %w", d.Position, err)
+	}
+	defer rc.Close()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, p.cfg.BaseURL+"/api/signings/"+url.PathEscape(id)+"/documents/"+strconv.Itoa(d.Position), rc)
+	if err != nil {
+		return fmt.Errorf("simulated: upload: %w", err)
+	}
+	req.ContentLength = d.Size
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := p.cfg.Client.Do(req)
+	if err != nil {
+		return fmt.Errorf("simulated: upload document %d: %w", d.Position, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 && resp.StatusCode != http.StatusConflict {
+		return fmt.Errorf("simulated: upload document %d: status %d", d.Position, resp.StatusCode)
+	}
+	return nil
+}
+
+// Status implements signing.Provider.
+func (p *Provider) Status(ctx context.Context, ref string) (signing.Progress, error) {
+	var v vendorSigning
+	if err := p.do(ctx, "status", http.MethodGet, "/api/signings/"+url.PathEscape(ref), nil, 0, &v); err != nil {
+		return signing.Progress{}, err
+	}
+	out := signing.Progress{Reden: v.Reden}
+	switch v.Status {
+	case StatusCompleted:
+		out.Status = signing.ProgressCompleted
+	case StatusDeclined:
+		out.Status = signing.ProgressDeclined
+	case StatusCancelled:
+		out.Status = signing.ProgressCancelled
+	default:
+		out.Status = signing.ProgressPending
+	}
+	for _, s := range v.Signers {
+		sp := signing.SignerProgress{Position: s.Position, Status: s.Status, At: s.At, Reden: s.Reden}
+		if s.Status == signing.SignerSigned || s.Status == signing.SignerDeclined {
+			sp.Evidence = map[string]string{"ip": s.IP, "user_agent": s.UserAgent, "authenticatie": s.AuthMethod}
+		}
+		out.Signers = append(out.Signers, sp)
+	}
+	return out, nil
+}
+
+// Signed implements signing.Provider.
+func (p *Provider) Signed(ctx context.Context, ref string, position int) (io.ReadCloser, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.cfg.BaseURL+"/api/signings/"+url.PathEscape(ref)+"/documents/"+strconv.Itoa(position)+"/signed", nil)
+	if err != nil {
+		return nil, fmt.Errorf("simulated: signed: %w", err)
+	}
+	resp, err := p.cfg.Client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("simulated: signed document %d: %w", position, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		err := fmt.Errorf("simulated: signed document %d: status %d", position, resp.StatusCode)
+		if resp.StatusCode == http.StatusNotFound {
+			err = fmt.Errorf("%w: %w", signing.ErrPermanent, err)
+		}
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// Evidence implements signing.Provider: the simulated vendor keeps no audit trail document.
+func (p *Provider) Evidence(context.Context, string) (io.ReadCloser, error) {
+	return nil, signing.ErrNoEvidence
+}
+
+// Cancel implements signing.Provider.
+func (p *Provider) Cancel(ctx context.Context, ref, reden string) error {
+	err := p.postJSON(ctx, "cancel", "/api/signings/"+url.PathEscape(ref)+"/cancel", map[string]string{"reden": reden}, nil)
+	var ve *vendorError
+	if errors.As(err, &ve) && ve.status == http.StatusNotFound {
+		return nil // nothing to cancel
+	}
+	return err
+}
+
+// VerifyWebhook implements signing.WebhookProvider: the body must carry a valid HMAC-SHA256 of
+// the shared secret in SignatureHeader.
+func (p *Provider) VerifyWebhook(r *http.Request, body []byte) (string, error) {
+	got := strings.TrimPrefix(r.Header.Get(SignatureHeader), "sha256=")
+	want := Sign(p.cfg.WebhookSecret, body)
+	if p.cfg.WebhookSecret == "" || !hmac.Equal([]byte(got), []byte(want)) {
+		return "", signing.ErrWebhookUnauthorized
+	}
+	var in struct {
+		SigningID string `json:"signing_id"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil || in.SigningID == "" {
+		return "", fmt.Errorf("simulated: webhook body: %w", signing.ErrPermanent)
+	}
+	return in.SigningID, nil
+}

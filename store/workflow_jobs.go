@@ -1,0 +1,99 @@
+package store
+
+import (
+	"github.com/google/uuid"
+	"github.com/riverqueue/river"
+)
+
+// The job args of the workflow steps. They live here because the store enqueues them in the same
+// database transaction as the state change that calls for them.
+
+// CreateSigningArgs starts the signing at the provider.
+type CreateSigningArgs struct {
+	TransactionID uuid.UUID `json:"transaction_id"`
+}
+
+// CheckProgressArgs asks the provider where a signing stands. Chain marks the polling chain that
+// reschedules itself; checks triggered by webhooks do not.
+type CheckProgressArgs struct {
+	TransactionID uuid.UUID `json:"transaction_id"`
+	Chain         bool      `json:"chain,omitempty"`
+}
+
+// CollectArgs collects the signed documents and the evidence.
+type CollectArgs struct {
+	TransactionID uuid.UUID `json:"transaction_id"`
+}
+
+// UploadArgs uploads the signed documents to the DRC.
+type UploadArgs struct {
+	TransactionID uuid.UUID `json:"transaction_id"`
+}
+
+// EvidenceArgs creates the evidence document and links it to the zaak.
+type EvidenceArgs struct {
+	TransactionID uuid.UUID `json:"transaction_id"`
+}
+
+// NotifyArgs delivers the transaction's outbox notification to the NRC.
+type NotifyArgs struct {
+	TransactionID uuid.UUID `json:"transaction_id"`
+}
+
+// CleanupArgs deletes stored content of transactions that ended long enough ago.
+type CleanupArgs struct{}
+
+// Kind names the job for River.
+func (CreateSigningArgs) Kind() string { return "create_signing" }
+
+// Kind names the job for River.
+func (CheckProgressArgs) Kind() string { return "check_progress" }
+
+// Kind names the job for River.
+func (CollectArgs) Kind() string { return "collect" }
+
+// Kind names the job for River.
+func (UploadArgs) Kind() string { return "upload" }
+
+// Kind names the job for River.
+func (EvidenceArgs) Kind() string { return "evidence" }
+
+// Kind names the job for River.
+func (NotifyArgs) Kind() string { return "notify" }
+
+// Kind names the job for River.
+func (CleanupArgs) Kind() string { return "cleanup_blobs" }
+
+// TxID returns the transaction the job works on.
+func (a FetchDocumentsArgs) TxID() uuid.UUID { return a.TransactionID }
+
+// TxID returns the transaction the job works on.
+func (a AbortArgs) TxID() uuid.UUID { return a.TransactionID }
+
+// TxID returns the transaction the job works on.
+func (a CreateSigningArgs) TxID() uuid.UUID { return a.TransactionID }
+
+// TxID returns the transaction the job works on.
+func (a CheckProgressArgs) TxID() uuid.UUID { return a.TransactionID }
+
+// TxID returns the transaction the job works on.
+func (a CollectArgs) TxID() uuid.UUID { return a.TransactionID }
+
+// TxID returns the transaction the job works on.
+func (a UploadArgs) TxID() uuid.UUID { return a.TransactionID }
+
+// TxID returns the transaction the job works on.
+func (a EvidenceArgs) TxID() uuid.UUID { return a.TransactionID }
+
+// TxID returns the transaction the job works on.
+func (a NotifyArgs) TxID() uuid.UUID { return a.TransactionID }
+
+var (
+	_ river.JobArgs = CreateSigningArgs{}
+	_ river.JobArgs = CheckProgressArgs{}
+	_ river.JobArgs = CollectArgs{}
+	_ river.JobArgs = UploadArgs{}
+	_ river.JobArgs = EvidenceArgs{}
+	_ river.JobArgs = NotifyArgs{}
+	_ river.JobArgs = CleanupArgs{}
+)
