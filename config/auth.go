@@ -1,12 +1,201 @@
 package config
 
-// Issuer is an external identity provider whose tokens the API accepts.
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Issuer is an external identity provider whose tokens the API accepts (Keycloak, ZITADEL,
+// OneGround). Its tokens are checked by signature against its JWKS, or by RFC 7662 introspection.
+//
+//	issuers:
+//	  - issuer: https://keycloak.example.nl/realms/zgw
+//	    jwks_url: https://keycloak.example.nl/realms/zgw/protocol/openid-connect/certs
+//	    algorithms: [RS256]
+//	    audience: signingd
+//	    organisation_claim: azp
+//	    organisations: {zac-utrecht: "002220647"}
 type Issuer struct {
 	Issuer string `yaml:"issuer"`
+	// JWKSURL is where the issuer's public keys are fetched; the only URL fetched for it.
+	JWKSURL string `yaml:"jwks_url"`
+	// Introspection checks opaque or JWT tokens with the issuer instead of locally.
+	Introspection *Introspection `yaml:"introspection"`
+	// Algorithms allowed for the issuer's tokens; RS256 when empty. none and HS* are never allowed.
+	Algorithms []string `yaml:"algorithms"`
+	// Audience the tokens must carry in aud (required).
+	Audience string `yaml:"audience"`
+	// OrganisationClaim names the claim that identifies the caller's organisation; rsin when empty.
+	OrganisationClaim string `yaml:"organisation_claim"`
+	// Organisations maps values of OrganisationClaim to RSINs. When empty the claim holds the RSIN.
+	Organisations map[string]string `yaml:"organisations"`
+	// ClientIDClaim names the claim with the calling client's id; client_id, then azp, then sub when empty.
+	ClientIDClaim string `yaml:"client_id_claim"`
+	// Scopes granted to the issuer's callers when the token has no scope claim of ours (roles
+	// rarely map one to one); empty means the token's scope claim decides.
+	Scopes []string `yaml:"scopes"`
+}
+
+// Introspection configures RFC 7662 token introspection at an external issuer.
+type Introspection struct {
+	URL          string `yaml:"url"`
+	ClientID     string `yaml:"client_id"`
+	ClientSecret Secret `yaml:"client_secret"`
+}
+
+// Validate reports problems in an issuer's configuration.
+func (i Issuer) Validate() error {
+	var errs []error
+	if i.Issuer == "" {
+		errs = append(errs, errors.New("issuer: required"))
+	}
+	if (i.JWKSURL == "") == (i.Introspection == nil) {
+		errs = append(errs, errors.New("want exactly one of jwks_url and introspection"))
+	}
+	if i.JWKSURL != "" {
+		if err := checkHTTPURL(i.JWKSURL); err != nil {
+			errs = append(errs, fmt.Errorf("jwks_url: %w", err))
+		}
+	}
+	if i.Introspection != nil {
+		if err := checkHTTPURL(i.Introspection.URL); err != nil {
+			errs = append(errs, fmt.Errorf("introspection.url: %w", err))
+		}
+	}
+	if i.Audience == "" {
+		errs = append(errs, errors.New("audience: required"))
+	}
+	for _, a := range i.Algorithms {
+		switch a {
+		case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA":
+		default:
+			errs = append(errs, fmt.Errorf("algorithms: %q is not an asymmetric JWS algorithm", a))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func checkHTTPURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+		return fmt.Errorf("%q: want an http(s) URL without userinfo", raw)
+	}
+	return nil
 }
 
 // AuthConfig configures signingd's own token service.
-type AuthConfig struct{}
+type AuthConfig struct {
+	// TokenAlg signs access tokens: ES256 (default) or RS256.
+	TokenAlg string `env:"TOKEN_ALG"`
+	// TokenTTL is the lifetime of access tokens: 15 min by default, at most 1 h.
+	TokenTTL time.Duration `env:"TOKEN_TTL"`
+	// Audience is the aud of our tokens; PUBLIC_URL + "/api/v1" when empty.
+	Audience string `env:"TOKEN_AUDIENCE"`
+	// KeyEncryptionKey seals the signing keys in the database: 32 bytes, base64 or hex.
+	KeyEncryptionKey Secret `env:"KEY_ENCRYPTION_KEY"`
+	// SigningKeyFiles are PEM private keys to sign with instead of database keys: the first signs,
+	// the others are still accepted and published (the previous keys).
+	SigningKeyFiles []string `env:"SIGNING_KEY_FILES"`
+	// KeyRotationInterval rotates the database keys on a schedule; 0 turns the schedule off.
+	KeyRotationInterval time.Duration `env:"KEY_ROTATION_INTERVAL"`
+	// RatePerClient and RatePerAddress limit token requests per second (burst twice that).
+	RatePerClient  float64 `env:"TOKEN_RATE_PER_CLIENT"`
+	RatePerAddress float64 `env:"TOKEN_RATE_PER_ADDRESS"`
+	// LockoutThreshold failed authentications within LockoutDuration lock the client id and the
+	// address out for LockoutDuration.
+	LockoutThreshold int           `env:"AUTH_LOCKOUT_THRESHOLD"`
+	LockoutDuration  time.Duration `env:"AUTH_LOCKOUT_DURATION"`
+	// ClientJWKSHosts are the hosts a client's registered jwks_uri may point to.
+	ClientJWKSHosts []string `env:"CLIENT_JWKS_HOSTS"`
+}
+
+// MaxTokenTTL is the longest lifetime an access token may have.
+const MaxTokenTTL = time.Hour
+
+// DefaultAuth returns the token service's defaults.
+func DefaultAuth() AuthConfig {
+	return AuthConfig{
+		TokenAlg:            "ES256",
+		TokenTTL:            15 * time.Minute,
+		KeyRotationInterval: 30 * 24 * time.Hour,
+		RatePerClient:       20,
+		RatePerAddress:      50,
+		LockoutThreshold:    10,
+		LockoutDuration:     5 * time.Minute,
+	}
+}
 
 // loadAuth reads the token service's settings from the environment.
-func loadAuth(_ func(string) string, _ *Config) error { return nil }
+func loadAuth(getenv func(string) string, c *Config) error {
+	a := DefaultAuth()
+	var err error
+	if v := getenv("TOKEN_ALG"); v != "" {
+		if v != "ES256" && v != "RS256" {
+			return fmt.Errorf("config: TOKEN_ALG: want ES256 or RS256, got %q", v)
+		}
+		a.TokenAlg = v
+	}
+	dur := func(name string, dst *time.Duration) error {
+		if v := getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return fmt.Errorf("config: %s: want a duration like 15m, got %q", name, v)
+			}
+			*dst = d
+		}
+		return nil
+	}
+	num := func(name string, dst *float64) error {
+		if v := getenv(name); v != "" {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f <= 0 {
+				return fmt.Errorf("config: %s: want a positive number, got %q", name, v)
+			}
+			*dst = f
+		}
+		return nil
+	}
+	list := func(v string) []string {
+		var out []string
+		for s := range strings.SplitSeq(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	if err := errors.Join(
+		dur("TOKEN_TTL", &a.TokenTTL), dur("KEY_ROTATION_INTERVAL", &a.KeyRotationInterval),
+		dur("AUTH_LOCKOUT_DURATION", &a.LockoutDuration),
+		num("TOKEN_RATE_PER_CLIENT", &a.RatePerClient), num("TOKEN_RATE_PER_ADDRESS", &a.RatePerAddress),
+	); err != nil {
+		return err
+	}
+	if a.TokenTTL <= 0 || a.TokenTTL > MaxTokenTTL {
+		return fmt.Errorf("config: TOKEN_TTL: want at most %s, got %s", MaxTokenTTL, a.TokenTTL)
+	}
+	if a.KeyRotationInterval != 0 && a.KeyRotationInterval < 2*MaxTokenTTL {
+		return fmt.Errorf("config: KEY_ROTATION_INTERVAL: want 0 or at least %s, so a previous key outlives its tokens", 2*MaxTokenTTL)
+	}
+	if v := getenv("AUTH_LOCKOUT_THRESHOLD"); v != "" {
+		if a.LockoutThreshold, err = strconv.Atoi(v); err != nil || a.LockoutThreshold < 1 {
+			return fmt.Errorf("config: AUTH_LOCKOUT_THRESHOLD: want a positive number, got %q", v)
+		}
+	}
+	if v := getenv("TOKEN_AUDIENCE"); v != "" {
+		a.Audience = v
+	}
+	if v := getenv("KEY_ENCRYPTION_KEY"); v != "" {
+		if a.KeyEncryptionKey, err = ParseSecret(v); err != nil {
+			return fmt.Errorf("config: KEY_ENCRYPTION_KEY: %w", err)
+		}
+	}
+	a.SigningKeyFiles = list(getenv("SIGNING_KEY_FILES"))
+	a.ClientJWKSHosts = list(getenv("CLIENT_JWKS_HOSTS"))
+	c.Auth = a
+	return nil
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/labstack/echo/v4"
@@ -11,7 +12,51 @@ import (
 	"github.com/signingd/signingd/store"
 )
 
-// setupAuth builds the authenticator of the API and the routes the auth package serves itself.
-func setupAuth(_ context.Context, _ config.Config, st *store.Store, pepper []byte, _ *slog.Logger) (auth.Authenticator, func(*echo.Echo), error) {
-	return auth.Chain{auth.NewAPIKeys(st, pepper)}, func(*echo.Echo) {}, nil
+// setupAuth builds the authenticator of the API (bearer tokens of ours and of the configured
+// issuers, then API keys) and the token service's routes. The key ring rotates on schedule and the
+// audit trail is flushed until ctx ends.
+func setupAuth(ctx context.Context, cfg config.Config, st *store.Store, pepper []byte, logger *slog.Logger) (auth.Authenticator, func(*echo.Echo), error) {
+	keys, err := openKeyRing(ctx, cfg, st, pepper, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	o := auth.OptionsFrom(cfg.Auth, cfg.PublicURL)
+	o.Store, o.Pepper, o.Keys, o.Logger = st, pepper, keys, logger
+	svc, err := auth.NewService(o)
+	if err != nil {
+		return nil, nil, err
+	}
+	bearer, err := auth.NewBearer(auth.BearerOptions{Service: svc, Issuers: cfg.Landscape.Issuers, Store: st, Logger: logger})
+	if err != nil {
+		svc.Close()
+		return nil, nil, err
+	}
+	go keys.Run(ctx)
+	go func() {
+		<-ctx.Done()
+		svc.Close()
+	}()
+	return auth.Chain{bearer, auth.NewAPIKeys(st, pepper)}, svc.Mount, nil
+}
+
+// openKeyRing opens the token signing keys: PEM files when SIGNING_KEY_FILES is set, else the
+// sealed keys in the database.
+func openKeyRing(ctx context.Context, cfg config.Config, st *store.Store, pepper []byte, logger *slog.Logger) (*auth.KeyRing, error) {
+	if len(cfg.Auth.SigningKeyFiles) > 0 {
+		return auth.NewFileKeyRing(cfg.Auth.SigningKeyFiles)
+	}
+	var kek []byte
+	if cfg.Auth.KeyEncryptionKey.IsZero() {
+		if cfg.SecretKey.IsZero() {
+			logger.Warn("KEY_ENCRYPTION_KEY is not set: token signing keys are sealed with a key derived from the pepper kept in the same database; set KEY_ENCRYPTION_KEY in production")
+		}
+		kek = auth.DeriveKEK(pepper)
+	} else {
+		var err error
+		if kek, err = auth.ParseKEK(cfg.Auth.KeyEncryptionKey.Value()); err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+	}
+	return auth.NewKeyRing(ctx, auth.KeyRingOptions{Store: st, KEK: kek, Alg: cfg.Auth.TokenAlg,
+		RotationInterval: cfg.Auth.KeyRotationInterval, Logger: logger})
 }

@@ -1,0 +1,139 @@
+package auth
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/signingd/signingd/store"
+)
+
+// Audit events.
+const (
+	EventIssued        = "issued"
+	EventRefused       = "refused"
+	EventRevoked       = "revoked"
+	EventIntrospected  = "introspected"
+	EventClientCreated = "client_created"
+	EventClientChanged = "client_changed"
+	EventClientRevoked = "client_revoked"
+	EventClientDeleted = "client_deleted"
+	EventKeysRotated   = "keys_rotated"
+)
+
+// Auditor writes the audit trail in batches, off the request path: a token request costs a channel
+// send, not a database round trip. Entries reach the table within auditFlushInterval; a full queue
+// makes callers wait rather than lose entries.
+type Auditor struct {
+	st     *store.Store
+	logger *slog.Logger
+	ch     chan store.AuditEntry
+	flush  chan chan struct{}
+	done   chan struct{}
+	once   sync.Once
+
+	mu     sync.RWMutex
+	closed bool
+}
+
+const (
+	auditFlushInterval = 100 * time.Millisecond
+	auditBatch         = 1000
+)
+
+// NewAuditor starts the writer. Close it to write what is queued.
+func NewAuditor(st *store.Store, logger *slog.Logger) *Auditor {
+	a := &Auditor{st: st, logger: logger, ch: make(chan store.AuditEntry, 8192), flush: make(chan chan struct{}), done: make(chan struct{})}
+	go a.run()
+	return a
+}
+
+// Record queues an entry.
+func (a *Auditor) Record(e store.AuditEntry) {
+	if e.At.IsZero() {
+		e.At = time.Now()
+	}
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if a.closed { // shutting down: write it ourselves
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := a.st.InsertAudit(ctx, []store.AuditEntry{e}); err != nil {
+			a.logger.Error("write auth audit trail", "error", err, "entries", 1)
+		}
+		return
+	}
+	a.ch <- e
+}
+
+// Flush writes everything recorded so far.
+func (a *Auditor) Flush() {
+	a.mu.RLock()
+	closed := a.closed
+	a.mu.RUnlock()
+	if closed {
+		return
+	}
+	done := make(chan struct{})
+	select {
+	case a.flush <- done:
+		<-done
+	case <-a.done:
+	}
+}
+
+// Close writes what is queued and stops the writer.
+func (a *Auditor) Close() {
+	a.once.Do(func() {
+		a.mu.Lock()
+		a.closed = true
+		close(a.ch)
+		a.mu.Unlock()
+		<-a.done
+	})
+}
+
+func (a *Auditor) run() {
+	defer close(a.done)
+	t := time.NewTicker(auditFlushInterval)
+	defer t.Stop()
+	batch := make([]store.AuditEntry, 0, auditBatch)
+	write := func() {
+		if len(batch) == 0 {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := a.st.InsertAudit(ctx, batch); err != nil {
+			a.logger.Error("write auth audit trail", "error", err, "entries", len(batch))
+		}
+		batch = batch[:0]
+	}
+	for {
+		select {
+		case e, ok := <-a.ch:
+			if !ok {
+				write()
+				return
+			}
+			batch = append(batch, e)
+			if len(batch) >= auditBatch {
+				write()
+			}
+		case done := <-a.flush:
+			for drained := false; !drained; {
+				select {
+				case e := <-a.ch:
+					batch = append(batch, e)
+				default:
+					drained = true
+				}
+			}
+			write()
+			close(done)
+		case <-t.C:
+			write()
+		}
+	}
+}
