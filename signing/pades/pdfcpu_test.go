@@ -52,6 +52,7 @@ func checkPdfcpu(t *testing.T, path string, want int) {
 		t.Errorf("pdfcpu found %d signatures, want %d", len(res), want)
 	}
 	for i, r := range res {
+		t.Logf("pdfcpu: %s signature %d: %v %v %v", filepath.Base(path), i+1, r.Status, model.SignatureReasonStrings[r.Reason], r.Details.SubFilter)
 		if r.Reason&model.SignatureReasonUnsupported != 0 {
 			t.Logf("pdfcpu: signature %d unsupported: %v", i+1, r.Problems)
 			continue

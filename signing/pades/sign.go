@@ -12,7 +12,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"slices"
 	"strconv"
@@ -58,6 +57,8 @@ type Options struct {
 	// P (1: no changes, 2: form filling and signing, 3: also annotations).
 	// Zero makes an approval signature.
 	Certify int
+
+	docTimestamp bool // set by Timestamp
 }
 
 // Signature page geometry (A4), in points.
@@ -98,32 +99,69 @@ func Sign(ctx context.Context, in io.ReaderAt, size int64, out io.Writer, opts O
 	if err := opts.check(); err != nil {
 		return err
 	}
+	return appendSignature(ctx, in, size, out, &opts, estimateCMS(&opts),
+		func(ctx context.Context, digest []byte) ([]byte, error) {
+			p := cmsParams{contentType: oidData, digest: digest, certs: opts.Certificates, signer: opts.Signer, pss: opts.PSS}
+			if opts.TSA != nil {
+				p.unsigned = func(sig []byte) ([][]byte, error) {
+					a, err := opts.TSA.timestampAttribute(ctx, sig)
+					if err != nil {
+						return nil, err
+					}
+					return [][]byte{a}, nil
+				}
+			}
+			return buildSignedData(p)
+		})
+}
+
+// Timestamp appends a document time-stamp (PAdES B-LTA): an invisible
+// signature field whose /Contents is an RFC 3161 token over the whole file,
+// so signatures and validation data stay provable after certificates expire.
+func Timestamp(ctx context.Context, in io.ReaderAt, size int64, out io.Writer, tsa *TSA) error {
+	if tsa == nil || tsa.URL == "" {
+		return fmt.Errorf("%w: a TSA is required", ErrInvalidOptions)
+	}
+	opts := Options{Invisible: true, docTimestamp: true}
+	return appendSignature(ctx, in, size, out, &opts, 8192, tsa.token)
+}
+
+// contentsFunc produces the /Contents value for the digest of the byte ranges.
+type contentsFunc func(ctx context.Context, digest []byte) ([]byte, error)
+
+// appendSignature lays out the update with a placeholder of reserve bytes,
+// hashes the byte ranges, and fills in what makeContents returns. When the
+// result does not fit, it lays out again once with the exact size.
+func appendSignature(ctx context.Context, in io.ReaderAt, size int64, out io.Writer, opts *Options, reserve int, makeContents contentsFunc) error {
 	doc, err := openDocument(in, size)
 	if err != nil {
 		return err
 	}
-	u, err := prepare(doc, &opts)
+	u, err := prepare(doc, opts)
 	if err != nil {
 		return err
 	}
-	reserve := estimateCMS(&opts)
 	for attempt := 0; ; attempt++ {
 		upd, err := u.render(doc, reserve)
 		if err != nil {
 			return err
 		}
-		cms, err := upd.sign(ctx, doc, &opts)
+		digest, err := upd.digest(ctx, doc)
 		if err != nil {
 			return err
 		}
-		if len(cms) > reserve {
+		contents, err := makeContents(ctx, digest)
+		if err != nil {
+			return err
+		}
+		if len(contents) > reserve {
 			if attempt > 0 {
-				return fmt.Errorf("pades: signature grew from %d to %d bytes between attempts", reserve, len(cms))
+				return fmt.Errorf("pades: signature grew from %d to %d bytes between attempts", reserve, len(contents))
 			}
-			reserve = len(cms) + 1024
+			reserve = len(contents) + 1024
 			continue
 		}
-		return upd.write(ctx, doc, out, cms)
+		return upd.write(ctx, doc, out, contents)
 	}
 }
 
@@ -163,11 +201,9 @@ func estimateCMS(o *Options) int {
 
 // update is a prepared incremental update; render lays it out.
 type update struct {
-	plan     *plan
-	sigRef   ref
-	sigDict  dict // without ByteRange and Contents
-	certify  bool
-	prevSize int64
+	plan    *plan
+	sigRef  ref
+	sigDict dict // without ByteRange and Contents
 }
 
 // prepare reads what the update must change and builds its objects.
@@ -184,7 +220,7 @@ func prepare(doc *document, o *Options) (*update, error) {
 	if err != nil {
 		return nil, err
 	}
-	if mdp == 1 {
+	if mdp == 1 && !o.docTimestamp {
 		return nil, fmt.Errorf("%w: certification signature permits no changes (DocMDP P=1)", ErrLocked)
 	}
 
@@ -228,8 +264,12 @@ func prepare(doc *document, o *Options) (*update, error) {
 	}
 	field := o.FieldName
 	if field == "" {
+		prefix := "Handtekening"
+		if o.docTimestamp {
+			prefix = "Tijdstempel"
+		}
 		for i := signed + 1; ; i++ {
-			if field = "Handtekening" + strconv.Itoa(i); !names[field] {
+			if field = prefix + strconv.Itoa(i); !names[field] {
 				break
 			}
 		}
@@ -325,7 +365,7 @@ func prepare(doc *document, o *Options) (*update, error) {
 			contentRef := p.alloc()
 			p.put(contentRef, flateStream(dict{}, sigPageContent(fu)))
 			p.put(pageRef, dict{"Type": name("Page"), "Parent": cat["Pages"],
-				"MediaBox": array{a4[0], a4[1], a4[2], a4[3]}, "Contents": contentRef,
+				"MediaBox": array{a4[0], a4[1], a4[2], a4[3]}, "Contents": contentRef, "Rotate": int64(0),
 				"Resources": dict{"Font": dict{"F1": fontRef}}, "Annots": array{widgetRef},
 				name(sigPageMarker): true})
 			if err := addPage(doc, p, cat, pageRef); err != nil {
@@ -370,10 +410,18 @@ func prepare(doc *document, o *Options) (*update, error) {
 
 	sig := dict{"Type": name("Sig"), "Filter": name("Adobe.PPKLite"),
 		"SubFilter": name("ETSI.CAdES.detached"), "M": pdfStr(pdfDate(now))}
-	for k, v := range map[name]string{"Name": o.Name, "Reason": o.Reason, "Location": o.Location, "ContactInfo": o.ContactInfo} {
+	signerName := o.Name
+	if signerName == "" && len(o.Certificates) > 0 && o.Certificates[0] != nil {
+		signerName = o.Certificates[0].Subject.CommonName
+	}
+	for k, v := range map[name]string{"Name": signerName, "Reason": o.Reason, "Location": o.Location, "ContactInfo": o.ContactInfo} {
 		if v != "" {
 			sig[k] = textString(v)
 		}
+	}
+	if o.docTimestamp {
+		// the time is in the token; /M and signer details do not apply
+		sig = dict{"Type": name("DocTimeStamp"), "Filter": name("Adobe.PPKLite"), "SubFilter": name("ETSI.RFC3161")}
 	}
 	if o.Certify > 0 {
 		sig["Reference"] = array{dict{"Type": name("SigRef"), "TransformMethod": name("DocMDP"),
@@ -571,7 +619,9 @@ func (u *update) render(doc *document, reserve int) (*rendered, error) {
 	for n := range p.objects {
 		nums = append(nums, n)
 	}
-	nums = append(nums, u.sigRef.num)
+	if u.sigRef.num != 0 {
+		nums = append(nums, u.sigRef.num)
+	}
 	slices.Sort(nums)
 	offsets := map[int]int64{}
 	r := &rendered{}
@@ -608,6 +658,9 @@ func (u *update) render(doc *document, reserve int) (*rendered, error) {
 		return nil, err
 	}
 	r.buf = b.Bytes()
+	if u.sigRef.num == 0 {
+		return r, nil // no signature: nothing to patch
+	}
 	brPos := int(r.byteRange[3])
 	r.byteRange = [4]int64{0, doc.size + int64(r.cStart), doc.size + int64(r.cEnd), int64(len(r.buf) - r.cEnd)}
 	br := fmt.Sprintf("[%d %d %d %d]", r.byteRange[0], r.byteRange[1], r.byteRange[2], r.byteRange[3])
@@ -717,25 +770,15 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// sign hashes the byte ranges and builds the CMS.
-func (r *rendered) sign(ctx context.Context, doc *document, o *Options) ([]byte, error) {
+// digest hashes the byte ranges: the input and the update around /Contents.
+func (r *rendered) digest(ctx context.Context, doc *document) ([]byte, error) {
 	h := sha256.New()
 	if err := copyInput(ctx, h, doc); err != nil {
 		return nil, err
 	}
 	h.Write(r.buf[:r.cStart])
 	h.Write(r.buf[r.cEnd:])
-	p := cmsParams{contentType: oidData, digest: h.Sum(nil), certs: o.Certificates, signer: o.Signer, pss: o.PSS}
-	if o.TSA != nil {
-		p.unsigned = func(sig []byte) ([][]byte, error) {
-			a, err := o.TSA.timestampAttribute(ctx, sig)
-			if err != nil {
-				return nil, err
-			}
-			return [][]byte{a}, nil
-		}
-	}
-	return buildSignedData(p)
+	return h.Sum(nil), nil
 }
 
 func copyInput(ctx context.Context, w io.Writer, doc *document) error {
@@ -757,5 +800,3 @@ func (r *rendered) write(ctx context.Context, doc *document, out io.Writer, cms 
 	}
 	return nil
 }
-
-var _ hash.Hash = sha256.New()

@@ -1,0 +1,98 @@
+package pades
+
+import (
+	"context"
+	"crypto/sha1"
+	"crypto/x509"
+	"fmt"
+	"io"
+)
+
+// ValidationData is what a verifier needs to check signatures without going
+// online: certificates and revocation data (PAdES B-LT).
+type ValidationData struct {
+	Certs []*x509.Certificate
+	CRLs  [][]byte // DER CertificateList
+	OCSPs [][]byte // DER OCSPResponse
+}
+
+// AddDSS appends an incremental update that adds the validation data to the
+// document security store (/DSS), keeping what an earlier store holds.
+// ETSI EN 319 142-1 allows this after any signature, certified or not.
+func AddDSS(ctx context.Context, in io.ReaderAt, size int64, out io.Writer, vd ValidationData) error {
+	doc, err := openDocument(in, size)
+	if err != nil {
+		return err
+	}
+	cat, err := doc.catalog()
+	if err != nil {
+		return err
+	}
+	p := &plan{next: doc.nextObjNum(), objects: map[int]object{}, gens: map[int]int{}}
+	old, err := doc.dict(cat["DSS"])
+	if err != nil {
+		return err
+	}
+	dss := dict{"Type": name("DSS")}
+	for k, v := range old {
+		dss[k] = v
+	}
+	seen := map[[20]byte]bool{}
+	add := func(key name, items [][]byte) error {
+		arr, err := doc.array(dss[key])
+		if err != nil {
+			return err
+		}
+		arr = append(array(nil), arr...)
+		for _, it := range items {
+			h := sha1.Sum(it) // only to drop duplicates
+			if seen[h] {
+				continue
+			}
+			seen[h] = true
+			r := p.alloc()
+			p.put(r, flateStream(dict{}, it))
+			arr = append(arr, r)
+		}
+		if len(arr) > 0 {
+			dss[key] = arr
+		}
+		return nil
+	}
+	var certs [][]byte
+	for _, c := range vd.Certs {
+		if c != nil {
+			certs = append(certs, c.Raw)
+		}
+	}
+	if err := add("Certs", certs); err != nil {
+		return err
+	}
+	if err := add("CRLs", vd.CRLs); err != nil {
+		return err
+	}
+	if err := add("OCSPs", vd.OCSPs); err != nil {
+		return err
+	}
+	dssRef := p.alloc()
+	p.put(dssRef, dss)
+	nc := cloneDict(cat)
+	nc["DSS"] = dssRef
+	root, ok := doc.trailer["Root"].(ref)
+	if !ok {
+		return malformed(-1, "trailer has no /Root reference")
+	}
+	p.put(root, nc)
+	u := &update{plan: p}
+	r, err := u.render(doc, 0)
+	if err != nil {
+		return err
+	}
+	if err := copyInput(ctx, out, doc); err != nil {
+		return err
+	}
+	if _, err := out.Write(r.buf); err != nil {
+		return fmt.Errorf("pades: write output: %w", err)
+	}
+	return nil
+}
