@@ -12,11 +12,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 
 	"github.com/signingd/signingd/api"
@@ -50,10 +53,46 @@ type env struct {
 }
 
 type envOptions struct {
-	jobs     func(*jobs.Config)
+	jobs     func(*jobsConfig)
 	sim      sim.Options
 	autoSign bool
+	expiry   time.Duration
 }
+
+type jobsConfig = jobs.Config
+
+// freshDB gives an env a database of its own, so that its River client works only its own jobs.
+func freshDB(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	ctx := context.Background()
+	name := "signingd_e2e_" + strings.ReplaceAll(uuid.NewString()[:13], "-", "")
+	conn, err := pgx.Connect(ctx, dbtest.BaseURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+	pool, err := store.Open(ctx, dbtest.URLFor(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		pool.Close()
+		conn, err := pgx.Connect(context.Background(), dbtest.BaseURL())
+		if err == nil {
+			_, _ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			conn.Close(context.Background())
+		}
+	})
+	if err := store.Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	return pool
+}
+
+func mustUUID(s string) uuid.UUID { return uuid.MustParse(s) }
 
 // subscriber is a case system listening to the NRC: it records every documentacties message.
 type subscriber struct {
@@ -118,7 +157,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := dbtest.Pool(t)
+	pool := freshDB(t)
 	e.st = store.New(pool, nil)
 	if err := e.st.SyncOrganisations(ctx, land.Organisations); err != nil {
 		t.Fatal(err)
@@ -157,7 +196,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	keys := auth.NewAPIKeys(e.st, []byte("e2e pepper"))
 	e.api = httptest.NewServer(api.New(api.Deps{
 		Store: e.st, Auth: auth.Chain{keys}, Landscape: land, CheckURL: reg.CheckURL,
-		PublicURL: "http://signingd.test", Logger: logger, Mounts: []func(*echo.Echo){wf.MountWebhooks},
+		PublicURL: "http://signingd.test", Logger: logger, Expiry: o.expiry, Mounts: []func(*echo.Echo){wf.MountWebhooks},
 	}))
 	t.Cleanup(e.api.Close)
 	e.vendor.SetWebhook(e.api.URL+"/api/v1/providers/simulated/webhook", webhookSecret)

@@ -155,7 +155,9 @@ func (wf *Workflow) create(ctx context.Context, job *river.Job[store.CreateSigni
 	err = wf.store.InTx(ctx, func(tx pgx.Tx) error {
 		if err := wf.store.Advance(ctx, tx, id, store.Step{From: signing.StateFetching, To: signing.StateAwaitingSignatures,
 			Event: signing.EventProviderCreated, Actor: actor, Detail: map[string]any{"provider": w.Provider, "ref": ref}, Now: now,
-			Next: store.CheckProgressArgs{TransactionID: id, Chain: true}, NextOpts: wf.nextPoll(p, w.Deadline, now)}); err != nil {
+			// The first poll runs at once: signers may act (and webhooks arrive) before this commit
+			// makes the reference known.
+			Next: store.CheckProgressArgs{TransactionID: id, Chain: true}}); err != nil {
 			return err
 		}
 		if err := wf.store.SetProviderRef(ctx, tx, id, ref); err != nil {
