@@ -17,25 +17,25 @@ import (
 // Peak memory must not depend on the size of the PDF.
 const peakLimit = 64 << 20
 
-func BenchmarkSign1MB(b *testing.B)   { benchmarkSign(b, 1) }
-func BenchmarkSign200MB(b *testing.B) { benchmarkSign(b, 200) }
+func BenchmarkSign1MB(b *testing.B)   { benchmarkSignPages(b, 1, 1<<20) }
+func BenchmarkSign200MB(b *testing.B) { benchmarkSignPages(b, 200, 1<<20) }
 
-// benchmarkSign signs a generated PDF of about mb MiB (pages with 1 MiB of
-// image data each) and reports the peak heap in use while signing.
-func benchmarkSign(b *testing.B, mb int) {
+// benchmarkSignPages signs a generated PDF of n pages, each with padding
+// bytes of image data, and reports the peak heap in use while signing.
+func benchmarkSignPages(b *testing.B, n, padding int) {
 	dir := b.TempDir()
 	src := filepath.Join(dir, "in.pdf")
 	f, err := os.Create(src)
 	if err != nil {
 		b.Fatal(err)
 	}
-	pages := make([][]string, mb)
+	pages := make([][]string, n)
 	for i := range pages {
 		pages[i] = []string{fmt.Sprintf("Pagina %d", i+1), "Handtekening: {{Signer1}}"}
 	}
 	// the placeholder sits on the last page, so every page is searched
-	pages[mb-1] = append(pages[mb-1], "{{Bench}}")
-	err = writePDF(f, genPDF{pages: pages, padding: 1 << 20})
+	pages[n-1] = append(pages[n-1], "{{Bench}}")
+	err = writePDF(f, genPDF{pages: pages, padding: padding})
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -122,4 +122,10 @@ func (s *peakSampler) stop() uint64 {
 	close(s.done)
 	s.wg.Wait()
 	return s.max.Load()
+}
+
+// BenchmarkSignManyObjects signs a file with 150,000 objects (50,000
+// pages): memory must not grow with the number of objects either.
+func BenchmarkSignManyObjects(b *testing.B) {
+	benchmarkSignPages(b, 50000, 0)
 }

@@ -1,7 +1,6 @@
 package pades
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"strconv"
@@ -16,18 +15,20 @@ const (
 
 var errEOF = errors.New("unexpected end of data")
 
-// src is a small buffered reader over an io.ReaderAt that knows its absolute
-// position, so the parser can report where stream data starts.
+// src is a small buffered reader over an io.ReaderAt (or a byte slice)
+// that knows its absolute position, so the parser can report where stream
+// data starts.
 type src struct {
 	ra    io.ReaderAt
-	limit int64 // end of readable data
-	off   int64 // file offset of buf[0]
+	mem   []byte // when set, the data itself: no copying
+	limit int64  // end of readable data
+	off   int64  // offset of buf[0]
 	buf   []byte
 	i, n  int
 }
 
 func newSrc(ra io.ReaderAt, off, limit int64) *src {
-	return &src{ra: ra, off: off, limit: limit, buf: make([]byte, 4096)}
+	return &src{ra: ra, off: off, limit: limit}
 }
 
 func (s *src) pos() int64 { return s.off + int64(s.i) }
@@ -38,8 +39,20 @@ func (s *src) fill() bool {
 	}
 	s.off += int64(s.n)
 	s.i, s.n = 0, 0
-	if s.off >= s.limit {
+	if s.off >= s.limit || s.off < 0 {
 		return false
+	}
+	if s.mem != nil {
+		s.buf = s.mem[s.off:s.limit]
+		s.n = len(s.buf)
+		return true
+	}
+	// most objects are small: start with a small buffer, grow for long reads
+	switch {
+	case s.buf == nil:
+		s.buf = make([]byte, 512)
+	case len(s.buf) < 8192:
+		s.buf = make([]byte, 8192)
 	}
 	want := int64(len(s.buf))
 	if rem := s.limit - s.off; rem < want {
@@ -124,7 +137,7 @@ func newLexer(ra io.ReaderAt, off, limit int64) *lexer {
 }
 
 func newBytesLexer(b []byte) *lexer {
-	return newLexer(bytes.NewReader(b), 0, int64(len(b)))
+	return &lexer{s: &src{mem: b, limit: int64(len(b))}}
 }
 
 func (l *lexer) unread(t tok) { l.back = append(l.back, t) }

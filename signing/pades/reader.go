@@ -14,6 +14,7 @@ const (
 	maxObjStmSize   = 32 << 20 // decoded object stream
 	maxDecoded      = 32 << 20 // any other decoded stream we look into
 	maxRefDepth     = 32       // chained references
+	maxCached       = 4096     // parsed objects kept for reuse
 )
 
 // xrefEntry locates one object: at a byte offset (inStm false) or as the
@@ -33,10 +34,11 @@ type document struct {
 	r         io.ReaderAt
 	size      int64
 	version   string
-	xref      map[int]xrefEntry
-	trailer   dict  // the newest trailer
-	startxref int64 // offset of the newest cross-reference section
-	xrefIsStm bool  // whether the newest section is a stream
+	ranges    []xrefRange // newest first; looked up on demand
+	maxNum    int         // one past the highest object number listed
+	trailer   dict        // the newest trailer
+	startxref int64       // offset of the newest cross-reference section
+	xrefIsStm bool        // whether the newest section is a stream
 	cache     map[int]object
 	stmCache  struct {
 		num  int
@@ -47,7 +49,7 @@ type document struct {
 
 // openDocument reads the header, the cross-reference chain and the trailer.
 func openDocument(r io.ReaderAt, size int64) (*document, error) {
-	d := &document{r: r, size: size, xref: map[int]xrefEntry{}, cache: map[int]object{}}
+	d := &document{r: r, size: size, cache: map[int]object{}}
 	head := make([]byte, min(size, 1024))
 	if _, err := r.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("pades: read header: %w", err)
@@ -186,33 +188,112 @@ func (d *document) readTable(l *lexer) (dict, error) {
 			return nil, malformed(t.pos, "bad cross-reference subsection header")
 		}
 		first, count := t.v.(int64), t2.v.(int64)
-		if first < 0 || count < 0 || first+count > 1<<31 || count*20 > d.size {
+		if first < 0 || count < 0 || first+count > 1<<31 || count*19 > d.size {
 			return nil, malformed(t.pos, "bad cross-reference subsection %d %d", first, count)
 		}
-		for i := int64(0); i < count; i++ {
-			a, err1 := l.next()
-			b, err2 := l.next()
-			c, err3 := l.next()
-			if err := errors.Join(err1, err2, err3); err != nil {
+		if count == 0 {
+			continue
+		}
+		l.skipSpace()
+		rowStart := l.s.pos()
+		r := xrefRange{first: int(first), count: int(count), off: rowStart}
+		if r.rowLen = d.tableRowLen(rowStart, int(count)); r.rowLen == 0 {
+			// irregular rows: parse this subsection token by token
+			if r.m, err = parseTableRows(l, int(first), int(count)); err != nil {
 				return nil, err
 			}
-			if a.k != tInt || b.k != tInt || c.k != tKeyword {
-				return nil, malformed(a.pos, "bad cross-reference entry")
-			}
-			num := int(first + i)
-			if _, ok := d.xref[num]; ok {
-				continue
-			}
-			switch c.v.(keyword) {
-			case "n":
-				d.xref[num] = xrefEntry{off: a.v.(int64), gen: int(b.v.(int64))}
-			case "f":
-				d.xref[num] = xrefEntry{free: true}
-			default:
-				return nil, malformed(c.pos, "bad cross-reference entry type")
-			}
+		} else {
+			l.s.seek(rowStart + count*int64(r.rowLen))
+		}
+		if err := d.addRange(r); err != nil {
+			return nil, err
 		}
 	}
+}
+
+// maxRanges bounds the number of cross-reference subsections we keep.
+const maxRanges = 1 << 18
+
+func (d *document) addRange(r xrefRange) error {
+	if len(d.ranges) >= maxRanges {
+		return malformed(-1, "too many cross-reference subsections")
+	}
+	d.ranges = append(d.ranges, r)
+	d.maxNum = max(d.maxNum, r.first+r.count)
+	return nil
+}
+
+// tableRowLen returns the length of the fixed-size rows of a table
+// subsection (20 per the standard; 19 from some writers), or 0 when the
+// first and last rows do not both parse at that length.
+func (d *document) tableRowLen(start int64, count int) int {
+	var b [22]byte
+	n, _ := d.r.ReadAt(b[:], start)
+	if n < 19 {
+		return 0
+	}
+	if _, _, _, ok := parseRow(b[:n]); !ok {
+		return 0
+	}
+	eol := 0
+	for i := 18; i < n && i < 20 && (b[i] == ' ' || b[i] == '\r' || b[i] == '\n'); i++ {
+		eol++
+	}
+	if eol == 0 {
+		return 0
+	}
+	rowLen := 18 + eol
+	n, _ = d.r.ReadAt(b[:18], start+int64(count-1)*int64(rowLen))
+	if _, _, _, ok := parseRow(b[:n]); !ok {
+		return 0
+	}
+	return rowLen
+}
+
+// parseRow parses "oooooooooo ggggg n" at the start of b.
+func parseRow(b []byte) (off int64, gen int, typ byte, ok bool) {
+	if len(b) < 18 || b[10] != ' ' || b[16] != ' ' || (b[17] != 'n' && b[17] != 'f') {
+		return 0, 0, 0, false
+	}
+	for _, c := range b[:10] {
+		if c < '0' || c > '9' {
+			return 0, 0, 0, false
+		}
+		off = off*10 + int64(c-'0')
+	}
+	for _, c := range b[11:16] {
+		if c < '0' || c > '9' {
+			return 0, 0, 0, false
+		}
+		gen = gen*10 + int(c-'0')
+	}
+	return off, gen, b[17], true
+}
+
+// parseTableRows reads count rows as tokens, for tables whose rows are not
+// of fixed length.
+func parseTableRows(l *lexer, first, count int) (map[int]xrefEntry, error) {
+	m := map[int]xrefEntry{}
+	for i := 0; i < count; i++ {
+		a, err1 := l.next()
+		b, err2 := l.next()
+		c, err3 := l.next()
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return nil, err
+		}
+		if a.k != tInt || b.k != tInt || c.k != tKeyword {
+			return nil, malformed(a.pos, "bad cross-reference entry")
+		}
+		switch c.v.(keyword) {
+		case "n":
+			m[first+i] = xrefEntry{off: a.v.(int64), gen: int(b.v.(int64))}
+		case "f":
+			m[first+i] = xrefEntry{free: true}
+		default:
+			return nil, malformed(c.pos, "bad cross-reference entry type")
+		}
+	}
+	return m, nil
 }
 
 func (d *document) readXrefStream(s *stream, off int64) error {
@@ -241,16 +322,6 @@ func (d *document) readXrefStream(s *stream, off int64) error {
 	if ix, ok := s.dict["Index"].(array); ok {
 		index = ix
 	}
-	field := func(b []byte, def int64) int64 {
-		if len(b) == 0 {
-			return def
-		}
-		var v int64
-		for _, c := range b {
-			v = v<<8 | int64(c)
-		}
-		return v
-	}
 	p := 0
 	for i := 0; i+1 < len(index); i += 2 {
 		first, ok1 := integer(index[i])
@@ -258,33 +329,95 @@ func (d *document) readXrefStream(s *stream, off int64) error {
 		if !ok1 || !ok2 || first < 0 || count < 0 || first+count > 1<<31 {
 			return malformed(off, "bad /Index")
 		}
-		for j := int64(0); j < count; j++ {
-			if p+rowLen > len(data) {
-				return nil // truncated stream: keep what we have, as viewers do
-			}
-			row := data[p : p+rowLen]
-			p += rowLen
-			typ := field(row[:ws[0]], 1)
-			f2 := field(row[ws[0]:ws[0]+ws[1]], 0)
-			f3 := field(row[ws[0]+ws[1]:], 0)
-			num := int(first + j)
-			if _, ok := d.xref[num]; ok {
-				continue
-			}
-			switch typ {
-			case 0:
-				d.xref[num] = xrefEntry{free: true}
-			case 1:
-				d.xref[num] = xrefEntry{off: f2, gen: int(f3)}
-			case 2:
-				if f2 > 1<<31 || f3 > 1<<31 {
-					return malformed(off, "bad object stream entry")
-				}
-				d.xref[num] = xrefEntry{inSt: true, stm: int(f2), idx: int(f3)}
-			}
+		if err := d.addRange(xrefRange{first: int(first), count: int(count), data: data, w: ws, pos: p}); err != nil {
+			return err
+		}
+		p += int(count) * rowLen
+		if p > len(data) {
+			break // truncated stream: keep what we have, as viewers do
 		}
 	}
 	return nil
+}
+
+// xrefRange is one subsection of cross-reference data. Entries are decoded
+// when looked up, so memory does not grow with the number of objects.
+type xrefRange struct {
+	first, count int
+	// table rows of fixed length rowLen at file offset off
+	off    int64
+	rowLen int
+	// or stream rows in decoded data, starting at pos
+	data []byte
+	w    [3]int
+	pos  int
+	// or irregular table rows, parsed eagerly
+	m map[int]xrefEntry
+}
+
+// lookup finds the newest cross-reference entry for num.
+func (d *document) lookup(num int) (xrefEntry, bool) {
+	for _, r := range d.ranges {
+		if num < r.first || num >= r.first+r.count {
+			continue
+		}
+		i := num - r.first
+		switch {
+		case r.m != nil:
+			e, ok := r.m[num]
+			if ok {
+				return e, true
+			}
+		case r.data != nil:
+			rowLen := r.w[0] + r.w[1] + r.w[2]
+			p := r.pos + i*rowLen
+			if p+rowLen > len(r.data) {
+				continue
+			}
+			row := r.data[p : p+rowLen]
+			typ := beInt(row[:r.w[0]], 1)
+			f2 := beInt(row[r.w[0]:r.w[0]+r.w[1]], 0)
+			f3 := beInt(row[r.w[0]+r.w[1]:], 0)
+			switch typ {
+			case 0:
+				return xrefEntry{free: true}, true
+			case 1:
+				return xrefEntry{off: f2, gen: int(f3)}, true
+			case 2:
+				if f2 < 0 || f2 > 1<<31 || f3 < 0 || f3 > 1<<31 {
+					return xrefEntry{}, false
+				}
+				return xrefEntry{inSt: true, stm: int(f2), idx: int(f3)}, true
+			}
+			// unknown types are null objects (ISO 32000-1, 7.5.8.3)
+			return xrefEntry{free: true}, true
+		default:
+			var b [18]byte
+			n, _ := d.r.ReadAt(b[:], r.off+int64(i)*int64(r.rowLen))
+			off, gen, typ, ok := parseRow(b[:n])
+			if !ok {
+				continue
+			}
+			if typ == 'f' {
+				return xrefEntry{free: true}, true
+			}
+			return xrefEntry{off: off, gen: gen}, true
+		}
+	}
+	return xrefEntry{}, false
+}
+
+// beInt reads a big-endian field of an xref stream row; empty fields take
+// their default.
+func beInt(b []byte, def int64) int64 {
+	if len(b) == 0 {
+		return def
+	}
+	var v int64
+	for _, c := range b {
+		v = v<<8 | int64(c)
+	}
+	return v
 }
 
 // parseIndirect parses "num gen obj <object> [stream]" at the lexer position.
@@ -338,7 +471,7 @@ func (d *document) object(num int) (object, error) {
 	if o, ok := d.cache[num]; ok {
 		return o, nil
 	}
-	e, ok := d.xref[num]
+	e, ok := d.lookup(num)
 	if !ok || e.free {
 		return nil, nil // missing objects are null
 	}
@@ -359,15 +492,19 @@ func (d *document) object(num int) (object, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(d.cache) < 1<<16 {
-		d.cache[num] = o
+	if len(d.cache) >= maxCached {
+		for k := range d.cache { // evict an arbitrary entry
+			delete(d.cache, k)
+			break
+		}
 	}
+	d.cache[num] = o
 	return o, nil
 }
 
 func (d *document) objectInStream(num int, e xrefEntry) (object, error) {
 	if d.stmCache.data == nil || d.stmCache.num != e.stm {
-		se, ok := d.xref[e.stm]
+		se, ok := d.lookup(e.stm)
 		if !ok || se.inSt || se.free {
 			return nil, malformed(-1, "object stream %d missing", e.stm)
 		}
@@ -661,10 +798,5 @@ func abs(x int) int {
 func (d *document) nextObjNum() int {
 	n, _ := integer(d.trailer["Size"])
 	next := int(n)
-	for k := range d.xref {
-		if k+1 > next {
-			next = k + 1
-		}
-	}
-	return next
+	return max(next, d.maxNum)
 }

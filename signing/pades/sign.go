@@ -517,9 +517,11 @@ func addAnnot(doc *document, p *plan, pg *page, widget ref) error {
 	}
 	na := append(slices.Clone(annots), widget)
 	if ar, ok := pg.dict["Annots"].(ref); ok {
-		if _, isArr := doc.cache[ar.num].(array); isArr || annots != nil {
-			p.put(ar, na)
-			return nil
+		if o, err := doc.object(ar.num); err == nil {
+			if _, isArr := o.(array); isArr {
+				p.put(ar, na)
+				return nil
+			}
 		}
 	}
 	pd := cloneDict(pg.dict)
