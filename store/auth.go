@@ -273,7 +273,7 @@ func (s *Store) RotateSigningKeys(ctx context.Context, now time.Time, minAge tim
 		}
 		for _, q := range []string{
 			`UPDATE signing_keys SET state = 'retired', retired_at = $1 WHERE state = 'previous'`,
-			`UPDATE signing_keys SET state = 'previous' WHERE state = 'current'`,
+			`UPDATE signing_keys SET state = 'previous', retired_at = NULL WHERE state = 'current' AND $1::timestamptz IS NOT NULL`,
 			`UPDATE signing_keys SET state = 'current', activated_at = $1 WHERE state = 'next'`,
 		} {
 			if _, err := tx.Exec(ctx, q, now); err != nil {

@@ -32,6 +32,9 @@ Usage:
   signingd clients create --rsin RSIN --name NAME [--scopes a,b]
   signingd clients list
   signingd clients revoke CLIENT_ID
+  signingd keys list|rotate      the token signing keys
+  signingd config check [FILE]    report every problem of a landscape file, with its line
+  signingd config reference      print the environment variables as a Markdown table
   signingd healthcheck           exit 0 when the local server answers /healthz (for containers)
   signingd version
 
@@ -54,6 +57,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, getenv, stderr)
 	case "clients":
 		return clients(ctx, args[1:], getenv, stdout, stderr)
+	case "keys":
+		return keys(ctx, args[1:], getenv, stdout, stderr)
+	case "config":
+		return configCmd(args[1:], getenv, stdout)
 	case "healthcheck":
 		return healthcheck(ctx, getenv)
 	case "version", "--version", "-v":
