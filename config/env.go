@@ -23,7 +23,8 @@ type Config struct {
 	Workers         int           `env:"WORKERS" doc:"Maximum number of jobs run at once by this replica."`
 
 	Auth      AuthConfig `env:"-"`
-	Landscape Landscape  `env:"-"`
+	Workflow  WorkflowConfig
+	Landscape Landscape `env:"-"`
 }
 
 // Defaults returns the configuration used when the environment says nothing.
@@ -78,6 +79,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	if err := loadAuth(getenv, &c); err != nil {
+		return c, err
+	}
+	if err := loadWorkflow(getenv, &c); err != nil {
 		return c, err
 	}
 	if c.Landscape, err = LoadLandscape(c.ConfigFile); err != nil {

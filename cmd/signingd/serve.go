@@ -18,6 +18,8 @@ import (
 	"github.com/signingd/signingd/api"
 	"github.com/signingd/signingd/config"
 	"github.com/signingd/signingd/jobs"
+	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/signing/providers/simulated"
 	"github.com/signingd/signingd/store"
 	"github.com/signingd/signingd/zgw"
 )
@@ -78,16 +80,19 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	jc, err := jobs.NewClient(pool, st, jobs.Config{Workers: cfg.Workers, Logger: logger})
+	registry, err := zgw.NewRegistry(cfg.Landscape, zgw.RegistryOptions{Logger: logger})
+	if err != nil {
+		return err
+	}
+	providers, err := buildProviders(cfg.Landscape)
+	if err != nil {
+		return err
+	}
+	jc, wf, err := jobs.New(pool, st, workflowConfig(cfg, logger, registry, providers))
 	if err != nil {
 		return err
 	}
 	st.SetJobs(jc)
-
-	registry, err := zgw.NewRegistry(cfg.Landscape, zgw.RegistryOptions{})
-	if err != nil {
-		return err
-	}
 	authn, mountAuth, err := setupAuth(ctx, cfg, st, pep, logger)
 	if err != nil {
 		return err
@@ -96,7 +101,8 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) er
 	handler := api.New(api.Deps{
 		Store:     st,
 		Auth:      authn,
-		Mounts:    []func(*echo.Echo){mountAuth},
+		Mounts:    []func(*echo.Echo){mountAuth, wf.MountWebhooks},
+		Expiry:    cfg.Workflow.Expiry,
 		Landscape: cfg.Landscape,
 		CheckURL:  registry.CheckURL,
 		PublicURL: cfg.PublicURL,
@@ -130,6 +136,7 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) er
 	if err := jc.Start(ctx); err != nil {
 		return fmt.Errorf("start jobs: %w", err)
 	}
+	go wf.EnsureKanalen(ctx, rsins(cfg.Landscape))
 	logger.Info("signingd serving", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "version", version)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -167,4 +174,49 @@ func migrate(ctx context.Context, getenv func(string) string, stderr io.Writer) 
 	}
 	logger.Info("migrations applied")
 	return nil
+}
+
+// workflowConfig turns the process configuration into the job client's.
+func workflowConfig(cfg config.Config, logger *slog.Logger, reg *zgw.Registry, providers map[string]signing.Provider) jobs.Config {
+	w := cfg.Workflow
+	return jobs.Config{
+		Workers: cfg.Workers, Logger: logger, Registry: reg, Providers: providers,
+		Drift: signing.DriftPolicy(w.DriftPolicy), BlobRetention: w.BlobRetention,
+		RetryBase: w.RetryBase, RetryMax: w.RetryMax, MaxAttempts: w.MaxAttempts, LockRetry: w.LockRetry,
+		FetchPollInterval: w.JobPoll, RescueAfter: w.RescueAfter,
+	}
+}
+
+// buildProviders makes the signing providers the landscape configures. The simulated vendor's
+// adapter reads its settings url and webhook_secret (a literal, env:NAME or file:/path).
+func buildProviders(l config.Landscape) (map[string]signing.Provider, error) {
+	out := map[string]signing.Provider{}
+	for _, p := range l.Providers {
+		switch p.Name {
+		case simulated.Name:
+			secret, err := config.ParseSecret(p.Settings["webhook_secret"])
+			if err != nil {
+				return nil, fmt.Errorf("provider %s: webhook_secret: %w", p.Name, err)
+			}
+			if p.Settings["url"] == "" {
+				return nil, fmt.Errorf("provider %s: settings.url is required", p.Name)
+			}
+			var poll time.Duration
+			if v := p.Settings["poll_interval"]; v != "" {
+				if poll, err = time.ParseDuration(v); err != nil {
+					return nil, fmt.Errorf("provider %s: poll_interval: %w", p.Name, err)
+				}
+			}
+			out[p.Name] = simulated.New(simulated.Config{BaseURL: p.Settings["url"], WebhookSecret: secret.Value(), PollInterval: poll})
+		}
+	}
+	return out, nil
+}
+
+func rsins(l config.Landscape) []string {
+	var out []string
+	for _, o := range l.Organisations {
+		out = append(out, o.RSIN)
+	}
+	return out
 }

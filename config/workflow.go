@@ -1,0 +1,55 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// WorkflowConfig tunes the signing workflow.
+type WorkflowConfig struct {
+	Expiry        time.Duration `env:"EXPIRY" doc:"How long a transaction may wait for signatures before it is aborted (default 720h = 30 days)."`
+	DriftPolicy   string        `env:"DRIFT_POLICY" doc:"When a document changed while being signed: abort (default) or next_version."`
+	BlobRetention time.Duration `env:"BLOB_RETENTION" doc:"How long document content is kept after a transaction ends (default 168h)."`
+	RetryBase     time.Duration `env:"RETRY_BASE" doc:"First retry delay of a failed step, doubled per attempt, with jitter (default 1s)."`
+	RetryMax      time.Duration `env:"RETRY_MAX" doc:"Longest retry delay (default 10m)."`
+	MaxAttempts   int           `env:"MAX_ATTEMPTS" doc:"Attempts per step before the transaction is aborted (default 12)."`
+	LockRetry     time.Duration `env:"LOCK_RETRY" doc:"Wait before retrying a document locked by someone else (default 30s)."`
+	JobPoll       time.Duration `env:"JOB_POLL_INTERVAL" doc:"How often idle workers look for new jobs besides notifications (default 1s)."`
+	RescueAfter   time.Duration `env:"JOB_RESCUE_AFTER" doc:"A job still running after this is taken to be from a dead process and retried (default 15m)."`
+}
+
+func loadWorkflow(getenv func(string) string, c *Config) error {
+	w := WorkflowConfig{Expiry: 30 * 24 * time.Hour, DriftPolicy: "abort", BlobRetention: 7 * 24 * time.Hour}
+	durations := []struct {
+		name string
+		dst  *time.Duration
+	}{
+		{"EXPIRY", &w.Expiry}, {"BLOB_RETENTION", &w.BlobRetention}, {"RETRY_BASE", &w.RetryBase}, {"RETRY_MAX", &w.RetryMax},
+		{"LOCK_RETRY", &w.LockRetry}, {"JOB_POLL_INTERVAL", &w.JobPoll}, {"JOB_RESCUE_AFTER", &w.RescueAfter},
+	}
+	for _, d := range durations {
+		if v := getenv(d.name); v != "" {
+			x, err := time.ParseDuration(v)
+			if err != nil || x <= 0 {
+				return fmt.Errorf("config: %s: want a positive duration such as 30s, got %q", d.name, v)
+			}
+			*d.dst = x
+		}
+	}
+	if v := getenv("DRIFT_POLICY"); v != "" {
+		if v != "abort" && v != "next_version" {
+			return fmt.Errorf("config: DRIFT_POLICY: want abort or next_version, got %q", v)
+		}
+		w.DriftPolicy = v
+	}
+	if v := getenv("MAX_ATTEMPTS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("config: MAX_ATTEMPTS: want a positive number, got %q", v)
+		}
+		w.MaxAttempts = n
+	}
+	c.Workflow = w
+	return nil
+}
