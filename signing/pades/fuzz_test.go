@@ -2,7 +2,11 @@ package pades
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -14,6 +18,19 @@ func FuzzReadPDF(f *testing.F) {
 	f.Add(makePDF(genPDF{version: "2.0", xrefStream: true, form: true, pages: [][]string{{"a"}, contractText}}))
 	f.Add([]byte("%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\nstartxref\n9\n%%EOF"))
 	f.Add([]byte("%PDF-1.5\n1 0 obj<</Type/XRef/W[1 2 1]/Size 3/Index[0 3]/Filter/FlateDecode/DecodeParms<</Predictor 12/Columns 4>>/Length 0>>stream\n\nendstream endobj\nstartxref\n9\n%%EOF"))
+	// qpdf rewrites give seeds with object streams, xref streams with
+	// predictors, and linearization
+	src := filepath.Join(corpusDir, "fuzz-seed.pdf")
+	if err := os.WriteFile(src, makePDF(genPDF{form: true, pages: [][]string{{"a"}, contractText}}), 0o644); err == nil {
+		for i, flags := range [][]string{{"--object-streams=generate"}, {"--linearize"}, {"--object-streams=generate", "--compress-streams=y", "--linearize"}} {
+			dst := filepath.Join(corpusDir, fmt.Sprintf("fuzz-seed-%d.pdf", i))
+			if _, err := run(context.Background(), corpusDir, "qpdf", append(flags, src, dst)...); err == nil {
+				if data, err := os.ReadFile(dst); err == nil {
+					f.Add(data)
+				}
+			}
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		doc, err := openDocument(bytes.NewReader(data), int64(len(data)))
 		if err != nil {
@@ -27,9 +44,14 @@ func FuzzReadPDF(f *testing.F) {
 			_, _, _ = doc.findText(p, "{{Signer1}}")
 			return i > 20, nil
 		})
-		o := Options{Placeholder: "{{Signer1}}", Name: "Zoë"}
+		// the visible path (font subsetting) is slow; take it for half
+		o := Options{Placeholder: "{{Signer1}}", Name: "Zoë", Invisible: len(data)%2 == 0}
 		u, err := prepare(doc, &o)
 		if err != nil {
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnsupported) && !errors.Is(err, ErrLocked) &&
+				!errors.Is(err, ErrInvalidOptions) {
+				t.Fatalf("untyped error: %v", err)
+			}
 			return
 		}
 		if _, err := u.render(doc, 64); err != nil {

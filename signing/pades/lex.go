@@ -1,7 +1,6 @@
 package pades
 
 import (
-	"errors"
 	"io"
 	"strconv"
 )
@@ -13,7 +12,8 @@ const (
 	maxCollection = 1 << 20  // elements in one array or dictionary
 )
 
-var errEOF = errors.New("unexpected end of data")
+// errEOF is a FormatError so that a truncated file always reports ErrMalformed.
+var errEOF error = &FormatError{Kind: ErrMalformed, Offset: -1, Msg: "unexpected end of data"}
 
 // src is a small buffered reader over an io.ReaderAt (or a byte slice)
 // that knows its absolute position, so the parser can report where stream
