@@ -1,0 +1,247 @@
+package auth_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/signingd/signingd/auth"
+	"github.com/signingd/signingd/config"
+	"github.com/signingd/signingd/store/dbtest"
+)
+
+func TestRateLimitPerClientAndAddress(t *testing.T) {
+	t.Parallel()
+	e := setup(t, func(o *options) { o.ratePerClient = 1; o.ratePerAddress = 1000 })
+	id, secret := e.client()
+	cc := url.Values{"grant_type": {"client_credentials"}}
+	wantStatus(t, e.post(auth.TokenPath, cc, id, secret), 200)
+	wantStatus(t, e.post(auth.TokenPath, cc, id, secret), 200) // burst of 2
+	r := e.post(auth.TokenPath, cc, id, secret)
+	wantStatus(t, r, http.StatusTooManyRequests)
+	if s, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || s < 1 {
+		t.Errorf("Retry-After = %q", r.header.Get("Retry-After"))
+	}
+	// Another client is not affected.
+	id2, secret2 := e.client()
+	wantStatus(t, e.post(auth.TokenPath, cc, id2, secret2), 200)
+
+	a := setup(t, func(o *options) { o.ratePerAddress = 1 })
+	id, secret = a.client()
+	for range 2 {
+		wantStatus(t, a.post(auth.TokenPath, cc, id, secret), 200)
+	}
+	r = a.post(auth.TokenPath, cc, id, secret)
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+		t.Errorf("address limit: %d %v", r.status, r.header)
+	}
+}
+
+func TestLockoutAndAudit(t *testing.T) {
+	t.Parallel()
+	e := setup(t, func(o *options) { o.lockout = 3 })
+	id, secret := e.client()
+	cc := url.Values{"grant_type": {"client_credentials"}}
+	for range 3 {
+		wantStatus(t, e.post(auth.TokenPath, cc, id, "sgs_wrong"), http.StatusUnauthorized)
+	}
+	// Locked out, even with the right secret, until the lockout passes.
+	r := e.post(auth.TokenPath, cc, id, secret)
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+		t.Fatalf("after 3 failures: %d %s", r.status, r.body)
+	}
+	e.clock.Advance(6 * time.Minute)
+	wantStatus(t, e.post(auth.TokenPath, cc, id, secret), 200)
+
+	e.svc.FlushAudit()
+	trail, err := e.st.AuditTrail(context.Background(), "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range trail {
+		if a.ClientID != id && a.ClientID != "" {
+			continue // other tests' entries
+		}
+		got = append(got, a.Event+":"+a.Reason)
+		if strings.Contains(a.Reason+a.JTI+a.Scope, secret) {
+			t.Error("audit entry holds the secret")
+		}
+	}
+	joined := strings.Join(got, ",")
+	for _, want := range []string{"issued:", "refused:wrong secret", "refused:address locked out after failed attempts"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("audit trail %v lacks %q", got, want)
+		}
+	}
+}
+
+func TestKeyRotation(t *testing.T) {
+	t.Parallel()
+	e := setup(t, func(o *options) { o.dbKeys = true })
+	id, secret := e.client()
+	old := e.token(id, secret)
+	jwks := func() []string {
+		req, _ := http.NewRequest(http.MethodGet, e.srv.URL+auth.JWKSPath, nil)
+		var set auth.JWKS
+		if err := json.Unmarshal(e.send(req).body, &set); err != nil {
+			t.Fatal(err)
+		}
+		var kids []string
+		for _, k := range set.Keys {
+			kids = append(kids, k.Kid)
+		}
+		return kids
+	}
+	h, _ := decode(t, old)
+	oldKid := h["kid"].(string)
+	before := jwks()
+	if len(before) != 2 { // current and next
+		t.Fatalf("JWKS before rotation: %v", before)
+	}
+	if err := e.keys.Rotate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	fresh := e.token(id, secret)
+	h, _ = decode(t, fresh)
+	if h["kid"] == oldKid {
+		t.Fatal("rotation did not change the signing key")
+	}
+	after := jwks()
+	if len(after) != 3 || !contains(after, oldKid) || !contains(after, h["kid"].(string)) {
+		t.Errorf("JWKS after rotation %v should list previous %s and current %s", after, oldKid, h["kid"])
+	}
+	// The next key was published before it signed anything.
+	if !contains(before, h["kid"].(string)) {
+		t.Errorf("new current key %s was not published as next: %v", h["kid"], before)
+	}
+	wantStatus(t, e.api(old), 200)
+	wantStatus(t, e.api(fresh), 200)
+
+	// Two more rotations retire the old key; after the longest token lifetime it is gone.
+	for range 2 {
+		if err := e.keys.Rotate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.clock.Advance(config.MaxTokenTTL + time.Minute)
+	if err := e.keys.Rotate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if contains(jwks(), oldKid) {
+		t.Error("a key retired longer than a token lives is still published")
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// An external issuer: tokens verified against its JWKS, claims mapped to an organisation, and an
+// unknown kid causing at most one JWKS request per window.
+func TestExternalIssuerJWKS(t *testing.T) {
+	t.Parallel()
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	var fetches atomic.Int32
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		_ = json.NewEncoder(w).Encode(auth.JWKS{Keys: []auth.JWK{mustJWKKid(t, key.Public(), "kc-1")}})
+	}))
+	defer idp.Close()
+	const iss = "https://keycloak.example/realms/zgw"
+	rsin := dbtest.NewRSIN()
+	e := setup(t, func(o *options) {
+		o.jwksRefreshWindow = time.Hour
+		o.issuers = []config.Issuer{{Issuer: iss, JWKSURL: idp.URL, Audience: "signingd", Algorithms: []string{"RS256"},
+			OrganisationClaim: "azp", Organisations: map[string]string{"zac-utrecht": rsin}, Scopes: []string{auth.ScopeRead}}}
+	})
+	if err := e.st.SyncOrganisations(context.Background(), []config.Organisation{{RSIN: rsin, Name: "Utrecht"}}); err != nil {
+		t.Fatal(err)
+	}
+	ext := func(change func(jwt.MapClaims), kid string, m jwt.SigningMethod) string {
+		now := time.Now()
+		c := jwt.MapClaims{"iss": iss, "aud": "signingd", "azp": "zac-utrecht", "sub": "svc-1", "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix()}
+		if change != nil {
+			change(c)
+		}
+		return sign(t, m, c, kid, key)
+	}
+	wantStatus(t, e.api(ext(nil, "kc-1", jwt.SigningMethodRS256)), 200)
+	wantStatus(t, e.api(ext(nil, "kc-1", jwt.SigningMethodRS256)), 200)
+	for name, tok := range map[string]string{
+		"wrong aud":       ext(func(c jwt.MapClaims) { c["aud"] = "other" }, "kc-1", jwt.SigningMethodRS256),
+		"expired":         ext(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Minute).Unix() }, "kc-1", jwt.SigningMethodRS256),
+		"alg not allowed": ext(nil, "kc-1", jwt.SigningMethodPS256),
+		"wrong iss":       ext(func(c jwt.MapClaims) { c["iss"] = "https://evil.example" }, "kc-1", jwt.SigningMethodRS256),
+	} {
+		if r := e.api(tok); r.status != http.StatusUnauthorized {
+			t.Errorf("%s: %d %s", name, r.status, r.body)
+		}
+	}
+	// An unmapped client is authenticated but has no organisation here.
+	wantStatus(t, e.api(ext(func(c jwt.MapClaims) { c["azp"] = "stranger" }, "kc-1", jwt.SigningMethodRS256)), http.StatusForbidden)
+	n := fetches.Load()
+	for range 20 {
+		wantStatus(t, e.api(ext(nil, "rotated-away", jwt.SigningMethodRS256)), http.StatusUnauthorized)
+	}
+	if got := fetches.Load() - n; got > 1 {
+		t.Errorf("20 tokens with an unknown kid caused %d JWKS requests, want at most 1 per window", got)
+	}
+	// A token of an issuer that is not configured never causes a fetch.
+	n = fetches.Load()
+	wantStatus(t, e.api(ext(func(c jwt.MapClaims) { c["iss"] = "https://unknown.example" }, "new", jwt.SigningMethodRS256)), http.StatusUnauthorized)
+	if fetches.Load() != n {
+		t.Error("a token of an unknown issuer caused a JWKS request")
+	}
+}
+
+// An external issuer checked by RFC 7662 introspection.
+func TestExternalIssuerIntrospection(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	const iss = "https://oneground.example"
+	var rsin string
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		user, pass, _ := r.BasicAuth()
+		if user != "signingd" || pass != "s3cret" {
+			w.WriteHeader(401)
+			return
+		}
+		_ = r.ParseForm()
+		resp := map[string]any{"active": false}
+		if r.PostForm.Get("token") == "good-opaque-token" {
+			resp = map[string]any{"active": true, "iss": iss, "aud": "signingd", "client_id": "zac", "rsin": rsin,
+				"scope": "transactions:read", "exp": time.Now().Add(time.Minute).Unix()}
+		}
+		_ = json.NewEncoder(w).Encode(resp)
+	}))
+	defer idp.Close()
+	e := setup(t, func(o *options) {
+		o.issuers = []config.Issuer{{Issuer: iss, Audience: "signingd",
+			Introspection: &config.Introspection{URL: idp.URL, ClientID: "signingd", ClientSecret: config.NewSecret("s3cret")}}}
+	})
+	rsin = e.rsin
+	wantStatus(t, e.api("good-opaque-token"), 200)
+	wantStatus(t, e.api("good-opaque-token"), 200)
+	if n := calls.Load(); n != 1 {
+		t.Errorf("introspection called %d times, want 1 (cached)", n)
+	}
+	wantStatus(t, e.api("bad-opaque-token"), http.StatusUnauthorized)
+}
