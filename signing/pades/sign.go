@@ -67,7 +67,10 @@ const (
 	slotCols      = 2
 	slotRows      = 5
 	slotW, slotH  = 240.0, 100.0
-	placeW        = 200.0
+	slotGapX      = 15.0
+	slotGapY      = 12.0
+	slotTop       = 130.0 // below the page heading
+	placeW        = 200.0 // box drawn at a placeholder
 	placeH        = 62.0
 )
 
@@ -78,7 +81,6 @@ type plan struct {
 	next    int
 	objects map[int]object // new or changed objects, by number
 	gens    map[int]int
-	sigNum  int
 }
 
 func (p *plan) alloc() ref {
@@ -277,59 +279,11 @@ func prepare(doc *document, o *Options) (*update, error) {
 		return nil, fmt.Errorf("%w: field %q already exists", ErrInvalidOptions, field)
 	}
 
-	// placement
-	var pg *page
-	var rect [4]float64
-	newPage := false
-	slot := -1
-	switch {
-	case o.Invisible:
-		if pg, _, err = doc.pageAt(max(o.Page, 1)); err != nil {
-			return nil, err
-		}
-	default:
-		if o.Placeholder != "" {
-			err := doc.walkPages(func(i int, cand *page) (bool, error) {
-				if o.Page > 0 && i != o.Page {
-					return false, nil
-				}
-				hit, ok, err := doc.findText(cand, o.Placeholder)
-				if err != nil || !ok {
-					return false, nil // an unreadable page just has no placeholder
-				}
-				pg, rect = cand, placeholderRect(hit, cand.mediaBox)
-				return true, nil
-			})
-			if err != nil {
-				return nil, err
-			}
-		}
-		if pg == nil {
-			last, _, err := doc.pageAt(-1)
-			if err != nil {
-				return nil, err
-			}
-			if isSigPage, _ := last.dict[sigPageMarker].(bool); isSigPage {
-				used, err := countSigWidgets(doc, last.dict)
-				if err != nil {
-					return nil, err
-				}
-				if used < slotCols*slotRows {
-					pg, slot = last, used
-				}
-			}
-			if pg == nil {
-				if mdp > 0 {
-					return nil, fmt.Errorf("%w: cannot add a signature page to a certified document", ErrLocked)
-				}
-				newPage, slot = true, 0
-			}
-			col, row := slot%slotCols, slot/slotCols
-			x := 50 + float64(col)*(slotW+15)
-			top := a4[3] - 130 - float64(row)*(slotH+narrowGap)
-			rect = [4]float64{x, top - slotH, x + slotW, top}
-		}
+	pl, err := place(doc, o, mdp)
+	if err != nil {
+		return nil, err
 	}
+	pg, rect, newPage := pl.page, pl.rect, pl.newPage
 
 	sigRef, widgetRef := p.alloc(), p.alloc()
 	now := o.Time
@@ -343,7 +297,6 @@ func prepare(doc *document, o *Options) (*update, error) {
 		"Rect": array{rect[0], rect[1], rect[2], rect[3]}}
 	if o.Invisible {
 		widget["Rect"] = array{int64(0), int64(0), int64(0), int64(0)}
-		widget["F"] = int64(132)
 	}
 	var fu *fontUse
 	var fontRef ref
@@ -408,21 +361,7 @@ func prepare(doc *document, o *Options) (*update, error) {
 		catChanged = true
 	}
 
-	sig := dict{"Type": name("Sig"), "Filter": name("Adobe.PPKLite"),
-		"SubFilter": name("ETSI.CAdES.detached"), "M": pdfStr(pdfDate(now))}
-	signerName := o.Name
-	if signerName == "" && len(o.Certificates) > 0 && o.Certificates[0] != nil {
-		signerName = o.Certificates[0].Subject.CommonName
-	}
-	for k, v := range map[name]string{"Name": signerName, "Reason": o.Reason, "Location": o.Location, "ContactInfo": o.ContactInfo} {
-		if v != "" {
-			sig[k] = textString(v)
-		}
-	}
-	if o.docTimestamp {
-		// the time is in the token; /M and signer details do not apply
-		sig = dict{"Type": name("DocTimeStamp"), "Filter": name("Adobe.PPKLite"), "SubFilter": name("ETSI.RFC3161")}
-	}
+	sig := sigDictionary(o, now)
 	if o.Certify > 0 {
 		sig["Reference"] = array{dict{"Type": name("SigRef"), "TransformMethod": name("DocMDP"),
 			"TransformParams": dict{"Type": name("TransformParams"), "P": int64(o.Certify), "V": name("1.2")}}}
@@ -438,11 +377,88 @@ func prepare(doc *document, o *Options) (*update, error) {
 	if catChanged {
 		p.put(rootRef, newCat)
 	}
-	p.sigNum = sigRef.num
 	return &update{plan: p, sigRef: sigRef, sigDict: sig}, nil
 }
 
-const narrowGap = 12.0
+// placement is where the widget goes: on an existing page, or on a new
+// signature page (page nil) at rect.
+type placement struct {
+	page    *page
+	rect    [4]float64
+	newPage bool
+}
+
+// place finds the widget position: the placeholder text if present, else
+// the next free slot of the signature page, appending one when needed.
+func place(doc *document, o *Options, mdp int) (placement, error) {
+	if o.Invisible {
+		pg, _, err := doc.pageAt(max(o.Page, 1))
+		return placement{page: pg}, err
+	}
+	var pl placement
+	if o.Placeholder != "" {
+		err := doc.walkPages(func(i int, cand *page) (bool, error) {
+			if o.Page > 0 && i != o.Page {
+				return false, nil
+			}
+			hit, ok, err := doc.findText(cand, o.Placeholder)
+			if err != nil || !ok {
+				return false, nil // an unreadable page just has no placeholder
+			}
+			pl = placement{page: cand, rect: placeholderRect(hit, cand.mediaBox)}
+			return true, nil
+		})
+		if err != nil || pl.page != nil {
+			return pl, err
+		}
+	}
+	last, _, err := doc.pageAt(-1)
+	if err != nil {
+		return pl, err
+	}
+	slot := 0
+	if isSigPage, _ := last.dict[sigPageMarker].(bool); isSigPage {
+		used, err := countSigWidgets(doc, last.dict)
+		if err != nil {
+			return pl, err
+		}
+		if used < slotCols*slotRows {
+			pl.page, slot = last, used
+		}
+	}
+	if pl.page == nil {
+		if mdp > 0 {
+			return pl, fmt.Errorf("%w: cannot add a signature page to a certified document", ErrLocked)
+		}
+		pl.newPage = true
+	}
+	col, row := slot%slotCols, slot/slotCols
+	x := 50 + float64(col)*(slotW+slotGapX)
+	top := a4[3] - slotTop - float64(row)*(slotH+slotGapY)
+	pl.rect = [4]float64{x, top - slotH, x + slotW, top}
+	return pl, nil
+}
+
+// sigDictionary returns the signature dictionary without /ByteRange and
+// /Contents, which render adds.
+func sigDictionary(o *Options, now time.Time) dict {
+	if o.docTimestamp {
+		// the time is in the token; /M and signer details do not apply
+		return dict{"Type": name("DocTimeStamp"), "Filter": name("Adobe.PPKLite"), "SubFilter": name("ETSI.RFC3161")}
+	}
+	sig := dict{"Type": name("Sig"), "Filter": name("Adobe.PPKLite"),
+		"SubFilter": name("ETSI.CAdES.detached"), "M": pdfStr(pdfDate(now))}
+	signerName := o.Name
+	if signerName == "" && len(o.Certificates) > 0 && o.Certificates[0] != nil {
+		signerName = o.Certificates[0].Subject.CommonName
+	}
+	for k, v := range map[name]string{"Name": signerName, "Reason": o.Reason, "Location": o.Location, "ContactInfo": o.ContactInfo} {
+		if v != "" {
+			sig[k] = textString(v)
+		}
+	}
+	return sig
+}
 
 // docMDP returns the DocMDP permission of an earlier certification
 // signature, or 0 when there is none.

@@ -155,6 +155,12 @@ func TestAppearanceText(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// poppler must render the page without complaining about the font
+			img := filepath.Join(t.TempDir(), "page")
+			msg, err := run(context.Background(), "", "pdftoppm", "-r", "50", "-gray", "-f", itoa(tc.page), "-l", itoa(tc.page), out, img)
+			if err != nil || len(bytes.TrimSpace(msg)) > 0 {
+				t.Errorf("pdftoppm: %v %s", err, msg)
+			}
 			for _, want := range []string{"Digitaal ondertekend", "Zoë Çelik-Łukasiewicz", "6 mei 2026, 09:15"} {
 				if !strings.Contains(string(txt), want) {
 					t.Errorf("page %d text lacks %q:\n%s", tc.page, want, txt)
@@ -165,3 +171,26 @@ func TestAppearanceText(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestInvisible signs without appearance: no page is added and the widget
+// has an empty rectangle.
+func TestInvisible(t *testing.T) {
+	files := corpus(t)
+	p := getPKI(t)
+	o := p.signers["ecdsa"].options()
+	o.Invisible = true
+	dir := t.TempDir()
+	one := filepath.Join(dir, "one.pdf")
+	data := signFile(t, files[0].path, one, o)
+	checkSigned(t, one, 1)
+	if !bytes.Contains(data, []byte("/Rect [0 0 0 0]")) {
+		t.Error("invisible signature has a visible rectangle")
+	}
+	doc, err := openDocument(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, n, _ := doc.pageAt(-1); n != 1 {
+		t.Errorf("invisible signature changed the page count to %d", n)
+	}
+}
