@@ -90,27 +90,27 @@ func checkHTTPURL(raw string) error {
 // AuthConfig configures signingd's own token service.
 type AuthConfig struct {
 	// TokenAlg signs access tokens: ES256 (default) or RS256.
-	TokenAlg string `env:"TOKEN_ALG"`
+	TokenAlg string `env:"TOKEN_ALG" doc:"Algorithm of the access tokens signingd issues: ES256 or RS256."`
 	// TokenTTL is the lifetime of access tokens: 15 min by default, at most 1 h.
-	TokenTTL time.Duration `env:"TOKEN_TTL"`
+	TokenTTL time.Duration `env:"TOKEN_TTL" doc:"Lifetime of access tokens (at most 1h)."`
 	// Audience is the aud of our tokens; PUBLIC_URL + "/api/v1" when empty.
-	Audience string `env:"TOKEN_AUDIENCE"`
+	Audience string `env:"TOKEN_AUDIENCE" doc:"aud of the access tokens; PUBLIC_URL + /api/v1 when empty."`
 	// KeyEncryptionKey seals the signing keys in the database: 32 bytes, base64 or hex.
-	KeyEncryptionKey Secret `env:"KEY_ENCRYPTION_KEY"`
+	KeyEncryptionKey Secret `env:"KEY_ENCRYPTION_KEY" doc:"32-byte key (base64 or hex; literal, env:NAME or file:/path) sealing the token signing keys in the database."`
 	// SigningKeyFiles are PEM private keys to sign with instead of database keys: the first signs,
 	// the others are still accepted and published (the previous keys).
-	SigningKeyFiles []string `env:"SIGNING_KEY_FILES"`
+	SigningKeyFiles []string `env:"SIGNING_KEY_FILES" doc:"Comma-separated PEM private keys to sign tokens with instead of database keys; the first signs, the others stay valid."`
 	// KeyRotationInterval rotates the database keys on a schedule; 0 turns the schedule off.
-	KeyRotationInterval time.Duration `env:"KEY_ROTATION_INTERVAL"`
+	KeyRotationInterval time.Duration `env:"KEY_ROTATION_INTERVAL" doc:"Rotate the database signing keys this often; 0 turns the schedule off."`
 	// RatePerClient and RatePerAddress limit token requests per second (burst twice that).
-	RatePerClient  float64 `env:"TOKEN_RATE_PER_CLIENT"`
-	RatePerAddress float64 `env:"TOKEN_RATE_PER_ADDRESS"`
+	RatePerClient  float64 `env:"TOKEN_RATE_PER_CLIENT" doc:"Token requests per second per client (burst twice that); more get 429."`
+	RatePerAddress float64 `env:"TOKEN_RATE_PER_ADDRESS" doc:"Token requests per second per remote address (burst twice that); more get 429."`
 	// LockoutThreshold failed authentications within LockoutDuration lock the client id and the
 	// address out for LockoutDuration.
-	LockoutThreshold int           `env:"AUTH_LOCKOUT_THRESHOLD"`
-	LockoutDuration  time.Duration `env:"AUTH_LOCKOUT_DURATION"`
+	LockoutThreshold int           `env:"AUTH_LOCKOUT_THRESHOLD" doc:"Failed client authentications within AUTH_LOCKOUT_DURATION that lock the client id and address out."`
+	LockoutDuration  time.Duration `env:"AUTH_LOCKOUT_DURATION" doc:"Window and length of the lockout after failed authentications."`
 	// ClientJWKSHosts are the hosts a client's registered jwks_uri may point to.
-	ClientJWKSHosts []string `env:"CLIENT_JWKS_HOSTS"`
+	ClientJWKSHosts []string `env:"CLIENT_JWKS_HOSTS" doc:"Comma-separated hosts a client's registered jwks_uri may point to."`
 }
 
 // MaxTokenTTL is the longest lifetime an access token may have.

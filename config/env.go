@@ -22,8 +22,10 @@ type Config struct {
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" doc:"How long a SIGTERM waits for requests and jobs to drain."`
 	Workers         int           `env:"WORKERS" doc:"Maximum number of jobs run at once by this replica."`
 
-	Auth      AuthConfig `env:"-"`
-	Workflow  WorkflowConfig
+	// Sub-configurations; their fields carry env tags of their own.
+	Auth     AuthConfig
+	Workflow WorkflowConfig
+
 	Landscape Landscape `env:"-"`
 }
 
@@ -37,6 +39,7 @@ func Defaults() Config {
 		MigrateOnStart:  true,
 		ShutdownTimeout: 30 * time.Second,
 		Workers:         50,
+		Auth:            DefaultAuth(),
 	}
 }
 

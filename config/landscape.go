@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-
-	"gopkg.in/yaml.v3"
 )
 
 // Landscape is the operator's YAML file: the organisations signingd serves, the ZGW services of each,
@@ -83,21 +81,23 @@ type Provider struct {
 	Settings    map[string]string `yaml:"settings"`
 }
 
-// LoadLandscape reads and validates a landscape file. An empty path gives an empty landscape.
+// LoadLandscape reads and validates a landscape file. An empty path gives an empty landscape. The
+// error lists every problem, each with its line.
 func LoadLandscape(path string) (Landscape, error) {
-	var l Landscape
 	if path == "" {
-		return l, nil
+		return Landscape{}, nil
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return l, fmt.Errorf("config: read landscape: %w", err)
+		return Landscape{}, fmt.Errorf("config: read landscape: %w", err)
 	}
-	if err := yaml.Unmarshal(b, &l); err != nil {
-		return l, fmt.Errorf("config: parse landscape %s: %w", path, err)
-	}
-	if err := l.Validate(); err != nil {
-		return l, fmt.Errorf("config: landscape %s: %w", path, err)
+	l, problems := CheckLandscape(b)
+	if len(problems) > 0 {
+		errs := make([]error, len(problems))
+		for i, p := range problems {
+			errs[i] = p
+		}
+		return l, fmt.Errorf("config: landscape %s:\n%w", path, errors.Join(errs...))
 	}
 	return l, nil
 }
@@ -125,25 +125,8 @@ func (l Landscape) Provider(name string) (Provider, bool) {
 // Validate reports every problem in the landscape at once.
 func (l Landscape) Validate() error {
 	var errs []error
-	seen := map[string]bool{}
-	for i, o := range l.Organisations {
-		if !validRSIN(o.RSIN) {
-			errs = append(errs, fmt.Errorf("organisations[%d].rsin: %q is not a 9-digit RSIN", i, o.RSIN))
-		}
-		if seen[o.RSIN] {
-			errs = append(errs, fmt.Errorf("organisations[%d].rsin: %s appears twice", i, o.RSIN))
-		}
-		seen[o.RSIN] = true
-		for j, s := range o.Services {
-			switch s.Kind {
-			case KindDRC, KindZRC, KindNRC, KindZTC:
-			default:
-				errs = append(errs, fmt.Errorf("organisations[%d].services[%d].kind: %q is not drc, zrc, nrc or ztc", i, j, s.Kind))
-			}
-			if s.APIRoot == "" {
-				errs = append(errs, fmt.Errorf("organisations[%d].services[%d].api_root: required", i, j))
-			}
-		}
+	for _, p := range l.problems() {
+		errs = append(errs, p)
 	}
 	return errors.Join(errs...)
 }

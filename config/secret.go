@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Secret is a configured secret: a literal, or a reference "env:NAME" or "file:/path" resolved when
@@ -12,6 +14,7 @@ import (
 type Secret struct {
 	ref   string
 	value string
+	err   error // why a reference could not be resolved; reported by Landscape checks
 }
 
 // NewSecret returns a Secret holding a literal value (tests, generated secrets).
@@ -58,16 +61,22 @@ func (s Secret) String() string {
 // MarshalText keeps secrets out of JSON and YAML dumps of the configuration.
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-// UnmarshalYAML lets landscape files hold secrets as plain strings or references.
-func (s *Secret) UnmarshalYAML(unmarshal func(any) error) error {
+// UnmarshalYAML lets landscape files hold secrets as plain strings or references. A reference that
+// cannot be resolved is kept with its error, so that a check reports it with every other problem
+// instead of stopping at the first.
+func (s *Secret) UnmarshalYAML(node *yaml.Node) error {
 	var raw string
-	if err := unmarshal(&raw); err != nil {
+	if err := node.Decode(&raw); err != nil {
 		return err
 	}
 	v, err := ParseSecret(raw)
 	if err != nil {
-		return err
+		*s = Secret{ref: raw, err: err}
+		return nil
 	}
 	*s = v
 	return nil
 }
+
+// Err reports why the secret's reference could not be resolved.
+func (s Secret) Err() error { return s.err }

@@ -51,7 +51,7 @@ func TestServe(t *testing.T) {
 	go func() { done <- run(ctx, []string{"serve"}, env, io.Discard, io.Discard) }()
 
 	base := "http://" + addr
-	waitReady(t, base)
+	waitServing(t, base, done)
 
 	// A client as `signingd clients create` makes one.
 	st := store.New(dbtest.Pool(t), nil)
@@ -100,8 +100,19 @@ func TestServe(t *testing.T) {
 
 func waitReady(t *testing.T, base string) {
 	t.Helper()
+	waitServing(t, base, nil)
+}
+
+// waitServing waits for /readyz, failing at once when serve returns (done) before it is ready.
+func waitServing(t *testing.T, base string, done <-chan error) {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
+		select {
+		case err := <-done:
+			t.Fatalf("serve stopped before it was ready: %v", err)
+		default:
+		}
 		res, err := http.Get(base + "/readyz")
 		if err == nil {
 			res.Body.Close()
@@ -141,5 +152,27 @@ func TestConfigErrorsAreClear(t *testing.T) {
 	err = run(context.Background(), []string{"frobnicate"}, envFunc(nil), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "frobnicate") {
 		t.Errorf("unknown command: %v", err)
+	}
+}
+
+func TestConfigCheckCommand(t *testing.T) {
+	broken := t.TempDir() + "/landscape.yaml"
+	if err := os.WriteFile(broken, []byte("organisations:\n  - rsin: \"12\"\n    name: x\n    services:\n      - kind: dms\n        api_root: https://d.example/api/v1/\n        auth: {mode: none}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"config", "check", broken}, envFunc(nil), &out, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "2 problems") {
+		t.Fatalf("check of a broken file: %v", err)
+	}
+	for _, want := range []string{":line 2: organisations[0].rsin:", ":line 5: organisations[0].services[0].kind:"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	t.Setenv("ZGW_SECRET", "x")
+	out.Reset()
+	if err := run(context.Background(), []string{"config", "check", "../../examples/landscape.yaml"}, envFunc(nil), &out, io.Discard); err != nil {
+		t.Errorf("example landscape: %v\n%s", err, out.String())
 	}
 }

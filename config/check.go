@@ -1,0 +1,211 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Problem is one thing wrong in a landscape file.
+type Problem struct {
+	Path    string // e.g. organisations[0].services[1].api_root
+	Line    int    // 0 when unknown
+	Message string
+}
+
+func (p Problem) Error() string {
+	var b strings.Builder
+	if p.Line > 0 {
+		fmt.Fprintf(&b, "line %d: ", p.Line)
+	}
+	if p.Path != "" {
+		b.WriteString(p.Path + ": ")
+	}
+	return b.String() + p.Message
+}
+
+var yamlLine = regexp.MustCompile(`^line (\d+): (.*)$`)
+
+// CheckLandscape parses a landscape file and returns every problem in it, each with its line:
+// syntax, unknown or mistyped fields, and what the values mean.
+func CheckLandscape(data []byte) (Landscape, []Problem) {
+	var l Landscape
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return l, []Problem{yamlProblem(err.Error())}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var problems []Problem
+	if err := dec.Decode(&l); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			for _, m := range te.Errors {
+				problems = append(problems, yamlProblem(m))
+			}
+		} else if err.Error() != "EOF" {
+			return l, []Problem{yamlProblem(err.Error())}
+		}
+	}
+	for _, p := range l.problems() {
+		p.Line = lineOf(&root, p.Path)
+		problems = append(problems, p)
+	}
+	return l, problems
+}
+
+func yamlProblem(msg string) Problem {
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return Problem{Line: n, Message: m[2]}
+	}
+	return Problem{Message: msg}
+}
+
+// lineOf finds the line of a path like organisations[0].services[1].kind in a parsed document, or
+// of its nearest existing parent.
+func lineOf(root *yaml.Node, path string) int {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := n.Line
+	for _, part := range strings.Split(path, ".") {
+		key, idx := part, -1
+		if i := strings.IndexByte(part, '['); i >= 0 && strings.HasSuffix(part, "]") {
+			key = part[:i]
+			idx, _ = strconv.Atoi(part[i+1 : len(part)-1])
+		}
+		if key != "" {
+			next := mapValue(n, key)
+			if next == nil {
+				return line
+			}
+			n, line = next, next.Line
+		}
+		if idx >= 0 {
+			if n.Kind != yaml.SequenceNode || idx >= len(n.Content) {
+				return line
+			}
+			n = n.Content[idx]
+			line = n.Line
+		}
+	}
+	return line
+}
+
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// problems is the meaning check of a decoded landscape.
+func (l Landscape) problems() []Problem {
+	var ps []Problem
+	add := func(path, format string, args ...any) {
+		ps = append(ps, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+	}
+	secret := func(path string, s Secret) {
+		if s.Err() != nil {
+			add(path, "%v", s.Err())
+		}
+	}
+	providers := map[string]bool{}
+	for i, p := range l.Providers {
+		path := fmt.Sprintf("providers[%d]", i)
+		if p.Name == "" {
+			add(path+".name", "required")
+		}
+		if providers[p.Name] {
+			add(path+".name", "provider %q appears twice", p.Name)
+		}
+		providers[p.Name] = true
+	}
+	seen := map[string]bool{}
+	for i, o := range l.Organisations {
+		path := fmt.Sprintf("organisations[%d]", i)
+		if !validRSIN(o.RSIN) {
+			add(path+".rsin", "%q is not a 9-digit RSIN (quote it, or leading zeros are lost)", o.RSIN)
+		} else if seen[o.RSIN] {
+			add(path+".rsin", "%s appears twice", o.RSIN)
+		}
+		seen[o.RSIN] = true
+		if o.Name == "" {
+			add(path+".name", "required")
+		}
+		if o.Provider != "" && len(l.Providers) > 0 && !providers[o.Provider] {
+			add(path+".provider", "no provider named %q under providers", o.Provider)
+		}
+		for j, s := range o.Services {
+			sp := fmt.Sprintf("%s.services[%d]", path, j)
+			switch s.Kind {
+			case KindDRC, KindZRC, KindNRC, KindZTC:
+			default:
+				add(sp+".kind", "%q is not drc, zrc, nrc or ztc", s.Kind)
+			}
+			if s.APIRoot == "" {
+				add(sp+".api_root", "required")
+			} else if err := checkHTTPURL(s.APIRoot); err != nil {
+				add(sp+".api_root", "%v", err)
+			}
+			a := s.Auth
+			secret(sp+".auth.secret", a.Secret)
+			secret(sp+".auth.private_key", a.PrivateKey)
+			switch a.Mode {
+			case AuthNone:
+			case "", AuthZGWJWT:
+				if a.ClientID == "" {
+					add(sp+".auth.client_id", "required for zgw-jwt")
+				}
+				if a.Secret.IsZero() && a.Secret.Err() == nil {
+					add(sp+".auth.secret", "required for zgw-jwt")
+				}
+			case AuthClientCredentials, AuthPrivateKeyJWT:
+				if a.ClientID == "" && a.KeyFile == "" {
+					add(sp+".auth.client_id", "required for %s", a.Mode)
+				}
+				if err := checkHTTPURL(a.TokenURL); err != nil {
+					add(sp+".auth.token_url", "%v", err)
+				}
+				if a.Mode == AuthClientCredentials && a.Secret.IsZero() && a.Secret.Err() == nil {
+					add(sp+".auth.secret", "required for client-credentials")
+				}
+				if a.Mode == AuthPrivateKeyJWT && a.KeyFile == "" && a.PrivateKey.IsZero() && a.PrivateKey.Err() == nil {
+					add(sp+".auth", "private-key-jwt needs key_file or private_key")
+				}
+			default:
+				add(sp+".auth.mode", "%q is not none, zgw-jwt, client-credentials or private-key-jwt", a.Mode)
+			}
+		}
+	}
+	for i, is := range l.Issuers {
+		path := fmt.Sprintf("issuers[%d]", i)
+		if is.Introspection != nil {
+			secret(path+".introspection.client_secret", is.Introspection.ClientSecret)
+		}
+		if err := is.Validate(); err != nil {
+			for _, line := range strings.Split(err.Error(), "\n") {
+				field, msg, ok := strings.Cut(line, ": ")
+				if !ok || strings.Contains(field, " ") {
+					add(path, "%s", line)
+					continue
+				}
+				add(path+"."+field, "%s", msg)
+			}
+		}
+	}
+	return ps
+}

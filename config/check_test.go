@@ -1,0 +1,110 @@
+package config
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestCheckLandscapeReportsEveryProblemWithItsLine(t *testing.T) {
+	const file = `organisations:
+  - rsin: 2220647
+    name: Gemeente Voorbeeld
+    provider: vendorx
+    services:
+      - kind: dms
+        api_root: documenten.example/api/v1
+        auth: {mode: zgw-jwt, secret: env:SIGNINGD_TEST_UNSET_SECRET}
+      - kind: zrc
+        api_root: https://zaken.example/api/v1/
+        colour: blue
+        auth: {mode: magic}
+providers:
+  - name: simulated
+issuers:
+  - issuer: https://idp.example
+    algorithms: [HS256]
+`
+	_, problems := CheckLandscape([]byte(file))
+	want := []string{
+		"line 11: field colour not found",
+		"line 2: organisations[0].rsin:",
+		"line 4: organisations[0].provider: no provider named \"vendorx\"",
+		"line 6: organisations[0].services[0].kind:",
+		"line 7: organisations[0].services[0].api_root:",
+		"line 8: organisations[0].services[0].auth.secret: environment variable SIGNINGD_TEST_UNSET_SECRET is not set",
+		"line 8: organisations[0].services[0].auth.client_id: required",
+		"line 12: organisations[0].services[1].auth.mode:",
+		"line 16: issuers[0]: want exactly one of jwks_url and introspection",
+		"line 16: issuers[0].audience: required",
+		"line 17: issuers[0].algorithms:",
+	}
+	if len(problems) != len(want) {
+		t.Errorf("got %d problems, want %d:\n%v", len(problems), len(want), problems)
+	}
+	for _, w := range want {
+		found := false
+		for _, p := range problems {
+			found = found || strings.HasPrefix(p.Error(), w)
+		}
+		if !found {
+			t.Errorf("no problem %q in\n%v", w, problems)
+		}
+	}
+}
+
+func TestCheckLandscapeSyntaxError(t *testing.T) {
+	_, problems := CheckLandscape([]byte("organisations:\n  - rsin: \"002220647\"\n    name: \"unclosed\n"))
+	if len(problems) != 1 || problems[0].Line == 0 || problems[0].Message == "" {
+		t.Fatalf("problems = %v, want one with a line", problems)
+	}
+}
+
+func TestExampleLandscapeIsValid(t *testing.T) {
+	t.Setenv("ZGW_SECRET", "x")
+	b, err := os.ReadFile("../examples/landscape.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, problems := CheckLandscape(b); len(problems) > 0 {
+		t.Fatalf("example landscape: %v", problems)
+	}
+}
+
+func TestSecretNeverPrinted(t *testing.T) {
+	t.Setenv("SIGNINGD_TEST_SECRET", "hunter2")
+	for _, ref := range []string{"hunter2", "env:SIGNINGD_TEST_SECRET"} {
+		s, err := ParseSecret(ref)
+		if err != nil || s.Value() != "hunter2" {
+			t.Fatalf("%s: %v %q", ref, err, s.Value())
+		}
+		b, _ := s.MarshalText()
+		if strings.Contains(s.String(), "hunter2") || strings.Contains(string(b), "hunter2") {
+			t.Errorf("%s printed as %q / %q", ref, s.String(), b)
+		}
+	}
+}
+
+// TestReferenceMatchesDocs fails when the operator's guide and the configuration drift apart:
+// regenerate with `go run ./cmd/signingd config reference`.
+func TestReferenceMatchesDocs(t *testing.T) {
+	ref := Reference()
+	for _, line := range strings.Split(strings.TrimSpace(ref), "\n")[2:] {
+		if strings.HasSuffix(line, "|  |") {
+			t.Errorf("undocumented variable (add a doc tag): %s", line)
+		}
+	}
+	doc, err := os.ReadFile("../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const begin, end = "<!-- BEGIN config reference -->\n", "<!-- END config reference -->"
+	s := string(doc)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	if i < 0 || j < i {
+		t.Fatal("docs/configuration.md lacks the reference markers")
+	}
+	if got := s[i+len(begin) : j]; got != ref {
+		t.Errorf("docs/configuration.md is stale; regenerate it with `signingd config reference`.\nwant:\n%s\ngot:\n%s", ref, got)
+	}
+}
