@@ -60,7 +60,8 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
+	bearer *auth.Bearer
 	srv    *httptest.Server
 	st     *store.Store
 	svc    *auth.Service
@@ -81,6 +82,7 @@ type options struct {
 	clientJWKSHosts   []string
 	jwksRefreshWindow time.Duration
 	logs              *syncBuffer
+	mounts            []func(*echo.Echo)
 }
 
 // syncBuffer collects log output from many goroutines.
@@ -103,7 +105,7 @@ func (s *syncBuffer) String() string {
 
 // setup runs the whole HTTP stack (API and token service) on loopback against the package's
 // database. Our tokens are signed with a file key the test also holds, so it can forge bad ones.
-func setup(t *testing.T, opts ...func(*options)) *env {
+func setup(t testing.TB, opts ...func(*options)) *env {
 	t.Helper()
 	o := options{ratePerClient: 1000, ratePerAddress: 1000, lockout: 1000}
 	for _, f := range opts {
@@ -150,14 +152,15 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.bearer = bearer
 	e.srv.Config.Handler = api.New(api.Deps{Store: st, Auth: auth.Chain{bearer, auth.NewAPIKeys(st, pepper)},
-		PublicURL: issuer, Logger: logger, Mounts: []func(*echo.Echo){e.svc.Mount}})
+		PublicURL: issuer, Logger: logger, Mounts: append([]func(*echo.Echo){e.svc.Mount}, o.mounts...)})
 	e.srv.Start()
 	t.Cleanup(e.srv.Close)
 	return e
 }
 
-func writePEM(t *testing.T, k any) string {
+func writePEM(t testing.TB, k any) string {
 	t.Helper()
 	der, err := x509.MarshalPKCS8PrivateKey(k)
 	if err != nil {
@@ -193,7 +196,7 @@ type response struct {
 	body   []byte
 }
 
-func (r response) json(t *testing.T) map[string]any {
+func (r response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.body, &m); err != nil {
