@@ -24,7 +24,7 @@ type genPDF struct {
 	version    string
 	pages      [][]string // lines of text per page
 	xrefStream bool
-	form       bool // add an AcroForm with a filled-in text field
+	form       bool // add an AcroForm with a filled-in text field and an empty signature field
 	padding    int  // bytes of incompressible image data per page, to make big files
 }
 
@@ -69,7 +69,7 @@ func writePDF(w io.Writer, g genPDF) error {
 	}
 	cat := "<< /Type /Catalog /Pages 2 0 R"
 	if g.form {
-		cat += " /AcroForm << /Fields [5 0 R] /DA (/Helv 10 Tf 0 g) /DR << /Font << /Helv 3 0 R >> >> >>"
+		cat += " /AcroForm << /Fields [5 0 R 6 0 R] /DA (/Helv 10 Tf 0 g) /DR << /Font << /Helv 3 0 R >> >> >>"
 	}
 	obj(1, cat+" >>")
 	obj(2, fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d /MediaBox [0 0 595 842] >>", strings.Join(kids, " "), np))
@@ -77,6 +77,8 @@ func writePDF(w io.Writer, g genPDF) error {
 	obj(4, "<< /Producer (signingd test corpus) /Title (Testdocument) >>")
 	if g.form {
 		obj(5, "<< /Type /Annot /Subtype /Widget /FT /Tx /T (Naam) /V (Jan Jansen) /Rect [300 700 500 720] /P 10 0 R /DA (/Helv 10 Tf 0 g) /F 4 >>")
+		// an empty signature field prepared for the mayor
+		obj(6, "<< /Type /Annot /Subtype /Widget /FT /Sig /T (Handtekening burgemeester) /Rect [300 500 520 570] /P 10 0 R /F 4 >>")
 	}
 	for i, lines := range g.pages {
 		var c bytes.Buffer
@@ -90,7 +92,7 @@ func writePDF(w io.Writer, g genPDF) error {
 		res := "<< /Font << /F1 3 0 R >> >>"
 		annots := ""
 		if g.form && i == 0 {
-			annots = " /Annots [5 0 R]"
+			annots = " /Annots [5 0 R 6 0 R]"
 		}
 		if g.padding > 0 {
 			c.WriteString("q 100 0 0 100 400 100 cm /Im1 Do Q\n")

@@ -49,6 +49,8 @@ type Options struct {
 	// Label is the first line of the appearance; default "Digitaal ondertekend".
 	Label string
 	// FieldName names the signature field; default "Handtekening<n>".
+	// When the document has an empty signature field of that name, the
+	// signature goes into it, at the field's position.
 	FieldName string
 
 	// TSA, when set, adds a signature time-stamp (PAdES B-T).
@@ -245,6 +247,7 @@ func prepare(doc *document, o *Options) (*update, error) {
 		return nil, err
 	}
 	names := map[string]bool{}
+	empty := map[string]emptyField{} // unsigned signature fields
 	signed := 0
 	for _, f := range fields {
 		fd, err := doc.dict(f)
@@ -254,11 +257,18 @@ func prepare(doc *document, o *Options) (*update, error) {
 		if fd == nil {
 			continue
 		}
-		if t, ok := fd["T"].(pdfStr); ok {
-			names[decodeText(t)] = true
+		t, _ := fd["T"].(pdfStr)
+		names[decodeText(t)] = true
+		if fd.name("FT") != "Sig" {
+			continue
 		}
-		if fd.name("FT") == "Sig" && fd["V"] != nil {
+		if fd["V"] != nil {
 			signed++
+			continue
+		}
+		// a merged field and widget we can sign in place
+		if r, ok := f.(ref); ok && fd["Kids"] == nil {
+			empty[decodeText(t)] = emptyField{ref: r, dict: fd}
 		}
 	}
 	if o.Certify > 0 && (signed > 0 || mdp > 0) {
@@ -275,32 +285,49 @@ func prepare(doc *document, o *Options) (*update, error) {
 				break
 			}
 		}
-	} else if names[field] {
-		return nil, fmt.Errorf("%w: field %q already exists", ErrInvalidOptions, field)
+	}
+	existing, useExisting := empty[field]
+	if names[field] && !useExisting {
+		return nil, fmt.Errorf("%w: field %q already exists and is not an empty signature field", ErrInvalidOptions, field)
 	}
 
-	pl, err := place(doc, o, mdp)
-	if err != nil {
+	var pl placement
+	invisible := o.Invisible
+	if useExisting {
+		// sign the prepared field where it is
+		pl.rect = existing.rect(doc)
+		invisible = invisible || pl.rect[2]-pl.rect[0] < 1 || pl.rect[3]-pl.rect[1] < 1
+	} else if pl, err = place(doc, o, mdp); err != nil {
 		return nil, err
 	}
 	pg, rect, newPage := pl.page, pl.rect, pl.newPage
 
-	sigRef, widgetRef := p.alloc(), p.alloc()
+	sigRef := p.alloc()
 	now := o.Time
 	if now.IsZero() {
 		now = time.Now()
 	}
 	now = now.Truncate(time.Second)
 
-	widget := dict{"Type": name("Annot"), "Subtype": name("Widget"), "FT": name("Sig"),
-		"T": textString(field), "V": sigRef, "F": int64(132), // print, locked
-		"Rect": array{rect[0], rect[1], rect[2], rect[3]}}
-	if o.Invisible {
-		widget["Rect"] = array{int64(0), int64(0), int64(0), int64(0)}
+	var widgetRef ref
+	var widget dict
+	if useExisting {
+		widgetRef, widget = existing.ref, cloneDict(existing.dict)
+		widget["V"] = sigRef
+		f, _ := integer(widget["F"])
+		widget["F"] = f | 4 // print
+	} else {
+		widgetRef = p.alloc()
+		widget = dict{"Type": name("Annot"), "Subtype": name("Widget"), "FT": name("Sig"),
+			"T": textString(field), "V": sigRef, "F": int64(132), // print, locked
+			"Rect": array{rect[0], rect[1], rect[2], rect[3]}}
+		if invisible {
+			widget["Rect"] = array{int64(0), int64(0), int64(0), int64(0)}
+		}
 	}
 	var fu *fontUse
 	var fontRef ref
-	if !o.Invisible {
+	if !invisible {
 		if fu, err = newFontUse(); err != nil {
 			return nil, err
 		}
@@ -337,7 +364,7 @@ func prepare(doc *document, o *Options) (*update, error) {
 			widget["P"] = pageRef
 		}
 	}
-	if !newPage {
+	if !newPage && !useExisting {
 		widget["P"] = pg.ref
 		if err := addAnnot(doc, p, pg, widgetRef); err != nil {
 			return nil, err
@@ -346,11 +373,13 @@ func prepare(doc *document, o *Options) (*update, error) {
 	p.put(widgetRef, widget)
 
 	// fields: append the widget, keeping the existing ones
-	newFields := append(slices.Clone(fields), widgetRef)
-	if fieldsIsRef {
-		p.put(fieldsRef, newFields)
-	} else {
-		form["Fields"] = newFields
+	if !useExisting {
+		newFields := append(slices.Clone(fields), widgetRef)
+		if fieldsIsRef {
+			p.put(fieldsRef, newFields)
+		} else {
+			form["Fields"] = newFields
+		}
 	}
 	sf, _ := integer(form["SigFlags"])
 	form["SigFlags"] = sf | 3 // signatures exist, append only
@@ -378,6 +407,31 @@ func prepare(doc *document, o *Options) (*update, error) {
 		p.put(rootRef, newCat)
 	}
 	return &update{plan: p, sigRef: sigRef, sigDict: sig}, nil
+}
+
+// emptyField is an unsigned signature field prepared in the document.
+type emptyField struct {
+	ref  ref
+	dict dict
+}
+
+// rect returns the widget rectangle, normalised to [llx lly urx ury].
+func (e emptyField) rect(doc *document) [4]float64 {
+	a, _ := doc.array(e.dict["Rect"])
+	var r [4]float64
+	if len(a) != 4 {
+		return r
+	}
+	for i := range r {
+		r[i], _ = number(a[i])
+	}
+	if r[0] > r[2] {
+		r[0], r[2] = r[2], r[0]
+	}
+	if r[1] > r[3] {
+		r[1], r[3] = r[3], r[1]
+	}
+	return r
 }
 
 // placement is where the widget goes: on an existing page, or on a new

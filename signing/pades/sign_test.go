@@ -3,6 +3,8 @@ package pades
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -192,5 +194,53 @@ func TestInvisible(t *testing.T) {
 	}
 	if _, n, _ := doc.pageAt(-1); n != 1 {
 		t.Errorf("invisible signature changed the page count to %d", n)
+	}
+}
+
+// TestExistingField signs into a prepared empty signature field, keeps the
+// other fields, and then adds a second signature in a new field.
+func TestExistingField(t *testing.T) {
+	files := corpus(t)
+	p := getPKI(t)
+	var form corpusFile
+	for _, f := range files {
+		if f.name == "form" {
+			form = f
+		}
+	}
+	dir := t.TempDir()
+	o := p.signers["rsa"].options()
+	o.FieldName = "Handtekening burgemeester"
+	one := filepath.Join(dir, "one.pdf")
+	signFile(t, form.path, one, o)
+	checkSigned(t, one, 1)
+	res, raw := pdfsig(t, one)
+	if got := res[0].fields["Signature Field Name"]; got != o.FieldName {
+		t.Errorf("field name %q:\n%s", got, raw)
+	}
+	// the appearance is drawn in the field's rectangle [300 500 520 570]
+	txt, err := run(context.Background(), "", "pdftotext", "-f", "1", "-l", "1", "-x", "300", "-y", "272", "-W", "220", "-H", "70", one, "-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(txt), "Zoë Çelik-Łukasiewicz") {
+		t.Errorf("field rectangle shows %q", txt)
+	}
+	two := filepath.Join(dir, "two.pdf")
+	o2 := p.signers["ecdsa"].options()
+	data := signFile(t, one, two, o2)
+	checkSigned(t, two, 2)
+	doc, err := openDocument(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, _ := doc.catalog()
+	af, _ := doc.dict(cat["AcroForm"])
+	if fields, _ := doc.array(af["Fields"]); len(fields) != 3 {
+		t.Errorf("AcroForm has %d fields, want the text field, the mayor's and one new", len(fields))
+	}
+	o2.FieldName = "Naam"
+	if err := Sign(context.Background(), bytes.NewReader(data), int64(len(data)), io.Discard, o2); !errors.Is(err, ErrInvalidOptions) {
+		t.Errorf("signing into a text field: %v", err)
 	}
 }
