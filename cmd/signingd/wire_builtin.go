@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/signingd/signingd/config"
+	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/signing/providers/builtin"
+	"github.com/signingd/signingd/store"
+)
+
+// setupBuiltin builds the built-in signer and the mount of its signer pages (and, with
+// BUILTIN_DEV_OUTBOX, the /dev/outbox page). Its periodic work (reminders, expiry warnings,
+// deadlines) runs until ctx ends. It returns a nil provider when neither SMTP nor the dev outbox is
+// configured: without a way to send links nobody could sign.
+func setupBuiltin(ctx context.Context, cfg config.Config, st *store.Store, progress signing.ProgressFunc, logger *slog.Logger) (signing.Provider, func(*echo.Echo), error) {
+	// The settings come from the environment until config.Config carries them (field Builtin).
+	bc, err := config.LoadBuiltin(os.Getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	logger = logger.With("provider", builtin.Name)
+	o := builtin.Options{
+		Store: st, PublicURL: cfg.PublicURL, Progress: progress, Logger: logger,
+		Converter:  builtin.Converter{GotenbergURL: bc.GotenbergURL},
+		LinkExpiry: bc.LinkExpiry, ReminderInterval: bc.ReminderInterval, ExpiryWarning: bc.ExpiryWarning, OTPLockout: bc.OTPLockout,
+	}
+	switch {
+	case bc.DevOutbox:
+		o.Outbox = builtin.NewOutbox()
+		o.Mailer, o.SMS = o.Outbox, o.Outbox
+	case bc.SMTPAddr != "":
+		o.Mailer = builtin.SMTPMailer{Addr: bc.SMTPAddr, Username: bc.SMTPUsername, Password: bc.SMTPPassword.Value(), From: bc.MailFrom}
+		if bc.SMSGatewayURL != "" {
+			o.SMS = builtin.HTTPSMS{URL: bc.SMSGatewayURL, Token: bc.SMSGatewayToken.Value(), From: bc.SMSFrom}
+		}
+	default:
+		logger.InfoContext(ctx, "built-in signer disabled: set BUILTIN_SMTP_ADDR (or BUILTIN_DEV_OUTBOX=true)")
+		return nil, nil, nil
+	}
+	if bc.SigningCert != "" {
+		if o.Certificate, err = builtin.LoadCertificate(bc.SigningCert, bc.SigningKey, bc.SigningCertPassword.Value()); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		if !bc.DevOutbox {
+			return nil, nil, fmt.Errorf("builtin: BUILTIN_SIGNING_CERT is required outside signingd dev")
+		}
+		if o.Certificate, _, err = builtin.DevCertificate("signingd demo signer"); err != nil {
+			return nil, nil, err
+		}
+		logger.WarnContext(ctx, "built-in signer uses a generated demo certificate; signatures will not be trusted")
+	}
+	secret := cfg.SecretKey.Value()
+	if secret == "" {
+		if secret, err = st.BuiltinSecret(ctx, "builtin_secret", func() string {
+			b := make([]byte, 32)
+			_, _ = rand.Read(b)
+			return hex.EncodeToString(b)
+		}); err != nil {
+			return nil, nil, err
+		}
+	}
+	o.Secret = []byte("builtin:" + secret)
+	p, err := builtin.New(o)
+	if err != nil {
+		return nil, nil, err
+	}
+	go p.Run(ctx)
+	return p, p.Mount, nil
+}

@@ -1,0 +1,112 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// BuiltinConfig configures the built-in signer (signing/providers/builtin).
+type BuiltinConfig struct {
+	SMTPAddr     string `env:"BUILTIN_SMTP_ADDR" doc:"host:port of the SMTP server for signer e-mail (STARTTLS when offered)."`
+	SMTPUsername string `env:"BUILTIN_SMTP_USERNAME" doc:"SMTP user; empty for no authentication."`
+	SMTPPassword Secret `env:"BUILTIN_SMTP_PASSWORD" doc:"SMTP password (literal, env:NAME or file:/path)."`
+	MailFrom     string `env:"BUILTIN_MAIL_FROM" doc:"Sender address of signer e-mail."`
+
+	SMSGatewayURL   string `env:"BUILTIN_SMS_URL" doc:"URL of an HTTP JSON SMS gateway: POST {\"to\",\"from\",\"text\"}."`
+	SMSGatewayToken Secret `env:"BUILTIN_SMS_TOKEN" doc:"Bearer token for the SMS gateway (literal, env:NAME or file:/path)."`
+	SMSFrom         string `env:"BUILTIN_SMS_FROM" doc:"Sender name of SMS messages."`
+
+	// DevOutbox sends every e-mail and SMS to an in-memory outbox shown at /dev/outbox instead.
+	DevOutbox bool `env:"BUILTIN_DEV_OUTBOX" doc:"Keep e-mail and SMS in a local outbox page (/dev/outbox) instead of sending; for signingd dev only."`
+
+	GotenbergURL string `env:"BUILTIN_GOTENBERG_URL" doc:"Gotenberg base URL for Word/ODF → PDF; empty uses local LibreOffice (soffice)."`
+
+	SigningCert         string `env:"BUILTIN_SIGNING_CERT" doc:"Service signing certificate: path to PEM (certificate chain, optionally with key) or PKCS#12 (.p12/.pfx); file: prefix allowed. Empty generates a demo CA (dev only)."`
+	SigningKey          string `env:"BUILTIN_SIGNING_KEY" doc:"Path to the PEM private key when not inside BUILTIN_SIGNING_CERT."`
+	SigningCertPassword Secret `env:"BUILTIN_SIGNING_CERT_PASSWORD" doc:"Password of the PKCS#12 file (literal, env:NAME or file:/path)."`
+
+	LinkExpiry       time.Duration `env:"BUILTIN_LINK_EXPIRY" doc:"How long a signer link stays valid (never past the transaction deadline)."`
+	ReminderInterval time.Duration `env:"BUILTIN_REMINDER_INTERVAL" doc:"Interval between reminders to signers who have not acted; 0 disables."`
+	ExpiryWarning    time.Duration `env:"BUILTIN_EXPIRY_WARNING" doc:"How long before a link expires the signer is warned; 0 disables."`
+	OTPLockout       time.Duration `env:"BUILTIN_OTP_LOCKOUT" doc:"How long a link stays locked after 5 wrong codes."`
+}
+
+// BuiltinDefaults are the built-in signer's settings when the environment says nothing.
+func BuiltinDefaults() BuiltinConfig {
+	return BuiltinConfig{
+		MailFrom:         "signingd <noreply@localhost>",
+		SMSFrom:          "signingd",
+		LinkExpiry:       14 * 24 * time.Hour,
+		ReminderInterval: 72 * time.Hour,
+		ExpiryWarning:    24 * time.Hour,
+		OTPLockout:       15 * time.Minute,
+	}
+}
+
+// LoadBuiltin reads the built-in signer's settings from getenv over BuiltinDefaults.
+func LoadBuiltin(getenv func(string) string) (BuiltinConfig, error) {
+	c := BuiltinDefaults()
+	return c, loadBuiltin(getenv, &c)
+}
+
+// loadBuiltin reads the BUILTIN_* variables into c.
+func loadBuiltin(getenv func(string) string, c *BuiltinConfig) error {
+	str := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	str("BUILTIN_SMTP_ADDR", &c.SMTPAddr)
+	str("BUILTIN_SMTP_USERNAME", &c.SMTPUsername)
+	str("BUILTIN_MAIL_FROM", &c.MailFrom)
+	str("BUILTIN_SMS_URL", &c.SMSGatewayURL)
+	str("BUILTIN_SMS_FROM", &c.SMSFrom)
+	str("BUILTIN_GOTENBERG_URL", &c.GotenbergURL)
+	str("BUILTIN_SIGNING_CERT", &c.SigningCert)
+	str("BUILTIN_SIGNING_KEY", &c.SigningKey)
+	for _, s := range []struct {
+		name string
+		dst  *Secret
+	}{{"BUILTIN_SMTP_PASSWORD", &c.SMTPPassword}, {"BUILTIN_SMS_TOKEN", &c.SMSGatewayToken},
+		{"BUILTIN_SIGNING_CERT_PASSWORD", &c.SigningCertPassword}} {
+		if v := getenv(s.name); v != "" {
+			sec, err := ParseSecret(v)
+			if err != nil {
+				return fmt.Errorf("config: %s: %w", s.name, err)
+			}
+			*s.dst = sec
+		}
+	}
+	if v := getenv("BUILTIN_DEV_OUTBOX"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("config: BUILTIN_DEV_OUTBOX: %w", err)
+		}
+		c.DevOutbox = b
+	}
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+		min  time.Duration
+	}{{"BUILTIN_LINK_EXPIRY", &c.LinkExpiry, time.Minute}, {"BUILTIN_REMINDER_INTERVAL", &c.ReminderInterval, 0},
+		{"BUILTIN_EXPIRY_WARNING", &c.ExpiryWarning, 0}, {"BUILTIN_OTP_LOCKOUT", &c.OTPLockout, time.Second}} {
+		if v := getenv(d.name); v != "" {
+			x, err := time.ParseDuration(v)
+			if err != nil || x < d.min {
+				return fmt.Errorf("config: %s: want a duration of at least %s, got %q", d.name, d.min, v)
+			}
+			*d.dst = x
+		}
+	}
+	for name, u := range map[string]string{"BUILTIN_SMS_URL": c.SMSGatewayURL, "BUILTIN_GOTENBERG_URL": c.GotenbergURL} {
+		if u == "" {
+			continue
+		}
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return fmt.Errorf("config: %s: want an http(s) URL, got %q", name, u)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,655 @@
+// Package builtin is signingd's own signer: a Provider with web pages for signers, invitations by
+// e-mail in volgorde order, one-time codes by SMS or e-mail, PAdES signatures with the service's
+// certificate, conversion of office documents to PDF, and a signed evidence report.
+package builtin
+
+import (
+	"bufio"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"log/slog"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/signing/pades"
+	"github.com/signingd/signingd/store"
+)
+
+// Name is the provider's name in the landscape and in transactions.
+const Name = "builtin"
+
+// Code rules: 6 digits, valid 5 minutes, 5 attempts per lock period, one new code per 30 seconds.
+const (
+	CodeValidity    = 5 * time.Minute
+	MaxCodeAttempts = 5
+	codeResendGap   = 30 * time.Second
+	sessionLifetime = 12 * time.Hour
+)
+
+// Options configure the provider.
+type Options struct {
+	Store       *store.Store
+	PublicURL   string // base of the signer links, e.g. https://signing.example.nl
+	Mailer      Mailer
+	SMS         SMSSender
+	Certificate Certificate
+	Converter   Converter
+	Progress    signing.ProgressFunc // told about every signer action; may be nil
+	// Secret keys the digests of links, sessions and codes. It must be the same on every replica.
+	Secret []byte
+	// Outbox, when set, is shown at /dev/outbox (signingd dev).
+	Outbox *Outbox
+
+	LinkExpiry       time.Duration // default 14 days, never past the deadline
+	ReminderInterval time.Duration // 0: no reminders
+	ExpiryWarning    time.Duration // 0: no warnings
+	OTPLockout       time.Duration // default 15 minutes
+	Now              func() time.Time
+	Logger           *slog.Logger
+}
+
+// Provider is the built-in signer.
+type Provider struct {
+	o Options
+}
+
+var _ signing.Provider = (*Provider)(nil)
+
+// New returns the provider.
+func New(o Options) (*Provider, error) {
+	if o.Store == nil || o.Mailer == nil || len(o.Secret) < 16 || o.Certificate.Key == nil || len(o.Certificate.Chain) == 0 {
+		return nil, errors.New("builtin: store, mailer, secret (≥ 16 bytes) and certificate are required")
+	}
+	if o.SMS == nil {
+		o.SMS = noSMS{}
+	}
+	if o.LinkExpiry <= 0 {
+		o.LinkExpiry = 14 * 24 * time.Hour
+	}
+	if o.OTPLockout <= 0 {
+		o.OTPLockout = 15 * time.Minute
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	o.PublicURL = strings.TrimRight(o.PublicURL, "/")
+	return &Provider{o: o}, nil
+}
+
+type noSMS struct{}
+
+func (noSMS) SendSMS(context.Context, string, string) error {
+	return errors.New("builtin: no SMS gateway configured (BUILTIN_SMS_URL)")
+}
+
+// Info describes the provider: sms and email codes besides null; progress comes in-process, so
+// polling is only a safety net.
+func (p *Provider) Info() signing.ProviderInfo {
+	return signing.ProviderInfo{Name: Name, AuthMethods: []string{"sms", "email"}, PollInterval: 10 * time.Minute}
+}
+
+func (p *Provider) now() time.Time { return p.o.Now().UTC() }
+
+// digest keys a secret value for storage; purpose separates links, sessions and codes so that a
+// value issued for one can never pass as another.
+func (p *Provider) digest(purpose string, parts ...string) []byte {
+	m := hmac.New(sha256.New, p.o.Secret)
+	m.Write([]byte(purpose))
+	for _, s := range parts {
+		m.Write([]byte{0})
+		m.Write([]byte(s))
+	}
+	return m.Sum(nil)
+}
+
+// newToken returns 256 random bits, URL-safe.
+func newToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand never fails on supported platforms
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// newCode returns a uniformly random 6-digit code.
+func newCode() string {
+	n, _ := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	return fmt.Sprintf("%06d", n.Int64())
+}
+
+func parseRef(ref string) (uuid.UUID, error) {
+	id, err := uuid.Parse(ref)
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("builtin: reference %q: %w", ref, signing.ErrPermanent)
+	}
+	return id, nil
+}
+
+// Create stores the documents (converted to PDF where needed) and signers, then invites the first
+// volgorde group. A retried Create finds the signing of its TransactionID and only completes the
+// invitations.
+func (p *Provider) Create(ctx context.Context, req signing.CreateRequest) (string, error) {
+	if id, ok, err := p.o.Store.BuiltinSigningByTransaction(ctx, req.TransactionID); err != nil {
+		return "", err
+	} else if ok {
+		return id.String(), p.invite(ctx, id)
+	}
+	if len(req.Documents) == 0 || len(req.Signers) == 0 {
+		return "", fmt.Errorf("builtin: create: no documents or no signers: %w", signing.ErrPermanent)
+	}
+	sg := store.BuiltinSigning{ID: uuid.New(), TransactionID: req.TransactionID, Naam: req.Naam, Eigenaar: req.Eigenaar,
+		Deadline: req.Deadline, CreatedAt: p.now()}
+	if sg.Deadline.IsZero() {
+		sg.Deadline = sg.CreatedAt.Add(30 * 24 * time.Hour)
+	}
+	for _, d := range req.Documents {
+		doc, err := p.storeDocument(ctx, req.TransactionID, d)
+		if err != nil {
+			return "", err
+		}
+		sg.Documents = append(sg.Documents, doc)
+	}
+	for _, s := range req.Signers {
+		method, value := "null", ""
+		if s.Authenticatie != nil && s.Authenticatie.Methode != "" {
+			method, value = s.Authenticatie.Methode, s.Authenticatie.Waarde
+		}
+		switch method {
+		case "null":
+		case "sms":
+			if value == "" {
+				return "", fmt.Errorf("builtin: signer %d: sms needs a phone number in waarde: %w", s.Position, signing.ErrPermanent)
+			}
+		case "email":
+			if value == "" {
+				value = s.Email
+			}
+		default:
+			return "", fmt.Errorf("builtin: signer %d: authentication %q not supported: %w", s.Position, method, signing.ErrPermanent)
+		}
+		sg.Signers = append(sg.Signers, store.BuiltinSigner{Position: s.Position, Email: s.Email, Voornaam: s.Voornaam,
+			Achternaam: s.Achternaam, Identificatie: s.Identificatie, Volgorde: s.Volgorde, AuthMethod: method, AuthValue: value})
+	}
+	id, err := p.o.Store.CreateBuiltinSigning(ctx, sg)
+	if err != nil {
+		return "", err
+	}
+	p.o.Logger.InfoContext(ctx, "builtin signing created", "transaction_id", req.TransactionID, "ref", id,
+		"documents", len(sg.Documents), "signers", len(sg.Signers))
+	return id.String(), p.invite(ctx, id)
+}
+
+// storeDocument streams one document into a blob, converting office formats to PDF on the way.
+func (p *Provider) storeDocument(ctx context.Context, txID uuid.UUID, d signing.ProviderDocument) (store.BuiltinDocument, error) {
+	doc := store.BuiltinDocument{Position: d.Position, Titel: d.Titel, Bestandsnaam: d.Bestandsnaam, OriginalFormaat: d.Formaat}
+	rc, err := d.Open(ctx)
+	if err != nil {
+		return doc, fmt.Errorf("builtin: open document %d: %w", d.Position, err)
+	}
+	defer rc.Close()
+	ext := needsConversion(d.Formaat, d.Bestandsnaam)
+	var content io.Reader = rc
+	h := sha256.New()
+	if ext != "" {
+		dir, err := os.MkdirTemp("", "signingd-convert-")
+		if err != nil {
+			return doc, fmt.Errorf("builtin: convert document %d: %w", d.Position, err)
+		}
+		defer os.RemoveAll(dir)
+		src := filepath.Join(dir, "document"+ext)
+		if err := writeFile(src, io.TeeReader(rc, h)); err != nil {
+			return doc, fmt.Errorf("builtin: convert document %d: %w", d.Position, err)
+		}
+		pdf, err := p.o.Converter.Convert(ctx, src, dir)
+		if err != nil {
+			return doc, fmt.Errorf("builtin: document %d: %w", d.Position, err)
+		}
+		f, err := os.Open(pdf)
+		if err != nil {
+			return doc, fmt.Errorf("builtin: convert document %d: %w", d.Position, err)
+		}
+		defer f.Close()
+		content = f
+		doc.Bestandsnaam = pdfName(d.Bestandsnaam)
+		p.o.Logger.InfoContext(ctx, "builtin converted document to PDF", "transaction_id", txID, "position", d.Position, "from", ext)
+	} else {
+		content = io.TeeReader(rc, h)
+	}
+	br := bufio.NewReader(content)
+	if head, _ := br.Peek(5); string(head) != "%PDF-" {
+		return doc, fmt.Errorf("builtin: document %d (%s): %w: %w", d.Position, d.Formaat, errNotPDF, signing.ErrPermanent)
+	}
+	b, err := p.o.Store.PutBuiltinBlob(ctx, txID, br)
+	if err != nil {
+		return doc, err
+	}
+	if ext == "" {
+		_, _ = io.Copy(h, rc) // nothing should be left; keeps the hash honest if Peek stopped early
+	}
+	doc.OriginalBlob = b.ID
+	doc.OriginalSHA256 = d.SHA256
+	if doc.OriginalSHA256 == "" {
+		doc.OriginalSHA256 = hex.EncodeToString(h.Sum(nil))
+	}
+	if doc.Bestandsnaam == "" {
+		doc.Bestandsnaam = pdfName(d.Titel)
+	}
+	return doc, nil
+}
+
+var _ hash.Hash = sha256.New()
+
+func writeFile(path string, r io.Reader) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// currentGroup returns the lowest volgorde with a signer who has not signed, or -1.
+func currentGroup(sg store.BuiltinSigning) int {
+	group := -1
+	for _, s := range sg.Signers {
+		if s.Status != signing.SignerSigned && (group == -1 || s.Volgorde < group) {
+			group = s.Volgorde
+		}
+	}
+	return group
+}
+
+// invite sends links to the signers of the current volgorde group who have none yet. It runs
+// under the signing's lock so that two signers finishing a group at once invite the next only once.
+func (p *Provider) invite(ctx context.Context, id uuid.UUID) error {
+	return p.o.Store.LockBuiltinSigning(ctx, id, func(tx pgx.Tx, sg store.BuiltinSigning) error {
+		if sg.Status != "pending" {
+			return nil
+		}
+		group := currentGroup(sg)
+		now := p.now()
+		for _, s := range sg.Signers {
+			if s.Volgorde != group || s.Status != signing.SignerPending {
+				continue
+			}
+			token := newToken()
+			expires := now.Add(p.o.LinkExpiry)
+			if sg.Deadline.Before(expires) {
+				expires = sg.Deadline
+			}
+			if err := p.o.Store.SetBuiltinToken(ctx, tx, id, s.Position, p.digest("link", token), expires); err != nil {
+				return err
+			}
+			if err := p.o.Mailer.SendMail(ctx, p.invitationMail(sg, s, token, expires, mailInvite)); err != nil {
+				return fmt.Errorf("builtin: invite signer %d: %w", s.Position, err)
+			}
+			if err := p.o.Store.MarkBuiltinInvited(ctx, tx, id, s.Position, now); err != nil {
+				return err
+			}
+			pos := s.Position
+			if err := p.o.Store.AddBuiltinEvent(ctx, tx, id, &pos, "invited", "", "", map[string]any{"email": s.Email}, now); err != nil {
+				return err
+			}
+			p.o.Logger.InfoContext(ctx, "builtin signer invited", "ref", id, "transaction_id", sg.TransactionID, "signer", s.Position)
+		}
+		return nil
+	})
+}
+
+// Status reports the signing's state and every signer's, with the evidence of how they acted.
+func (p *Provider) Status(ctx context.Context, ref string) (signing.Progress, error) {
+	id, err := parseRef(ref)
+	if err != nil {
+		return signing.Progress{}, err
+	}
+	sg, err := p.o.Store.BuiltinSigning(ctx, id)
+	if err != nil {
+		if signing.ErrorCode(err) == signing.ENOTFOUND {
+			return signing.Progress{}, fmt.Errorf("builtin: status %s: %w: %w", ref, err, signing.ErrPermanent)
+		}
+		return signing.Progress{}, err
+	}
+	events, err := p.o.Store.BuiltinEvents(ctx, id)
+	if err != nil {
+		return signing.Progress{}, err
+	}
+	pr := signing.Progress{Status: signing.ProgressStatus(sg.Status)}
+	if sg.Status == "pending" && p.now().After(sg.Deadline) {
+		pr.Status = signing.ProgressExpired
+	}
+	for _, s := range sg.Signers {
+		sp := signing.SignerProgress{Position: s.Position, Status: s.Status, Reden: s.Reden}
+		switch {
+		case s.DoneAt != nil:
+			sp.At = *s.DoneAt
+		case s.InvitedAt != nil:
+			sp.At = *s.InvitedAt
+		}
+		for _, e := range events {
+			if e.Position != nil && *e.Position == s.Position && (e.Type == "signed" || e.Type == "declined") {
+				sp.Evidence = map[string]string{"authenticatie": s.AuthMethod, "ip": e.IP, "user_agent": e.UserAgent}
+			}
+		}
+		if s.Status == signing.SignerDeclined {
+			pr.Reden = s.Reden
+		}
+		pr.Signers = append(pr.Signers, sp)
+	}
+	if pr.Status == signing.ProgressDeclined && pr.Reden == "" {
+		pr.Reden = sg.Reden
+	}
+	return pr, nil
+}
+
+// Signed streams the signed PDF of a document: its newest version, with every signature.
+func (p *Provider) Signed(ctx context.Context, ref string, position int) (io.ReadCloser, error) {
+	id, err := parseRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	sg, err := p.o.Store.BuiltinSigning(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if sg.Status != string(signing.ProgressCompleted) {
+		return nil, fmt.Errorf("builtin: signed %s: signing is %s: %w", ref, sg.Status, signing.ErrPermanent)
+	}
+	for _, d := range sg.Documents {
+		if d.Position == position {
+			rc, _, err := p.o.Store.OpenBlob(ctx, d.CurrentBlob)
+			return rc, err
+		}
+	}
+	return nil, fmt.Errorf("builtin: signed %s: no document %d: %w", ref, position, signing.ErrPermanent)
+}
+
+// Cancel closes the signing: its links show that it was withdrawn. Cancelling a finished signing
+// changes nothing.
+func (p *Provider) Cancel(ctx context.Context, ref, reden string) error {
+	id, err := parseRef(ref)
+	if err != nil {
+		return err
+	}
+	err = p.o.Store.LockBuiltinSigning(ctx, id, func(tx pgx.Tx, sg store.BuiltinSigning) error {
+		if sg.Status != "pending" {
+			return nil
+		}
+		now := p.now()
+		if err := p.o.Store.SetBuiltinStatus(ctx, tx, id, string(signing.ProgressCancelled), reden, now); err != nil {
+			return err
+		}
+		return p.o.Store.AddBuiltinEvent(ctx, tx, id, nil, "cancelled", "", "", map[string]any{"reden": reden}, now)
+	})
+	if signing.ErrorCode(err) == signing.ENOTFOUND {
+		return nil
+	}
+	return err
+}
+
+// actor is who did something on a signer page, for the audit trail.
+type actor struct {
+	IP        string
+	UserAgent string
+}
+
+// sign adds the signer's PAdES signature to every document, one after the other under the
+// signing's lock, and then invites the next group or completes the signing.
+func (p *Provider) sign(ctx context.Context, id uuid.UUID, pos int, who actor) error {
+	var completed bool
+	err := p.o.Store.LockBuiltinSigning(ctx, id, func(tx pgx.Tx, sg store.BuiltinSigning) error {
+		s, err := signerAt(sg, pos)
+		if err != nil {
+			return err
+		}
+		if sg.Status != "pending" || s.Status != signing.SignerInvited {
+			return errClosed
+		}
+		now := p.now()
+		for _, d := range sg.Documents {
+			b, err := p.signDocument(ctx, sg, d, s, now)
+			if err != nil {
+				return fmt.Errorf("builtin: sign document %d: %w", d.Position, err)
+			}
+			if err := p.o.Store.SetBuiltinDocumentCurrent(ctx, tx, id, d.Position, b); err != nil {
+				return err
+			}
+		}
+		if err := p.o.Store.FinishBuiltinSigner(ctx, tx, id, pos, signing.SignerSigned, "", now); err != nil {
+			return err
+		}
+		if err := p.o.Store.AddBuiltinEvent(ctx, tx, id, &pos, "signed", who.IP, who.UserAgent,
+			map[string]any{"authenticatie": s.AuthMethod}, now); err != nil {
+			return err
+		}
+		completed = true
+		for _, o := range sg.Signers {
+			completed = completed && (o.Position == pos || o.Status == signing.SignerSigned)
+		}
+		if completed {
+			return p.o.Store.SetBuiltinStatus(ctx, tx, id, string(signing.ProgressCompleted), "", now)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	p.o.Logger.InfoContext(ctx, "builtin signer signed", "ref", id, "signer", pos, "completed", completed)
+	if !completed {
+		if err := p.invite(ctx, id); err != nil {
+			p.o.Logger.ErrorContext(ctx, "builtin: invite next group", "ref", id, "err", err)
+		}
+	}
+	p.progress(ctx, id)
+	return nil
+}
+
+// signDocument signs the current version of d into a new blob, through temporary files so that
+// no document is held in memory.
+func (p *Provider) signDocument(ctx context.Context, sg store.BuiltinSigning, d store.BuiltinDocument, s store.BuiltinSigner, now time.Time) (store.Blob, error) {
+	in, err := p.spool(ctx, d.CurrentBlob)
+	if err != nil {
+		return store.Blob{}, err
+	}
+	defer os.Remove(in.Name())
+	defer in.Close()
+	st, err := in.Stat()
+	if err != nil {
+		return store.Blob{}, err
+	}
+	out, err := os.CreateTemp("", "signingd-signed-*.pdf")
+	if err != nil {
+		return store.Blob{}, err
+	}
+	defer os.Remove(out.Name())
+	defer out.Close()
+	name := signerName(s)
+	placeholder := ""
+	if id := strings.TrimSpace(s.Identificatie); id != "" {
+		placeholder = id
+		if !strings.HasPrefix(id, "{{") {
+			placeholder = "{{" + id + "}}"
+		}
+	}
+	opts := pades.Options{
+		Signer: p.o.Certificate.Key, Certificates: p.o.Certificate.Chain, Name: name,
+		Reason:      fmt.Sprintf("Ondertekend door %s <%s> (authenticatie: %s)", name, s.Email, s.AuthMethod),
+		ContactInfo: s.Email, Time: now, Placeholder: placeholder,
+	}
+	bw := bufio.NewWriterSize(out, 1<<16)
+	if err := pades.Sign(ctx, in, st.Size(), bw, opts); err != nil {
+		return store.Blob{}, err
+	}
+	if err := bw.Flush(); err != nil {
+		return store.Blob{}, err
+	}
+	if _, err := out.Seek(0, io.SeekStart); err != nil {
+		return store.Blob{}, err
+	}
+	return p.o.Store.PutBuiltinBlob(ctx, sg.TransactionID, bufio.NewReaderSize(out, 1<<16))
+}
+
+// spool copies a blob into a temporary file, which pades needs as an io.ReaderAt.
+func (p *Provider) spool(ctx context.Context, blob uuid.UUID) (*os.File, error) {
+	rc, _, err := p.o.Store.OpenBlob(ctx, blob)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	f, err := os.CreateTemp("", "signingd-doc-*.pdf")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := io.Copy(f, rc); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("builtin: spool document: %w", err)
+	}
+	return f, nil
+}
+
+// decline records the signer's refusal; the signing ends declined with the reason as its reden.
+func (p *Provider) decline(ctx context.Context, id uuid.UUID, pos int, reason string, who actor) error {
+	err := p.o.Store.LockBuiltinSigning(ctx, id, func(tx pgx.Tx, sg store.BuiltinSigning) error {
+		s, err := signerAt(sg, pos)
+		if err != nil {
+			return err
+		}
+		if sg.Status != "pending" || s.Status != signing.SignerInvited {
+			return errClosed
+		}
+		now := p.now()
+		if err := p.o.Store.FinishBuiltinSigner(ctx, tx, id, pos, signing.SignerDeclined, reason, now); err != nil {
+			return err
+		}
+		if err := p.o.Store.AddBuiltinEvent(ctx, tx, id, &pos, "declined", who.IP, who.UserAgent,
+			map[string]any{"authenticatie": s.AuthMethod, "reden": reason}, now); err != nil {
+			return err
+		}
+		return p.o.Store.SetBuiltinStatus(ctx, tx, id, string(signing.ProgressDeclined), reason, now)
+	})
+	if err != nil {
+		return err
+	}
+	p.o.Logger.InfoContext(ctx, "builtin signer declined", "ref", id, "signer", pos)
+	p.progress(ctx, id)
+	return nil
+}
+
+// progress tells the workflow; a failure is logged, its polling picks the change up later.
+func (p *Provider) progress(ctx context.Context, id uuid.UUID) {
+	if p.o.Progress == nil {
+		return
+	}
+	if err := p.o.Progress(ctx, Name, id.String()); err != nil {
+		p.o.Logger.WarnContext(ctx, "builtin: progress callback failed; polling will catch up", "ref", id, "err", err)
+	}
+}
+
+var errClosed = errors.New("builtin: signing is closed for this signer")
+
+func signerAt(sg store.BuiltinSigning, pos int) (store.BuiltinSigner, error) {
+	for _, s := range sg.Signers {
+		if s.Position == pos {
+			return s, nil
+		}
+	}
+	return store.BuiltinSigner{}, &signing.Error{Code: signing.ENOTFOUND, Message: "Signer not found."}
+}
+
+func signerName(s store.BuiltinSigner) string {
+	return strings.TrimSpace(s.Voornaam + " " + s.Achternaam)
+}
+
+// Tick does the periodic work: expire signings past their deadline, send reminders and expiry
+// warnings. Run calls it every minute; tests call it with a moved clock.
+func (p *Provider) Tick(ctx context.Context) error {
+	now := p.now()
+	expired, err := p.o.Store.ExpireBuiltinSignings(ctx, now)
+	if err != nil {
+		return err
+	}
+	for _, id := range expired {
+		_ = p.o.Store.AddBuiltinEvent(ctx, nil, id, nil, "expired", "", "", nil, now)
+		p.progress(ctx, id)
+	}
+	send := func(refs []store.BuiltinRef, kind mailKind) {
+		for _, r := range refs {
+			if err := p.remind(ctx, r, kind); err != nil {
+				p.o.Logger.WarnContext(ctx, "builtin: reminder failed", "ref", r.SigningID, "signer", r.Position, "err", err)
+			}
+		}
+	}
+	if p.o.ReminderInterval > 0 {
+		refs, err := p.o.Store.ClaimBuiltinReminders(ctx, p.o.ReminderInterval, now)
+		if err != nil {
+			return err
+		}
+		send(refs, mailReminder)
+	}
+	if p.o.ExpiryWarning > 0 {
+		refs, err := p.o.Store.ClaimBuiltinExpiryWarnings(ctx, p.o.ExpiryWarning, now)
+		if err != nil {
+			return err
+		}
+		send(refs, mailExpiryWarning)
+	}
+	return nil
+}
+
+// remind sends a reminder or expiry warning. The link itself is stored only as a digest, so a
+// reminder carries a fresh link (same expiry) and the earlier one stops working.
+func (p *Provider) remind(ctx context.Context, r store.BuiltinRef, kind mailKind) error {
+	return p.o.Store.LockBuiltinSigning(ctx, r.SigningID, func(tx pgx.Tx, sg store.BuiltinSigning) error {
+		s, err := signerAt(sg, r.Position)
+		if err != nil || s.Status != signing.SignerInvited || s.LinkExpires == nil {
+			return err
+		}
+		token := newToken()
+		if err := p.o.Store.SetBuiltinToken(ctx, tx, sg.ID, s.Position, p.digest("link", token), *s.LinkExpires); err != nil {
+			return err
+		}
+		pos := s.Position
+		if err := p.o.Store.AddBuiltinEvent(ctx, tx, sg.ID, &pos, string(kind), "", "", nil, p.now()); err != nil {
+			return err
+		}
+		return p.o.Mailer.SendMail(ctx, p.invitationMail(sg, s, token, *s.LinkExpires, kind))
+	})
+}
+
+// Run calls Tick every minute until ctx ends.
+func (p *Provider) Run(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		if err := p.Tick(ctx); err != nil && ctx.Err() == nil {
+			p.o.Logger.ErrorContext(ctx, "builtin: periodic work", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Link returns the signer link for a token.
+func (p *Provider) link(token string) string { return p.o.PublicURL + "/sign/" + token }

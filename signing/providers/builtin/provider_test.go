@@ -1,0 +1,337 @@
+package builtin
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/signingd/signingd/signing"
+)
+
+// Two signers in volgorde order: the second is invited only after the first signed; the first
+// authenticates with an SMS code. Both signatures are valid in pdfsig, and the evidence report is
+// signed and lists every hash and event.
+func TestTwoSignersInOrder(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	doc := makePDF([]string{"Besluit omgevingsvergunning", "Handtekening burgemeester: {{Signer1}}", "Handtekening secretaris: {{Signer2}}"})
+	ref := e.create(t, []signing.ProviderDocument{pdfDoc(0, "Besluit", doc)},
+		signer(0, 1, "burgemeester@example.nl", "sms", "+31612345678", "Signer1"),
+		signer(1, 2, "secretaris@example.nl", "", "", "Signer2"))
+	if _, ok := e.lastMessage(t, "email", "secretaris@example.nl"); ok {
+		t.Fatal("second group invited before the first signed")
+	}
+	pr, err := e.p.Status(context.Background(), ref)
+	if err != nil || pr.Status != signing.ProgressPending || pr.Signers[0].Status != signing.SignerInvited || pr.Signers[1].Status != signing.SignerPending {
+		t.Fatalf("status after create = %+v, %v", pr, err)
+	}
+
+	b := newBrowser(t)
+	link := e.link(t, "burgemeester@example.nl")
+	code, page := b.get(link)
+	if code != http.StatusOK || !strings.Contains(page, "Omgevingsvergunning Dorpsstraat 1") || !strings.Contains(page, "••••••••678") {
+		t.Fatalf("auth page: %d %s", code, page)
+	}
+	if c, _ := b.get(link + "/documents/0"); c != http.StatusForbidden {
+		t.Fatalf("document before authentication: %d, want 403", c)
+	}
+	if _, page = b.post(link, "/code", nil); !strings.Contains(page, "We hebben een code gestuurd") {
+		t.Fatalf("after sending a code: %s", page)
+	}
+	if _, page = b.post(link, "/verify", url.Values{"code": {e.code(t, "sms", "+31612345678")}}); !strings.Contains(page, `id="sign-form"`) {
+		t.Fatalf("after the right code: %s", page)
+	}
+	if c, pdf := b.get(link + "/documents/0"); c != http.StatusOK || !strings.HasPrefix(pdf, "%PDF-") {
+		t.Fatalf("document preview: %d", c)
+	}
+	if _, page = b.post(link, "/sign", url.Values{"consent": {"yes"}}); !strings.Contains(page, "U heeft de documenten ondertekend") {
+		t.Fatalf("after signing: %s", page)
+	}
+	<-e.progress
+
+	link2 := e.link(t, "secretaris@example.nl") // invited now
+	b2 := newBrowser(t)
+	if _, page = b2.get(link2); !strings.Contains(page, `id="sign-form"`) {
+		t.Fatalf("null authentication should go straight to signing: %s", page)
+	}
+	if _, page = b2.post(link2, "/sign", url.Values{"consent": {"yes"}, "lang": {"en"}}); !strings.Contains(page, "You have signed") {
+		t.Fatalf("after signing (en): %s", page)
+	}
+	pr, err = e.p.Status(context.Background(), ref)
+	if err != nil || pr.Status != signing.ProgressCompleted {
+		t.Fatalf("status = %+v, %v", pr, err)
+	}
+	if ev := pr.Signers[0].Evidence; ev["authenticatie"] != "sms" || ev["ip"] != "127.0.0.1" || ev["user_agent"] != "signingd-test/1.0" {
+		t.Errorf("evidence of signer 1 = %v", ev)
+	}
+
+	signed := readAll(t)(e.p.Signed(context.Background(), ref, 0))
+	report := pdfsig(t, signed)
+	if total, valid := validSignatures(report); total != 2 || valid != 2 {
+		t.Fatalf("signed document: %d signatures, %d valid:\n%s", total, valid, report)
+	}
+	evidence := readAll(t)(e.p.Evidence(context.Background(), ref))
+	if total, valid := validSignatures(pdfsig(t, evidence)); total != 1 || valid != 1 {
+		t.Fatalf("evidence report: %d signatures, %d valid", total, valid)
+	}
+	again := readAll(t)(e.p.Evidence(context.Background(), ref))
+	if string(again) != string(evidence) {
+		t.Error("a second Evidence call returned other bytes")
+	}
+	text := pdftotext(t, evidence)
+	origSum := sha256.Sum256(doc)
+	signedSum := sha256.Sum256(signed)
+	for _, want := range []string{hex.EncodeToString(origSum[:]), hex.EncodeToString(signedSum[:]), "Omgevingsvergunning Dorpsstraat 1",
+		"burgemeester@example.nl", "secretaris@example.nl", "sms-code naar +••••••••678", "127.0.0.1", "signingd-test/1.0"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("evidence report lacks %q", want)
+		}
+	}
+	events, err := e.st.BuiltinEvents(context.Background(), mustUUID(t, ref))
+	if err != nil {
+		t.Fatal(err)
+	}
+	flat := strings.Join(strings.Fields(text), " ")
+	types := map[string]bool{}
+	for _, ev := range events {
+		types[ev.Type] = true
+		if line := ev.At.UTC().Format("2006-01-02 15:04:05 UTC") + " " + eventNames[ev.Type] + " (" + ev.Type + ")"; !strings.Contains(flat, line) {
+			t.Errorf("evidence report lacks event %q", line)
+		}
+	}
+	for _, want := range []string{"invited", "opened", "code_sent", "authenticated", "signed"} {
+		if !types[want] {
+			t.Errorf("no %s event", want)
+		}
+	}
+}
+
+// The 6th code is refused even when it is right; after the lock a new code works. An expired code
+// is refused.
+func TestCodeAttemptsAndExpiry(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ref := e.create(t, []signing.ProviderDocument{pdfDoc(0, "Brief", makePDF([]string{"Brief"}))},
+		signer(0, 1, "a@example.nl", "email", "", ""))
+	b := newBrowser(t)
+	link := e.link(t, "a@example.nl")
+	b.post(link, "/code", nil)
+	right := e.code(t, "email", "a@example.nl")
+	wrong := "000000"
+	if right == wrong {
+		wrong = "111111"
+	}
+	for i := 0; i < MaxCodeAttempts; i++ {
+		if _, page := b.post(link, "/verify", url.Values{"code": {wrong}}); !strings.Contains(page, "niet juist") && !strings.Contains(page, "geblokkeerd") {
+			t.Fatalf("wrong code %d: %s", i+1, page)
+		}
+	}
+	if _, page := b.post(link, "/verify", url.Values{"code": {right}}); !strings.Contains(page, "tijdelijk geblokkeerd") || strings.Contains(page, `id="sign-form"`) {
+		t.Fatalf("6th code (right) was not refused: %s", page)
+	}
+	if c, _ := b.get(link + "/documents/0"); c != http.StatusForbidden {
+		t.Fatalf("document while locked: %d", c)
+	}
+	// A new code cannot be had during the lock.
+	if _, page := b.post(link, "/code", nil); !strings.Contains(page, "geblokkeerd") {
+		t.Fatalf("code during lock: %s", page)
+	}
+	e.clock.Add(16 * time.Minute) // the lock (15 min) is over
+	b.post(link, "/code", nil)
+	code := e.code(t, "email", "a@example.nl")
+	e.clock.Add(CodeValidity + time.Second)
+	if _, page := b.post(link, "/verify", url.Values{"code": {code}}); !strings.Contains(page, "verlopen") {
+		t.Fatalf("expired code was not refused: %s", page)
+	}
+	e.clock.Add(time.Minute)
+	b.post(link, "/code", nil)
+	if _, page := b.post(link, "/verify", url.Values{"code": {e.code(t, "email", "a@example.nl")}}); !strings.Contains(page, `id="sign-form"`) {
+		t.Fatalf("fresh code after the lock: %s", page)
+	}
+	if pr, _ := e.p.Status(context.Background(), ref); pr.Status != signing.ProgressPending {
+		t.Fatalf("status = %v", pr.Status)
+	}
+}
+
+// Links: an expired link, an unknown link and a link of a closed signing are refused; a session of
+// one signer is worthless on another signer's link.
+func TestLinksRefused(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.create(t, []signing.ProviderDocument{pdfDoc(0, "Contract", makePDF([]string{"Contract"}))},
+		signer(0, 1, "x@example.nl", "", "", ""), signer(1, 1, "y@example.nl", "sms", "0612345678", ""))
+	bx, by := newBrowser(t), newBrowser(t)
+	lx, ly := e.link(t, "x@example.nl"), e.link(t, "y@example.nl")
+	_, page := bx.get(lx)
+	csrfX := csrfRE.FindStringSubmatch(page)[1]
+	// x's cookie is scoped to x's link; sending it with y's link (and x's CSRF token) is refused.
+	ck := bx.c.Jar.Cookies(mustURL(t, lx))
+	if len(ck) != 1 {
+		t.Fatalf("cookies for x: %v", ck)
+	}
+	req, _ := http.NewRequest(http.MethodPost, ly+"/sign", strings.NewReader(url.Values{"csrf": {csrfX}, "consent": {"yes"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(ck[0])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("x's session on y's link: %d, want 403", resp.StatusCode)
+	}
+	// y's own page still asks y for a code.
+	if _, page := by.get(ly); !strings.Contains(page, "Bevestig dat u het bent") {
+		t.Fatalf("y's page: %s", page)
+	}
+	// No CSRF token: refused.
+	if c, _, _ := bx.do(http.MethodPost, lx+"/sign", url.Values{"consent": {"yes"}}); c != http.StatusForbidden {
+		t.Fatalf("post without csrf: %d", c)
+	}
+	// Foreign Origin: refused.
+	req, _ = http.NewRequest(http.MethodPost, lx+"/sign", strings.NewReader(url.Values{"csrf": {csrfX}, "consent": {"yes"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://evil.example")
+	if resp, err := bx.c.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-origin post: %v %v", resp.StatusCode, err)
+	}
+	// Unknown, malformed links and paths: clear 4xx pages.
+	for _, u := range []string{e.url + "/sign/" + strings.Repeat("A", 43), e.url + "/sign/short", e.url + "/sign/%00%ff",
+		lx + "/documents/abc", lx + "/documents/99"} {
+		if c, body := bx.get(u); c/100 != 4 || !strings.Contains(body, "<html") {
+			t.Errorf("GET %s = %d", u, c)
+		}
+	}
+	// Expired link.
+	e.clock.Add(7*24*time.Hour + time.Minute)
+	if c, page := by.get(ly); c != http.StatusGone || !strings.Contains(page, "verlopen") {
+		t.Fatalf("expired link: %d %s", c, page)
+	}
+	if c, page := by.get(ly + "?lang=en"); c != http.StatusGone || !strings.Contains(page, "expired") {
+		t.Fatalf("expired link (en): %d", c)
+	}
+}
+
+// A decline ends the signing with the signer's reason; the other signers' links close.
+func TestDecline(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ref := e.create(t, []signing.ProviderDocument{pdfDoc(0, "Contract", makePDF([]string{"Contract"}))},
+		signer(0, 1, "x@example.nl", "", "", ""), signer(1, 1, "y@example.nl", "", "", ""))
+	b := newBrowser(t)
+	lx := e.link(t, "x@example.nl")
+	if _, page := b.post(lx, "/decline", url.Values{"reason": {""}}); !strings.Contains(page, "Vul een reden in") {
+		t.Fatalf("empty reason: %s", page)
+	}
+	if _, page := b.post(lx, "/decline", url.Values{"reason": {"Het bedrag klopt niet"}}); !strings.Contains(page, "geweigerd") {
+		t.Fatalf("after declining: %s", page)
+	}
+	pr, err := e.p.Status(context.Background(), ref)
+	if err != nil || pr.Status != signing.ProgressDeclined || pr.Reden != "Het bedrag klopt niet" || pr.Signers[0].Status != signing.SignerDeclined {
+		t.Fatalf("status = %+v, %v", pr, err)
+	}
+	if c, _ := newBrowser(t).get(e.link(t, "y@example.nl")); c != http.StatusGone {
+		t.Fatalf("other signer's link after decline: %d, want 410", c)
+	}
+	if _, err := e.p.Signed(context.Background(), ref, 0); err == nil {
+		t.Fatal("Signed of a declined signing succeeded")
+	}
+	text := pdftotext(t, readAll(t)(e.p.Evidence(context.Background(), ref)))
+	if !strings.Contains(text, "Het bedrag klopt niet") || !strings.Contains(text, "(declined)") {
+		t.Errorf("evidence of a decline lacks the reason or event:\n%s", text)
+	}
+}
+
+// Create is idempotent per transaction; Cancel closes the links and is idempotent too.
+func TestCreateIdempotentAndCancel(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	req := signing.CreateRequest{TransactionID: mustUUID(t, "5b0c7a8e-8d57-4a4e-9a53-0e0d3a0c0001"), Naam: "Idempotent", Deadline: e.clock.Now().Add(time.Hour),
+		Documents: []signing.ProviderDocument{pdfDoc(0, "D", makePDF([]string{"D"}))}, Signers: []signing.ProviderSigner{signer(0, 1, "i@example.nl", "", "", "")}}
+	ref1, err := e.p.Create(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref2, err := e.p.Create(context.Background(), req)
+	if err != nil || ref1 != ref2 {
+		t.Fatalf("second create: %s, %v; want %s", ref2, err, ref1)
+	}
+	n := 0
+	for _, m := range e.outbox.Messages() {
+		if m.To == "i@example.nl" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d invitations after a retried create, want 1", n)
+	}
+	link := e.link(t, "i@example.nl")
+	if err := e.p.Cancel(context.Background(), ref1, "Ingetrokken"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.p.Cancel(context.Background(), ref1, "Ingetrokken"); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := newBrowser(t).get(link); c != http.StatusGone {
+		t.Fatalf("link after cancel: %d", c)
+	}
+	if pr, _ := e.p.Status(context.Background(), ref1); pr.Status != signing.ProgressCancelled {
+		t.Fatalf("status after cancel: %v", pr.Status)
+	}
+	// Not a PDF and not convertible: a permanent error.
+	bad := req
+	bad.TransactionID = mustUUID(t, "5b0c7a8e-8d57-4a4e-9a53-0e0d3a0c0002")
+	bad.Documents = []signing.ProviderDocument{pdfDoc(0, "D", []byte("hello"))}
+	if _, err := e.p.Create(context.Background(), bad); err == nil || !errorsIs(err, signing.ErrPermanent) {
+		t.Fatalf("create with a non-PDF: %v", err)
+	}
+}
+
+// Reminders and expiry warnings go out once per interval, each with a working fresh link.
+// Not parallel: Tick works on every signing in the database, as it does in production.
+func TestRemindersAndExpiry(t *testing.T) {
+	e := setup(t)
+	ref := e.create(t, []signing.ProviderDocument{pdfDoc(0, "D", makePDF([]string{"D"}))}, signer(0, 1, "r@example.nl", "", "", ""))
+	ctx := context.Background()
+	count := func(subject string) int {
+		n := 0
+		for _, m := range e.outbox.Messages() {
+			if m.To == "r@example.nl" && strings.HasPrefix(m.Subject, subject) {
+				n++
+			}
+		}
+		return n
+	}
+	e.clock.Add(49 * time.Hour)
+	if err := e.p.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.p.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := count("Herinnering"); n != 1 {
+		t.Fatalf("%d reminders, want 1", n)
+	}
+	if c, _ := newBrowser(t).get(e.link(t, "r@example.nl")); c != http.StatusOK {
+		t.Fatalf("reminder link: %d", c)
+	}
+	e.clock.Add(4*24*time.Hour + time.Hour) // day 6: within 24 h of the 7-day link expiry
+	if err := e.p.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := count("Laatste kans"); n != 1 {
+		t.Fatalf("%d expiry warnings, want 1", n)
+	}
+	e.clock.Add(30 * 24 * time.Hour) // past the deadline
+	if err := e.p.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if pr, _ := e.p.Status(ctx, ref); pr.Status != signing.ProgressExpired {
+		t.Fatalf("status after the deadline: %v", pr.Status)
+	}
+}

@@ -1,0 +1,509 @@
+package store
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// BuiltinSigning is one signing of the built-in signer with its documents and signers.
+type BuiltinSigning struct {
+	ID            uuid.UUID
+	TransactionID uuid.UUID
+	Naam          string
+	Eigenaar      string
+	Status        string
+	Reden         string
+	Deadline      time.Time
+	CreatedAt     time.Time
+	FinishedAt    *time.Time
+	EvidenceBlob  *uuid.UUID
+	Documents     []BuiltinDocument
+	Signers       []BuiltinSigner
+}
+
+// BuiltinDocument is a document of a built-in signing; CurrentBlob holds every signature so far.
+type BuiltinDocument struct {
+	Position        int
+	Titel           string
+	Bestandsnaam    string
+	OriginalFormaat string
+	OriginalSHA256  string
+	OriginalBlob    uuid.UUID
+	CurrentBlob     uuid.UUID
+	CurrentSHA256   string
+}
+
+// BuiltinSigner is a signer of a built-in signing.
+type BuiltinSigner struct {
+	Position      int
+	Email         string
+	Voornaam      string
+	Achternaam    string
+	Identificatie string
+	Volgorde      int
+	AuthMethod    string
+	AuthValue     string
+	Status        string
+	LinkExpires   *time.Time
+	InvitedAt     *time.Time
+	RemindedAt    *time.Time
+	WarnedAt      *time.Time
+	OTPSentAt     *time.Time
+	LockedUntil   *time.Time
+	DoneAt        *time.Time
+	Reden         string
+}
+
+// BuiltinEvent is one entry of a built-in signing's signer-side audit trail.
+type BuiltinEvent struct {
+	ID        int64
+	Position  *int
+	At        time.Time
+	Type      string
+	IP        string
+	UserAgent string
+	Detail    map[string]any
+}
+
+// PutBuiltinBlob streams r into a new blob like PutBlob. The blob belongs to the workflow's
+// transaction when that exists (so it is cleaned up with it), else to no transaction.
+func (s *Store) PutBuiltinBlob(ctx context.Context, transactionID uuid.UUID, r io.Reader) (Blob, error) {
+	b := Blob{ID: uuid.New()}
+	h := sha256.New()
+	buf := make([]byte, BlobChunkSize)
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO blobs (id, transaction_id) VALUES ($1, (SELECT id FROM transactions WHERE id = $2))`, b.ID, transactionID); err != nil {
+			return err
+		}
+		for seq := 0; ; seq++ {
+			n, rerr := io.ReadFull(r, buf)
+			if n > 0 {
+				h.Write(buf[:n])
+				b.Size += int64(n)
+				if _, err := tx.Exec(ctx, `INSERT INTO blob_chunks (blob_id, seq, data) VALUES ($1, $2, $3)`, b.ID, seq, buf[:n]); err != nil {
+					return err
+				}
+			}
+			if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
+				break
+			}
+			if rerr != nil {
+				return fmt.Errorf("read content: %w", rerr)
+			}
+		}
+		b.SHA256 = hex.EncodeToString(h.Sum(nil))
+		_, err := tx.Exec(ctx, `UPDATE blobs SET size = $2, sha256 = $3, complete = true WHERE id = $1`, b.ID, b.Size, b.SHA256)
+		return err
+	})
+	if err != nil {
+		return Blob{}, fmt.Errorf("store: put builtin blob: %w", err)
+	}
+	return b, nil
+}
+
+// BuiltinSigningByTransaction returns the id of the signing made for a transaction, if any.
+func (s *Store) BuiltinSigningByTransaction(ctx context.Context, transactionID uuid.UUID) (uuid.UUID, bool, error) {
+	var id uuid.UUID
+	err := s.pool.QueryRow(ctx, `SELECT id FROM builtin_signings WHERE transaction_id = $1`, transactionID).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return uuid.Nil, false, nil
+	}
+	if err != nil {
+		return uuid.Nil, false, fmt.Errorf("store: builtin signing by transaction: %w", err)
+	}
+	return id, true, nil
+}
+
+// CreateBuiltinSigning writes a signing with its documents and signers in one transaction. When
+// the transaction already has a signing (a retried Create), it returns that one's id instead.
+func (s *Store) CreateBuiltinSigning(ctx context.Context, sg BuiltinSigning) (uuid.UUID, error) {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO builtin_signings (id, transaction_id, naam, eigenaar, status, deadline, created_at)
+			VALUES ($1, $2, $3, $4, 'pending', $5, $6) ON CONFLICT (transaction_id) DO NOTHING`,
+			sg.ID, sg.TransactionID, sg.Naam, sg.Eigenaar, sg.Deadline, sg.CreatedAt)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return errExists
+		}
+		for _, d := range sg.Documents {
+			if _, err := tx.Exec(ctx, `INSERT INTO builtin_documents (signing_id, position, titel, bestandsnaam, original_formaat,
+				original_sha256, original_blob, current_blob, current_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $6)`,
+				sg.ID, d.Position, d.Titel, d.Bestandsnaam, d.OriginalFormaat, d.OriginalSHA256, d.OriginalBlob); err != nil {
+				return err
+			}
+		}
+		for _, p := range sg.Signers {
+			if _, err := tx.Exec(ctx, `INSERT INTO builtin_signers (signing_id, position, email, voornaam, achternaam, identificatie,
+				volgorde, auth_method, auth_value) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+				sg.ID, p.Position, p.Email, p.Voornaam, p.Achternaam, p.Identificatie, p.Volgorde, p.AuthMethod, p.AuthValue); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, errExists) {
+		id, _, err := s.BuiltinSigningByTransaction(ctx, sg.TransactionID)
+		return id, err
+	}
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("store: create builtin signing: %w", err)
+	}
+	return sg.ID, nil
+}
+
+var errExists = errors.New("exists")
+
+// querier is what both the pool and a transaction offer.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// BuiltinSigning loads a signing with its documents and signers; ENOTFOUND when unknown.
+func (s *Store) BuiltinSigning(ctx context.Context, id uuid.UUID) (BuiltinSigning, error) {
+	return loadBuiltinSigning(ctx, s.pool, id, false)
+}
+
+func loadBuiltinSigning(ctx context.Context, q querier, id uuid.UUID, lock bool) (BuiltinSigning, error) {
+	sql := `SELECT id, transaction_id, naam, coalesce(eigenaar, ''), status, coalesce(reden, ''), deadline, created_at,
+		finished_at, evidence_blob FROM builtin_signings WHERE id = $1`
+	if lock {
+		sql += ` FOR UPDATE`
+	}
+	var sg BuiltinSigning
+	err := q.QueryRow(ctx, sql, id).Scan(&sg.ID, &sg.TransactionID, &sg.Naam, &sg.Eigenaar, &sg.Status, &sg.Reden,
+		&sg.Deadline, &sg.CreatedAt, &sg.FinishedAt, &sg.EvidenceBlob)
+	if err != nil {
+		return sg, fmt.Errorf("store: builtin signing: %w", translate(err, "Signing"))
+	}
+	rows, err := q.Query(ctx, `SELECT position, coalesce(titel, ''), bestandsnaam, coalesce(original_formaat, ''), original_sha256,
+		original_blob, current_blob, current_sha256 FROM builtin_documents WHERE signing_id = $1 ORDER BY position`, id)
+	if err != nil {
+		return sg, fmt.Errorf("store: builtin documents: %w", err)
+	}
+	sg.Documents, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (BuiltinDocument, error) {
+		var d BuiltinDocument
+		err := r.Scan(&d.Position, &d.Titel, &d.Bestandsnaam, &d.OriginalFormaat, &d.OriginalSHA256, &d.OriginalBlob,
+			&d.CurrentBlob, &d.CurrentSHA256)
+		return d, err
+	})
+	if err != nil {
+		return sg, fmt.Errorf("store: builtin documents: %w", err)
+	}
+	rows, err = q.Query(ctx, `SELECT position, email, coalesce(voornaam, ''), achternaam, coalesce(identificatie, ''), volgorde,
+		auth_method, coalesce(auth_value, ''), status, link_expires, invited_at, reminded_at, warned_at, otp_sent_at,
+		locked_until, done_at, coalesce(reden, '') FROM builtin_signers WHERE signing_id = $1 ORDER BY position`, id)
+	if err != nil {
+		return sg, fmt.Errorf("store: builtin signers: %w", err)
+	}
+	sg.Signers, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (BuiltinSigner, error) {
+		var p BuiltinSigner
+		err := r.Scan(&p.Position, &p.Email, &p.Voornaam, &p.Achternaam, &p.Identificatie, &p.Volgorde, &p.AuthMethod,
+			&p.AuthValue, &p.Status, &p.LinkExpires, &p.InvitedAt, &p.RemindedAt, &p.WarnedAt, &p.OTPSentAt, &p.LockedUntil,
+			&p.DoneAt, &p.Reden)
+		return p, err
+	})
+	if err != nil {
+		return sg, fmt.Errorf("store: builtin signers: %w", err)
+	}
+	return sg, nil
+}
+
+// LockBuiltinSigning runs fn in a database transaction holding the signing's row lock, so that
+// signatures on the same documents, declines and cancels happen one after the other.
+func (s *Store) LockBuiltinSigning(ctx context.Context, id uuid.UUID, fn func(tx pgx.Tx, sg BuiltinSigning) error) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		sg, err := loadBuiltinSigning(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		return fn(tx, sg)
+	})
+}
+
+// BuiltinSignerByToken finds the signing and signer position of a link token digest; ENOTFOUND
+// when no signer has it.
+func (s *Store) BuiltinSignerByToken(ctx context.Context, digest []byte) (uuid.UUID, int, error) {
+	var id uuid.UUID
+	var pos int
+	err := s.pool.QueryRow(ctx, `SELECT signing_id, position FROM builtin_signers WHERE token_digest = $1`, digest).Scan(&id, &pos)
+	if err != nil {
+		return uuid.Nil, 0, fmt.Errorf("store: builtin signer by token: %w", translate(err, "Link"))
+	}
+	return id, pos, nil
+}
+
+// SetBuiltinToken gives a signer a new link (its digest) before the invitation is sent.
+func (s *Store) SetBuiltinToken(ctx context.Context, tx pgx.Tx, id uuid.UUID, pos int, digest []byte, expires time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE builtin_signers SET token_digest = $3, link_expires = $4 WHERE signing_id = $1 AND position = $2`,
+		id, pos, digest, expires)
+	if err != nil {
+		return fmt.Errorf("store: set builtin token: %w", err)
+	}
+	return nil
+}
+
+// MarkBuiltinInvited records that a signer's invitation went out.
+func (s *Store) MarkBuiltinInvited(ctx context.Context, tx pgx.Tx, id uuid.UUID, pos int, now time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE builtin_signers SET status = 'invited', invited_at = $3, reminded_at = $3
+		WHERE signing_id = $1 AND position = $2 AND status = 'pending'`, id, pos, now)
+	if err != nil {
+		return fmt.Errorf("store: mark builtin invited: %w", err)
+	}
+	return nil
+}
+
+// ClaimBuiltinReminders marks, and returns, the invited signers of pending signings whose last
+// invitation or reminder is older than every. Claiming in one UPDATE lets several replicas run the
+// loop without sending a reminder twice.
+func (s *Store) ClaimBuiltinReminders(ctx context.Context, every time.Duration, now time.Time) ([]BuiltinRef, error) {
+	return s.claim(ctx, `UPDATE builtin_signers p SET reminded_at = $1 FROM builtin_signings g
+		WHERE g.id = p.signing_id AND g.status = 'pending' AND p.status = 'invited' AND p.reminded_at < $2
+		  AND p.link_expires > $1 RETURNING p.signing_id, p.position`, now, now.Add(-every))
+}
+
+// ClaimBuiltinExpiryWarnings marks, and returns, invited signers whose link expires within before
+// and who were not warned yet.
+func (s *Store) ClaimBuiltinExpiryWarnings(ctx context.Context, before time.Duration, now time.Time) ([]BuiltinRef, error) {
+	return s.claim(ctx, `UPDATE builtin_signers p SET warned_at = $1 FROM builtin_signings g
+		WHERE g.id = p.signing_id AND g.status = 'pending' AND p.status = 'invited' AND p.warned_at IS NULL
+		  AND p.link_expires > $1 AND p.link_expires < $2 RETURNING p.signing_id, p.position`, now, now.Add(before))
+}
+
+// BuiltinRef names one signer of one signing.
+type BuiltinRef struct {
+	SigningID uuid.UUID
+	Position  int
+}
+
+func (s *Store) claim(ctx context.Context, sql string, args ...any) ([]BuiltinRef, error) {
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: claim builtin signers: %w", err)
+	}
+	refs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (BuiltinRef, error) {
+		var ref BuiltinRef
+		return ref, r.Scan(&ref.SigningID, &ref.Position)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: claim builtin signers: %w", err)
+	}
+	return refs, nil
+}
+
+// ExpireBuiltinSignings marks pending signings past their deadline expired and returns their ids.
+func (s *Store) ExpireBuiltinSignings(ctx context.Context, now time.Time) ([]uuid.UUID, error) {
+	rows, err := s.pool.Query(ctx, `UPDATE builtin_signings SET status = 'expired', finished_at = $1
+		WHERE status = 'pending' AND deadline < $1 RETURNING id`, now)
+	if err != nil {
+		return nil, fmt.Errorf("store: expire builtin signings: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return nil, fmt.Errorf("store: expire builtin signings: %w", err)
+	}
+	return ids, nil
+}
+
+// CreateBuiltinSession binds a new browser session (its digest) to one signer.
+func (s *Store) CreateBuiltinSession(ctx context.Context, digest []byte, id uuid.UUID, pos int, now, expires time.Time) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO builtin_sessions (digest, signing_id, position, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5)`, digest, id, pos, now, expires)
+	if err != nil {
+		return fmt.Errorf("store: create builtin session: %w", err)
+	}
+	return nil
+}
+
+// BuiltinSession returns the signer a live session belongs to and whether it is authenticated;
+// ENOTFOUND when the session is unknown or expired.
+func (s *Store) BuiltinSession(ctx context.Context, digest []byte, now time.Time) (uuid.UUID, int, bool, error) {
+	var id uuid.UUID
+	var pos int
+	var auth *time.Time
+	err := s.pool.QueryRow(ctx, `SELECT signing_id, position, authenticated_at FROM builtin_sessions
+		WHERE digest = $1 AND expires_at > $2`, digest, now).Scan(&id, &pos, &auth)
+	if err != nil {
+		return uuid.Nil, 0, false, fmt.Errorf("store: builtin session: %w", translate(err, "Session"))
+	}
+	return id, pos, auth != nil, nil
+}
+
+// SetBuiltinOTP stores a new code digest for a signer unless one was sent less than minGap ago or
+// the link is locked; it reports whether the code was stored (and so may be sent).
+func (s *Store) SetBuiltinOTP(ctx context.Context, id uuid.UUID, pos int, digest []byte, expires, now time.Time, minGap time.Duration) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE builtin_signers SET otp_digest = $3, otp_expires = $4, otp_sent_at = $5
+		WHERE signing_id = $1 AND position = $2 AND (otp_sent_at IS NULL OR otp_sent_at <= $6)
+		  AND (locked_until IS NULL OR locked_until <= $5)`, id, pos, digest, expires, now, now.Add(-minGap))
+	if err != nil {
+		return false, fmt.Errorf("store: set builtin otp: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// OTPResult is the outcome of one code attempt.
+type OTPResult int
+
+// Outcomes of VerifyBuiltinOTP.
+const (
+	OTPWrong   OTPResult = iota // wrong code; attempts remain
+	OTPOK                       // right code, within its validity
+	OTPExpired                  // no code, or the code's 5 minutes are over
+	OTPLocked                   // too many wrong codes; the link is locked for a while
+)
+
+// VerifyBuiltinOTP checks one code attempt (its digest) for a signer and, when right, marks the
+// session authenticated, all in one transaction. Every wrong or late attempt counts; at
+// maxFailures the link locks for lockout and the stored code is dropped, so that even the right
+// code is refused until a new one is requested after the lock.
+func (s *Store) VerifyBuiltinOTP(ctx context.Context, id uuid.UUID, pos int, session, candidate []byte, now time.Time, maxFailures int, lockout time.Duration) (OTPResult, error) {
+	res := OTPWrong
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var digest []byte
+		var expires, locked *time.Time
+		var failures int
+		err := tx.QueryRow(ctx, `SELECT otp_digest, otp_expires, otp_failures, locked_until FROM builtin_signers
+			WHERE signing_id = $1 AND position = $2 FOR UPDATE`, id, pos).Scan(&digest, &expires, &failures, &locked)
+		if err != nil {
+			return translate(err, "Signer")
+		}
+		if locked != nil && locked.After(now) {
+			res = OTPLocked
+			return nil
+		}
+		if locked != nil { // an old lock is over: start counting again
+			failures = 0
+		}
+		switch {
+		case digest != nil && expires != nil && expires.After(now) && hmac.Equal(digest, candidate):
+			res = OTPOK
+			if _, err := tx.Exec(ctx, `UPDATE builtin_signers SET otp_digest = NULL, otp_expires = NULL, otp_failures = 0,
+				locked_until = NULL WHERE signing_id = $1 AND position = $2`, id, pos); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `UPDATE builtin_sessions SET authenticated_at = $2 WHERE digest = $1`, session, now)
+			return err
+		case digest == nil || expires == nil || !expires.After(now):
+			res = OTPExpired
+		}
+		failures++
+		if failures >= maxFailures {
+			_, err := tx.Exec(ctx, `UPDATE builtin_signers SET otp_digest = NULL, otp_expires = NULL, otp_failures = 0,
+				locked_until = $3 WHERE signing_id = $1 AND position = $2`, id, pos, now.Add(lockout))
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE builtin_signers SET otp_failures = $3, locked_until = NULL
+			WHERE signing_id = $1 AND position = $2`, id, pos, failures)
+		return err
+	})
+	if err != nil {
+		return res, fmt.Errorf("store: verify builtin otp: %w", err)
+	}
+	return res, nil
+}
+
+// AuthenticateBuiltinSession marks a session authenticated without a code (method null: the link
+// is the factor).
+func (s *Store) AuthenticateBuiltinSession(ctx context.Context, session []byte, now time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE builtin_sessions SET authenticated_at = $2 WHERE digest = $1 AND authenticated_at IS NULL`, session, now)
+	if err != nil {
+		return fmt.Errorf("store: authenticate builtin session: %w", err)
+	}
+	return nil
+}
+
+// AddBuiltinEvent appends an event to a signing's audit trail; tx may be nil.
+func (s *Store) AddBuiltinEvent(ctx context.Context, tx pgx.Tx, id uuid.UUID, pos *int, typ, ip, userAgent string, detail map[string]any, now time.Time) error {
+	const q = `INSERT INTO builtin_events (signing_id, position, at, type, ip, user_agent, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)`
+	var err error
+	if tx != nil {
+		_, err = tx.Exec(ctx, q, id, pos, now, typ, ip, userAgent, detail)
+	} else {
+		_, err = s.pool.Exec(ctx, q, id, pos, now, typ, ip, userAgent, detail)
+	}
+	if err != nil {
+		return fmt.Errorf("store: add builtin event: %w", err)
+	}
+	return nil
+}
+
+// BuiltinEvents returns a signing's audit trail in order.
+func (s *Store) BuiltinEvents(ctx context.Context, id uuid.UUID) ([]BuiltinEvent, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, position, at, type, coalesce(ip, ''), coalesce(user_agent, ''), detail
+		FROM builtin_events WHERE signing_id = $1 ORDER BY id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("store: builtin events: %w", err)
+	}
+	evs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (BuiltinEvent, error) {
+		var e BuiltinEvent
+		err := r.Scan(&e.ID, &e.Position, &e.At, &e.Type, &e.IP, &e.UserAgent, &e.Detail)
+		return e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: builtin events: %w", err)
+	}
+	return evs, nil
+}
+
+// SetBuiltinDocumentCurrent records a document's newest signed version.
+func (s *Store) SetBuiltinDocumentCurrent(ctx context.Context, tx pgx.Tx, id uuid.UUID, pos int, b Blob) error {
+	_, err := tx.Exec(ctx, `UPDATE builtin_documents SET current_blob = $3, current_sha256 = $4 WHERE signing_id = $1 AND position = $2`,
+		id, pos, b.ID, b.SHA256)
+	if err != nil {
+		return fmt.Errorf("store: set builtin document: %w", err)
+	}
+	return nil
+}
+
+// FinishBuiltinSigner records that a signer signed or declined.
+func (s *Store) FinishBuiltinSigner(ctx context.Context, tx pgx.Tx, id uuid.UUID, pos int, status, reden string, now time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE builtin_signers SET status = $3, reden = nullif($4, ''), done_at = $5
+		WHERE signing_id = $1 AND position = $2`, id, pos, status, reden, now)
+	if err != nil {
+		return fmt.Errorf("store: finish builtin signer: %w", err)
+	}
+	return nil
+}
+
+// SetBuiltinStatus moves a pending signing to its final status.
+func (s *Store) SetBuiltinStatus(ctx context.Context, tx pgx.Tx, id uuid.UUID, status, reden string, now time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE builtin_signings SET status = $2, reden = nullif($3, ''), finished_at = $4
+		WHERE id = $1 AND status = 'pending'`, id, status, reden, now)
+	if err != nil {
+		return fmt.Errorf("store: set builtin status: %w", err)
+	}
+	return nil
+}
+
+// SetBuiltinEvidence records the blob of a signing's (signed) evidence report.
+func (s *Store) SetBuiltinEvidence(ctx context.Context, id, blob uuid.UUID) error {
+	_, err := s.pool.Exec(ctx, `UPDATE builtin_signings SET evidence_blob = $2 WHERE id = $1 AND evidence_blob IS NULL`, id, blob)
+	if err != nil {
+		return fmt.Errorf("store: set builtin evidence: %w", err)
+	}
+	return nil
+}
+
+// BuiltinSecret returns the named random secret of the built-in signer, creating it on first use,
+// so that every replica keys its digests alike without configuration.
+func (s *Store) BuiltinSecret(ctx context.Context, name string, generate func() string) (string, error) {
+	if _, err := s.pool.Exec(ctx, `INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, generate()); err != nil {
+		return "", fmt.Errorf("store: builtin secret: %w", err)
+	}
+	var v string
+	if err := s.pool.QueryRow(ctx, `SELECT value FROM settings WHERE name = $1`, name).Scan(&v); err != nil {
+		return "", fmt.Errorf("store: builtin secret: %w", err)
+	}
+	return v, nil
+}
