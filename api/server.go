@@ -18,6 +18,7 @@ import (
 	"github.com/signingd/signingd/api/gen"
 	"github.com/signingd/signingd/auth"
 	"github.com/signingd/signingd/config"
+	"github.com/signingd/signingd/metrics"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/store"
 )
@@ -46,6 +47,10 @@ type Deps struct {
 	Now       func() time.Time
 	Expiry    time.Duration // how long a transaction may wait for signatures
 	Ready     func(ctx context.Context) error
+	// Metrics, when set, counts every request; ServeMetrics also serves them at /metrics (leave it
+	// off when they have a listen address of their own).
+	Metrics      *metrics.Metrics
+	ServeMetrics bool
 	// Mounts add routes that other packages serve (token endpoint, provider webhooks, signer pages).
 	// Routes mounted on the root, even under /api/v1, skip the API-key/bearer middleware: they
 	// authenticate their own way.
@@ -74,6 +79,12 @@ func New(d Deps) *echo.Echo {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Logger)
 	e.Use(middleware.RequestID())
+	if d.Metrics != nil {
+		e.Use(d.Metrics.Middleware())
+		if d.ServeMetrics {
+			e.GET("/metrics", echo.WrapHandler(d.Metrics.Handler()))
+		}
+	}
 	e.Use(requestLogger(d.Logger))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisablePrintStack: true,
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
