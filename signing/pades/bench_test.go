@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -71,6 +73,10 @@ func benchmarkSignPages(b *testing.B, n, padding int) {
 	}
 	b.StopTimer()
 	p := peak.stop()
+	// the result must be a valid signature, not just fast
+	if msg, err := exec.Command("pdfsig", out.Name()).CombinedOutput(); err != nil || !strings.Contains(string(msg), "Signature is Valid.") {
+		b.Errorf("pdfsig on the signed file: %v\n%s", err, msg)
+	}
 	b.ReportMetric(float64(p)/(1<<20), "peak-heap-MiB")
 	if p > peakLimit {
 		b.Errorf("peak heap %d MiB exceeds %d MiB", p>>20, peakLimit>>20)

@@ -1,10 +1,3 @@
-// Package pades signs PDF documents with PAdES signatures (ETSI EN 319 142):
-// one incremental update per signature, a detached CAdES CMS, optional RFC 3161
-// signature timestamps (B-T), and a visible appearance with an embedded font.
-//
-// The package reads only the objects it needs through its own minimal parser,
-// so memory use does not grow with the size of the PDF; the original bytes are
-// streamed twice (once to hash, once to copy) and never modified.
 package pades
 
 import (
