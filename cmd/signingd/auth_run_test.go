@@ -49,9 +49,12 @@ func (l *lockedBuffer) String() string {
 func TestAuthFullRunLogsNoSecrets(t *testing.T) {
 	addr := freeAddr(t)
 	base := "http://" + addr
-	t.Setenv("ZGW_SECRET", "demo-secret")
+	landscape := filepath.Join(t.TempDir(), "landscape.yaml")
+	if err := os.WriteFile(landscape, []byte("organisations:\n  - rsin: \"002220647\"\n    name: Gemeente Demo\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	env := envFunc(map[string]string{
-		"DATABASE_URL": dbtest.URL(t), "LISTEN_ADDR": addr, "PUBLIC_URL": base, "CONFIG_FILE": "../../examples/landscape.yaml",
+		"DATABASE_URL": dbtest.URL(t), "LISTEN_ADDR": addr, "PUBLIC_URL": base, "CONFIG_FILE": landscape,
 		"SECRET_KEY": "test-pepper", "KEY_ENCRYPTION_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
 		"SHUTDOWN_TIMEOUT": "5s", "LOG_LEVEL": "debug",
 	})
@@ -88,7 +91,17 @@ func TestAuthFullRunLogsNoSecrets(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"serve"}, env, io.Discard, logs) }()
-	waitReady(t, base)
+	for ready := false; !ready; {
+		select {
+		case err := <-done:
+			t.Fatalf("serve stopped before it was ready: %v", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if res, err := http.Get(base + "/readyz"); err == nil {
+			res.Body.Close()
+			ready = res.StatusCode == 200
+		}
+	}
 
 	out := cli("clients", "create", "--rsin", "002220647", "--name", "ZAC", "--api-key", "--key", keyFile)
 	id, secret, apiKey := field(out, "client_id"), field(out, "client_secret"), field(out, "api_key")
