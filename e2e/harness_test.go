@@ -96,9 +96,10 @@ func mustUUID(s string) uuid.UUID { return uuid.MustParse(s) }
 
 // subscriber is a case system listening to the NRC: it records every documentacties message.
 type subscriber struct {
-	mu   sync.Mutex
-	msgs []sim.Message
-	srv  *httptest.Server
+	mu    sync.Mutex
+	msgs  []sim.Message
+	first map[string]time.Time // first arrival per transaction
+	srv   *httptest.Server
 }
 
 func (s *subscriber) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -106,6 +107,9 @@ func (s *subscriber) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := json.NewDecoder(r.Body).Decode(&m); err == nil {
 		s.mu.Lock()
 		s.msgs = append(s.msgs, m)
+		if id := m.Kenmerken["transaction_id"]; s.first[id].IsZero() {
+			s.first[id] = time.Now()
+		}
 		s.mu.Unlock()
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -132,7 +136,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	t.Cleanup(e.zgw.Close)
 	e.iot = e.zgw.SeedInformatieobjecttype(sim.IOTSeed{Omschrijving: "Bewijs van ondertekening"})
 	e.zgw.SeedKanaal(signing.Kanaal)
-	e.nrc = &subscriber{}
+	e.nrc = &subscriber{first: map[string]time.Time{}}
 	e.nrc.srv = httptest.NewServer(e.nrc)
 	t.Cleanup(e.nrc.srv.Close)
 	if _, err := e.zgw.SeedAbonnement(e.nrc.srv.URL, "Bearer x", signing.Kanaal, nil); err != nil {

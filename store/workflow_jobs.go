@@ -97,3 +97,31 @@ var (
 	_ river.JobArgs = NotifyArgs{}
 	_ river.JobArgs = CleanupArgs{}
 )
+
+// Priorities: work after the last signature goes before intake work, so that a burst of new
+// transactions does not delay the ones that are about to finish (River's 1 is the highest).
+const (
+	priorityFinish = 1
+	priorityStart  = 3
+)
+
+// InsertOpts puts intake work behind finishing work.
+func (FetchDocumentsArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Priority: priorityStart} }
+
+// InsertOpts puts intake work behind finishing work.
+func (CreateSigningArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Priority: priorityStart} }
+
+// InsertOpts gives status checks the middle priority.
+func (CheckProgressArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Priority: 2} }
+
+// InsertOpts lets finishing work go first.
+func (CollectArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Priority: priorityFinish} }
+
+// InsertOpts lets finishing work go first.
+func (UploadArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Priority: priorityFinish} }
+
+// InsertOpts lets finishing work go first.
+func (EvidenceArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Priority: priorityFinish} }
+
+// InsertOpts lets finishing work go first.
+func (NotifyArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Priority: priorityFinish} }

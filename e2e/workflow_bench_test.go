@@ -1,0 +1,64 @@
+package e2e
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/signingd/signingd/signing"
+)
+
+// BenchmarkWorkflow1000 runs 1 000 transactions end to end (1 document, 1 signer, evidence) with
+// instant signing, and reports throughput and the latency from the last signature to the arrival
+// of the notification at the subscriber.
+func BenchmarkWorkflow1000(b *testing.B) {
+	const n = 1000
+	e := newEnv(b, envOptions{autoSign: true, jobs: func(c *jobsConfig) { c.Workers = 100 }})
+	for b.Loop() {
+		scenarios := make([]scenario, n)
+		for i := range scenarios {
+			scenarios[i] = e.scenario(1, 1)
+		}
+		start := time.Now()
+		ids := make([]string, n)
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, 32)
+		for i := range scenarios {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				ids[i] = e.start(scenarios[i])
+			}()
+		}
+		wg.Wait()
+		var lat []time.Duration
+		for _, id := range ids {
+			tx := e.wait(id, 5*time.Minute)
+			if tx.State != signing.StateCompleted {
+				b.Fatalf("%s: %s %q", id, tx.State, tx.Reden)
+			}
+		}
+		elapsed := time.Since(start)
+		for _, id := range ids {
+			e.waitMessages(id, 1)
+			w, _ := e.st.Work(context.Background(), mustUUID(id))
+			var last time.Time
+			for _, s := range w.Signers {
+				if s.SignedAt != nil && s.SignedAt.After(last) {
+					last = *s.SignedAt
+				}
+			}
+			e.nrc.mu.Lock()
+			lat = append(lat, e.nrc.first[id].Sub(last))
+			e.nrc.mu.Unlock()
+		}
+		slices.Sort(lat)
+		b.ReportMetric(float64(n)/elapsed.Seconds(), "tx/s")
+		b.ReportMetric(float64(lat[len(lat)/2].Milliseconds()), "p50-ms")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Milliseconds()), "p99-ms")
+	}
+}
