@@ -58,7 +58,7 @@ table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.3rem .6rem;t
 </section>{{end}}</body></html>`))
 
 func renderDocs() ([]byte, error) {
-	spec, err := gen.GetSwagger()
+	spec, err := gen.GetSpec()
 	if err != nil {
 		return nil, err
 	}

@@ -132,9 +132,9 @@ func run(ctx context.Context, conc int, dur time.Duration) error {
 func trigger() []byte {
 	zaak := uuid.NewString()
 	t := map[string]any{
-		"naam":     "Omgevingsvergunning Dorpsstraat 12 - besluit",
-		"eigenaar": "behandelaar@gemeente.example",
-		"zaak":     map[string]any{"uuid": zaak, "url": "https://zaken.gemeente.example/api/v1/zaken/" + zaak},
+		"naam":                        "Omgevingsvergunning Dorpsstraat 12 - besluit",
+		"eigenaar":                    "behandelaar@gemeente.example",
+		"zaak":                        map[string]any{"uuid": zaak, "url": "https://zaken.gemeente.example/api/v1/zaken/" + zaak},
 		"bewijs_informatieobjecttype": "https://catalogi.gemeente.example/api/v1/informatieobjecttypen/" + uuid.NewString(),
 	}
 	var docs []any

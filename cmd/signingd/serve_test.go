@@ -98,11 +98,6 @@ func TestServe(t *testing.T) {
 	}
 }
 
-func waitReady(t *testing.T, base string) {
-	t.Helper()
-	waitServing(t, base, nil)
-}
-
 // waitServing waits for /readyz, failing at once when serve returns (done) before it is ready.
 func waitServing(t *testing.T, base string, done <-chan error) {
 	t.Helper()
