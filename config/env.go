@@ -21,6 +21,7 @@ type Config struct {
 	MigrateOnStart  bool          `env:"MIGRATE_ON_START" doc:"Apply database migrations when serve starts."`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" doc:"How long a SIGTERM waits for requests and jobs to drain."`
 	Workers         int           `env:"WORKERS" doc:"Maximum number of jobs run at once by this replica."`
+	MetricsAddr     string        `env:"METRICS_ADDR" doc:"Serve /metrics on this address instead of on LISTEN_ADDR (e.g. :9090), to keep it off the public port."`
 
 	// Sub-configurations; their fields carry env tags of their own.
 	Auth     AuthConfig
@@ -56,6 +57,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("LISTEN_ADDR", &c.ListenAddr)
 	str("PUBLIC_URL", &c.PublicURL)
 	str("CONFIG_FILE", &c.ConfigFile)
+	str("METRICS_ADDR", &c.MetricsAddr)
 	if v := getenv("LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
 			return c, fmt.Errorf("config: LOG_LEVEL: %w", err)
