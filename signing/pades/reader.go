@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // Limits on what the reader will decode into memory.
@@ -686,10 +687,11 @@ func (d *document) decode(s *stream, limit int64) ([]byte, error) {
 	for i, f := range fl {
 		switch f {
 		case "FlateDecode", "Fl":
-			zr, err := zlib.NewReader(r)
+			zr, err := getZlib(r)
 			if err != nil {
 				return nil, malformed(s.off, "flate: %v", err)
 			}
+			defer zlibPool.Put(zr)
 			r = zr
 			if p, _ := d.dict(pl[i]); p != nil {
 				if pred, _ := integer(p["Predictor"]); pred >= 10 {
@@ -726,6 +728,21 @@ func (d *document) decode(s *stream, limit int64) ([]byte, error) {
 	}
 	// a truncated flate stream still yields what was decoded, as in viewers
 	return data, nil
+}
+
+// zlibPool reuses decompressors (about 40 KB each): a page walk decodes
+// many small streams.
+var zlibPool sync.Pool
+
+func getZlib(r io.Reader) (io.ReadCloser, error) {
+	if zr, ok := zlibPool.Get().(io.ReadCloser); ok {
+		if err := zr.(zlib.Resetter).Reset(r, nil); err != nil {
+			zlibPool.Put(zr)
+			return nil, err
+		}
+		return zr, nil
+	}
+	return zlib.NewReader(r)
 }
 
 // pngReader undoes PNG row predictors (Predictor >= 10), used by
