@@ -1,0 +1,210 @@
+package builtin
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/signingd/signingd/signing"
+)
+
+//go:embed testdata/axe.min.js
+var axeSource string
+
+// chrome starts a headless Chromium with a fresh profile. Without chromium the test is skipped,
+// loudly: CI installs it (.ci/apt-packages.txt).
+func chrome(t *testing.T) context.Context {
+	t.Helper()
+	path := ""
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			path = p
+			break
+		}
+	}
+	if path == "" {
+		t.Log("!!!!!!!! chromium NOT FOUND: browser tests of the signer pages are SKIPPED (apt-get install chromium) !!!!!!!!")
+		t.Skip("chromium not installed")
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(412, 915), // a phone
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelC(); cancelA() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(cancelT)
+	return ctx
+}
+
+// artifacts is where screenshots go: $ARTIFACTS_DIR or a temp dir, logged.
+func artifacts(t *testing.T) string {
+	dir := os.Getenv("ARTIFACTS_DIR")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "signingd-artifacts")
+	}
+	dir = filepath.Join(dir, t.Name())
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots in %s", dir)
+	return dir
+}
+
+type axeViolation struct {
+	ID     string `json:"id"`
+	Impact string `json:"impact"`
+	Help   string `json:"help"`
+	Nodes  int    `json:"nodes"`
+}
+
+// check injects axe-core into the current page, fails on serious or critical WCAG 2.1 A/AA
+// violations, logs the rest, and saves a screenshot.
+func check(t *testing.T, ctx context.Context, dir, name string) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](axeSource+";0")); err != nil {
+		t.Fatalf("%s: inject axe: %v", name, err)
+	}
+	violations, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](`axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}})
+			.then(r => r.violations.map(v => ({id: v.id, impact: v.impact || "", help: v.help, nodes: v.nodes.length})))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("%s: axe: %v", name, err)
+	}
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	if err != nil {
+		t.Fatalf("%s: screenshot: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".jpg"), shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range violations {
+		msg := fmt.Sprintf("%s: axe %s (%s, %d nodes): %s", name, v.ID, v.Impact, v.Nodes, v.Help)
+		if v.Impact == "serious" || v.Impact == "critical" {
+			t.Error(msg)
+		} else {
+			t.Log(msg)
+		}
+	}
+	t.Logf("%s: axe found %d violations", name, len(violations))
+}
+
+// waitRendered waits until pdf.js rendered the preview's pages (data-rendered = page count).
+func waitRendered(t *testing.T, ctx context.Context, pages string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector(".preview") || {dataset: {}}).dataset.rendered || ""`))
+		if err != nil {
+			t.Fatalf("preview: %v", err)
+		}
+		canvases, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".preview canvas").length`))
+		if got == pages && canvases >= 1 {
+			return
+		}
+		if got == "error" || time.Now().After(deadline) {
+			t.Fatalf("preview not rendered: data-rendered=%q, %d canvases", got, canvases)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func text(ctx context.Context, sel string) (string, error) {
+	return chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+}
+
+// A signer opens the link on a phone, sees the document, reads the SMS code from the dev outbox
+// and signs (in Dutch); another declines with a reason (in English); an expired link and another
+// signer's link are refused. axe-core checks every page.
+func TestBrowserSignDeclineRefuse(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := chrome(t)
+	dir := artifacts(t)
+	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	doc := makePDF([]string{"Besluit", "Handtekening: {{Signer1}}"}, []string{"Bijlage"})
+	refA := e.create(t, []signing.ProviderDocument{pdfDoc(0, "Besluit", doc)}, signer(0, 1, "anna@example.nl", "sms", "+31611111111", "Signer1"))
+	refB := e.create(t, []signing.ProviderDocument{pdfDoc(0, "Contract", makePDF([]string{"Contract"}))}, signer(0, 1, "bob@example.nl", "", "", ""))
+	e.create(t, []signing.ProviderDocument{pdfDoc(0, "Memo", makePDF([]string{"Memo"}))}, signer(0, 1, "carla@example.nl", "sms", "+31622222222", ""))
+
+	// Anna signs, in Dutch.
+	run("open link", chromedp.Navigate(e.link(t, "anna@example.nl")+"?lang=nl"), chromedp.WaitVisible(chromedp.ID("send-code")))
+	check(t, ctx, dir, "01-auth-nl")
+	run("send code", chromedp.Click(chromedp.ID("send-code")), chromedp.WaitVisible(chromedp.ID("message")))
+	check(t, ctx, dir, "02-code-sent-nl")
+	run("outbox", chromedp.Navigate(e.url+"/dev/outbox"), chromedp.WaitVisible(chromedp.CSS(`article[data-kind="sms"]`)))
+	check(t, ctx, dir, "03-outbox")
+	body, err := text(ctx, `article[data-kind="sms"][data-to="+31611111111"] pre`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := codeRE.FindString(body)
+	if code == "" {
+		t.Fatalf("no code in the outbox: %q", body)
+	}
+	run("enter code", chromedp.Navigate(e.link(t, "anna@example.nl")+"?lang=nl"), chromedp.WaitVisible(chromedp.ID("code")),
+		chromedp.SendKeys(chromedp.ID("code"), code), chromedp.Click(chromedp.ID("verify")),
+		chromedp.WaitVisible(chromedp.ID("sign-form")))
+	waitRendered(t, ctx, "2")
+	check(t, ctx, dir, "04-sign-nl")
+	run("sign", chromedp.Click(chromedp.ID("consent")), chromedp.Click(chromedp.ID("sign")), chromedp.WaitVisible(chromedp.ID("message")))
+	if msg, _ := text(ctx, "#message"); !strings.Contains(msg, "ondertekend") {
+		t.Fatalf("after signing: %q", msg)
+	}
+	check(t, ctx, dir, "05-signed-nl")
+	if pr, err := e.p.Status(context.Background(), refA); err != nil || pr.Status != signing.ProgressCompleted {
+		t.Fatalf("signing A: %+v %v", pr, err)
+	}
+
+	// Another signer's link in the same browser: Anna's session does not count there.
+	run("carla's link", chromedp.Navigate(e.link(t, "carla@example.nl")+"?lang=nl"), chromedp.WaitVisible(chromedp.ID("send-code")))
+	signForms, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#sign-form").length`))
+	if err != nil || signForms != 0 {
+		t.Fatal("another signer's link showed the sign form without their code")
+	}
+
+	// Bob declines, in English.
+	run("bob", chromedp.Navigate(e.link(t, "bob@example.nl")+"?lang=en"), chromedp.WaitVisible(chromedp.ID("decline-form")))
+	waitRendered(t, ctx, "1")
+	check(t, ctx, dir, "06-sign-en")
+	run("decline", chromedp.SendKeys(chromedp.ID("reason"), "The amount is wrong"), chromedp.Click(chromedp.ID("decline")),
+		chromedp.WaitVisible(chromedp.ID("message")))
+	if msg, _ := text(ctx, "#message"); !strings.Contains(msg, "declined") {
+		t.Fatalf("after declining: %q", msg)
+	}
+	check(t, ctx, dir, "07-declined-en")
+	if pr, err := e.p.Status(context.Background(), refB); err != nil || pr.Status != signing.ProgressDeclined || pr.Reden != "The amount is wrong" {
+		t.Fatalf("signing B: %+v %v", pr, err)
+	}
+
+	// English auth page and an expired link, in both languages.
+	run("carla en", chromedp.Navigate(e.link(t, "carla@example.nl")+"?lang=en"), chromedp.WaitVisible(chromedp.ID("send-code")))
+	check(t, ctx, dir, "08-auth-en")
+	e.clock.Add(8 * 24 * time.Hour)
+	for _, lang := range []string{"nl", "en"} {
+		run("expired", chromedp.Navigate(e.link(t, "carla@example.nl")+"?lang="+lang), chromedp.WaitVisible(chromedp.ID("message")))
+		msg, _ := text(ctx, "#message")
+		if !strings.Contains(msg, map[string]string{"nl": "verlopen", "en": "expired"}[lang]) {
+			t.Fatalf("expired link (%s): %q", lang, msg)
+		}
+		check(t, ctx, dir, "09-expired-"+lang)
+	}
+}
