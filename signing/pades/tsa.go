@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/asn1"
 	"fmt"
 	"io"
@@ -25,6 +26,10 @@ type TSA struct {
 	Username, Password string
 	// Policy, when set, is requested as the TSA policy.
 	Policy asn1.ObjectIdentifier
+	// Roots, when set, must anchor the TSA certificate, which must also
+	// carry the time-stamping key purpose. Without Roots the token is
+	// checked for integrity only; trust is then the verifier's business.
+	Roots *x509.CertPool
 }
 
 // maxTSAResponse bounds what we read from a TSA.
@@ -92,6 +97,16 @@ func (t *TSA) token(ctx context.Context, digest []byte) ([]byte, error) {
 	}
 	if info.nonce == nil || info.nonce.Cmp(nonce) != 0 {
 		return nil, fmt.Errorf("%w: nonce mismatch", ErrTimestamp)
+	}
+	if t.Roots != nil {
+		inter := x509.NewCertPool()
+		for _, c := range info.info.certs {
+			inter.AddCert(c)
+		}
+		if _, err := info.info.signer.Verify(x509.VerifyOptions{Roots: t.Roots, Intermediates: inter,
+			CurrentTime: info.genTime, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping}}); err != nil {
+			return nil, fmt.Errorf("%w: TSA certificate: %v", ErrTimestamp, err)
+		}
 	}
 	return token, nil
 }

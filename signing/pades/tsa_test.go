@@ -30,7 +30,7 @@ type testTSA struct {
 	roots   *x509.CertPool
 	serial  atomic.Int64
 	status  int64 // PKIStatus to answer with
-	badNoce bool  // answer with a different nonce
+	badNonce bool  // answer with a different nonce
 }
 
 var testPolicy = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1}
@@ -73,7 +73,7 @@ func (ts *testTSA) respond(req []byte) ([]byte, error) {
 	if !s.ReadASN1Integer(nonce) {
 		return nil, errors.New("request without nonce")
 	}
-	if ts.badNoce {
+	if ts.badNonce {
 		nonce.Add(nonce, big.NewInt(1))
 	}
 	var b cryptobyte.Builder
@@ -180,7 +180,7 @@ func TestTimestampBT(t *testing.T) {
 	p := getPKI(t)
 	ts, srv := newTestTSA(t)
 	o := p.signers["ecdsa"].options()
-	o.TSA = &TSA{URL: srv.URL}
+	o.TSA = &TSA{URL: srv.URL, Roots: ts.roots}
 	out := filepath.Join(t.TempDir(), "bt.pdf")
 	data := signFile(t, files[0].path, out, o)
 	checkSigned(t, out, 1)
@@ -220,15 +220,19 @@ func TestTimestampErrors(t *testing.T) {
 		setup func(*testTSA) string
 	}{
 		{"refused", func(ts *testTSA) string { ts.status = 2; return "" }},
-		{"nonce", func(ts *testTSA) string { ts.badNoce = true; return "" }},
+		{"nonce", func(ts *testTSA) string { ts.badNonce = true; return "" }},
 		{"http", func(*testTSA) string { return "/missing" }},
 		{"unreachable", func(*testTSA) string { return "http://127.0.0.1:1" }},
+		{"untrusted", func(*testTSA) string { return "untrusted" }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ts, srv := newTestTSA(t)
 			url := srv.URL
-			if u := tc.setup(ts); u != "" {
+			var roots *x509.CertPool
+			if u := tc.setup(ts); u == "untrusted" {
+				roots = x509.NewCertPool() // trusts nothing
+			} else if u != "" {
 				if u[0] == '/' {
 					url = "http://" + srv.Listener.Addr().String() + "/nope"
 					ts.status = 0
@@ -238,7 +242,7 @@ func TestTimestampErrors(t *testing.T) {
 				}
 			}
 			o := p.signers["ecdsa"].options()
-			o.TSA = &TSA{URL: url}
+			o.TSA = &TSA{URL: url, Roots: roots}
 			err := Sign(context.Background(), bytes.NewReader(pdf), int64(len(pdf)), io.Discard, o)
 			if !errors.Is(err, ErrTimestamp) {
 				t.Fatalf("got %v, want ErrTimestamp", err)
