@@ -26,10 +26,10 @@ import (
 
 // testTSA is a small RFC 3161 server that can also verify its own tokens.
 type testTSA struct {
-	signer  testSigner
-	roots   *x509.CertPool
-	serial  atomic.Int64
-	status  int64 // PKIStatus to answer with
+	signer   testSigner
+	roots    *x509.CertPool
+	serial   atomic.Int64
+	status   int64 // PKIStatus to answer with
 	badNonce bool  // answer with a different nonce
 }
 
