@@ -202,3 +202,65 @@ func TestSubsetFont(t *testing.T) {
 		t.Errorf("compressed subset is %d bytes", len(ff.data))
 	}
 }
+
+// hybridPDF writes a hybrid-reference file: a classic table whose trailer
+// points with /XRefStm to a stream listing the page, which lives in an
+// object stream.
+func hybridPDF() []byte {
+	var b bytes.Buffer
+	off := map[int]int{}
+	b.WriteString("%PDF-1.5\n")
+	obj := func(n int, body string) {
+		off[n] = b.Len()
+		b.WriteString(itoa(n) + " 0 obj\n" + body + "\nendobj\n")
+	}
+	obj(1, "<< /Type /Catalog /Pages 2 0 R >>")
+	obj(2, "<< /Type /Pages /Kids [3 0 R] /Count 1 >>")
+	content := "BT /F1 12 Tf 72 700 Td (hybride {{Signer1}}) Tj ET"
+	obj(4, "<< /Length "+itoa(len(content))+" >>\nstream\n"+content+"\nendstream")
+	page := "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>"
+	head := "3 0 "
+	obj(5, "<< /Type /ObjStm /N 1 /First "+itoa(len(head))+" /Length "+itoa(len(head)+len(page))+" >>\nstream\n"+head+page+"\nendstream")
+	row := []byte{2, 0, 5, 0} // object 3: in object stream 5, index 0
+	obj(6, "<< /Type /XRef /W [1 2 1] /Index [3 1] /Size 7 /Length 4 >>\nstream\n"+string(row)+"\nendstream")
+	xref := b.Len()
+	b.WriteString("xref\n0 3\n0000000000 65535 f\r\n")
+	for _, n := range []int{1, 2} {
+		b.WriteString(pad10(off[n]) + " 00000 n\r\n")
+	}
+	b.WriteString("4 3\n")
+	for _, n := range []int{4, 5, 6} {
+		b.WriteString(pad10(off[n]) + " 00000 n\r\n")
+	}
+	b.WriteString("trailer\n<< /Size 7 /Root 1 0 R /XRefStm " + itoa(off[6]) + " >>\nstartxref\n" + itoa(xref) + "\n%%EOF\n")
+	return b.Bytes()
+}
+
+func pad10(n int) string {
+	s := itoa(n)
+	return strings.Repeat("0", 10-len(s)) + s
+}
+
+func TestHybridXref(t *testing.T) {
+	data := hybridPDF()
+	p := getPKI(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "hybrid.pdf")
+	if err := os.WriteFile(in, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	qpdfCheck(t, in)
+	o := p.signers["ecdsa"].options()
+	o.Placeholder = "{{Signer1}}"
+	out := filepath.Join(dir, "signed.pdf")
+	signFile(t, in, out, o)
+	checkSigned(t, out, 1)
+	// the placeholder is found on page 1, the page only the stream lists
+	txt, err := run(context.Background(), "", "pdftotext", "-f", "1", "-l", "1", out, "-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(txt), "Ayşe Kılıç") {
+		t.Errorf("the appearance is not on the hybrid file's page:\n%s", txt)
+	}
+}
