@@ -95,6 +95,9 @@ func (c *Config) defaults() {
 	if c.RescueAfter <= c.JobTimeout {
 		c.JobTimeout = c.RescueAfter / 2
 	}
+	if c.FetchPollInterval > 0 && c.FetchCooldown == 0 && c.FetchPollInterval < 100*time.Millisecond {
+		c.FetchCooldown = c.FetchPollInterval / 5 // River refuses a cooldown longer than the poll interval
+	}
 	if c.CleanupInterval == 0 {
 		c.CleanupInterval = time.Hour
 	}
