@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha1"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -112,9 +113,15 @@ func newTestPKI() (*testPKI, error) {
 		{"pss", "Søren Brønnum", rsaKey, true},
 		{"ecdsa", "Ayşe Kılıç", ecKey, false},
 	} {
+		spki, err := x509.MarshalPKIXPublicKey(s.key.Public())
+		if err != nil {
+			return nil, err
+		}
+		ski := sha1.Sum(spki)
 		leaf, err := issue(&x509.Certificate{Subject: pkix.Name{CommonName: s.cn, Organization: []string{"Gemeente Utrecht"}},
-			KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
-			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection}}, p.inter, s.key.Public(), interKey)
+			SubjectKeyId: ski[:],
+			KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
+			ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection}}, p.inter, s.key.Public(), interKey)
 		if err != nil {
 			return nil, err
 		}

@@ -244,3 +244,52 @@ func TestExistingField(t *testing.T) {
 		t.Errorf("signing into a text field: %v", err)
 	}
 }
+
+// TestSignaturePageSlots signs eleven times without placeholder: the first
+// signature appends a signature page, the next nine fill its slots, and the
+// eleventh needs a second signature page.
+func TestSignaturePageSlots(t *testing.T) {
+	p := getPKI(t)
+	data := makePDF(genPDF{pages: [][]string{{"Een pagina."}}})
+	ids := []string{"rsa", "pss", "ecdsa"}
+	for i := 0; i < 11; i++ {
+		o := p.signers[ids[i%3]].options()
+		var out bytes.Buffer
+		if err := Sign(context.Background(), bytes.NewReader(data), int64(len(data)), &out, o); err != nil {
+			t.Fatalf("signature %d: %v", i+1, err)
+		}
+		data = out.Bytes()
+	}
+	doc, err := openDocument(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, n, _ := doc.pageAt(-1); n != 3 {
+		t.Errorf("%d pages, want the original and two signature pages", n)
+	}
+	for page, want := range map[int]int{2: 10, 3: 1} {
+		pg, _, _ := doc.pageAt(page)
+		if n, _ := countSigWidgets(doc, pg.dict); n != want {
+			t.Errorf("page %d has %d signatures, want %d", page, n, want)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "eleven.pdf")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// pdfsig 22.12 (NSS) says "Unknown issue with Certificate" for every
+	// other repeated use of a certificate within one file, though the
+	// signatures verify and pdfcpu trusts the chain; so here pdfsig checks
+	// the signatures and only the first use of each certificate.
+	res, raw := pdfsig(t, path)
+	if len(res) != 11 || !res[10].total {
+		t.Fatalf("pdfsig:\n%s", raw)
+	}
+	for i, r := range res {
+		if r.fields["Signature Validation"] != "Signature is Valid." || i < 3 && r.fields["Certificate Validation"] != "Certificate is Trusted." {
+			t.Errorf("signature #%d: %v", i+1, r.fields)
+		}
+	}
+	qpdfCheck(t, path)
+	checkPdfcpu(t, path, 11)
+}
