@@ -26,6 +26,7 @@ type Config struct {
 	// Sub-configurations; their fields carry env tags of their own.
 	Auth     AuthConfig
 	Workflow WorkflowConfig
+	Builtin  BuiltinConfig
 
 	Landscape Landscape `env:"-"`
 }
@@ -41,6 +42,7 @@ func Defaults() Config {
 		ShutdownTimeout: 30 * time.Second,
 		Workers:         50,
 		Auth:            DefaultAuth(),
+		Builtin:         BuiltinDefaults(),
 	}
 }
 
@@ -84,6 +86,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	if err := loadAuth(getenv, &c); err != nil {
+		return c, err
+	}
+	if err := loadBuiltin(getenv, &c.Builtin); err != nil {
 		return c, err
 	}
 	if err := loadWorkflow(getenv, &c); err != nil {

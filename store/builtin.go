@@ -494,16 +494,3 @@ func (s *Store) SetBuiltinEvidence(ctx context.Context, id, blob uuid.UUID) erro
 	}
 	return nil
 }
-
-// BuiltinSecret returns the named random secret of the built-in signer, creating it on first use,
-// so that every replica keys its digests alike without configuration.
-func (s *Store) BuiltinSecret(ctx context.Context, name string, generate func() string) (string, error) {
-	if _, err := s.pool.Exec(ctx, `INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, generate()); err != nil {
-		return "", fmt.Errorf("store: builtin secret: %w", err)
-	}
-	var v string
-	if err := s.pool.QueryRow(ctx, `SELECT value FROM settings WHERE name = $1`, name).Scan(&v); err != nil {
-		return "", fmt.Errorf("store: builtin secret: %w", err)
-	}
-	return v, nil
-}

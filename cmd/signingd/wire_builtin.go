@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"os"
 
 	"github.com/labstack/echo/v4"
 
@@ -21,11 +18,8 @@ import (
 // deadlines) runs until ctx ends. It returns a nil provider when neither SMTP nor the dev outbox is
 // configured: without a way to send links nobody could sign.
 func setupBuiltin(ctx context.Context, cfg config.Config, st *store.Store, progress signing.ProgressFunc, logger *slog.Logger) (signing.Provider, func(*echo.Echo), error) {
-	// The settings come from the environment until config.Config carries them (field Builtin).
-	bc, err := config.LoadBuiltin(os.Getenv)
-	if err != nil {
-		return nil, nil, err
-	}
+	bc := cfg.Builtin
+	var err error
 	logger = logger.With("provider", builtin.Name)
 	o := builtin.Options{
 		Store: st, PublicURL: cfg.PublicURL, Progress: progress, Logger: logger,
@@ -58,17 +52,11 @@ func setupBuiltin(ctx context.Context, cfg config.Config, st *store.Store, progr
 		}
 		logger.WarnContext(ctx, "built-in signer uses a generated demo certificate; signatures will not be trusted")
 	}
-	secret := cfg.SecretKey.Value()
-	if secret == "" {
-		if secret, err = st.BuiltinSecret(ctx, "builtin_secret", func() string {
-			b := make([]byte, 32)
-			_, _ = rand.Read(b)
-			return hex.EncodeToString(b)
-		}); err != nil {
-			return nil, nil, err
-		}
+	pep, err := pepper(ctx, cfg, st)
+	if err != nil {
+		return nil, nil, err
 	}
-	o.Secret = []byte("builtin:" + secret)
+	o.Secret = append([]byte("builtin:"), pep...) // its own key, derived from the server pepper
 	p, err := builtin.New(o)
 	if err != nil {
 		return nil, nil, err
