@@ -20,6 +20,9 @@ type ValidationData struct {
 // document security store (/DSS), keeping what an earlier store holds.
 // ETSI EN 319 142-1 allows this after any signature, certified or not.
 func AddDSS(ctx context.Context, in io.ReaderAt, size int64, out io.Writer, vd ValidationData) error {
+	if in == nil || out == nil || size < 0 {
+		return fmt.Errorf("%w: input and output are required", ErrInvalidOptions)
+	}
 	doc, err := openDocument(in, size)
 	if err != nil {
 		return err

@@ -67,6 +67,7 @@ func TestSignErrors(t *testing.T) {
 			o.PSS = true
 		}, ErrInvalidOptions},
 		{"bad certify level", simple, func(o *Options) { o.Certify = 4 }, ErrInvalidOptions},
+		{"nil certificate in chain", simple, func(o *Options) { o.Certificates = append(o.Certificates[:1:1], nil) }, ErrInvalidOptions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

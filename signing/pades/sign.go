@@ -137,6 +137,9 @@ type contentsFunc func(ctx context.Context, digest []byte) ([]byte, error)
 // hashes the byte ranges, and fills in what makeContents returns. When the
 // result does not fit, it lays out again once with the exact size.
 func appendSignature(ctx context.Context, in io.ReaderAt, size int64, out io.Writer, opts *Options, reserve int, makeContents contentsFunc) error {
+	if in == nil || out == nil || size < 0 {
+		return fmt.Errorf("%w: input and output are required", ErrInvalidOptions)
+	}
 	doc, err := openDocument(in, size)
 	if err != nil {
 		return err
@@ -170,8 +173,13 @@ func appendSignature(ctx context.Context, in io.ReaderAt, size int64, out io.Wri
 }
 
 func (o *Options) check() error {
-	if o.Signer == nil || len(o.Certificates) == 0 || o.Certificates[0] == nil {
+	if o.Signer == nil || len(o.Certificates) == 0 {
 		return fmt.Errorf("%w: Signer and Certificates are required", ErrInvalidOptions)
+	}
+	for i, c := range o.Certificates {
+		if c == nil || len(c.Raw) == 0 {
+			return fmt.Errorf("%w: certificate %d is empty", ErrInvalidOptions, i)
+		}
 	}
 	if o.Certify < 0 || o.Certify > 3 {
 		return fmt.Errorf("%w: Certify must be 0..3", ErrInvalidOptions)
