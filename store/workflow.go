@@ -118,7 +118,7 @@ type Step struct {
 	Event    string
 	Actor    string
 	Detail   map[string]any
-	Next     river.JobArgs    // nil: no next job
+	Next     river.JobArgs // nil: no next job
 	NextOpts *river.InsertOpts
 	Now      time.Time
 }

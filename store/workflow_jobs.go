@@ -106,10 +106,14 @@ const (
 )
 
 // InsertOpts puts intake work behind finishing work.
-func (FetchDocumentsArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Priority: priorityStart} }
+func (FetchDocumentsArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Priority: priorityStart}
+}
 
 // InsertOpts puts intake work behind finishing work.
-func (CreateSigningArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Priority: priorityStart} }
+func (CreateSigningArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Priority: priorityStart}
+}
 
 // InsertOpts gives status checks the middle priority.
 func (CheckProgressArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Priority: 2} }

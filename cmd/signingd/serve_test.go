@@ -41,8 +41,9 @@ func TestServe(t *testing.T) {
 	addr := freeAddr(t)
 	landscape := "../../examples/landscape.yaml"
 	t.Setenv("ZGW_SECRET", "demo-secret") // the example refers to it as env:ZGW_SECRET
+	dbURL := dbtest.NewDatabase(t)
 	env := envFunc(map[string]string{
-		"DATABASE_URL": dbtest.URL(t), "LISTEN_ADDR": addr, "CONFIG_FILE": landscape, "SECRET_KEY": "test-pepper",
+		"DATABASE_URL": dbURL, "LISTEN_ADDR": addr, "CONFIG_FILE": landscape, "SECRET_KEY": "test-pepper",
 		"SHUTDOWN_TIMEOUT": "5s", "LOG_LEVEL": "warn",
 	})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -54,7 +55,12 @@ func TestServe(t *testing.T) {
 	waitServing(t, base, done)
 
 	// A client as `signingd clients create` makes one.
-	st := store.New(dbtest.Pool(t), nil)
+	pool, err := store.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	st := store.New(pool, nil)
 	c, err := st.CreateClient(context.Background(), store.NewClientID(), "ZAC", "002220647", auth.AllScopes)
 	if err != nil {
 		t.Fatal(err)

@@ -146,3 +146,31 @@ func NewRSIN() string {
 	}
 	return fmt.Sprintf("%09d", n%1_000_000_000)
 }
+
+// NewDatabase creates a fresh, migrated database for one test and drops it when the test ends; for
+// tests that need state no other test of the package shares (e.g. their own token keys).
+func NewDatabase(t testing.TB) string {
+	t.Helper()
+	ctx := context.Background()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	name := "signingd_test_own_" + hex.EncodeToString(b)
+	conn, err := pgx.Connect(ctx, BaseURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { drop(name) })
+	p, err := store.Open(ctx, URLFor(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := store.Migrate(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	return URLFor(name)
+}
