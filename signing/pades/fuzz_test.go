@@ -50,13 +50,13 @@ func FuzzReadPDF(f *testing.F) {
 		}
 		// placement reads pages, contents, fonts and annotations
 		o := Options{Placeholder: "{{Signer1}}"}
-		if _, err := place(doc, &o, 0); err != nil && !typed(err) {
+		if _, err := place(context.Background(), doc, &o, 0); err != nil && !typed(err) {
 			t.Fatalf("untyped error: %v", err)
 		}
 		// an invisible signature skips the (input-independent, slow) font
 		// work, so the fuzzer spends its time in the reader
 		o.Invisible = true
-		u, err := prepare(doc, &o)
+		u, err := prepare(context.Background(), doc, &o)
 		if err != nil {
 			if !typed(err) {
 				t.Fatalf("untyped error: %v", err)

@@ -144,7 +144,7 @@ func appendSignature(ctx context.Context, in io.ReaderAt, size int64, out io.Wri
 	if err != nil {
 		return err
 	}
-	u, err := prepare(doc, opts)
+	u, err := prepare(ctx, doc, opts)
 	if err != nil {
 		return err
 	}
@@ -219,7 +219,7 @@ type update struct {
 }
 
 // prepare reads what the update must change and builds its objects.
-func prepare(doc *document, o *Options) (*update, error) {
+func prepare(ctx context.Context, doc *document, o *Options) (*update, error) {
 	cat, err := doc.catalog()
 	if err != nil {
 		return nil, err
@@ -305,7 +305,7 @@ func prepare(doc *document, o *Options) (*update, error) {
 		// sign the prepared field where it is
 		pl.rect = existing.rect(doc)
 		invisible = invisible || pl.rect[2]-pl.rect[0] < 1 || pl.rect[3]-pl.rect[1] < 1
-	} else if pl, err = place(doc, o, mdp); err != nil {
+	} else if pl, err = place(ctx, doc, o, mdp); err != nil {
 		return nil, err
 	}
 	pg, rect, newPage := pl.page, pl.rect, pl.newPage
@@ -452,7 +452,7 @@ type placement struct {
 
 // place finds the widget position: the placeholder text if present, else
 // the next free slot of the signature page, appending one when needed.
-func place(doc *document, o *Options, mdp int) (placement, error) {
+func place(ctx context.Context, doc *document, o *Options, mdp int) (placement, error) {
 	if o.Invisible {
 		pg, _, err := doc.pageAt(max(o.Page, 1))
 		return placement{page: pg}, err
@@ -460,6 +460,9 @@ func place(doc *document, o *Options, mdp int) (placement, error) {
 	var pl placement
 	if o.Placeholder != "" {
 		err := doc.walkPages(func(i int, cand *page) (bool, error) {
+			if err := ctx.Err(); err != nil {
+				return true, err // searching a long document can take a while
+			}
 			if o.Page > 0 && i != o.Page {
 				return false, nil
 			}
