@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/signingd/signingd/api/gen"
 	"github.com/signingd/signingd/auth"
@@ -21,6 +22,7 @@ import (
 	"github.com/signingd/signingd/metrics"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/store"
+	"github.com/signingd/signingd/tracing"
 )
 
 // MaxBodySize is the largest request body accepted.
@@ -51,6 +53,8 @@ type Deps struct {
 	// off when they have a listen address of their own).
 	Metrics      *metrics.Metrics
 	ServeMetrics bool
+	// Tracer, when set, makes a span of every request, continuing the caller's traceparent.
+	Tracer trace.TracerProvider
 	// Mounts add routes that other packages serve (token endpoint, provider webhooks, signer pages).
 	// Routes mounted on the root, even under /api/v1, skip the API-key/bearer middleware: they
 	// authenticate their own way.
@@ -84,6 +88,9 @@ func New(d Deps) *echo.Echo {
 		if d.ServeMetrics {
 			e.GET("/metrics", echo.WrapHandler(d.Metrics.Handler()))
 		}
+	}
+	if d.Tracer != nil {
+		e.Use(tracing.Middleware(d.Tracer))
 	}
 	e.Use(requestLogger(d.Logger))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisablePrintStack: true,
@@ -212,11 +219,12 @@ func (s *Server) CreateTransaction(ctx context.Context, req gen.CreateTransactio
 	if err != nil {
 		return nil, err
 	}
+	tracing.SetTransaction(ctx, id.String())
 	l := loggerFrom(ctx, s.d.Logger).With("transaction_id", id)
 	if created {
-		l.Info("transaction received", "documents", len(trigger.Documenten), "signers", len(trigger.Ondertekenaars))
+		l.InfoContext(ctx, "transaction received", "documents", len(trigger.Documenten), "signers", len(trigger.Ondertekenaars))
 	} else {
-		l.Info("idempotent replay")
+		l.InfoContext(ctx, "idempotent replay")
 	}
 	return gen.CreateTransaction200JSONResponse{TransactionId: id.String()}, nil
 }
@@ -317,7 +325,7 @@ func (s *Server) CancelTransaction(ctx context.Context, req gen.CancelTransactio
 	if err := s.d.Store.RequestCancel(ctx, p.OrganisationID, req.Id, reden, "client:"+p.ClientID, s.d.Now().UTC()); err != nil {
 		return nil, err
 	}
-	loggerFrom(ctx, s.d.Logger).Info("cancel requested", "transaction_id", req.Id)
+	loggerFrom(ctx, s.d.Logger).InfoContext(ctx, "cancel requested", "transaction_id", req.Id)
 	t, err := s.d.Store.Transaction(ctx, p.OrganisationID, req.Id)
 	if err != nil {
 		return nil, err

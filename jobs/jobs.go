@@ -19,9 +19,12 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/signingd/signingd/metrics"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/store"
+	"github.com/signingd/signingd/tracing"
 	"github.com/signingd/signingd/zgw"
 )
 
@@ -56,6 +59,11 @@ type Config struct {
 	CleanupInterval   time.Duration // how often stored content is cleaned up; 1 h when zero
 
 	Now func() time.Time
+
+	// Metrics counts steps and outcomes; nil records nothing.
+	Metrics *metrics.Metrics
+	// Tracer, when set, carries traces into jobs and makes a span of every step.
+	Tracer trace.TracerProvider
 }
 
 func (c *Config) defaults() {
@@ -140,6 +148,9 @@ func New(pool *pgxpool.Pool, s *store.Store, cfg Config) (*Client, *Workflow, er
 		FetchPollInterval:    cfg.FetchPollInterval,
 		FetchCooldown:        cfg.FetchCooldown,
 		MaxAttempts:          cfg.MaxAttempts,
+	}
+	if cfg.Tracer != nil {
+		rc.Middleware = []rivertype.Middleware{tracing.NewJobMiddleware(cfg.Tracer)}
 	}
 	if cfg.Workers > 0 {
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}

@@ -562,9 +562,25 @@ func (wf *Workflow) notify(ctx context.Context, job *river.Job[store.NotifyArgs]
 		return complete(ctx, tx, job)
 	})
 	if err == nil {
-		log.Info("notification accepted by the NRC", "state", to)
+		log.InfoContext(ctx, "notification accepted by the NRC", "state", to)
+		if !sent {
+			wf.cfg.Metrics.NotificationPublished(actieFor(to))
+		}
+		if to == signing.StateCompleted {
+			wf.cfg.Metrics.TransactionFinished("completed", "")
+		} else {
+			wf.cfg.Metrics.TransactionFinished("aborted", signing.AbortCause(w.Reden))
+		}
 	}
 	return err
+}
+
+// actieFor is the notification actie that ends a transaction in state to.
+func actieFor(to signing.State) string {
+	if to == signing.StateCompleted {
+		return signing.ActieVoltooid
+	}
+	return signing.ActieAfgebroken
 }
 
 // ensureKanaal makes sure the documentacties kanaal exists before the first publish to an NRC.

@@ -72,6 +72,9 @@ func permanent(err error) bool {
 }
 
 func (w *stepWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
+	start := time.Now()
+	result := "ok"
+	defer func() { w.wf.cfg.Metrics.StepRan(w.name, result, time.Since(start)) }()
 	id := job.Args.TxID()
 	log := w.wf.log.With("transaction_id", id.String(), "step", w.name, "attempt", job.Attempt)
 	err := w.fn(ctx, job, log)
@@ -79,9 +82,11 @@ func (w *stepWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 	case err == nil, errors.Is(err, store.ErrStale):
 		return nil
 	case errors.Is(err, errLocked):
-		log.Info("document locked by someone else; waiting", "retry_in", w.wf.cfg.LockRetry.String())
+		result = "waiting"
+		log.InfoContext(ctx, "document locked by someone else; waiting", "retry_in", w.wf.cfg.LockRetry.String())
 		return river.JobSnooze(w.wf.cfg.LockRetry)
 	case ctx.Err() != nil:
+		result = "retry"
 		return err // shutting down or timed out: River retries
 	}
 	abortable := w.name != "notify" && w.name != "abort"
@@ -92,14 +97,17 @@ func (w *stepWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 	}
 	now := w.wf.cfg.Now().UTC()
 	if errors.Is(err, errDrift) {
-		log.Warn("document changed while being signed; aborting", "err", err)
+		result = "failed"
+		log.WarnContext(ctx, "document changed while being signed; aborting", "err", err)
 		return abortFrom(ctx, w.wf, job, signing.RedenDrift, map[string]any{"document": doc}, now)
 	}
 	if abortable && (permanent(err) || job.Attempt >= job.MaxAttempts) {
-		log.Error("step failed for good; aborting", "err", err, "permanent", permanent(err))
+		result = "failed"
+		log.ErrorContext(ctx, "step failed for good; aborting", "err", err, "permanent", permanent(err))
 		return abortFrom(ctx, w.wf, job, signing.RedenTechnical(step, doc), map[string]any{"error": err.Error()}, now)
 	}
-	log.Warn("step failed; will retry", "err", err)
+	result = "retry"
+	log.WarnContext(ctx, "step failed; will retry", "err", err)
 	if ra, ok := zgw.RetryAfter(err); ok {
 		return fmt.Errorf("%w [retry-after %dms]", err, ra.Milliseconds())
 	}

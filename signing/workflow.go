@@ -195,3 +195,31 @@ func pdfString(s string) string {
 	}
 	return b.String()
 }
+
+// Abort causes, a small fixed set for metrics and reports.
+const (
+	CauseDeclined  = "declined"
+	CauseCancelled = "cancelled"
+	CauseExpired   = "expired"
+	CauseDrift     = "drift"
+	CauseTechnical = "technical"
+	CauseOther     = "other"
+)
+
+// AbortCause classifies a reden by the cause of the abort.
+func AbortCause(reden string) string {
+	switch {
+	case strings.HasPrefix(reden, "Geweigerd door ondertekenaar"):
+		return CauseDeclined
+	case strings.HasPrefix(reden, "Ingetrokken"):
+		return CauseCancelled
+	case reden == RedenExpired:
+		return CauseExpired
+	case reden == RedenDrift:
+		return CauseDrift
+	case strings.HasPrefix(reden, "Technische fout"):
+		return CauseTechnical
+	default:
+		return CauseOther
+	}
+}

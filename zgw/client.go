@@ -64,7 +64,7 @@ func NewClient(reg *Registry, rsin string, opts ClientOptions) *Client {
 	if opts.HTTPClient != nil {
 		hc = *opts.HTTPClient
 	} else {
-		hc.Transport = defaultTransport()
+		hc.Transport = DefaultTransport()
 	}
 	hc.Jar = nil
 	hc.CheckRedirect = c.checkRedirect
@@ -72,7 +72,9 @@ func NewClient(reg *Registry, rsin string, opts ClientOptions) *Client {
 	return c
 }
 
-func defaultTransport() http.RoundTripper {
+// DefaultTransport is the transport ZGW calls use when none is given: no proxy (it would see the
+// tokens), a connect timeout and a response-header timeout. Wrap it to instrument calls.
+func DefaultTransport() http.RoundTripper {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.Proxy = nil // a proxy would see the bearer tokens; configure one explicitly if needed
 	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext

@@ -18,14 +18,16 @@ import (
 	"github.com/signingd/signingd/api"
 	"github.com/signingd/signingd/config"
 	"github.com/signingd/signingd/jobs"
+	"github.com/signingd/signingd/metrics"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/providers/simulated"
 	"github.com/signingd/signingd/store"
+	"github.com/signingd/signingd/tracing"
 	"github.com/signingd/signingd/zgw"
 )
 
 func newLogger(w io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+	return slog.New(tracing.LogHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})))
 }
 
 // open reads the configuration, connects to the database and makes sure the schema is current:
@@ -88,25 +90,50 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	jc, wf, err := jobs.New(pool, st, workflowConfig(cfg, logger, registry, providers))
+	tp, stopTracing, err := tracing.Setup(ctx, getenv, version)
+	if err != nil {
+		return err
+	}
+	defer stopTracing(context.Background()) //nolint:errcheck // best effort flush at exit
+	m := metrics.New()
+	m.RegisterDatabase(pool)
+	wcfg := workflowConfig(cfg, logger, registry, providers)
+	wcfg.Metrics, wcfg.Tracer = m, tp
+	wcfg.HTTPClient = &http.Client{Transport: tracing.Transport(tp, m.Transport(zgw.DefaultTransport()))}
+	jc, wf, err := jobs.New(pool, st, wcfg)
 	if err != nil {
 		return err
 	}
 	st.SetJobs(jc)
+	mounts := []func(*echo.Echo){wf.MountWebhooks}
+	// The built-in signer tells the workflow of progress directly; the workflow reads providers from
+	// the same map, so adding it after the workflow exists is enough.
+	bp, mountBuiltin, err := setupBuiltin(ctx, cfg, st, wf.Progressed, logger)
+	if err != nil {
+		return err
+	}
+	if bp != nil {
+		providers[bp.Info().Name] = bp
+		mounts = append(mounts, mountBuiltin)
+	}
 	authn, mountAuth, err := setupAuth(ctx, cfg, st, pep, logger)
 	if err != nil {
 		return err
 	}
+	mounts = append(mounts, mountAuth)
 	migrationsOK := false
 	handler := api.New(api.Deps{
-		Store:     st,
-		Auth:      authn,
-		Mounts:    []func(*echo.Echo){mountAuth, wf.MountWebhooks},
-		Expiry:    cfg.Workflow.Expiry,
-		Landscape: cfg.Landscape,
-		CheckURL:  registry.CheckURL,
-		PublicURL: cfg.PublicURL,
-		Logger:    logger,
+		Store:        st,
+		Auth:         authn,
+		Metrics:      m,
+		ServeMetrics: cfg.MetricsAddr == "",
+		Tracer:       tp,
+		Mounts:       mounts,
+		Expiry:       cfg.Workflow.Expiry,
+		Landscape:    cfg.Landscape,
+		CheckURL:     registry.CheckURL,
+		PublicURL:    cfg.PublicURL,
+		Logger:       logger,
 		Ready: func(ctx context.Context) error {
 			if err := st.Ping(ctx); err != nil {
 				return err
@@ -137,6 +164,15 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) er
 		return fmt.Errorf("start jobs: %w", err)
 	}
 	go wf.EnsureKanalen(ctx, rsins(cfg.Landscape))
+	if cfg.MetricsAddr != "" {
+		msrv := &http.Server{Addr: cfg.MetricsAddr, Handler: m.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := msrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				logger.Error("metrics server", "err", err)
+			}
+		}()
+		defer msrv.Close()
+	}
 	logger.Info("signingd serving", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "version", version)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
