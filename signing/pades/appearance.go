@@ -32,21 +32,17 @@ func appearance(fu *fontUse, fontRef ref, w, h float64, o *Options, t time.Time)
 	if signer == "" && len(o.Certificates) > 0 {
 		signer = o.Certificates[0].Subject.CommonName
 	}
-	lines := []struct {
-		text string
-		size float64
-		gray float64
-	}{
+	type line struct {
+		text       string
+		size, gray float64 // size relative to the box height
+	}
+	lines := []line{
 		{label, h * 0.16, 0.35},
 		{signer, h * 0.24, 0},
 		{displayDate(t), h * 0.14, 0.35},
 	}
 	if o.Reason != "" {
-		lines = append(lines, struct {
-			text string
-			size float64
-			gray float64
-		}{o.Reason, h * 0.13, 0.35})
+		lines = append(lines, line{o.Reason, h * 0.13, 0.35})
 	}
 	pad := min(6, w*0.05)
 	var b bytes.Buffer
