@@ -91,6 +91,7 @@ func (s *Service) refuse(c echo.Context, clientID, method string, e *oauthError)
 	}
 	s.audit.Record(store.AuditEntry{At: s.o.Now(), Event: EventRefused, ClientID: clientID, Address: remoteAddr(c.Request()),
 		Method: method, Reason: reason})
+	s.o.Metrics.TokenRefused(e.code)
 	return writeError(c, e)
 }
 
@@ -144,6 +145,7 @@ func (s *Service) token(c echo.Context) error {
 	}
 	scope := strings.Join(scopes, " ")
 	s.audit.Record(store.AuditEntry{At: now, Event: EventIssued, ClientID: cl.ClientID, Address: addr, Method: cl.method, JTI: jti, Scope: scope})
+	s.o.Metrics.TokenIssued()
 	h := c.Response().Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")

@@ -19,6 +19,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/signingd/signingd/config"
+	"github.com/signingd/signingd/metrics"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/store"
 )
@@ -66,6 +67,8 @@ type Options struct {
 	HTTPClient        *http.Client
 	Logger            *slog.Logger
 	Now               func() time.Time
+	// Metrics counts issued and refused tokens; nil records nothing.
+	Metrics *metrics.Metrics
 }
 
 // OptionsFrom fills Options from the configuration.

@@ -27,6 +27,7 @@ import (
 	"github.com/signingd/signingd/api"
 	"github.com/signingd/signingd/auth"
 	"github.com/signingd/signingd/config"
+	"github.com/signingd/signingd/metrics"
 	"github.com/signingd/signingd/store"
 	"github.com/signingd/signingd/store/dbtest"
 )
@@ -83,6 +84,7 @@ type options struct {
 	jwksRefreshWindow time.Duration
 	logs              *syncBuffer
 	mounts            []func(*echo.Echo)
+	metrics           *metrics.Metrics
 }
 
 // syncBuffer collects log output from many goroutines.
@@ -141,7 +143,7 @@ func setup(t testing.TB, opts ...func(*options)) *env {
 	e.svc, err = auth.NewService(auth.Options{
 		Store: st, Pepper: pepper, Keys: e.keys, Issuer: issuer, Logger: logger, Now: e.clock.Now,
 		RatePerClient: o.ratePerClient, RatePerAddress: o.ratePerAddress, LockoutThreshold: o.lockout,
-		ClientJWKSHosts: o.clientJWKSHosts, JWKSRefreshWindow: o.jwksRefreshWindow,
+		ClientJWKSHosts: o.clientJWKSHosts, JWKSRefreshWindow: o.jwksRefreshWindow, Metrics: o.metrics,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +156,8 @@ func setup(t testing.TB, opts ...func(*options)) *env {
 	}
 	e.bearer = bearer
 	e.srv.Config.Handler = api.New(api.Deps{Store: st, Auth: auth.Chain{bearer, auth.NewAPIKeys(st, pepper)},
-		PublicURL: issuer, Logger: logger, Mounts: append([]func(*echo.Echo){e.svc.Mount}, o.mounts...)})
+		PublicURL: issuer, Logger: logger, Mounts: append([]func(*echo.Echo){e.svc.Mount}, o.mounts...),
+		Metrics: o.metrics, ServeMetrics: o.metrics != nil})
 	e.srv.Start()
 	t.Cleanup(e.srv.Close)
 	return e

@@ -74,43 +74,89 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) er
 		return err
 	}
 	defer pool.Close()
-	st := store.New(pool, nil)
-	if err := st.SyncOrganisations(ctx, cfg.Landscape.Organisations); err != nil {
+	a, err := assemble(ctx, cfg, logger, pool, getenv)
+	if err != nil {
 		return err
+	}
+	defer a.close()
+	return a.run(ctx, nil)
+}
+
+// app is the service as serve assembles it between the open database and the listener; `signingd
+// dev` runs the same assembly, so what a new user tries is what production runs.
+type app struct {
+	cfg      config.Config
+	logger   *slog.Logger
+	pool     *pgxpool.Pool
+	store    *store.Store
+	pepper   []byte
+	registry *zgw.Registry
+	jobs     *jobs.Client
+	workflow *jobs.Workflow
+	metrics  *metrics.Metrics
+	handler  http.Handler
+	closers  []func()
+}
+
+// close releases what assemble set up (the tracer's flush); the pool belongs to the caller.
+func (a *app) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+}
+
+// assemble builds the service on an open, migrated pool: store, ZGW registry, providers, jobs, the
+// built-in signer, authentication and the API handler. Background work (key rotation, the built-in
+// signer's ticks) runs until ctx ends. extra mounts more routes on the API's router.
+func assemble(ctx context.Context, cfg config.Config, logger *slog.Logger, pool *pgxpool.Pool, getenv func(string) string, extra ...func(*echo.Echo)) (_ *app, err error) {
+	a := &app{cfg: cfg, logger: logger, pool: pool}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+	st := store.New(pool, nil)
+	a.store = st
+	if err := st.SyncOrganisations(ctx, cfg.Landscape.Organisations); err != nil {
+		return nil, err
 	}
 	pep, err := pepper(ctx, cfg, st)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	a.pepper = pep
 	registry, err := zgw.NewRegistry(cfg.Landscape, zgw.RegistryOptions{Logger: logger})
 	if err != nil {
-		return err
+		return nil, err
 	}
+	a.registry = registry
 	providers, err := buildProviders(cfg.Landscape)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tp, stopTracing, err := tracing.Setup(ctx, getenv, version)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer stopTracing(context.Background()) //nolint:errcheck // best effort flush at exit
+	a.closers = append(a.closers, func() { _ = stopTracing(context.Background()) }) // best effort flush at exit
 	m := metrics.New()
 	m.RegisterDatabase(pool)
+	a.metrics = m
 	wcfg := workflowConfig(cfg, logger, registry, providers)
 	wcfg.Metrics, wcfg.Tracer = m, tp
 	wcfg.HTTPClient = &http.Client{Transport: tracing.Transport(tp, m.Transport(zgw.DefaultTransport()))}
 	jc, wf, err := jobs.New(pool, st, wcfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	a.jobs, a.workflow = jc, wf
 	st.SetJobs(jc)
 	mounts := []func(*echo.Echo){wf.MountWebhooks}
 	// The built-in signer tells the workflow of progress directly; the workflow reads providers from
 	// the same map, so adding it after the workflow exists is enough.
 	bp, mountBuiltin, err := setupBuiltin(ctx, cfg, st, wf.Progressed, logger)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if bp != nil {
 		providers[bp.Info().Name] = bp
@@ -118,11 +164,12 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) er
 	}
 	authn, mountAuth, err := setupAuth(ctx, cfg, st, pep, logger)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	mounts = append(mounts, mountAuth)
+	mounts = append(mounts, extra...)
 	migrationsOK := false
-	handler := api.New(api.Deps{
+	a.handler = api.New(api.Deps{
 		Store:        st,
 		Auth:         authn,
 		Metrics:      m,
@@ -147,9 +194,16 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) er
 			return nil
 		},
 	})
+	return a, nil
+}
+
+// run listens on LISTEN_ADDR, starts the jobs and serves until ctx ends, then drains. serving, when
+// set, is called once the listener is open and the jobs run.
+func (a *app) run(ctx context.Context, serving func(addr net.Addr)) error {
+	cfg, logger := a.cfg, a.logger
 	srv := &http.Server{
 		Addr:              cfg.ListenAddr,
-		Handler:           handler,
+		Handler:           a.handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -160,12 +214,13 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) er
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	if err := jc.Start(ctx); err != nil {
+	if err := a.jobs.Start(ctx); err != nil {
+		ln.Close()
 		return fmt.Errorf("start jobs: %w", err)
 	}
-	go wf.EnsureKanalen(ctx, rsins(cfg.Landscape))
+	go a.workflow.EnsureKanalen(ctx, rsins(cfg.Landscape))
 	if cfg.MetricsAddr != "" {
-		msrv := &http.Server{Addr: cfg.MetricsAddr, Handler: m.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		msrv := &http.Server{Addr: cfg.MetricsAddr, Handler: a.metrics.Handler(), ReadHeaderTimeout: 10 * time.Second}
 		go func() {
 			if err := msrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				logger.Error("metrics server", "err", err)
@@ -176,6 +231,9 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) er
 	logger.Info("signingd serving", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "version", version)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if serving != nil {
+		serving(ln.Addr())
+	}
 
 	select {
 	case err := <-errc:
@@ -187,7 +245,7 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) er
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(sctx)
-	if jerr := jc.Stop(sctx); jerr != nil {
+	if jerr := a.jobs.Stop(sctx); jerr != nil {
 		err = errors.Join(err, fmt.Errorf("stop jobs: %w", jerr))
 	}
 	logger.Info("stopped")

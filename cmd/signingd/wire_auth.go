@@ -9,19 +9,20 @@ import (
 
 	"github.com/signingd/signingd/auth"
 	"github.com/signingd/signingd/config"
+	"github.com/signingd/signingd/metrics"
 	"github.com/signingd/signingd/store"
 )
 
 // setupAuth builds the authenticator of the API (bearer tokens of ours and of the configured
 // issuers, then API keys) and the token service's routes. The key ring rotates on schedule and the
 // audit trail is flushed until ctx ends.
-func setupAuth(ctx context.Context, cfg config.Config, st *store.Store, pepper []byte, logger *slog.Logger) (auth.Authenticator, func(*echo.Echo), error) {
+func setupAuth(ctx context.Context, cfg config.Config, st *store.Store, pepper []byte, m *metrics.Metrics, logger *slog.Logger) (auth.Authenticator, func(*echo.Echo), error) {
 	keys, err := openKeyRing(ctx, cfg, st, pepper, logger)
 	if err != nil {
 		return nil, nil, err
 	}
 	o := auth.OptionsFrom(cfg.Auth, cfg.PublicURL)
-	o.Store, o.Pepper, o.Keys, o.Logger = st, pepper, keys, logger
+	o.Store, o.Pepper, o.Keys, o.Logger, o.Metrics = st, pepper, keys, logger, m
 	svc, err := auth.NewService(o)
 	if err != nil {
 		return nil, nil, err
