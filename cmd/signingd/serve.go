@@ -162,7 +162,7 @@ func assemble(ctx context.Context, cfg config.Config, logger *slog.Logger, pool 
 		providers[bp.Info().Name] = bp
 		mounts = append(mounts, mountBuiltin)
 	}
-	authn, mountAuth, err := setupAuth(ctx, cfg, st, pep, logger)
+	authn, mountAuth, err := setupAuth(ctx, cfg, st, pep, m, logger)
 	if err != nil {
 		return nil, err
 	}
