@@ -26,13 +26,14 @@ type Blob struct {
 
 // PutBlob streams r into a new blob of the transaction, chunk by chunk, and returns it with its
 // size and SHA-256. The blob is committed on its own; a crash leaves an incomplete blob that the
-// cleanup removes with its transaction.
+// cleanup removes with its transaction. A blob whose transaction does not exist (the built-in
+// signer used without the workflow) belongs to no transaction.
 func (s *Store) PutBlob(ctx context.Context, transactionID uuid.UUID, r io.Reader) (Blob, error) {
 	b := Blob{ID: uuid.New()}
 	h := sha256.New()
 	buf := make([]byte, BlobChunkSize)
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO blobs (id, transaction_id) VALUES ($1, $2)`, b.ID, transactionID); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO blobs (id, transaction_id) VALUES ($1, (SELECT id FROM transactions WHERE id = $2))`, b.ID, transactionID); err != nil {
 			return err
 		}
 		for seq := 0; ; seq++ {

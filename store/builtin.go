@@ -3,11 +3,8 @@ package store
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/google/uuid"
@@ -72,42 +69,6 @@ type BuiltinEvent struct {
 	IP        string
 	UserAgent string
 	Detail    map[string]any
-}
-
-// PutBuiltinBlob streams r into a new blob like PutBlob. The blob belongs to the workflow's
-// transaction when that exists (so it is cleaned up with it), else to no transaction.
-func (s *Store) PutBuiltinBlob(ctx context.Context, transactionID uuid.UUID, r io.Reader) (Blob, error) {
-	b := Blob{ID: uuid.New()}
-	h := sha256.New()
-	buf := make([]byte, BlobChunkSize)
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO blobs (id, transaction_id) VALUES ($1, (SELECT id FROM transactions WHERE id = $2))`, b.ID, transactionID); err != nil {
-			return err
-		}
-		for seq := 0; ; seq++ {
-			n, rerr := io.ReadFull(r, buf)
-			if n > 0 {
-				h.Write(buf[:n])
-				b.Size += int64(n)
-				if _, err := tx.Exec(ctx, `INSERT INTO blob_chunks (blob_id, seq, data) VALUES ($1, $2, $3)`, b.ID, seq, buf[:n]); err != nil {
-					return err
-				}
-			}
-			if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
-				break
-			}
-			if rerr != nil {
-				return fmt.Errorf("read content: %w", rerr)
-			}
-		}
-		b.SHA256 = hex.EncodeToString(h.Sum(nil))
-		_, err := tx.Exec(ctx, `UPDATE blobs SET size = $2, sha256 = $3, complete = true WHERE id = $1`, b.ID, b.Size, b.SHA256)
-		return err
-	})
-	if err != nil {
-		return Blob{}, fmt.Errorf("store: put builtin blob: %w", err)
-	}
-	return b, nil
 }
 
 // BuiltinSigningByTransaction returns the id of the signing made for a transaction, if any.

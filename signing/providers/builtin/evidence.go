@@ -83,7 +83,7 @@ func (p *Provider) makeEvidence(ctx context.Context, sg store.BuiltinSigning, ev
 	if _, err := signed.Seek(0, io.SeekStart); err != nil {
 		return store.Blob{}, err
 	}
-	return p.o.Store.PutBuiltinBlob(ctx, sg.TransactionID, bufio.NewReader(signed))
+	return p.o.Store.PutBlob(ctx, sg.TransactionID, bufio.NewReader(signed))
 }
 
 // maskPhone keeps only the last three digits of a phone number.

@@ -235,7 +235,7 @@ func (p *Provider) storeDocument(ctx context.Context, txID uuid.UUID, d signing.
 	if head, _ := br.Peek(5); string(head) != "%PDF-" {
 		return doc, fmt.Errorf("builtin: document %d (%s): %w: %w", d.Position, d.Formaat, errNotPDF, signing.ErrPermanent)
 	}
-	b, err := p.o.Store.PutBuiltinBlob(ctx, txID, br)
+	b, err := p.o.Store.PutBlob(ctx, txID, br)
 	if err != nil {
 		return doc, err
 	}
@@ -504,7 +504,7 @@ func (p *Provider) signDocument(ctx context.Context, sg store.BuiltinSigning, d 
 	if _, err := out.Seek(0, io.SeekStart); err != nil {
 		return store.Blob{}, err
 	}
-	return p.o.Store.PutBuiltinBlob(ctx, sg.TransactionID, bufio.NewReaderSize(out, 1<<16))
+	return p.o.Store.PutBlob(ctx, sg.TransactionID, bufio.NewReaderSize(out, 1<<16))
 }
 
 // spool copies a blob into a temporary file, which pades needs as an io.ReaderAt.
