@@ -181,24 +181,36 @@ func trunc(s string) string {
 	return s
 }
 
+// tokenRequest reads an introspection or revocation request: the form, the client that must
+// authenticate itself, and the token it asks about. When answered is true the refusal has been
+// written and err is what the handler returns.
+func (s *Service) tokenRequest(c echo.Context) (cl authenticatedClient, form url.Values, answered bool, err error) {
+	r := c.Request()
+	form, oe := readForm(r)
+	if oe != nil {
+		return cl, nil, true, s.refuse(c, "", "", oe)
+	}
+	cl, clientID, oe := s.authenticateClient(r.Context(), r, form)
+	if oe != nil {
+		return cl, nil, true, s.refuse(c, clientID, methodOf(r, form), oe)
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	if form.Get("token") == "" {
+		return cl, nil, true, writeError(c, invalidRequest("token is required."))
+	}
+	return cl, form, false, nil
+}
+
 // introspect is RFC 7662 introspection of our own tokens, for authenticated clients. A client
 // without the admin scope learns only about tokens of its own organisation.
 func (s *Service) introspect(c echo.Context) error {
 	r := c.Request()
-	form, oe := readForm(r)
-	if oe != nil {
-		return s.refuse(c, "", "", oe)
+	cl, form, answered, err := s.tokenRequest(c)
+	if answered {
+		return err
 	}
-	cl, clientID, oe := s.authenticateClient(r.Context(), r, form)
-	if oe != nil {
-		return s.refuse(c, clientID, methodOf(r, form), oe)
-	}
-	c.Response().Header().Set("Cache-Control", "no-store")
 	inactive := map[string]any{"active": false}
 	tok := form.Get("token")
-	if tok == "" {
-		return writeError(c, invalidRequest("token is required."))
-	}
 	t, err := parseJWS(tok)
 	if err != nil {
 		return c.JSON(http.StatusOK, inactive)
@@ -233,19 +245,11 @@ func unixOrZero(d *jwt.NumericDate) int64 {
 // revoke is RFC 7009 revocation of our own access tokens by the client they were issued to.
 func (s *Service) revoke(c echo.Context) error {
 	r := c.Request()
-	form, oe := readForm(r)
-	if oe != nil {
-		return s.refuse(c, "", "", oe)
+	cl, form, answered, err := s.tokenRequest(c)
+	if answered {
+		return err
 	}
-	cl, clientID, oe := s.authenticateClient(r.Context(), r, form)
-	if oe != nil {
-		return s.refuse(c, clientID, methodOf(r, form), oe)
-	}
-	c.Response().Header().Set("Cache-Control", "no-store")
 	tok := form.Get("token")
-	if tok == "" {
-		return writeError(c, invalidRequest("token is required."))
-	}
 	if h := form.Get("token_type_hint"); h == "refresh_token" {
 		return c.NoContent(http.StatusOK) // we issue none; nothing to revoke
 	}
