@@ -29,6 +29,8 @@ const usage = `signingd — documents of a zaak signed, the ZGW way.
 Usage:
   signingd serve                 run the service (migrates first unless MIGRATE_ON_START=false)
   signingd migrate               apply database migrations
+  signingd dev                   try it: simulators, demo data and signingd in one process (see dev -h)
+  signingd sim [--vendor]        the ZGW simulator (SIM_ADDR) and optionally the vendor simulator (VENDOR_ADDR)
   signingd clients create --rsin RSIN --name NAME [--scopes a,b]
   signingd clients list
   signingd clients revoke CLIENT_ID
@@ -53,6 +55,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[0] {
 	case "serve":
 		return serve(ctx, getenv, stderr)
+	case "dev":
+		return dev(ctx, args[1:], getenv, stdout, stderr)
+	case "sim":
+		return simCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, getenv, stderr)
 	case "clients":

@@ -1,0 +1,643 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/labstack/echo/v4"
+
+	"github.com/signingd/signingd/auth"
+	"github.com/signingd/signingd/config"
+	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/signing/providers/builtin"
+	"github.com/signingd/signingd/signing/providers/simulated"
+	"github.com/signingd/signingd/store"
+	"github.com/signingd/signingd/zgw/sim"
+)
+
+const devUsage = `Usage: signingd dev [--provider builtin|simulated] [--dir .dev] [--local-pg] [--database signingd_dev]
+
+Runs signingd with everything it talks to in one process, for trying it out: the ZGW simulator
+(SIM_ADDR, default :8090), the simulated signing vendor (VENDOR_ADDR, default :8091), the built-in
+signer with its outbox at /dev/outbox, and signingd on LISTEN_ADDR (default :8080). It seeds a demo
+zaak with two documents and a client, and prints the commands to try a signing. CONFIG_FILE is
+ignored: the landscape points at the simulator.
+
+The database is DATABASE_URL's server when it answers, else a throwaway PostgreSQL cluster under
+--dir (initdb and pg_ctl from PATH or /usr/lib/postgresql/*/bin). On it, the database --database is
+dropped and created afresh at every start, because the simulator's state lives in memory.
+
+Flags:
+`
+
+// Demo data of `signingd dev`.
+const (
+	devRSIN         = sim.DefaultRSIN // 002220647, the example organisation
+	devSigner1Email = "teamleider@gemeente.example"
+	devSigner1Phone = "+31612345678"
+	devSigner2Email = "wethouder@gemeente.example"
+	devCallbackPath = "/dev/zac/notificaties"
+)
+
+type devOptions struct {
+	provider string
+	dir      string
+	localPG  bool
+	database string
+}
+
+// dev runs the service as serve does, with a ZGW landscape, a signing vendor and demo data of its
+// own, so that a new user can try a whole signing with one command and no setup.
+func dev(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var o devOptions
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, devUsage); fs.PrintDefaults() }
+	fs.StringVar(&o.provider, "provider", builtin.Name, "who signs: builtin (signer pages, mail and SMS in /dev/outbox) or simulated (the vendor simulator's API)")
+	fs.StringVar(&o.dir, "dir", ".dev", "working directory for the trigger file and the throwaway cluster")
+	fs.BoolVar(&o.localPG, "local-pg", false, "always use a throwaway PostgreSQL cluster, even when DATABASE_URL answers")
+	fs.StringVar(&o.database, "database", "signingd_dev", "database to recreate on the server; empty: use DATABASE_URL's database as it is")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if o.provider != builtin.Name && o.provider != simulated.Name {
+		return fmt.Errorf("dev: --provider must be %s or %s", builtin.Name, simulated.Name)
+	}
+	if err := os.MkdirAll(o.dir, 0o755); err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	out := &lockedWriter{w: stdout}
+	or := func(k, def string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+
+	dbURL, stopDB, err := devDatabase(ctx, or("DATABASE_URL", config.DefaultDatabaseURL), o, out)
+	if err != nil {
+		return err
+	}
+	defer stopDB()
+
+	// The simulator and the vendor listen first, so that their URLs are known for the landscape.
+	simLn, err := net.Listen("tcp", or("SIM_ADDR", ":8090"))
+	if err != nil {
+		return fmt.Errorf("dev: ZGW simulator: %w", err)
+	}
+	defer simLn.Close()
+	vendorLn, err := net.Listen("tcp", or("VENDOR_ADDR", ":8091"))
+	if err != nil {
+		return fmt.Errorf("dev: vendor simulator: %w", err)
+	}
+	defer vendorLn.Close()
+	listen := or("LISTEN_ADDR", ":8080")
+	self, err := addrURL(listen)
+	if err != nil {
+		return fmt.Errorf("dev: LISTEN_ADDR: %w", err)
+	}
+	publicURL := or("PUBLIC_URL", self)
+	simURL, vendorURL := lnURL(simLn), lnURL(vendorLn)
+
+	zgwSim, err := sim.New(sim.Options{BaseURL: simURL})
+	if err != nil {
+		return err
+	}
+	defer zgwSim.Close()
+	webhookSecret, zacToken := randomHex(16), randomHex(16)
+	vendor := simulated.NewServer(simulated.ServerOptions{WebhookURL: self + "/api/v1/providers/simulated/webhook", WebhookSecret: webhookSecret})
+	defer vendor.Close()
+	stopSim := serveBackground(simLn, zgwSim.Handler())
+	defer stopSim()
+	stopVendor := serveBackground(vendorLn, vendor.Handler())
+	defer stopVendor()
+
+	env := func(k string) string {
+		switch k {
+		case "DATABASE_URL":
+			return dbURL
+		case "CONFIG_FILE":
+			return ""
+		case "LISTEN_ADDR":
+			return listen
+		case "PUBLIC_URL":
+			return publicURL
+		case "MIGRATE_ON_START", "BUILTIN_DEV_OUTBOX":
+			return "true"
+		case "LOG_LEVEL":
+			return or(k, "warn") // the printed flow stays readable; LOG_LEVEL=info shows every step
+		}
+		return getenv(k)
+	}
+	cfg, logger, pool, err := open(ctx, env, stderr)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	cfg.Landscape = devLandscape(zgwSim, o.provider, vendorURL, webhookSecret)
+	if err := cfg.Landscape.Validate(); err != nil {
+		return fmt.Errorf("dev: generated landscape: %w", err)
+	}
+	zac := func(e *echo.Echo) {
+		e.POST(devCallbackPath, func(c echo.Context) error {
+			if c.Request().Header.Get("Authorization") != "Bearer "+zacToken {
+				return c.NoContent(http.StatusUnauthorized)
+			}
+			var m sim.Message
+			if err := json.NewDecoder(io.LimitReader(c.Request().Body, 1<<20)).Decode(&m); err != nil {
+				return c.NoContent(http.StatusBadRequest)
+			}
+			line := fmt.Sprintf("ZAC received notification %s: transaction_id=%s zaak=%s", m.Actie, m.Kenmerken["transaction_id"], m.HoofdObject)
+			if r := m.Kenmerken["reden"]; r != "" {
+				line += fmt.Sprintf(" reden=%q", r)
+			}
+			fmt.Fprintln(out, line)
+			return c.NoContent(http.StatusNoContent)
+		})
+	}
+	a, err := assemble(ctx, cfg, logger, pool, env, zac)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+
+	demo, err := seedDemo(zgwSim, self+devCallbackPath, "Bearer "+zacToken)
+	if err != nil {
+		return fmt.Errorf("dev: seed the simulator: %w", err)
+	}
+	triggerPath := filepath.Join(o.dir, "trigger.json")
+	if err := os.WriteFile(triggerPath, demo.trigger, 0o644); err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	cred, err := devClient(ctx, a)
+	if err != nil {
+		return fmt.Errorf("dev: demo client: %w", err)
+	}
+	return a.run(ctx, func(net.Addr) {
+		printDevBanner(out, devBanner{
+			self: self, publicURL: publicURL, simURL: simURL, vendorURL: vendorURL, db: redactURL(dbURL),
+			provider: o.provider, cred: cred, demo: demo, trigger: triggerPath,
+		})
+	})
+}
+
+// devLandscape is the one organisation of dev, with every ZGW service on the simulator and both
+// providers configured; provider picks the one that signs.
+func devLandscape(s *sim.Sim, provider, vendorURL, webhookSecret string) config.Landscape {
+	none := config.ServiceAuth{Mode: config.AuthNone}
+	return config.Landscape{
+		Organisations: []config.Organisation{{RSIN: devRSIN, Name: "Gemeente Voorbeeld (signingd dev)", Provider: provider, Services: []config.Service{
+			{Kind: config.KindDRC, APIRoot: s.DRC(), Auth: none},
+			{Kind: config.KindZRC, APIRoot: s.ZRC(), Auth: none},
+			{Kind: config.KindZTC, APIRoot: s.ZTC(), Auth: none},
+			{Kind: config.KindNRC, APIRoot: s.NRC(), Auth: none},
+		}}},
+		Providers: []config.Provider{
+			{Name: builtin.Name, AuthMethods: []string{signing.AuthSMS, signing.AuthEmail}},
+			{Name: simulated.Name, AuthMethods: []string{signing.AuthSMS, signing.AuthEmail},
+				Settings: map[string]string{"url": vendorURL, "webhook_secret": webhookSecret, "poll_interval": "5s"}},
+		},
+	}
+}
+
+// devDemo is what dev seeded in the simulator.
+type devDemo struct {
+	zaak, iot string
+	docs      []string
+	trigger   []byte // the trigger message for them, indented JSON
+}
+
+// seedDemo seeds a zaaktype that allows the evidence informatieobjecttype, a zaak with two PDF
+// documents, and a subscription of the case system (dev's callback) to kanaal documentacties.
+func seedDemo(s *sim.Sim, callback, callbackAuth string) (devDemo, error) {
+	var d devDemo
+	d.iot = s.SeedInformatieobjecttype(sim.IOTSeed{Omschrijving: "Bewijs van ondertekening"})
+	zt, err := s.SeedZaaktype(sim.ZaaktypeSeed{Omschrijving: "Omgevingsvergunning", Informatieobjecttypen: []string{s.DefaultIOT(), d.iot}})
+	if err != nil {
+		return d, err
+	}
+	if d.zaak, err = s.SeedZaak(sim.ZaakSeed{Zaaktype: zt, Omschrijving: "Omgevingsvergunning Dorpsstraat 12", Identificatie: "ZAAK-2026-0001"}); err != nil {
+		return d, err
+	}
+	type docSeed struct{ titel, bestandsnaam string }
+	seeds := []docSeed{{"Besluit omgevingsvergunning", "besluit-omgevingsvergunning.pdf"}, {"Bijlage situatietekening", "situatietekening.pdf"}}
+	var documenten []map[string]any
+	for _, ds := range seeds {
+		content := signing.TextPDF([]string{ds.titel, "Zaak ZAAK-2026-0001, Dorpsstraat 12", "",
+			"Handtekening teamleider: {{Signer1}}", "", "Handtekening wethouder: {{Signer2}}"})
+		u, err := s.SeedDocument(content, sim.DocumentSeed{Titel: ds.titel, Bestandsnaam: ds.bestandsnaam, Formaat: "application/pdf",
+			Status: "in_bewerking", Zaak: d.zaak})
+		if err != nil {
+			return d, err
+		}
+		d.docs = append(d.docs, u)
+		documenten = append(documenten, map[string]any{"uuid": lastSegment(u), "url": u, "titel": ds.titel, "versie": 1, "bestandsnaam": ds.bestandsnaam})
+	}
+	s.SeedKanaal(signing.Kanaal)
+	if _, err := s.SeedAbonnement(callback, callbackAuth, signing.Kanaal, nil); err != nil {
+		return d, err
+	}
+	trigger := map[string]any{
+		"naam":                        "Omgevingsvergunning Dorpsstraat 12 - besluit",
+		"eigenaar":                    "behandelaar@gemeente.example",
+		"zaak":                        map[string]any{"uuid": lastSegment(d.zaak), "url": d.zaak},
+		"bewijs_informatieobjecttype": d.iot,
+		"documenten":                  documenten,
+		"ondertekenaars": []map[string]any{
+			{"e-mail": devSigner1Email, "voornaam": "Anouk", "achternaam": "de Vries", "identificatie": "Signer1", "volgorde": 1,
+				"authenticatie": map[string]any{"methode": signing.AuthSMS, "waarde": devSigner1Phone}},
+			{"e-mail": devSigner2Email, "voornaam": "Sjoerd", "achternaam": "van den Berg", "identificatie": "Signer2", "volgorde": 2,
+				"authenticatie": nil},
+		},
+	}
+	d.trigger, err = json.MarshalIndent(trigger, "", "  ")
+	d.trigger = append(d.trigger, '\n')
+	return d, err
+}
+
+func lastSegment(u string) string { return u[strings.LastIndexByte(u, '/')+1:] }
+
+// devCredentials are the demo client's, printed once like `signingd clients create` does.
+type devCredentials struct{ clientID, secret, apiKey string }
+
+func devClient(ctx context.Context, a *app) (devCredentials, error) {
+	c, err := a.store.CreateClient(ctx, store.NewClientID(), "Demo ZAC (signingd dev)", devRSIN, auth.AllScopes)
+	if err != nil {
+		return devCredentials{}, err
+	}
+	cred := devCredentials{clientID: c.ClientID, secret: auth.GenerateSecret(), apiKey: auth.GenerateAPIKey()}
+	if err := a.store.AddClientSecret(ctx, c.ID, auth.SecretDigest(a.pepper, cred.secret), nil); err != nil {
+		return cred, err
+	}
+	if err := a.store.AddAPIKey(ctx, c.ID, auth.NewAPIKeys(a.store, a.pepper).Digest(cred.apiKey)); err != nil {
+		return cred, err
+	}
+	return cred, a.store.InsertAudit(ctx, []store.AuditEntry{{At: time.Now(), Event: auth.EventClientCreated, ClientID: c.ClientID,
+		Method: "cli", Reason: "signingd dev demo client"}})
+}
+
+type devBanner struct {
+	self, publicURL, simURL, vendorURL, db, provider, trigger string
+	cred                                                      devCredentials
+	demo                                                      devDemo
+}
+
+// printDevBanner prints where everything runs and the commands to try a signing. The commands
+// use only curl and sed, and each line can be pasted on its own.
+func printDevBanner(w io.Writer, b devBanner) {
+	var s strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&s, format+"\n", args...) }
+	p("")
+	p("signingd dev is running; Ctrl-C stops everything.")
+	p("")
+	p("  signingd        %s   (contract: %s/docs)", b.publicURL, b.publicURL)
+	p("  ZGW simulator   %s   (DRC, ZRC, ZTC and NRC; inspection under /_sim/)", b.simURL)
+	p("  vendor sim      %s/api/signings", b.vendorURL)
+	p("  database        %s", b.db)
+	p("  provider        %s", b.provider)
+	p("")
+	p("Demo client of organisation %s (shown once):", devRSIN)
+	p("  client_id:     %s", b.cred.clientID)
+	p("  client_secret: %s", b.cred.secret)
+	p("  api_key:       %s", b.cred.apiKey)
+	p("")
+	p("Seeded: zaak %s", b.demo.zaak)
+	for _, d := range b.demo.docs {
+		p("        document %s", d)
+	}
+	p("")
+	p("# 1. Get a token")
+	p("    TOKEN=$(curl -s -u '%s:%s' -d grant_type=client_credentials %s%s | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')",
+		b.cred.clientID, b.cred.secret, b.self, auth.TokenPath)
+	p("")
+	p("# 2. Post the trigger (two documents; %s signs first with an SMS code, then %s)", devSigner1Email, devSigner2Email)
+	p("    ID=$(curl -s -X POST %s/api/v1/transactions -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' --data @%s | sed 's/.*\"transaction_id\":\"\\([^\"]*\\)\".*/\\1/'); echo $ID",
+		b.self, shellQuote(b.trigger))
+	p("")
+	p("# 3. Follow it")
+	p("    curl -s %s/api/v1/transactions/$ID -H \"Authorization: Bearer $TOKEN\"", b.self)
+	p("")
+	p("# 4. Sign")
+	if b.provider == builtin.Name {
+		p("#    Open %s/dev/outbox: the e-mail to %s has the signer link;", b.publicURL, devSigner1Email)
+		p("#    the SMS code to %s appears there when the page asks for it. Once signed, %s", devSigner1Phone, devSigner2Email)
+		p("#    gets an e-mail with a link of their own. The outbox page lists every e-mail and SMS.")
+		p("    echo %s/dev/outbox", b.publicURL)
+	} else {
+		p("#    Signer 0 is %s, signer 1 %s (invited once signer 0 signed).", devSigner1Email, devSigner2Email)
+		p("    SIGNING=$(curl -s '%s/api/signings?external_id='$ID | sed 's/^\\[{\"id\":\"\\([^\"]*\\)\".*/\\1/')", b.vendorURL)
+		p("    curl -s -X POST %s/api/signings/$SIGNING/signers/0/sign", b.vendorURL)
+		p("    curl -s -X POST %s/api/signings/$SIGNING/signers/1/sign", b.vendorURL)
+		p("#    or decline instead: curl -s -X POST %s/api/signings/$SIGNING/signers/1/decline -d '{\"reden\":\"bedrag klopt niet\"}'", b.vendorURL)
+	}
+	p("")
+	p("# 5. The notification: this terminal prints \"ZAC received notification OndertekenenVoltooid\" when the")
+	p("#    case system's subscription gets it; every delivery of the simulated NRC is listed at")
+	p("    curl -s %s/_sim/deliveries", b.simURL)
+	p("#    and the signed versions of the first document at")
+	p("    curl -s %s/_sim/documents/%s/versions", b.simURL, lastSegment(b.demo.docs[0]))
+	p("")
+	io.WriteString(w, s.String()) //nolint:errcheck // the terminal
+}
+
+// shellQuote quotes a path for sh when it needs it.
+func shellQuote(s string) string {
+	if regexp.MustCompile(`^[A-Za-z0-9_./@:-]+$`).MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// lockedWriter serialises writes from the banner and the notification callback.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// serveBackground serves h on ln until the returned stop is called.
+func serveBackground(ln net.Listener, h http.Handler) (stop func()) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln) //nolint:errcheck // ends with ErrServerClosed on stop
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}
+}
+
+// lnURL is the http URL of a listener as other processes on this machine reach it.
+func lnURL(ln net.Listener) string {
+	u, _ := addrURL(ln.Addr().String())
+	return u
+}
+
+// addrURL turns a listen address (":8080", "0.0.0.0:8080", "127.0.0.1:8080") into a local URL.
+func addrURL(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", err
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port), nil
+}
+
+func redactURL(s string) string {
+	if u, err := url.Parse(s); err == nil && u.Scheme != "" {
+		return u.Redacted()
+	}
+	return "(DATABASE_URL)"
+}
+
+// devDatabase returns the URL of a fresh database for dev: on DATABASE_URL's server when it
+// answers (or -local-pg is not given), else on a throwaway cluster it starts. stop ends the
+// cluster, if any.
+func devDatabase(ctx context.Context, server string, o devOptions, out io.Writer) (dbURL string, stop func(), err error) {
+	stop = func() {}
+	if !o.localPG {
+		if err = pingDatabase(ctx, server); err != nil {
+			fmt.Fprintf(out, "PostgreSQL at %s does not answer (%v); starting a throwaway cluster under %s\n", redactURL(server), err, filepath.Join(o.dir, "pg"))
+		}
+	}
+	if o.localPG || err != nil {
+		c, err := startCluster(filepath.Join(o.dir, "pg"))
+		if err != nil {
+			return "", stop, fmt.Errorf("dev: no database: set DATABASE_URL to a PostgreSQL server, or install PostgreSQL for a throwaway cluster: %w", err)
+		}
+		server, stop = c.url(), c.stop
+	}
+	if o.database == "" {
+		return server, stop, nil
+	}
+	dbURL, err = recreateDatabase(ctx, server, o.database)
+	if err != nil {
+		stop()
+		return "", func() {}, fmt.Errorf("dev: database %s: %w (use --database= to use DATABASE_URL's database as it is)", o.database, err)
+	}
+	return dbURL, stop, nil
+}
+
+func pingDatabase(ctx context.Context, dsn string) error {
+	pc, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return err
+	}
+	pc.ConnectTimeout = 3 * time.Second
+	conn, err := pgx.ConnectConfig(ctx, pc)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	return conn.Ping(ctx)
+}
+
+var identRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+
+// recreateDatabase drops and creates the database name on the server of dsn (a URL) and returns
+// its URL: old transactions would point at documents of a simulator that is gone.
+func recreateDatabase(ctx context.Context, dsn, name string) (string, error) {
+	if !identRE.MatchString(name) {
+		return "", fmt.Errorf("want a lower-case identifier")
+	}
+	u, err := url.Parse(dsn)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", fmt.Errorf("DATABASE_URL must be a postgres:// URL for dev")
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(context.Background())
+	ident := pgx.Identifier{name}.Sanitize()
+	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
+		return "", err
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+ident); err != nil {
+		return "", err
+	}
+	u.Path = "/" + name
+	return u.String(), nil
+}
+
+// cluster is a throwaway PostgreSQL server of dev: trust authentication, TCP on a free loopback
+// port, its socket in its data directory, no fsync.
+type cluster struct {
+	dir           string
+	initdb, pgCtl string
+	runAs         string // PostgreSQL refuses to run as root: then its binaries run as this user
+	port          int
+	stopOnce      sync.Once
+}
+
+func (c *cluster) url() string {
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.port)
+}
+
+// pgBinaries finds initdb and pg_ctl on PATH, else in the newest /usr/lib/postgresql/*/bin.
+func pgBinaries() (initdb, pgCtl string, err error) {
+	if i, err := exec.LookPath("initdb"); err == nil {
+		if p, err := exec.LookPath("pg_ctl"); err == nil {
+			return i, p, nil
+		}
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(dirs, func(i, j int) bool { return pgMajor(dirs[i]) > pgMajor(dirs[j]) })
+	for _, d := range dirs {
+		i, p := filepath.Join(d, "initdb"), filepath.Join(d, "pg_ctl")
+		if isFile(i) && isFile(p) {
+			return i, p, nil
+		}
+	}
+	return "", "", errors.New("initdb and pg_ctl not found on PATH or in /usr/lib/postgresql/*/bin")
+}
+
+func pgMajor(binDir string) int {
+	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
+	return n
+}
+
+func isFile(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}
+
+// startCluster makes a fresh cluster in dir and starts it. A server left running in dir by a
+// previous run that was killed is stopped first.
+func startCluster(dir string) (*cluster, error) {
+	initdb, pgCtl, err := pgBinaries()
+	if err != nil {
+		return nil, err
+	}
+	if dir, err = filepath.Abs(dir); err != nil {
+		return nil, err
+	}
+	c := &cluster{dir: dir, initdb: initdb, pgCtl: pgCtl}
+	var uid, gid int = -1, -1
+	if os.Geteuid() == 0 {
+		for _, name := range []string{"postgres", "nobody"} {
+			if u, err := user.Lookup(name); err == nil {
+				c.runAs = name
+				uid, _ = strconv.Atoi(u.Uid)
+				gid, _ = strconv.Atoi(u.Gid)
+				break
+			}
+		}
+		if c.runAs == "" {
+			return nil, errors.New("running as root, and neither user postgres nor nobody exists to run PostgreSQL as")
+		}
+		if _, err := exec.LookPath("runuser"); err != nil {
+			return nil, fmt.Errorf("running as root: runuser is needed to run PostgreSQL as %s", c.runAs)
+		}
+	}
+	if isFile(filepath.Join(dir, "postmaster.pid")) {
+		_ = c.pg(pgCtl, "-D", dir, "-m", "immediate", "-w", "stop")
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	if uid >= 0 {
+		if err := os.Chown(dir, uid, gid); err != nil {
+			return nil, err
+		}
+		if err := c.reachable(); err != nil {
+			return nil, fmt.Errorf("PostgreSQL runs as %s: %w", c.runAs, err)
+		}
+	}
+	if err := c.pg(initdb, "-D", dir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	c.port = ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	sockets := dir
+	if len(dir)+len("/.s.PGSQL.65535") > 100 { // the limit of a unix socket path; TCP only then
+		sockets = ""
+	}
+	conf := fmt.Sprintf("\n# signingd dev\nlisten_addresses = '127.0.0.1'\nport = %d\nunix_socket_directories = '%s'\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n",
+		c.port, strings.ReplaceAll(sockets, "'", "''"))
+	f, err := os.OpenFile(filepath.Join(dir, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	_, err = f.WriteString(conf)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := c.pg(pgCtl, "-D", dir, "-l", filepath.Join(dir, "server.log"), "-w", "-t", "30", "start"); err != nil {
+		log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
+		return nil, fmt.Errorf("%w\n%s", err, log)
+	}
+	return c, nil
+}
+
+// stop stops the server and removes the cluster.
+func (c *cluster) stop() {
+	c.stopOnce.Do(func() {
+		_ = c.pg(c.pgCtl, "-D", c.dir, "-m", "fast", "-w", "-t", "30", "stop")
+		_ = os.RemoveAll(c.dir)
+	})
+}
+
+// pg runs a PostgreSQL program, as c.runAs when set.
+func (c *cluster) pg(bin string, args ...string) error {
+	cmd := exec.Command(bin, args...)
+	if c.runAs != "" {
+		cmd = exec.Command("runuser", append([]string{"-u", c.runAs, "--", bin}, args...)...)
+	}
+	cmd.Dir = "/" // a directory the user can enter, whatever the caller's working directory
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s: %w\n%s", filepath.Base(bin), err, out)
+	}
+	return nil
+}
+
+// reachable reports whether the user PostgreSQL runs as can write dir, that is, enter every
+// parent of it; a home directory of mode 0700 is the usual obstacle.
+func (c *cluster) reachable() error {
+	if err := c.pg("test", "-w", c.dir); err != nil {
+		return fmt.Errorf("it cannot reach %s: make its parents traversable (chmod o+x), choose another --dir, or set DATABASE_URL", c.dir)
+	}
+	return nil
+}
