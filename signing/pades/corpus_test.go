@@ -209,6 +209,9 @@ func TestMain(m *testing.M) {
 	}
 	corpusDir = dir
 	code := m.Run()
+	if pki != nil {
+		pki.crlServer.Close()
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -11,6 +11,8 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"math/big"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +21,9 @@ import (
 // testPKI is a throw-away CA with an intermediate, signers of every
 // supported key type, and a TSA certificate.
 type testPKI struct {
+	// crlServer publishes the CAs' (empty) CRLs at the certificates'
+	// distribution points, so validators can check revocation.
+	crlServer   *httptest.Server
 	root, inter *x509.Certificate
 	rootKey     crypto.Signer
 	interKey    crypto.Signer
@@ -74,6 +79,9 @@ func issue(tmpl *x509.Certificate, parent *x509.Certificate, pub crypto.PublicKe
 
 func newTestPKI() (*testPKI, error) {
 	p := &testPKI{signers: map[string]testSigner{}}
+	p.crlServer = httptest.NewServer(http.HandlerFunc(p.serveCRL))
+	rootDP := []string{p.crlServer.URL + "/root.crl"}
+	interDP := []string{p.crlServer.URL + "/inter.crl"}
 	rootKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
@@ -92,7 +100,7 @@ func newTestPKI() (*testPKI, error) {
 	p.interKey = interKey
 	p.inter, err = issue(&x509.Certificate{Subject: pkix.Name{CommonName: "signingd Test Issuing CA", Organization: []string{"signingd"}},
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		NotAfter: time.Now().Add(36 * time.Hour)}, p.root, interKey.Public(), rootKey)
+		NotAfter: time.Now().Add(36 * time.Hour), CRLDistributionPoints: rootDP}, p.root, interKey.Public(), rootKey)
 	if err != nil {
 		return nil, err
 	}
@@ -119,9 +127,10 @@ func newTestPKI() (*testPKI, error) {
 		}
 		ski := sha1.Sum(spki)
 		leaf, err := issue(&x509.Certificate{Subject: pkix.Name{CommonName: s.cn, Organization: []string{"Gemeente Utrecht"}},
-			SubjectKeyId: ski[:],
-			KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
-			ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection}}, p.inter, s.key.Public(), interKey)
+			SubjectKeyId:          ski[:],
+			KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
+			ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
+			CRLDistributionPoints: interDP}, p.inter, s.key.Public(), interKey)
 		if err != nil {
 			return nil, err
 		}
@@ -134,7 +143,8 @@ func newTestPKI() (*testPKI, error) {
 	tsaCert, err := issue(&x509.Certificate{Subject: pkix.Name{CommonName: "signingd Test TSA"},
 		KeyUsage: x509.KeyUsageDigitalSignature,
 		// RFC 3161 wants the timeStamping key purpose as the only, critical one
-		ExtraExtensions: []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 37}, Critical: true, Value: ekuTimeStamping}}},
+		ExtraExtensions:       []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 37}, Critical: true, Value: ekuTimeStamping}},
+		CRLDistributionPoints: interDP},
 		p.inter, tsaKey.Public(), interKey)
 	if err != nil {
 		return nil, err
@@ -145,3 +155,20 @@ func newTestPKI() (*testPKI, error) {
 
 // ekuTimeStamping is the DER SEQUENCE { id-kp-timeStamping }.
 var ekuTimeStamping = []byte{0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08}
+
+// serveCRL answers with a fresh, empty CRL of the root or the intermediate.
+func (p *testPKI) serveCRL(w http.ResponseWriter, r *http.Request) {
+	issuer, key := p.inter, p.interKey
+	if r.URL.Path == "/root.crl" {
+		issuer, key = p.root, p.rootKey
+	}
+	now := time.Now()
+	crl, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(now.Unix()),
+		ThisUpdate: now.Add(-time.Minute), NextUpdate: now.Add(time.Hour)}, issuer, key)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/pkix-crl")
+	w.Write(crl)
+}
