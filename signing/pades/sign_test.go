@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -292,4 +293,33 @@ func TestSignaturePageSlots(t *testing.T) {
 	}
 	qpdfCheck(t, path)
 	checkPdfcpu(t, path, 11)
+}
+
+// TestXrefKindPreserved checks the update's cross-reference section is of
+// the same kind as the file's last one, and that /Prev links them.
+func TestXrefKindPreserved(t *testing.T) {
+	p := getPKI(t)
+	for _, stm := range []bool{false, true} {
+		in := makePDF(genPDF{xrefStream: stm, pages: [][]string{{"x"}}})
+		var out bytes.Buffer
+		if err := Sign(context.Background(), bytes.NewReader(in), int64(len(in)), &out, p.signers["ecdsa"].options()); err != nil {
+			t.Fatal(err)
+		}
+		orig, _ := openDocument(bytes.NewReader(in), int64(len(in)))
+		doc, err := openDocument(bytes.NewReader(out.Bytes()), int64(out.Len()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if doc.xrefIsStm != stm {
+			t.Errorf("original xref stream %v, update xref stream %v", stm, doc.xrefIsStm)
+		}
+		if prev, _ := integer(doc.trailer["Prev"]); prev != orig.startxref {
+			t.Errorf("/Prev %d, want %d", prev, orig.startxref)
+		}
+		id, _ := doc.trailer["ID"].(array)
+		oid, _ := orig.trailer["ID"].(array)
+		if len(id) != 2 || len(oid) != 2 || !reflect.DeepEqual(id[0], oid[0]) {
+			t.Errorf("/ID %v does not keep the original %v", id, oid)
+		}
+	}
 }
