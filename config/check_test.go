@@ -60,14 +60,16 @@ func TestCheckLandscapeSyntaxError(t *testing.T) {
 	}
 }
 
-func TestExampleLandscapeIsValid(t *testing.T) {
+func TestShippedLandscapesAreValid(t *testing.T) {
 	t.Setenv("ZGW_SECRET", "x")
-	b, err := os.ReadFile("../examples/landscape.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, problems := CheckLandscape(b); len(problems) > 0 {
-		t.Fatalf("example landscape: %v", problems)
+	for _, f := range []string{"../examples/landscape.yaml", "../deploy/compose/landscape.yaml"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, problems := CheckLandscape(b); len(problems) > 0 {
+			t.Errorf("%s: %v", f, problems)
+		}
 	}
 }
 

@@ -31,9 +31,8 @@ Usage:
   signingd migrate               apply database migrations
   signingd dev                   try it: simulators, demo data and signingd in one process (see dev -h)
   signingd sim [--vendor]        the ZGW simulator (SIM_ADDR) and optionally the vendor simulator (VENDOR_ADDR)
-  signingd clients create --rsin RSIN --name NAME [--scopes a,b]
-  signingd clients list
-  signingd clients revoke CLIENT_ID
+  signingd clients create --rsin RSIN --name NAME [--scopes a,b] [--key FILE | --jwks-uri URL] [--api-key]
+  signingd clients list|show|rotate-secret|add-key|revoke|delete   (signingd clients for details)
   signingd keys list|rotate      the token signing keys
   signingd config check [FILE]    report every problem of a landscape file, with its line
   signingd config reference      print the environment variables as a Markdown table
@@ -41,7 +40,7 @@ Usage:
   signingd version
 
 Configuration comes from the environment (DATABASE_URL, LISTEN_ADDR, PUBLIC_URL, LOG_LEVEL, CONFIG_FILE,
-SECRET_KEY, MIGRATE_ON_START, SHUTDOWN_TIMEOUT, WORKERS); see README.md.
+SECRET_KEY, …; "signingd config reference" lists them all) and the landscape file; see README.md.
 `
 
 var errUsage = errors.New("see usage above")
