@@ -40,7 +40,11 @@ test: ## run every test against the Postgres of DATABASE_URL
 	$(GO) test -race -timeout 20m ./...
 
 .PHONY: run
-run: ## serve on :8080 with migrations applied, against DATABASE_URL (default: local Postgres)
+run: ## try it: signingd dev (simulators, demo data, a throwaway Postgres when DATABASE_URL does not answer)
+	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/signingd dev
+
+.PHONY: serve
+serve: ## serve on :8080 with migrations applied and the example landscape, against DATABASE_URL
 	ZGW_SECRET=$${ZGW_SECRET:-demo-secret} CONFIG_FILE=$${CONFIG_FILE:-examples/landscape.yaml} $(GO) run -ldflags "$(LDFLAGS)" ./cmd/signingd serve
 
 .PHONY: client

@@ -433,3 +433,40 @@ func waitOutboxLink(t *testing.T, outbox, email string) string {
 	t.Fatalf("no invitation to %s in %s", email, outbox)
 	return ""
 }
+
+// TestSim runs the simulators on their own: the printed API roots answer, and the vendor too.
+func TestSim(t *testing.T) {
+	simAddr, vendorAddr := freeAddr(t), freeAddr(t)
+	out := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"sim", "--vendor"}, envFunc(map[string]string{"SIM_ADDR": simAddr, "VENDOR_ADDR": vendorAddr, "WEBHOOK_SECRET": "s"}), out, io.Discard)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "vendor simulator on") {
+		if time.Now().After(deadline) {
+			t.Fatalf("sim printed no roots: %s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	drc := regexp.MustCompile(`DRC\s+(\S+)`).FindStringSubmatch(out.String())
+	if drc == nil || !strings.Contains(drc[1], simAddr[strings.LastIndexByte(simAddr, ':'):]) {
+		t.Fatalf("DRC root: %s", out.String())
+	}
+	if code, body := httpDo(t, nil, http.MethodGet, drc[1]+"/enkelvoudiginformatieobjecten", nil); code != http.StatusOK {
+		t.Errorf("GET DRC: %d %s", code, body)
+	}
+	if code, body := httpDo(t, nil, http.MethodGet, "http://"+vendorAddr+"/api/signings", nil); code != http.StatusOK || strings.TrimSpace(body) != "[]" {
+		t.Errorf("GET vendor signings: %d %s", code, body)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("sim returned %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("sim did not stop")
+	}
+}
