@@ -429,7 +429,7 @@ func devDatabase(ctx context.Context, server string, o devOptions, out io.Writer
 	stop = func() {}
 	if !o.localPG {
 		if err = pingDatabase(ctx, server); err != nil {
-			fmt.Fprintf(out, "PostgreSQL at %s does not answer (%v); starting a throwaway cluster under %s\n", redactURL(server), err, filepath.Join(o.dir, "pg"))
+			fmt.Fprintf(out, "PostgreSQL at %s does not answer (%s); starting a throwaway cluster under %s\n", redactURL(server), strings.Join(strings.Fields(err.Error()), " "), filepath.Join(o.dir, "pg"))
 		}
 	}
 	if o.localPG || err != nil {

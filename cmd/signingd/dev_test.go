@@ -319,8 +319,8 @@ func bash(t *testing.T, script string) string {
 	return string(out)
 }
 
-// TestDevThrowawayCluster: with --local-pg (as when DATABASE_URL does not answer) dev runs its
-// own PostgreSQL under --dir, serves on it, and removes it on Ctrl-C.
+// TestDevThrowawayCluster: when DATABASE_URL does not answer (or with --local-pg) dev runs its own
+// PostgreSQL under --dir, serves on it, and removes it on Ctrl-C.
 func TestDevThrowawayCluster(t *testing.T) {
 	if _, _, err := pgBinaries(); err != nil {
 		t.Skipf("no PostgreSQL binaries for a throwaway cluster: %v", err)
@@ -334,7 +334,8 @@ func TestDevThrowawayCluster(t *testing.T) {
 		_ = os.Chmod(p, 0o755)
 	}
 	start := time.Now()
-	d := startDev(t, "postgres://nobody@127.0.0.1:1/none?connect_timeout=1", "--dir", dir, "--local-pg")
+	d := startDev(t, "postgres://nobody@127.0.0.1:1/none", "--dir", dir) // nothing answers on port 1
+	d.find(`PostgreSQL at postgres://nobody@127.0.0.1:1/none does not answer .*; starting a throwaway cluster under ` + regexp.QuoteMeta(filepath.Join(dir, "pg")))
 	db := d.find(`database\s+(postgres://\S+)`)[1]
 	if !strings.Contains(db, "127.0.0.1:") || strings.Contains(db, ":1/") || !strings.Contains(db, "/signingd_dev?") {
 		t.Fatalf("database %s, want signingd_dev on the throwaway cluster", db)
