@@ -276,6 +276,23 @@ func buildCorpus(dir string) ([]corpusFile, error) {
 	if err := add("signed", signed.Bytes(), false); err != nil {
 		return nil, err
 	}
+	// other writers from poppler-utils: cairo (subset fonts with ToUnicode)
+	// and pdfunite (merged page trees)
+	for _, tool := range []string{"pdftocairo", "pdfunite"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return nil, fmt.Errorf("%s is required (poppler-utils, see .ci/apt-packages.txt): %v", tool, err)
+		}
+	}
+	ph := filepath.Join(dir, "placeholder.pdf")
+	if _, err := run(ctx, dir, "pdftocairo", "-pdf", ph, "cairo.pdf"); err != nil {
+		return nil, err
+	}
+	files = append(files, corpusFile{name: "cairo", path: filepath.Join(dir, "cairo.pdf"), placeholders: true})
+	if _, err := run(ctx, dir, "pdfunite", filepath.Join(dir, "simple.pdf"), ph, "unite.pdf"); err != nil {
+		return nil, err
+	}
+	files = append(files, corpusFile{name: "pdfunite", path: filepath.Join(dir, "unite.pdf"), placeholders: true})
+
 	// LibreOffice export and its qpdf variants
 	if _, err := exec.LookPath("soffice"); err != nil {
 		loSkip = "soffice not installed (Debian libreoffice-writer-nogui); LibreOffice corpus files skipped"

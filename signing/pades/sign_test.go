@@ -134,6 +134,8 @@ func TestAppearanceText(t *testing.T) {
 		{"placeholder", "{{Signer1}}", 2},
 		{"libreoffice", "{{Signer1}}", 1},
 		{"libreoffice-objstm", "{{Signer2}}", 1},
+		{"cairo", "{{Signer2}}", 2},
+		{"pdfunite", "{{Signer1}}", 3},
 		{"simple", "", 2},                // appended signature page
 		{"placeholder", "{{Nobody}}", 3}, // not found: signature page
 	}
