@@ -41,7 +41,8 @@ Runs signingd with everything it talks to in one process, for trying it out: the
 (SIM_ADDR, default :8090), the simulated signing vendor (VENDOR_ADDR, default :8091), the built-in
 signer with its outbox at /dev/outbox, and signingd on LISTEN_ADDR (default :8080). It seeds a demo
 zaak with two documents and a client, and prints the commands to try a signing. CONFIG_FILE is
-ignored: the landscape points at the simulator.
+ignored: the landscape points at the simulator. LOG_LEVEL defaults to warn, so that the printed
+instructions stay readable; LOG_LEVEL=info logs every step.
 
 The database is DATABASE_URL's server when it answers, else a throwaway PostgreSQL cluster under
 --dir (initdb and pg_ctl from PATH or /usr/lib/postgresql/*/bin). On it, the database --database is
@@ -78,6 +79,9 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.BoolVar(&o.localPG, "local-pg", false, "always use a throwaway PostgreSQL cluster, even when DATABASE_URL answers")
 	fs.StringVar(&o.database, "database", "signingd_dev", "database to recreate on the server; empty: use DATABASE_URL's database as it is")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
 	if o.provider != builtin.Name && o.provider != simulated.Name {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -32,6 +33,9 @@ func simCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 	withVendor := fs.Bool("vendor", false, "also run the simulated signing vendor")
 	webhook := fs.String("webhook", "http://localhost:8080/api/v1/providers/simulated/webhook", "where the vendor posts its webhooks")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
 	or := func(k, def string) string {
