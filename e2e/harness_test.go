@@ -57,6 +57,8 @@ type envOptions struct {
 	sim      sim.Options
 	autoSign bool
 	expiry   time.Duration
+	// zgwAuth is how signingd authenticates to the simulated ZGW services; none when nil.
+	zgwAuth *config.ServiceAuth
 }
 
 type jobsConfig = jobs.Config
@@ -148,12 +150,16 @@ func newEnv(t testing.TB, o envOptions) *env {
 	t.Cleanup(func() { vsrv.Close(); e.vendor.Close() })
 	e.vendorURL = vsrv.URL
 
+	sa := config.ServiceAuth{Mode: config.AuthNone}
+	if o.zgwAuth != nil {
+		sa = *o.zgwAuth
+	}
 	land := config.Landscape{
 		Organisations: []config.Organisation{{RSIN: e.rsin, Name: "Gemeente Test", Provider: simulated.Name, Services: []config.Service{
-			{Kind: config.KindDRC, APIRoot: e.zgw.DRC(), Auth: config.ServiceAuth{Mode: config.AuthNone}},
-			{Kind: config.KindZRC, APIRoot: e.zgw.ZRC(), Auth: config.ServiceAuth{Mode: config.AuthNone}},
-			{Kind: config.KindNRC, APIRoot: e.zgw.NRC(), Auth: config.ServiceAuth{Mode: config.AuthNone}},
-			{Kind: config.KindZTC, APIRoot: e.zgw.ZTC(), Auth: config.ServiceAuth{Mode: config.AuthNone}},
+			{Kind: config.KindDRC, APIRoot: e.zgw.DRC(), Auth: sa},
+			{Kind: config.KindZRC, APIRoot: e.zgw.ZRC(), Auth: sa},
+			{Kind: config.KindNRC, APIRoot: e.zgw.NRC(), Auth: sa},
+			{Kind: config.KindZTC, APIRoot: e.zgw.ZTC(), Auth: sa},
 		}}},
 		Providers: []config.Provider{{Name: simulated.Name, AuthMethods: []string{signing.AuthSMS, signing.AuthEmail}}},
 	}

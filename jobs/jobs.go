@@ -51,6 +51,13 @@ type Config struct {
 	MaxAttempts  int           // per step before the transaction aborts; 12 when zero
 	LockRetry    time.Duration // wait before retrying a document locked by someone else; 30 s when zero
 	NotifyMaxTry int           // NRC delivery attempts; 100 when zero
+	// LockWaitMax caps the wait for a document locked by someone else: then the transaction
+	// aborts. 24 h when zero.
+	LockWaitMax time.Duration
+	// ForceUnlockAfter is how long a document stays locked by a lock of ours whose id was lost
+	// (a crash or a timeout right after the lock request) before it is forced open, which needs the
+	// scope documenten.geforceerd-unlock; without it the transaction aborts. 10 min when zero.
+	ForceUnlockAfter time.Duration
 
 	FetchPollInterval time.Duration // River's; its default when zero
 	FetchCooldown     time.Duration
@@ -90,6 +97,12 @@ func (c *Config) defaults() {
 	}
 	if c.LockRetry == 0 {
 		c.LockRetry = 30 * time.Second
+	}
+	if c.LockWaitMax == 0 {
+		c.LockWaitMax = 24 * time.Hour
+	}
+	if c.ForceUnlockAfter == 0 {
+		c.ForceUnlockAfter = 10 * time.Minute
 	}
 	if c.NotifyMaxTry == 0 {
 		c.NotifyMaxTry = 100

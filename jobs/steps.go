@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
@@ -19,6 +21,13 @@ import (
 )
 
 const actor = "worker"
+
+// redenLockedByOther starts the reden of a transaction that waited longer than LockWaitMax for
+// someone else's lock on a document.
+const redenLockedByOther = "Document is vergrendeld door een ander"
+
+// eventLockForced is the audit event of a lock of ours, whose id was lost, forced open.
+const eventLockForced = "lock_forced"
 
 func (wf *Workflow) zgw(rsin string) *zgw.Client {
 	wf.clients.mu.Lock()
@@ -374,18 +383,8 @@ func (wf *Workflow) uploadDocument(ctx context.Context, c *zgw.Client, w store.W
 	if latest.Versie > signed && wf.cfg.Drift != signing.DriftNextVersion {
 		return fmt.Errorf("versie %d signed, DRC has %d: %w", signed, latest.Versie, errDrift)
 	}
-	lock, err := c.Lock(ctx, d.URL)
-	if zgw.IsLocked(err) {
-		return errLocked
-	}
+	lock, err := wf.acquireLock(ctx, c, id, d, log)
 	if err != nil {
-		return err
-	}
-	if err := wf.store.SetLock(ctx, id, d.Position, lock); err != nil {
-		// Cancelled meanwhile: the abort did not know this lock, so release it here.
-		if uerr := c.Unlock(context.WithoutCancel(ctx), d.URL, lock); uerr != nil {
-			log.Warn("unlock after cancel failed", "document", d.Position, "err", uerr)
-		}
 		return err
 	}
 	fields := zgw.EIOFields{
@@ -418,6 +417,92 @@ func (wf *Workflow) uploadDocument(ctx context.Context, c *zgw.Client, w store.W
 	return wf.store.SetUploaded(ctx, id, d.Position, res.Versie, now)
 }
 
+// acquireLock asks the DRC for a lock on the document and stores its id. The request is announced
+// in the database first (the lock intent): if the answer is lost to a crash or a timeout, the next
+// run knows that the document may be locked by a lock of ours whose id it does not have.
+func (wf *Workflow) acquireLock(ctx context.Context, c *zgw.Client, id uuid.UUID, d store.WorkDocument, log *slog.Logger) (string, error) {
+	now := wf.cfg.Now().UTC()
+	if err := wf.store.SetLockIntent(ctx, id, d.Position, now); err != nil {
+		return "", err
+	}
+	lock, err := c.Lock(ctx, d.URL)
+	switch {
+	case err == nil:
+		if err := wf.store.SetLock(ctx, id, d.Position, lock); err != nil {
+			// Cancelled meanwhile: the abort did not know this lock, so release it here. The
+			// intent stays until the unlock is known to have worked.
+			if uerr := c.Unlock(context.WithoutCancel(ctx), d.URL, lock); uerr != nil {
+				log.Warn("unlock after cancel failed", "document", d.Position, "err", uerr)
+			} else if cerr := wf.store.ClearLock(context.WithoutCancel(ctx), id, d.Position); cerr != nil {
+				log.Warn("forgetting the lock intent failed", "document", d.Position, "err", cerr)
+			}
+			return "", err
+		}
+		return lock, nil
+	case zgw.IsLocked(err) && d.LockRequestedAt != nil:
+		// An earlier request's answer was lost: the lock may be ours.
+		return wf.lostLock(ctx, c, id, d, *d.LockRequestedAt, log)
+	case zgw.IsLocked(err):
+		// This request was refused, so no lock of ours exists: someone else holds it.
+		if err := wf.store.ClearLock(ctx, id, d.Position); err != nil {
+			return "", err
+		}
+		since, err := wf.store.WaitForLock(ctx, id, d.Position, now)
+		if err != nil {
+			return "", err
+		}
+		if waited := now.Sub(since); waited >= wf.cfg.LockWaitMax {
+			return "", &abortError{reden: redenLockedByOther + ": " + docName(d),
+				err: fmt.Errorf("document locked by someone else for %s", waited.Round(time.Second))}
+		}
+		return "", errLocked
+	case ctx.Err() == nil && zgw.IsPermanent(err):
+		// A definite refusal grants nothing.
+		if cerr := wf.store.ClearLock(ctx, id, d.Position); cerr != nil {
+			return "", cerr
+		}
+		return "", err
+	default:
+		return "", err // a timeout or a server error: the lock may have been granted, the intent stays
+	}
+}
+
+// lostLock handles a document that is locked while an earlier lock request of ours has no known
+// answer. Such a lock can only be released by force (scope documenten.geforceerd-unlock). It
+// waits ForceUnlockAfter from the request, in case the lock is someone else's and goes away; then
+// it forces the unlock and locks again, or aborts when the DRC does not allow the forced unlock.
+func (wf *Workflow) lostLock(ctx context.Context, c *zgw.Client, id uuid.UUID, d store.WorkDocument, requested time.Time, log *slog.Logger) (string, error) {
+	now := wf.cfg.Now().UTC()
+	if age := now.Sub(requested); age < wf.cfg.ForceUnlockAfter {
+		log.Info("document locked, perhaps by a lock of ours whose id was lost; waiting before forcing it open",
+			"document", d.Position, "force_in", (wf.cfg.ForceUnlockAfter - age).Round(time.Second).String())
+		return "", errLocked
+	}
+	err := c.ForceUnlock(ctx, d.URL)
+	switch {
+	case err == nil, zgw.IsWrongLock(err): // released, or no longer locked at all
+	case zgw.IsPermanent(err):
+		return "", &abortError{reden: signing.RedenTechnical(signing.StepUpload, docName(d)) +
+			": het document bleef vergrendeld door een onderbroken upload en geforceerd ontgrendelen is niet toegestaan" +
+			" (scope documenten.geforceerd-unlock ontbreekt)", err: fmt.Errorf("force unlock: %w", err)}
+	default:
+		return "", fmt.Errorf("force unlock: %w", err)
+	}
+	if err := wf.store.InTx(ctx, func(tx pgx.Tx) error {
+		return wf.store.Event(ctx, tx, id, eventLockForced, actor,
+			map[string]any{"document": d.Position, "lock_requested_at": requested}, now)
+	}); err != nil {
+		return "", err
+	}
+	if err := wf.store.ClearLock(ctx, id, d.Position); err != nil {
+		return "", err
+	}
+	log.Warn("forced open a document locked by a lock of ours whose id was lost", "document", d.Position,
+		"lock_requested_at", requested)
+	d.LockRequestedAt = nil
+	return wf.acquireLock(ctx, c, id, d, log)
+}
+
 // evidence creates the evidence document and links it to the zaak when the trigger asked for one,
 // then decides the outcome: notifying, with the notification in the outbox.
 func (wf *Workflow) evidence(ctx context.Context, job *river.Job[store.EvidenceArgs], log *slog.Logger) error {
@@ -434,32 +519,7 @@ func (wf *Workflow) evidence(ctx context.Context, job *river.Job[store.EvidenceA
 		c := wf.zgw(w.RSIN)
 		eioURL := w.EvidenceURL
 		if eioURL == "" {
-			zaak, err := c.RetrieveZaak(ctx, w.Zaak.URL)
-			if err != nil {
-				return failAt(signing.StepEvidence, "", err)
-			}
-			content, size, err := wf.evidenceContent(ctx, w, now)
-			if err != nil {
-				return err
-			}
-			auteur := w.Eigenaar
-			if auteur == "" {
-				auteur = wf.cfg.ServiceName
-			}
-			no := false
-			eio, err := c.CreateEIO(ctx, "", zgw.EIOFields{
-				Bronorganisatie: zaak.Bronorganisatie, Creatiedatum: today(now),
-				Titel: truncate("Bewijs van ondertekening - "+w.Naam, 200), Auteur: truncate(auteur, 200), Taal: "dut",
-				Formaat: "application/pdf", Bestandsnaam: "bewijs-ondertekening-" + id.String() + ".pdf",
-				IndicatieGebruiksrecht: &no, Status: "definitief", Informatieobjecttype: w.BewijsInformatieobjecttype,
-				Beschrijving: "Bewijs van ondertekening voor transactie " + id.String(),
-			}, &zgw.Content{Reader: content, Size: size})
-			content.Close()
-			if err != nil {
-				return failAt(signing.StepEvidence, "", err)
-			}
-			eioURL = eio.URL
-			if err := wf.store.SetEvidenceURL(ctx, id, eioURL, now); err != nil {
+			if eioURL, err = wf.createEvidence(ctx, c, w, now, log); err != nil {
 				return err
 			}
 		}
@@ -486,6 +546,59 @@ func (wf *Workflow) evidence(ctx context.Context, job *river.Job[store.EvidenceA
 		}
 		return complete(ctx, tx, job)
 	})
+}
+
+// evidenceIdentificatie is the identificatie of a transaction's evidence document: unique with the
+// bronorganisatie, within the DRC's 40 characters, and how a retry finds the document again.
+func evidenceIdentificatie(id uuid.UUID) string {
+	return "sd-" + strings.ReplaceAll(id.String(), "-", "")
+}
+
+// createEvidence creates the evidence document in the DRC and records its URL. The creation is
+// announced first (the evidence intent); a run that finds the intent without a URL looks the
+// document up by its identificatie before creating one, so a crash between the creation and
+// recording the URL leaves no second evidence document.
+func (wf *Workflow) createEvidence(ctx context.Context, c *zgw.Client, w store.Work, now time.Time, log *slog.Logger) (string, error) {
+	id := w.ID
+	zaak, err := c.RetrieveZaak(ctx, w.Zaak.URL)
+	if err != nil {
+		return "", failAt(signing.StepEvidence, "", err)
+	}
+	ident := evidenceIdentificatie(id)
+	if w.EvidenceRequestedAt != nil {
+		found, err := c.FindEIOs(ctx, "", zaak.Bronorganisatie, ident)
+		if err != nil {
+			return "", failAt(signing.StepEvidence, "", err)
+		}
+		if len(found) > 0 {
+			log.Info("found the evidence document of an interrupted run", "evidence", found[0].URL)
+			return found[0].URL, wf.store.SetEvidenceURL(ctx, id, found[0].URL, now)
+		}
+	}
+	if err := wf.store.SetEvidenceIntent(ctx, id, now); err != nil {
+		return "", err
+	}
+	content, size, err := wf.evidenceContent(ctx, w, now)
+	if err != nil {
+		return "", err
+	}
+	defer content.Close()
+	auteur := w.Eigenaar
+	if auteur == "" {
+		auteur = wf.cfg.ServiceName
+	}
+	no := false
+	eio, err := c.CreateEIO(ctx, "", zgw.EIOFields{
+		Identificatie: ident, Bronorganisatie: zaak.Bronorganisatie, Creatiedatum: today(now),
+		Titel: truncate("Bewijs van ondertekening - "+w.Naam, 200), Auteur: truncate(auteur, 200), Taal: "dut",
+		Formaat: "application/pdf", Bestandsnaam: "bewijs-ondertekening-" + id.String() + ".pdf",
+		IndicatieGebruiksrecht: &no, Status: "definitief", Informatieobjecttype: w.BewijsInformatieobjecttype,
+		Beschrijving: "Bewijs van ondertekening voor transactie " + id.String(),
+	}, &zgw.Content{Reader: content, Size: size})
+	if err != nil {
+		return "", failAt(signing.StepEvidence, "", err)
+	}
+	return eio.URL, wf.store.SetEvidenceURL(ctx, id, eio.URL, now)
 }
 
 func truncate(s string, n int) string {

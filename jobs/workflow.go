@@ -67,6 +67,16 @@ var errLocked = errors.New("document locked by someone else")
 // errDrift means a document got a newer version while it was being signed.
 var errDrift = errors.New("document changed while being signed")
 
+// abortError ends the transaction with a reden of its own: a condition that retrying will not
+// change, such as a lock that is never released.
+type abortError struct {
+	reden string
+	err   error
+}
+
+func (e *abortError) Error() string { return e.reden + ": " + e.err.Error() }
+func (e *abortError) Unwrap() error { return e.err }
+
 func permanent(err error) bool {
 	return errors.Is(err, signing.ErrPermanent) || zgw.IsPermanent(err) || signing.ErrorCode(err) == signing.ENOTFOUND
 }
@@ -100,6 +110,11 @@ func (w *stepWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 		result = "failed"
 		log.WarnContext(ctx, "document changed while being signed; aborting", "err", err)
 		return abortFrom(ctx, w.wf, job, signing.RedenDrift, map[string]any{"document": doc}, now)
+	}
+	if ae := (*abortError)(nil); errors.As(err, &ae) {
+		result = "failed"
+		log.WarnContext(ctx, "step cannot go on; aborting", "err", err)
+		return abortFrom(ctx, w.wf, job, ae.reden, map[string]any{"document": doc, "error": ae.err.Error()}, now)
 	}
 	if abortable && (permanent(err) || job.Attempt >= job.MaxAttempts) {
 		result = "failed"

@@ -29,6 +29,11 @@ type WorkDocument struct {
 	Formaat      string
 	DocStatus    string // the DRC status of the signed version
 	LockID       string
+	// LockRequestedAt is set while a lock request may have been granted without our knowing the
+	// lock id (a crash or a timeout between the request and storing the id).
+	LockRequestedAt *time.Time
+	// LockWaitSince is when we first found the document locked by someone else.
+	LockWaitSince *time.Time
 }
 
 // Work is a transaction with what the workflow steps need beyond the status view.
@@ -37,7 +42,9 @@ type Work struct {
 	RSIN        string
 	ProviderRef string
 	EvidenceURL string
-	Docs        []WorkDocument
+	// EvidenceRequestedAt is set once the evidence document may have been created in the DRC.
+	EvidenceRequestedAt *time.Time
+	Docs                []WorkDocument
 }
 
 // InTx runs fn in one database transaction.
@@ -57,13 +64,14 @@ func (s *Store) Work(ctx context.Context, id uuid.UUID) (Work, error) {
 		return w, err
 	}
 	var ref, ev *string
-	if err := s.pool.QueryRow(ctx, `SELECT o.rsin, t.provider_ref, t.evidence_url FROM transactions t
-		JOIN organisations o ON o.id = t.organisation_id WHERE t.id = $1`, id).Scan(&w.RSIN, &ref, &ev); err != nil {
+	if err := s.pool.QueryRow(ctx, `SELECT o.rsin, t.provider_ref, t.evidence_url, t.evidence_requested_at FROM transactions t
+		JOIN organisations o ON o.id = t.organisation_id WHERE t.id = $1`, id).Scan(&w.RSIN, &ref, &ev, &w.EvidenceRequestedAt); err != nil {
 		return w, fmt.Errorf("store: load work %s: %w", id, err)
 	}
 	w.ProviderRef, w.EvidenceURL = deref(ref), deref(ev)
 	rows, err := s.pool.Query(ctx, `SELECT position, original_blob, signed_blob, coalesce(original_size, 0),
-			coalesce(signed_size, 0), coalesce(formaat, ''), coalesce(doc_status, ''), coalesce(lock_id, '')
+			coalesce(signed_size, 0), coalesce(formaat, ''), coalesce(doc_status, ''), coalesce(lock_id, ''),
+			lock_requested_at, lock_wait_since
 		FROM documents WHERE transaction_id = $1 ORDER BY position`, id)
 	if err != nil {
 		return w, fmt.Errorf("store: load work documents %s: %w", id, err)
@@ -71,7 +79,8 @@ func (s *Store) Work(ctx context.Context, id uuid.UUID) (Work, error) {
 	defer rows.Close()
 	for i := 0; rows.Next(); i++ {
 		var d WorkDocument
-		if err := rows.Scan(&d.Position, &d.OriginalBlob, &d.SignedBlob, &d.OriginalSize, &d.SignedSize, &d.Formaat, &d.DocStatus, &d.LockID); err != nil {
+		if err := rows.Scan(&d.Position, &d.OriginalBlob, &d.SignedBlob, &d.OriginalSize, &d.SignedSize, &d.Formaat, &d.DocStatus, &d.LockID,
+			&d.LockRequestedAt, &d.LockWaitSince); err != nil {
 			return w, fmt.Errorf("store: load work documents %s: %w", id, err)
 		}
 		if i < len(w.Documents) {
@@ -294,31 +303,67 @@ func (s *Store) EvidenceBlob(ctx context.Context, id uuid.UUID) (*uuid.UUID, err
 	return b, nil
 }
 
+// SetLockIntent records, before a lock is asked for, that the DRC may grant one whose id we could
+// lose (a crash or a timeout before SetLock). An earlier intent is kept: the lock it may have
+// granted is as old as that intent. It fails with ErrStale when the transaction is no longer
+// uploading, so an aborted transaction asks for no new lock.
+func (s *Store) SetLockIntent(ctx context.Context, id uuid.UUID, pos int, now time.Time) error {
+	return s.InTx(ctx, func(tx pgx.Tx) error {
+		if _, err := s.Expect(ctx, tx, id, signing.StateUploading); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE documents SET lock_requested_at = coalesce(lock_requested_at, $3)
+			WHERE transaction_id = $1 AND position = $2`, id, pos, now); err != nil {
+			return fmt.Errorf("store: lock intent: %w", err)
+		}
+		return nil
+	})
+}
+
 // SetLock records the DRC lock of a document before anything is written with it, so that a retry
-// after a crash can unlock. It fails with ErrStale when the transaction is no longer uploading.
+// after a crash can unlock. The lock intent and any wait for someone else's lock end here. It fails
+// with ErrStale when the transaction is no longer uploading.
 func (s *Store) SetLock(ctx context.Context, id uuid.UUID, pos int, lock string) error {
 	return s.InTx(ctx, func(tx pgx.Tx) error {
 		if _, err := s.Expect(ctx, tx, id, signing.StateUploading); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `UPDATE documents SET lock_id = NULLIF($3, '') WHERE transaction_id = $1 AND position = $2`, id, pos, lock)
-		return err
+		_, err := tx.Exec(ctx, `UPDATE documents SET lock_id = NULLIF($3, ''), lock_requested_at = NULL, lock_wait_since = NULL
+			WHERE transaction_id = $1 AND position = $2`, id, pos, lock)
+		if err != nil {
+			return fmt.Errorf("store: set lock: %w", err)
+		}
+		return nil
 	})
 }
 
-// ClearLock forgets a document's lock once it is released.
+// ClearLock forgets a document's lock, and any lock intent, once it is released or known not to
+// have been granted.
 func (s *Store) ClearLock(ctx context.Context, id uuid.UUID, pos int) error {
-	_, err := s.pool.Exec(ctx, `UPDATE documents SET lock_id = NULL WHERE transaction_id = $1 AND position = $2`, id, pos)
+	_, err := s.pool.Exec(ctx, `UPDATE documents SET lock_id = NULL, lock_requested_at = NULL WHERE transaction_id = $1 AND position = $2`, id, pos)
 	if err != nil {
 		return fmt.Errorf("store: clear lock: %w", err)
 	}
 	return nil
 }
 
+// WaitForLock records that the document is locked by someone else and returns since when we have
+// been waiting for it (now, the first time).
+func (s *Store) WaitForLock(ctx context.Context, id uuid.UUID, pos int, now time.Time) (time.Time, error) {
+	var since time.Time
+	err := s.pool.QueryRow(ctx, `UPDATE documents SET lock_wait_since = coalesce(lock_wait_since, $3)
+		WHERE transaction_id = $1 AND position = $2 RETURNING lock_wait_since`, id, pos, now).Scan(&since)
+	if err != nil {
+		return since, fmt.Errorf("store: wait for lock: %w", err)
+	}
+	return since, nil
+}
+
 // SetUploaded records the DRC version a signed document became, with its event.
 func (s *Store) SetUploaded(ctx context.Context, id uuid.UUID, pos, versie int, now time.Time) error {
 	return s.InTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE documents SET status = $3, versie_uploaded = $4, lock_id = NULL, uploaded_at = $5
+		tag, err := tx.Exec(ctx, `UPDATE documents SET status = $3, versie_uploaded = $4, lock_id = NULL,
+				lock_requested_at = NULL, lock_wait_since = NULL, uploaded_at = $5
 			WHERE transaction_id = $1 AND position = $2 AND status <> $3`, id, pos, signing.DocumentUploaded, versie, now)
 		if err != nil {
 			return fmt.Errorf("store: uploaded: %w", err)
@@ -330,7 +375,22 @@ func (s *Store) SetUploaded(ctx context.Context, id uuid.UUID, pos, versie int, 
 	})
 }
 
-// SetEvidenceURL records the evidence document once created.
+// SetEvidenceIntent records, before the evidence document is created, that it may exist in the
+// DRC from now on, so that a retry that does not know its URL looks for it before creating
+// another. It fails with ErrStale when the transaction is no longer uploading.
+func (s *Store) SetEvidenceIntent(ctx context.Context, id uuid.UUID, now time.Time) error {
+	return s.InTx(ctx, func(tx pgx.Tx) error {
+		if _, err := s.Expect(ctx, tx, id, signing.StateUploading); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE transactions SET evidence_requested_at = coalesce(evidence_requested_at, $2) WHERE id = $1`, id, now); err != nil {
+			return fmt.Errorf("store: evidence intent: %w", err)
+		}
+		return nil
+	})
+}
+
+// SetEvidenceURL records the evidence document once created (or found again after a crash).
 func (s *Store) SetEvidenceURL(ctx context.Context, id uuid.UUID, url string, now time.Time) error {
 	return s.InTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE transactions SET evidence_url = $2 WHERE id = $1`, id, url); err != nil {

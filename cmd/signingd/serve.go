@@ -277,6 +277,7 @@ func workflowConfig(cfg config.Config, logger *slog.Logger, reg *zgw.Registry, p
 		Workers: cfg.Workers, Logger: logger, Registry: reg, Providers: providers,
 		Drift: signing.DriftPolicy(w.DriftPolicy), BlobRetention: w.BlobRetention,
 		RetryBase: w.RetryBase, RetryMax: w.RetryMax, MaxAttempts: w.MaxAttempts, LockRetry: w.LockRetry,
+		LockWaitMax: w.LockWaitMax, ForceUnlockAfter: w.ForceUnlockAfter,
 		FetchPollInterval: w.JobPoll, RescueAfter: w.RescueAfter,
 	}
 }
