@@ -203,8 +203,12 @@ func (p *Provider) storeDocument(ctx context.Context, txID uuid.UUID, d signing.
 		return doc, fmt.Errorf("builtin: open document %d: %w", d.Position, err)
 	}
 	defer rc.Close()
+	in := bufio.NewReader(rc)
 	ext := needsConversion(d.Formaat, d.Bestandsnaam)
-	var content io.Reader = rc
+	if head, _ := in.Peek(5); string(head) == "%PDF-" {
+		ext = "" // a PDF needs no conversion, whatever its name or formaat says (e.g. besluit.docx, formaat application/pdf)
+	}
+	var content io.Reader = in
 	h := sha256.New()
 	if ext != "" {
 		dir, err := os.MkdirTemp("", "signingd-convert-")
@@ -213,7 +217,7 @@ func (p *Provider) storeDocument(ctx context.Context, txID uuid.UUID, d signing.
 		}
 		defer os.RemoveAll(dir)
 		src := filepath.Join(dir, "document"+ext)
-		if err := writeFile(src, io.TeeReader(rc, h)); err != nil {
+		if err := writeFile(src, io.TeeReader(in, h)); err != nil {
 			return doc, fmt.Errorf("builtin: convert document %d: %w", d.Position, err)
 		}
 		pdf, err := p.o.Converter.Convert(ctx, src, dir)
@@ -229,7 +233,7 @@ func (p *Provider) storeDocument(ctx context.Context, txID uuid.UUID, d signing.
 		doc.Bestandsnaam = pdfName(d.Bestandsnaam)
 		p.o.Logger.InfoContext(ctx, "builtin converted document to PDF", "transaction_id", txID, "position", d.Position, "from", ext)
 	} else {
-		content = io.TeeReader(rc, h)
+		content = io.TeeReader(in, h)
 	}
 	br := bufio.NewReader(content)
 	if head, _ := br.Peek(5); string(head) != "%PDF-" {
@@ -240,7 +244,7 @@ func (p *Provider) storeDocument(ctx context.Context, txID uuid.UUID, d signing.
 		return doc, err
 	}
 	if ext == "" {
-		_, _ = io.Copy(h, rc) // nothing should be left; keeps the hash honest if Peek stopped early
+		_, _ = io.Copy(h, in) // nothing should be left; keeps the hash honest if Peek stopped early
 	}
 	doc.OriginalBlob = b.ID
 	doc.OriginalSHA256 = d.SHA256
