@@ -124,8 +124,9 @@ func newProdEnv(t testing.TB, o prodOptions) *prodEnv {
 		vsrv := httptest.NewServer(e.vendor.Handler())
 		t.Cleanup(func() { vsrv.Close(); e.vendor.Close() })
 		e.vendorURL = vsrv.URL
-		providers[simulated.Name] = simulated.New(simulated.Config{BaseURL: vsrv.URL, WebhookSecret: webhookSecret, PollInterval: 300 * time.Millisecond,
-			Client: &http.Client{Timeout: 5 * time.Second, Transport: tracing.Transport(tp, nil)}})
+		// As buildProviders in serve: the adapter's own client, without tracing (reported: provider
+		// calls carry no traceparent yet).
+		providers[simulated.Name] = simulated.New(simulated.Config{BaseURL: vsrv.URL, WebhookSecret: webhookSecret, PollInterval: 300 * time.Millisecond})
 	}
 	cfg := jobs.Config{
 		Workers: 20, Logger: logger, Registry: reg, Providers: providers,
