@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -27,13 +28,17 @@ import (
 
 // TestCrashRecovery runs signingd as a subprocess and kills it with SIGKILL at random moments
 // (at least 20 times) while 50 transactions go through; after the last restart every transaction
-// ends in exactly one terminal state, none is lost, no lock is left, and each was notified at least
-// once. Duplicate notifications are reported.
+// ends in exactly one terminal state, none is lost, no lock is left, each was notified at least
+// once, and each has exactly one evidence document. Duplicate notifications are reported.
+//
+// signingd has the scope documenten.geforceerd-unlock here: a kill between a granted lock and
+// storing its id leaves a lock only a forced unlock can release (after FORCE_UNLOCK_AFTER).
 func TestCrashRecovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test runs the binary")
 	}
 	t.Parallel()
+	began := time.Now()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "signingd")
 	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/signingd").CombinedOutput(); err != nil {
@@ -44,7 +49,9 @@ func TestCrashRecovery(t *testing.T) {
 	dbURL := pool.Config().ConnString()
 	rsin := dbtest.NewRSIN()
 
-	zs := sim.NewServer(sim.Options{})
+	zs := sim.NewServer(sim.Options{Tokens: sim.TokensOpenZaak, Clients: map[string]sim.Client{
+		"signingd-crash": {Secret: "crash-zgw-secret", Scopes: append(slices.Clone(sim.DefaultScopes), "documenten.geforceerd-unlock")},
+	}})
 	t.Cleanup(zs.Close)
 	iot := zs.SeedInformatieobjecttype(sim.IOTSeed{Omschrijving: "Bewijs"})
 	nrc := &subscriber{first: map[string]time.Time{}}
@@ -62,19 +69,20 @@ func TestCrashRecovery(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	land := fmt.Sprintf(`organisations:
-  - rsin: "%s"
+  - rsin: "%[1]s"
     name: Crash
     provider: simulated
     services:
-      - {kind: drc, api_root: "%s", auth: {mode: none}}
-      - {kind: zrc, api_root: "%s", auth: {mode: none}}
-      - {kind: nrc, api_root: "%s", auth: {mode: none}}
-      - {kind: ztc, api_root: "%s", auth: {mode: none}}
+      - {kind: drc, api_root: "%[2]s", auth: %[8]s}
+      - {kind: zrc, api_root: "%[3]s", auth: %[8]s}
+      - {kind: nrc, api_root: "%[4]s", auth: %[8]s}
+      - {kind: ztc, api_root: "%[5]s", auth: %[8]s}
 providers:
   - name: simulated
     auth_methods: [sms, email]
-    settings: {url: "%s", webhook_secret: "%s", poll_interval: 500ms}
-`, rsin, zs.DRC(), zs.ZRC(), zs.NRC(), zs.ZTC(), vsrv.URL, webhookSecret)
+    settings: {url: "%[6]s", webhook_secret: "%[7]s", poll_interval: 500ms}
+`, rsin, zs.DRC(), zs.ZRC(), zs.NRC(), zs.ZTC(), vsrv.URL, webhookSecret,
+		`{mode: zgw-jwt, client_id: signingd-crash, secret: crash-zgw-secret, user_id: signingd}`)
 	landFile := filepath.Join(dir, "landscape.yaml")
 	if err := os.WriteFile(landFile, []byte(land), 0o600); err != nil {
 		t.Fatal(err)
@@ -83,7 +91,7 @@ providers:
 	procEnv := append(os.Environ(), "DATABASE_URL="+dbURL, "LISTEN_ADDR="+addr, "PUBLIC_URL=http://"+addr,
 		"CONFIG_FILE="+landFile, "SECRET_KEY=crash-test-pepper", "LOG_LEVEL=error", "WORKERS=20",
 		"RETRY_BASE=50ms", "RETRY_MAX=500ms", "MAX_ATTEMPTS=50", "LOCK_RETRY=100ms", "JOB_POLL_INTERVAL=50ms",
-		"JOB_RESCUE_AFTER=2s", "SHUTDOWN_TIMEOUT=1s")
+		"JOB_RESCUE_AFTER=2s", "SHUTDOWN_TIMEOUT=1s", "FORCE_UNLOCK_AFTER=2s")
 
 	// An API client, registered the way `signingd clients create` does, with the same pepper.
 	st := store.New(pool, nil)
@@ -100,9 +108,12 @@ providers:
 	}
 
 	e := &env{t: t, zgw: zs, rsin: rsin, iot: iot}
+	var scenarios []scenario
 	var triggers []map[string]any
 	for range 50 {
-		triggers = append(triggers, e.scenario(2, 1, 2).trigger)
+		sc := e.scenario(2, 1, 2)
+		scenarios = append(scenarios, sc)
+		triggers = append(triggers, sc.trigger)
 	}
 
 	start := func() *exec.Cmd {
@@ -210,7 +221,10 @@ providers:
 	}
 	time.Sleep(500 * time.Millisecond)
 	dups := 0
-	for _, id := range ids {
+	for i, id := range ids {
+		if docs := zs.ZaakDocuments(scenarios[i].zaak); len(docs) != 3 {
+			t.Errorf("%s: zaak has %d documents, want 2 and the evidence", id, len(docs))
+		}
 		msgs := nrc.For(id)
 		if len(msgs) == 0 {
 			t.Errorf("%s: never notified", id)
@@ -225,5 +239,11 @@ providers:
 	if len(zs.Locks()) != 0 {
 		t.Errorf("locks left: %v", zs.Locks())
 	}
-	t.Logf("crash test: %d kills, %d transactions, %d duplicate notifications", kills, len(ids), dups)
+	if n := createdEIOs(zs); n != len(ids) {
+		t.Errorf("%d evidence documents created for %d transactions", n, len(ids))
+	}
+	var forced int
+	_ = pool.QueryRow(context.Background(), `SELECT count(*) FROM events WHERE type = 'lock_forced'`).Scan(&forced)
+	t.Logf("crash test: %d kills, %d transactions, %d duplicate notifications, %d lost locks forced open, %s",
+		kills, len(ids), dups, forced, time.Since(began).Round(time.Second))
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -75,6 +76,23 @@ func TestWorkflowLostLockForced(t *testing.T) {
 	if len(e.zgw.Locks()) != 0 {
 		t.Errorf("locks left: %v", e.zgw.Locks())
 	}
+}
+
+// TestWorkflowLostLockCancel: a transaction cancelled while a lock request of ours has no known
+// answer leaves no lock behind: the abort forces the document open.
+func TestWorkflowLostLockCancel(t *testing.T) {
+	t.Parallel()
+	o := envOptions{}
+	forcedUnlockAuth(&o, append(slices.Clone(sim.DefaultScopes), "documenten.geforceerd-unlock")...)
+	e := newEnv(t, o)
+	sc := e.scenario(1, 1)
+	id := e.start(sc)
+	e.signingID(id)
+	e.loseLock(id, sc.docs[0])
+	if status, body := e.do(http.MethodPost, "/api/v1/transactions/"+id+"/cancel", map[string]string{"reden": "niet meer nodig"}); status >= 300 {
+		t.Fatalf("cancel: %d %s", status, body)
+	}
+	e.aborted(id, "Ingetrokken: niet meer nodig") // checks one notification and no lock left
 }
 
 // TestWorkflowLostLockNoScope: without documenten.geforceerd-unlock a lost lock cannot be

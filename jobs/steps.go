@@ -503,6 +503,27 @@ func (wf *Workflow) lostLock(ctx context.Context, c *zgw.Client, id uuid.UUID, d
 	return wf.acquireLock(ctx, c, id, d, log)
 }
 
+// releaseLostLock is the abort's part for a document whose lock request had no known answer: if
+// the document is locked, the lock is most likely ours with its id lost, and it is forced open
+// (this needs documenten.geforceerd-unlock; without it the lock stays and is logged).
+func (wf *Workflow) releaseLostLock(ctx context.Context, c *zgw.Client, id uuid.UUID, d store.WorkDocument, last bool, log *slog.Logger) error {
+	eio, err := c.RetrieveEIO(ctx, d.URL, 0)
+	switch {
+	case err != nil && !last && !zgw.IsPermanent(err):
+		return fmt.Errorf("check lock of document %d: %w", d.Position, err)
+	case err == nil && eio.Locked:
+		if err := c.ForceUnlock(ctx, d.URL); err != nil && !zgw.IsWrongLock(err) {
+			if !last && !zgw.IsPermanent(err) {
+				return fmt.Errorf("force unlock of document %d: %w", d.Position, err)
+			}
+			log.Error("document may stay locked by a lock of ours whose id was lost", "document", d.Position, "err", err)
+		} else {
+			log.Warn("forced open a document locked by a lock of ours whose id was lost", "document", d.Position)
+		}
+	}
+	return wf.store.ClearLock(ctx, id, d.Position)
+}
+
 // evidence creates the evidence document and links it to the zaak when the trigger asked for one,
 // then decides the outcome: notifying, with the notification in the outbox.
 func (wf *Workflow) evidence(ctx context.Context, job *river.Job[store.EvidenceArgs], log *slog.Logger) error {
@@ -746,6 +767,12 @@ func (wf *Workflow) abort(ctx context.Context, job *river.Job[store.AbortArgs], 
 	}
 	c := wf.zgw(w.RSIN)
 	for _, d := range w.Docs {
+		if d.LockID == "" && d.LockRequestedAt != nil {
+			if err := wf.releaseLostLock(ctx, c, id, d, last, log); err != nil {
+				return err
+			}
+			continue
+		}
 		if d.LockID == "" {
 			continue
 		}
