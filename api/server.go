@@ -215,6 +215,7 @@ func (s *Server) CreateTransaction(ctx context.Context, req gen.CreateTransactio
 	id, created, err := s.d.Store.CreateTransaction(ctx, store.NewTransaction{
 		ID: uuid.New(), OrganisationID: p.OrganisationID, ClientID: p.ClientUUID, Provider: provider,
 		Trigger: trigger, Now: now, Deadline: now.Add(s.d.Expiry), IdempotencyKey: key, Actor: "client:" + p.ClientID,
+		Traceparent: tracing.Traceparent(ctx),
 	})
 	if err != nil {
 		return nil, err

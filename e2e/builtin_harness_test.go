@@ -124,9 +124,9 @@ func newProdEnv(t testing.TB, o prodOptions) *prodEnv {
 		vsrv := httptest.NewServer(e.vendor.Handler())
 		t.Cleanup(func() { vsrv.Close(); e.vendor.Close() })
 		e.vendorURL = vsrv.URL
-		// As buildProviders in serve: the adapter's own client, without tracing (reported: provider
-		// calls carry no traceparent yet).
-		providers[simulated.Name] = simulated.New(simulated.Config{BaseURL: vsrv.URL, WebhookSecret: webhookSecret, PollInterval: 300 * time.Millisecond})
+		// As buildProviders in serve: calls to the vendor carry the trace.
+		providers[simulated.Name] = simulated.New(simulated.Config{BaseURL: vsrv.URL, WebhookSecret: webhookSecret,
+			PollInterval: 300 * time.Millisecond, Client: &http.Client{Transport: tracing.Transport(tp, nil), Timeout: 30 * time.Second}})
 	}
 	cfg := jobs.Config{
 		Workers: 20, Logger: logger, Registry: reg, Providers: providers,

@@ -124,17 +124,10 @@ func TestObservabilityTrace(t *testing.T) {
 	traceOneTransaction(t, newProdEnv(t, prodOptions{noWebhook: true}))
 }
 
-// TestObservabilityTraceWebhook is the same with the vendor's webhook, as in production.
-//
-// Known gap (reported to the lead): jobs.Workflow.Progressed queues the status check in the
-// context of the webhook request (or, for the built-in signer, of the signer's POST), so when that
-// check sees the signing complete, collect/upload/evidence/notify and their ZGW calls run in the
-// webhook's trace instead of the trigger's, depending on which check wins the race (with the
-// built-in signer, whose poll interval is 10 minutes, always: they run in the trace of the last
-// signer's POST /sign/:token/sign). Remove the
-// skip once Progressed continues the transaction's own trace (linking the webhook span).
+// TestObservabilityTraceWebhook is the same with the vendor's webhook, as in production: the
+// status check a webhook queues continues the transaction's own trace (the trigger's), linked to
+// the webhook request's span, so collect, upload, evidence and notify stay in one trace.
 func TestObservabilityTraceWebhook(t *testing.T) {
-	t.Skip("known gap: progress reported by webhook starts a new trace (see the comment)")
 	t.Parallel()
 	traceOneTransaction(t, newProdEnv(t, prodOptions{}))
 }

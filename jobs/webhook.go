@@ -10,6 +10,7 @@ import (
 
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/store"
+	"github.com/signingd/signingd/tracing"
 )
 
 // Progressed is told that a provider's signing moved (by webhook or by the built-in signer); it
@@ -18,6 +19,12 @@ func (wf *Workflow) Progressed(ctx context.Context, provider, ref string) error 
 	id, err := wf.store.TransactionByProviderRef(ctx, provider, ref)
 	if err != nil {
 		return err
+	}
+	// The check, and the steps after it, belong to the transaction's trace, not to this request's.
+	if tp, err := wf.store.Traceparent(ctx, id); err == nil {
+		var end func()
+		ctx, end = tracing.ContinueTrace(ctx, wf.cfg.Tracer, tp, "provider progressed")
+		defer end()
 	}
 	if _, err := wf.river.Insert(ctx, store.CheckProgressArgs{TransactionID: id}, nil); err != nil {
 		return err

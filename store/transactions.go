@@ -46,6 +46,7 @@ type NewTransaction struct {
 	Deadline       time.Time
 	IdempotencyKey string // empty when the caller sent none
 	Actor          string
+	Traceparent    string // W3C trace context of the trigger request; empty when not traced
 }
 
 // RequestHash is the digest an idempotency key is bound to: that of the canonical trigger, so
@@ -84,10 +85,10 @@ func (s *Store) CreateTransaction(ctx context.Context, in NewTransaction) (uuid.
 			in.ClientID, in.IdempotencyKey, RequestHash(t), in.ID, in.Now, in.Now.Add(IdempotencyTTL))
 	}
 	b.Queue(`INSERT INTO transactions (id, organisation_id, client_id, state, naam, eigenaar, zaak_url, zaak_uuid,
-			bewijs_informatieobjecttype, provider, trigger, created_at, updated_at, deadline)
-		VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), $7, $8, NULLIF($9, ''), $10, $11, $12, $12, $13)`,
+			bewijs_informatieobjecttype, provider, trigger, created_at, updated_at, deadline, traceparent)
+		VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), $7, $8, NULLIF($9, ''), $10, $11, $12, $12, $13, NULLIF($14, ''))`,
 		in.ID, in.OrganisationID, in.ClientID, signing.StateReceived, t.Naam, t.Eigenaar, t.Zaak.URL, t.Zaak.UUID,
-		t.BewijsInformatieobjecttype, in.Provider, raw, in.Now, in.Deadline)
+		t.BewijsInformatieobjecttype, in.Provider, raw, in.Now, in.Deadline, in.Traceparent)
 
 	n := len(t.Documenten)
 	pos, urls, uuids, titels, versies, names := make([]int, n), make([]string, n), make([]string, n), make([]string, n), make([]int, n), make([]string, n)
@@ -303,6 +304,18 @@ func insertEvent(ctx context.Context, tx pgx.Tx, id uuid.UUID, at time.Time, typ
 		return fmt.Errorf("store: insert event: %w", err)
 	}
 	return nil
+}
+
+// Traceparent returns the trace context the transaction was created in, or "".
+func (s *Store) Traceparent(ctx context.Context, id uuid.UUID) (string, error) {
+	var tp *string
+	if err := s.pool.QueryRow(ctx, `SELECT traceparent FROM transactions WHERE id = $1`, id).Scan(&tp); err != nil {
+		return "", translate(err, "Transaction")
+	}
+	if tp == nil {
+		return "", nil
+	}
+	return *tp, nil
 }
 
 // RecordJobRan notes in the audit trail that a job ran; until the workflow lands this is all the

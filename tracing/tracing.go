@@ -58,9 +58,13 @@ func Middleware(tp trace.TracerProvider) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
+			route := c.Path()
+			if route == "" {
+				route = "unmatched" // as in the metrics: raw paths would make unbounded span names
+			}
 			ctx := propagator.Extract(req.Context(), propagation.HeaderCarrier(req.Header))
-			ctx, span := tracer.Start(ctx, req.Method+" "+c.Path(), trace.WithSpanKind(trace.SpanKindServer),
-				trace.WithAttributes(semconv.HTTPRequestMethodKey.String(req.Method), semconv.HTTPRoute(c.Path())))
+			ctx, span := tracer.Start(ctx, req.Method+" "+route, trace.WithSpanKind(trace.SpanKindServer),
+				trace.WithAttributes(semconv.HTTPRequestMethodKey.String(req.Method), semconv.HTTPRoute(route)))
 			defer span.End()
 			c.SetRequest(req.WithContext(ctx))
 			err := next(c)
@@ -88,6 +92,32 @@ func Transport(tp trace.TracerProvider, next http.RoundTripper) http.RoundTrippe
 // SetTransaction names the transaction on the current span.
 func SetTransaction(ctx context.Context, id string) {
 	trace.SpanFromContext(ctx).SetAttributes(TransactionIDKey.String(id))
+}
+
+// Traceparent returns the W3C traceparent of the span in ctx, or "" when ctx carries none.
+func Traceparent(ctx context.Context) string {
+	c := propagation.MapCarrier{}
+	propagator.Inject(ctx, c)
+	return c["traceparent"]
+}
+
+// ContinueTrace returns ctx moved into the trace of traceparent, with a span there (name) that links
+// back to the span ctx was in — so that work a webhook or a signer starts days later joins the
+// transaction's trace, and the two traces point at each other. Call end when the work is queued.
+func ContinueTrace(ctx context.Context, tp trace.TracerProvider, traceparent, name string) (_ context.Context, end func()) {
+	if tp == nil || traceparent == "" {
+		return ctx, func() {}
+	}
+	parent := trace.SpanContextFromContext(propagator.Extract(context.Background(), propagation.MapCarrier{"traceparent": traceparent}))
+	if !parent.IsValid() {
+		return ctx, func() {}
+	}
+	var opts []trace.SpanStartOption
+	if here := trace.SpanContextFromContext(ctx); here.IsValid() {
+		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: here}))
+	}
+	ctx, span := tp.Tracer(instrumentation).Start(trace.ContextWithRemoteSpanContext(ctx, parent), name, opts...)
+	return ctx, func() { span.End() }
 }
 
 // JobMiddleware hands the trace of whoever inserts a job on to the job, in its metadata, and works

@@ -157,3 +157,42 @@ func TestOneTraceFromRequestThroughJobs(t *testing.T) {
 		t.Errorf("log line lacks the trace id: %s", logs.String())
 	}
 }
+
+// TestContinueTrace: work started from a webhook request joins the transaction's trace and links
+// back to the webhook's span.
+func TestContinueTrace(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	trigger, span := tp.Tracer("t").Start(context.Background(), "POST /api/v1/transactions")
+	stored := tracing.Traceparent(trigger)
+	span.End()
+	if stored == "" {
+		t.Fatal("no traceparent for a recording span")
+	}
+	webhook, wspan := tp.Tracer("t").Start(context.Background(), "POST /api/v1/providers/:name/webhook")
+	ctx, end := tracing.ContinueTrace(webhook, tp, stored, "provider progressed")
+	if got := tracing.Traceparent(ctx); !strings.Contains(got, span.SpanContext().TraceID().String()) {
+		t.Errorf("continued context is in %q, want trace %s", got, span.SpanContext().TraceID())
+	}
+	end()
+	wspan.End()
+	var continued sdktrace.ReadOnlySpan
+	for _, s := range exp.GetSpans().Snapshots() {
+		if s.Name() == "provider progressed" {
+			continued = s
+		}
+	}
+	if continued == nil {
+		t.Fatal("no span for the continued work")
+	}
+	if continued.SpanContext().TraceID() != span.SpanContext().TraceID() || continued.Parent().SpanID() != span.SpanContext().SpanID() {
+		t.Error("the continued span is not a child of the trigger's span")
+	}
+	if links := continued.Links(); len(links) != 1 || links[0].SpanContext.SpanID() != wspan.SpanContext().SpanID() {
+		t.Errorf("links = %v, want the webhook span", links)
+	}
+	// Without a stored trace the context is left as it is.
+	if same, _ := tracing.ContinueTrace(webhook, tp, "", "x"); same != webhook {
+		t.Error("an empty traceparent changed the context")
+	}
+}

@@ -130,15 +130,15 @@ func assemble(ctx context.Context, cfg config.Config, logger *slog.Logger, pool 
 		return nil, err
 	}
 	a.registry = registry
-	providers, err := buildProviders(cfg.Landscape)
-	if err != nil {
-		return nil, err
-	}
 	tp, stopTracing, err := tracing.Setup(ctx, getenv, version)
 	if err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, func() { _ = stopTracing(context.Background()) }) // best effort flush at exit
+	providers, err := buildProviders(cfg.Landscape, &http.Client{Transport: tracing.Transport(tp, nil), Timeout: time.Minute})
+	if err != nil {
+		return nil, err
+	}
 	m := metrics.New()
 	m.RegisterDatabase(pool)
 	a.metrics = m
@@ -278,13 +278,14 @@ func workflowConfig(cfg config.Config, logger *slog.Logger, reg *zgw.Registry, p
 		Drift: signing.DriftPolicy(w.DriftPolicy), BlobRetention: w.BlobRetention,
 		RetryBase: w.RetryBase, RetryMax: w.RetryMax, MaxAttempts: w.MaxAttempts, LockRetry: w.LockRetry,
 		LockWaitMax: w.LockWaitMax, ForceUnlockAfter: w.ForceUnlockAfter,
+		IntakeWorkers: w.IntakeWorkers, FinishWorkers: w.FinishWorkers,
 		FetchPollInterval: w.JobPoll, RescueAfter: w.RescueAfter,
 	}
 }
 
 // buildProviders makes the signing providers the landscape configures. The simulated vendor's
 // adapter reads its settings url and webhook_secret (a literal, env:NAME or file:/path).
-func buildProviders(l config.Landscape) (map[string]signing.Provider, error) {
+func buildProviders(l config.Landscape, hc *http.Client) (map[string]signing.Provider, error) {
 	out := map[string]signing.Provider{}
 	for _, p := range l.Providers {
 		switch p.Name {
@@ -302,7 +303,7 @@ func buildProviders(l config.Landscape) (map[string]signing.Provider, error) {
 					return nil, fmt.Errorf("provider %s: poll_interval: %w", p.Name, err)
 				}
 			}
-			out[p.Name] = simulated.New(simulated.Config{BaseURL: p.Settings["url"], WebhookSecret: secret.Value(), PollInterval: poll})
+			out[p.Name] = simulated.New(simulated.Config{BaseURL: p.Settings["url"], WebhookSecret: secret.Value(), PollInterval: poll, Client: hc})
 		}
 	}
 	return out, nil
