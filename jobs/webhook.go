@@ -62,7 +62,11 @@ func (wf *Workflow) webhook(c echo.Context) error {
 	err = wf.Progressed(c.Request().Context(), name, ref)
 	switch {
 	case signing.ErrorCode(err) == signing.ENOTFOUND:
-		return c.NoContent(http.StatusAccepted) // not ours (any more): nothing to do, don't make the vendor retry
+		// An authenticated callback about a signing we don't know yet: the vendor was quicker than
+		// the commit that stores its reference. Let it retry rather than lose the news until the
+		// next poll; transactions are never deleted, so this does not repeat for ever.
+		c.Response().Header().Set("Retry-After", "1")
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"title": "Unknown signing; try again shortly."})
 	case err != nil:
 		wf.log.Error("webhook: queue status check", "provider", name, "err", err)
 		return c.JSON(http.StatusServiceUnavailable, map[string]string{"title": "Try again later."})

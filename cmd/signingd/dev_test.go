@@ -216,7 +216,7 @@ func TestDevBuiltin(t *testing.T) {
 	}
 
 	// 5. The notification reaches the case system's callback (dev prints it) and the sim's deliveries.
-	d.waitOutput("ZAC received notification OndertekenenVoltooid: transaction_id="+id, 40*time.Second)
+	d.waitOutput("ZAC received notification OndertekenenVoltooid: transaction_id="+id, 90*time.Second)
 	deliveries := d.find(`curl -s (\S+/_sim/deliveries)`)[1]
 	var ds []struct {
 		Delivered bool `json:"delivered"`
@@ -296,7 +296,7 @@ func TestDevSimulatedPrintedCommands(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	bash(t, "set -e\nID="+id+"\n"+strings.Join(sign, "\n"))
-	d.waitOutput("ZAC received notification OndertekenenVoltooid: transaction_id="+id, 30*time.Second)
+	d.waitOutput("ZAC received notification OndertekenenVoltooid: transaction_id="+id, 90*time.Second)
 }
 
 // commandLines returns the printed lines meant to be pasted: indented, not comments.
