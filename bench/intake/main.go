@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,14 +40,15 @@ import (
 func main() {
 	conc := flag.Int("c", 8, "concurrent clients, for both the intake and pgbench")
 	dur := flag.Duration("d", 10*time.Second, "duration of each measurement")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the peak measurement to this file")
 	flag.Parse()
-	if err := run(context.Background(), *conc, *dur); err != nil {
+	if err := run(context.Background(), *conc, *dur, *cpuprofile); err != nil {
 		fmt.Fprintln(os.Stderr, "intake bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, conc int, dur time.Duration) error {
+func run(ctx context.Context, conc int, dur time.Duration, cpuprofile string) error {
 	base := os.Getenv("DATABASE_URL")
 	if base == "" {
 		base = config.DefaultDatabaseURL
@@ -111,7 +113,18 @@ func run(ctx context.Context, conc int, dur time.Duration) error {
 
 	fmt.Printf("intake benchmark: %d clients, %s each, 3 documents and 2 signers per trigger\n", conc, dur)
 	load(url, key, body, conc, 2*time.Second, 0) // warm up
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	peak := load(url, key, body, conc, dur, 0)
+	pprof.StopCPUProfile()
 	fmt.Printf("  intake over HTTP:     %7.0f transactions/s  p50 %6.2f ms  p99 %6.2f ms\n", peak.rate, peak.p(50), peak.p(99))
 
 	limit, err := pgbench(ctx, dbURL, client.ID, client.OrganisationID, conc, dur)
