@@ -17,6 +17,8 @@ type WorkflowConfig struct {
 	LockRetry        time.Duration `env:"LOCK_RETRY" doc:"Wait before retrying a document locked by someone else (default 30s)."`
 	LockWaitMax      time.Duration `env:"LOCK_WAIT_MAX" doc:"How long to wait for a document locked by someone else before the transaction is aborted with reden 'Document is vergrendeld door een ander' (default 24h)."`
 	ForceUnlockAfter time.Duration `env:"FORCE_UNLOCK_AFTER" doc:"How long a document may stay locked after a lock request of ours whose answer was lost (a crash, a timeout) before signingd forces the unlock; needs the DRC scope documenten.geforceerd-unlock, without it the transaction is aborted (default 10m)."`
+	IntakeWorkers    int           `env:"INTAKE_WORKERS" doc:"Jobs of new transactions (fetch, create at the provider) run at once by this replica, in a queue of their own; kept small so that a burst of new transactions does not crowd the database, DRC and provider (default WORKERS/8, at least 2)."`
+	FinishWorkers    int           `env:"FINISH_WORKERS" doc:"Jobs after the signing (progress, collect, upload, evidence, notify, abort) run at once by this replica, in a queue of their own so that new transactions cannot delay them (default WORKERS)."`
 	JobPoll          time.Duration `env:"JOB_POLL_INTERVAL" doc:"How often idle workers look for new jobs besides notifications (default 1s)."`
 	RescueAfter      time.Duration `env:"JOB_RESCUE_AFTER" doc:"A job still running after this is taken to be from a dead process and retried (default 15m)."`
 }
@@ -47,12 +49,18 @@ func loadWorkflow(getenv func(string) string, c *Config) error {
 		}
 		w.DriftPolicy = v
 	}
-	if v := getenv("MAX_ATTEMPTS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return fmt.Errorf("config: MAX_ATTEMPTS: want a positive number, got %q", v)
+	counts := []struct {
+		name string
+		dst  *int
+	}{{"MAX_ATTEMPTS", &w.MaxAttempts}, {"INTAKE_WORKERS", &w.IntakeWorkers}, {"FINISH_WORKERS", &w.FinishWorkers}}
+	for _, c := range counts {
+		if v := getenv(c.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return fmt.Errorf("config: %s: want a positive number, got %q", c.name, v)
+			}
+			*c.dst = n
 		}
-		w.MaxAttempts = n
 	}
 	c.Workflow = w
 	return nil

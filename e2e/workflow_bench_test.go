@@ -57,8 +57,53 @@ func BenchmarkWorkflow1000(b *testing.B) {
 			e.nrc.mu.Unlock()
 		}
 		slices.Sort(lat)
+		e.reportPhases(b, ids)
 		b.ReportMetric(float64(n)/elapsed.Seconds(), "tx/s")
 		b.ReportMetric(float64(lat[len(lat)/2].Milliseconds()), "p50-ms")
 		b.ReportMetric(float64(lat[len(lat)*99/100].Milliseconds()), "p99-ms")
+	}
+}
+
+// reportPhases reports the p50 and p99 of each hop after the last signature, from the events: the
+// progress check that sees it, collect, upload and evidence, and the NRC delivery.
+func (e *env) reportPhases(b *testing.B, ids []string) {
+	phases := map[string][]time.Duration{}
+	for _, id := range ids {
+		w, err := e.st.Work(context.Background(), mustUUID(id))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var last time.Time
+		for _, s := range w.Signers {
+			if s.SignedAt != nil && s.SignedAt.After(last) {
+				last = *s.SignedAt
+			}
+		}
+		at := map[string]time.Time{}
+		for _, ev := range w.Events {
+			if _, seen := at[string(ev.State)]; !seen {
+				at[string(ev.State)] = ev.At
+			}
+		}
+		e.nrc.mu.Lock()
+		arrived := e.nrc.first[id]
+		e.nrc.mu.Unlock()
+		prev := last
+		for _, p := range []struct {
+			name string
+			t    time.Time
+		}{
+			{"progress", at[string(signing.StateCollecting)]}, {"collect", at[string(signing.StateUploading)]},
+			{"upload+evidence", at[string(signing.StateNotifying)]}, {"notify", at[string(signing.StateCompleted)]},
+			{"delivery", arrived},
+		} {
+			phases[p.name] = append(phases[p.name], p.t.Sub(prev))
+			prev = p.t
+		}
+	}
+	for name, d := range phases {
+		slices.Sort(d)
+		b.ReportMetric(float64(d[len(d)/2].Milliseconds()), name+"-p50-ms")
+		b.ReportMetric(float64(d[len(d)*99/100].Milliseconds()), name+"-p99-ms")
 	}
 }

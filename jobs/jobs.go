@@ -31,7 +31,15 @@ import (
 // Config tunes the job client and the workflow.
 type Config struct {
 	Workers int // jobs run at once by this replica; 0 makes an insert-only client
-	Logger  *slog.Logger
+	// IntakeWorkers run fetch and create jobs (queue intake); Workers/8 (at least 2) when zero.
+	// Kept small: intake jobs that run by the dozen crowd the database, the DRC and the provider,
+	// which the finishing steps need as well.
+	IntakeWorkers int
+	// FinishWorkers run the steps after the signing, progress checks and aborts (queue finish);
+	// Workers when zero. Apart from intake, so new transactions cannot delay finishing ones.
+	FinishWorkers int
+
+	Logger *slog.Logger
 
 	// Registry resolves the ZGW services; required when Workers > 0.
 	Registry *zgw.Registry
@@ -125,6 +133,12 @@ func (c *Config) defaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.IntakeWorkers == 0 {
+		c.IntakeWorkers = max(c.Workers/8, 2)
+	}
+	if c.FinishWorkers == 0 {
+		c.FinishWorkers = max(c.Workers, 1)
+	}
 }
 
 // Client is River's client for signingd's jobs.
@@ -166,7 +180,12 @@ func New(pool *pgxpool.Pool, s *store.Store, cfg Config) (*Client, *Workflow, er
 		rc.Middleware = []rivertype.Middleware{tracing.NewJobMiddleware(cfg.Tracer)}
 	}
 	if cfg.Workers > 0 {
-		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
+		rc.Queues = map[string]river.QueueConfig{
+			store.QueueIntake: {MaxWorkers: cfg.IntakeWorkers},
+			store.QueueFinish: {MaxWorkers: cfg.FinishWorkers},
+			// Cleanup, and jobs queued by an older version before the queues were split.
+			river.QueueDefault: {MaxWorkers: min(cfg.Workers, 4)},
+		}
 		rc.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.CleanupInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return store.CleanupArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true})}

@@ -98,34 +98,54 @@ var (
 	_ river.JobArgs = CleanupArgs{}
 )
 
-// Priorities: work after the last signature goes before intake work, so that a burst of new
-// transactions does not delay the ones that are about to finish (River's 1 is the highest).
+// Queues: intake work (fetch, create at the provider) and finishing work (progress, collect,
+// upload, evidence, notify, abort) have worker pools of their own, so that a burst of new
+// transactions cannot take the workers that the transactions about to finish need. Within a queue,
+// priorities still put the later steps first (River's 1 is the highest).
 const (
+	QueueIntake = "intake"
+	QueueFinish = "finish"
+
 	priorityFinish = 1
 	priorityStart  = 3
 )
 
-// InsertOpts puts intake work behind finishing work.
+// InsertOpts puts intake work in its own queue.
 func (FetchDocumentsArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Priority: priorityStart}
+	return river.InsertOpts{Queue: QueueIntake, Priority: priorityStart}
 }
 
-// InsertOpts puts intake work behind finishing work.
+// InsertOpts puts intake work in its own queue.
 func (CreateSigningArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Priority: priorityStart}
+	return river.InsertOpts{Queue: QueueIntake, Priority: priorityStart}
 }
 
-// InsertOpts gives status checks the middle priority.
-func (CheckProgressArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Priority: 2} }
+// InsertOpts puts status checks with the finishing work, behind the steps after them.
+func (CheckProgressArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueFinish, Priority: 2}
+}
 
-// InsertOpts lets finishing work go first.
-func (CollectArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Priority: priorityFinish} }
+// InsertOpts puts finishing work in its own queue.
+func (CollectArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueFinish, Priority: priorityFinish}
+}
 
-// InsertOpts lets finishing work go first.
-func (UploadArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Priority: priorityFinish} }
+// InsertOpts puts finishing work in its own queue.
+func (UploadArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueFinish, Priority: priorityFinish}
+}
 
-// InsertOpts lets finishing work go first.
-func (EvidenceArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Priority: priorityFinish} }
+// InsertOpts puts finishing work in its own queue.
+func (EvidenceArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueFinish, Priority: priorityFinish}
+}
 
-// InsertOpts lets finishing work go first.
-func (NotifyArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Priority: priorityFinish} }
+// InsertOpts puts finishing work in its own queue.
+func (NotifyArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueFinish, Priority: priorityFinish}
+}
+
+// InsertOpts puts aborts with the finishing work: they end a transaction too.
+func (AbortArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueFinish, Priority: priorityFinish}
+}
