@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,6 +53,19 @@ func (wf *Workflow) provider(name string) (signing.Provider, error) {
 		return nil, fmt.Errorf("jobs: provider %q is not configured: %w", name, signing.ErrPermanent)
 	}
 	return p, nil
+}
+
+// work loads a transaction for a step that may run only in one of states. A step that comes too
+// late (a retry after the transaction moved on) gets store.ErrStale and ends quietly.
+func (wf *Workflow) work(ctx context.Context, id uuid.UUID, states ...signing.State) (store.Work, error) {
+	w, err := wf.store.Work(ctx, id)
+	if err != nil {
+		return w, err
+	}
+	if !slices.Contains(states, w.State) {
+		return w, store.ErrStale
+	}
+	return w, nil
 }
 
 func docName(d store.WorkDocument) string { return signing.DocumentName(d.Document) }
@@ -129,12 +143,9 @@ func (wf *Workflow) fetch(ctx context.Context, job *river.Job[store.FetchDocumen
 // second run finds the first signing.
 func (wf *Workflow) create(ctx context.Context, job *river.Job[store.CreateSigningArgs], log *slog.Logger) error {
 	id := job.Args.TransactionID
-	w, err := wf.store.Work(ctx, id)
+	w, err := wf.work(ctx, id, signing.StateFetching)
 	if err != nil {
 		return err
-	}
-	if w.State != signing.StateFetching {
-		return store.ErrStale
 	}
 	p, err := wf.provider(w.Provider)
 	if err != nil {
@@ -194,12 +205,9 @@ func (wf *Workflow) nextPoll(p signing.Provider, deadline, now time.Time) *river
 // it moves on to collecting, on a decline or expiry it aborts.
 func (wf *Workflow) progress(ctx context.Context, job *river.Job[store.CheckProgressArgs], log *slog.Logger) error {
 	id := job.Args.TransactionID
-	w, err := wf.store.Work(ctx, id)
+	w, err := wf.work(ctx, id, signing.StateAwaitingSignatures)
 	if err != nil {
 		return err
-	}
-	if w.State != signing.StateAwaitingSignatures {
-		return store.ErrStale
 	}
 	now := wf.cfg.Now().UTC()
 	if !now.Before(w.Deadline) {
@@ -265,12 +273,9 @@ func (wf *Workflow) progress(ctx context.Context, job *river.Job[store.CheckProg
 // collect streams the signed PDFs (and the provider's evidence, if it has any) into the store.
 func (wf *Workflow) collect(ctx context.Context, job *river.Job[store.CollectArgs], log *slog.Logger) error {
 	id := job.Args.TransactionID
-	w, err := wf.store.Work(ctx, id)
+	w, err := wf.work(ctx, id, signing.StateCollecting)
 	if err != nil {
 		return err
-	}
-	if w.State != signing.StateCollecting {
-		return store.ErrStale
 	}
 	p, err := wf.provider(w.Provider)
 	if err != nil {
@@ -328,12 +333,9 @@ func (wf *Workflow) collect(ctx context.Context, job *river.Job[store.CollectArg
 // evidence step.
 func (wf *Workflow) upload(ctx context.Context, job *river.Job[store.UploadArgs], log *slog.Logger) error {
 	id := job.Args.TransactionID
-	w, err := wf.store.Work(ctx, id)
+	w, err := wf.work(ctx, id, signing.StateUploading)
 	if err != nil {
 		return err
-	}
-	if w.State != signing.StateUploading {
-		return store.ErrStale
 	}
 	c := wf.zgw(w.RSIN)
 	for _, d := range w.Docs {
@@ -528,12 +530,9 @@ func (wf *Workflow) releaseLostLock(ctx context.Context, c *zgw.Client, id uuid.
 // then decides the outcome: notifying, with the notification in the outbox.
 func (wf *Workflow) evidence(ctx context.Context, job *river.Job[store.EvidenceArgs], log *slog.Logger) error {
 	id := job.Args.TransactionID
-	w, err := wf.store.Work(ctx, id)
+	w, err := wf.work(ctx, id, signing.StateUploading)
 	if err != nil {
 		return err
-	}
-	if w.State != signing.StateUploading {
-		return store.ErrStale
 	}
 	now := wf.cfg.Now().UTC()
 	if w.BewijsInformatieobjecttype != "" {
@@ -657,12 +656,9 @@ func message(w store.Work, actie, reden string, now time.Time) zgw.Notificatie {
 // (at-least-once).
 func (wf *Workflow) notify(ctx context.Context, job *river.Job[store.NotifyArgs], log *slog.Logger) error {
 	id := job.Args.TransactionID
-	w, err := wf.store.Work(ctx, id)
+	w, err := wf.work(ctx, id, signing.StateNotifying, signing.StateAborting)
 	if err != nil {
 		return err
-	}
-	if w.State != signing.StateNotifying && w.State != signing.StateAborting {
-		return store.ErrStale
 	}
 	raw, sent, err := wf.store.Notification(ctx, id)
 	if err != nil {
@@ -747,12 +743,9 @@ func (wf *Workflow) EnsureKanalen(ctx context.Context, rsins []string) {
 // OndertekenenAfgebroken notification.
 func (wf *Workflow) abort(ctx context.Context, job *river.Job[store.AbortArgs], log *slog.Logger) error {
 	id := job.Args.TransactionID
-	w, err := wf.store.Work(ctx, id)
+	w, err := wf.work(ctx, id, signing.StateAborting)
 	if err != nil {
 		return err
-	}
-	if w.State != signing.StateAborting {
-		return store.ErrStale
 	}
 	last := job.Attempt >= job.MaxAttempts
 	if w.ProviderRef != "" {
