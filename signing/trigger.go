@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/mail"
 	"net/url"
 	"path"
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -113,7 +115,12 @@ func (d *decoder) fail(name, code, format string, args ...any) {
 
 func (d *decoder) trigger(data []byte) Trigger {
 	var t Trigger
-	top, ok := d.object("", data, true)
+	root, ok := parse(data)
+	if !ok {
+		d.fail("body", "parse", "The body is not a JSON object.")
+		return t
+	}
+	top, ok := d.object("", root, true)
 	if !ok {
 		return t
 	}
@@ -125,8 +132,8 @@ func (d *decoder) trigger(data []byte) Trigger {
 		t.Zaak.URL = d.url("zaak.url", z["url"], KindZRC)
 		t.Zaak.UUID = d.uuid("zaak.uuid", z["uuid"], t.Zaak.URL)
 	}
-	if raw, ok := top["bewijs_informatieobjecttype"]; ok && !isNull(raw) {
-		t.BewijsInformatieobjecttype = d.url("bewijs_informatieobjecttype", raw, KindZTC)
+	if v := top["bewijs_informatieobjecttype"]; v != nil {
+		t.BewijsInformatieobjecttype = d.url("bewijs_informatieobjecttype", v, KindZTC)
 	}
 	docs := d.array("documenten", top["documenten"], 1, MaxDocuments)
 	seen := make(map[string]int, len(docs))
@@ -171,8 +178,8 @@ func (d *decoder) trigger(data []byte) Trigger {
 	return t
 }
 
-func (d *decoder) authenticatie(p string, raw json.RawMessage) *Authenticatie {
-	o, ok := d.object(p, raw, false)
+func (d *decoder) authenticatie(p string, v any) *Authenticatie {
+	o, ok := d.object(p, v, false)
 	if !ok {
 		return nil
 	}
@@ -204,13 +211,26 @@ func (d *decoder) authenticatie(p string, raw json.RawMessage) *Authenticatie {
 	return a
 }
 
-func isNull(raw json.RawMessage) bool {
-	return len(raw) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
+// parse decodes the body once into a tree of map[string]any, []any, string, json.Number, bool and
+// nil; the checks below walk it. An empty body is nil; trailing data after the value is an error.
+func parse(data []byte) (any, bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err == io.EOF {
+		return nil, true
+	} else if err != nil {
+		return nil, false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, false
+	}
+	return v, true
 }
 
-// object decodes a JSON object. An absent or null value is an error only when required.
-func (d *decoder) object(name string, raw json.RawMessage, required bool) (map[string]json.RawMessage, bool) {
-	if isNull(raw) {
+// object checks a JSON object. An absent or null value is an error only when required.
+func (d *decoder) object(name string, v any, required bool) (map[string]any, bool) {
+	if v == nil {
 		if required {
 			if name == "" {
 				d.fail("body", "required", "A JSON object is required.")
@@ -220,8 +240,8 @@ func (d *decoder) object(name string, raw json.RawMessage, required bool) (map[s
 		}
 		return nil, false
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
+	m, ok := v.(map[string]any)
+	if !ok {
 		if name == "" {
 			d.fail("body", "parse", "The body is not a JSON object.")
 		} else {
@@ -232,13 +252,13 @@ func (d *decoder) object(name string, raw json.RawMessage, required bool) (map[s
 	return m, true
 }
 
-func (d *decoder) array(name string, raw json.RawMessage, min, max int) []json.RawMessage {
-	if isNull(raw) {
+func (d *decoder) array(name string, v any, min, max int) []any {
+	if v == nil {
 		d.fail(name, "required", "This field is required.")
 		return nil
 	}
-	var a []json.RawMessage
-	if err := json.Unmarshal(raw, &a); err != nil {
+	a, ok := v.([]any)
+	if !ok {
 		d.fail(name, "type", "Must be an array.")
 		return nil
 	}
@@ -252,15 +272,15 @@ func (d *decoder) array(name string, raw json.RawMessage, min, max int) []json.R
 	return a
 }
 
-func (d *decoder) text(name string, raw json.RawMessage, required bool, max int) string {
-	if isNull(raw) {
+func (d *decoder) text(name string, v any, required bool, max int) string {
+	if v == nil {
 		if required {
 			d.fail(name, "required", "This field is required.")
 		}
 		return ""
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
+	s, ok := v.(string)
+	if !ok {
 		d.fail(name, "type", "Must be a string.")
 		return ""
 	}
@@ -268,22 +288,23 @@ func (d *decoder) text(name string, raw json.RawMessage, required bool, max int)
 	switch {
 	case s == "" && required:
 		d.fail(name, "blank", "May not be blank.")
-	case len([]rune(s)) > max:
+	case utf8.RuneCountInString(s) > max:
 		d.fail(name, "max_length", "At most %d characters.", max)
 		return ""
 	}
 	return s
 }
 
-func (d *decoder) integer(name string, raw json.RawMessage, required bool, min int) int {
-	if isNull(raw) {
+func (d *decoder) integer(name string, v any, required bool, min int) int {
+	if v == nil {
 		if required {
 			d.fail(name, "required", "This field is required.")
 		}
 		return 0
 	}
-	n, err := strconv.Atoi(string(bytes.TrimSpace(raw)))
-	if err != nil {
+	num, ok := v.(json.Number)
+	n, err := strconv.Atoi(string(num))
+	if !ok || err != nil {
 		d.fail(name, "type", "Must be an integer.")
 		return 0
 	}
@@ -302,8 +323,8 @@ func (d *decoder) email(name, s string) string {
 	return s
 }
 
-func (d *decoder) url(name string, raw json.RawMessage, kind string) string {
-	s := d.text(name, raw, true, maxURL)
+func (d *decoder) url(name string, v any, kind string) string {
+	s := d.text(name, v, true, maxURL)
 	if s == "" {
 		return ""
 	}
@@ -322,8 +343,8 @@ func (d *decoder) url(name string, raw json.RawMessage, kind string) string {
 }
 
 // uuid checks a uuid field and that it equals the last path segment of its resource URL.
-func (d *decoder) uuid(name string, raw json.RawMessage, resourceURL string) string {
-	s := d.text(name, raw, true, 36)
+func (d *decoder) uuid(name string, v any, resourceURL string) string {
+	s := d.text(name, v, true, 36)
 	if s == "" {
 		return ""
 	}

@@ -231,3 +231,14 @@ func FuzzDecodeTrigger(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkDecodeTrigger(b *testing.B) {
+	data := readExample(b, "trigger-full.json")
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeTrigger(data, testOpts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
