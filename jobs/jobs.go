@@ -155,6 +155,7 @@ func NewClient(pool *pgxpool.Pool, s *store.Store, cfg Config) (*Client, error) 
 // signer's progress calls).
 func New(pool *pgxpool.Pool, s *store.Store, cfg Config) (*Client, *Workflow, error) {
 	cfg.defaults()
+	s.SetMaxAttempts(cfg.MaxAttempts)
 	wf := &Workflow{cfg: cfg, store: s, log: cfg.Logger}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, step(wf, "fetch", wf.fetch))

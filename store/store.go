@@ -25,6 +25,9 @@ type JobInserter interface {
 type Store struct {
 	pool *pgxpool.Pool
 	jobs JobInserter
+	// maxAttempts is the workflow's attempt limit for the intake's job, which the store inserts
+	// itself; River's default when zero.
+	maxAttempts int
 }
 
 // Open connects to Postgres. Pool size follows pool_max_conns in the URL, else 20.
@@ -50,6 +53,17 @@ func New(pool *pgxpool.Pool, jobs JobInserter) *Store {
 
 // SetJobs sets the job inserter; River's client needs the pool first, the store needs the client.
 func (s *Store) SetJobs(jobs JobInserter) { s.jobs = jobs }
+
+// SetMaxAttempts sets the attempt limit of the first job the intake writes, to match the limit the
+// job client gives every other job.
+func (s *Store) SetMaxAttempts(n int) { s.maxAttempts = n }
+
+func (s *Store) intakeMaxAttempts() int {
+	if s.maxAttempts > 0 {
+		return s.maxAttempts
+	}
+	return river.MaxAttemptsDefault
+}
 
 // Pool returns the connection pool.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }

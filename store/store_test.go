@@ -2,15 +2,12 @@ package store_test
 
 import (
 	"context"
-	"errors"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/signingd/signingd/config"
 	"github.com/signingd/signingd/jobs"
@@ -20,13 +17,6 @@ import (
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
-
-// failingJobs writes nothing and fails, as a broken queue would at the last step of the intake.
-type failingJobs struct{}
-
-func (failingJobs) InsertTx(context.Context, pgx.Tx, river.JobArgs, *river.InsertOpts) (*rivertype.JobInsertResult, error) {
-	return nil, errors.New("queue unavailable")
-}
 
 func newTransaction(t *testing.T, s *store.Store, key string) store.NewTransaction {
 	t.Helper()
@@ -52,21 +42,24 @@ func newTransaction(t *testing.T, s *store.Store, key string) store.NewTransacti
 		Trigger: tr, Now: now, Deadline: now.Add(time.Hour), IdempotencyKey: key, Actor: "test"}
 }
 
-func count(t *testing.T, q string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := dbtest.Pool(t).QueryRow(context.Background(), q, args...).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
+// TestIntakeFailureLeavesNoRow makes the last write of the intake — its job — fail in Postgres, and
+// checks that nothing of the transaction stays behind and the same idempotency key works afterwards.
 func TestIntakeFailureLeavesNoRow(t *testing.T) {
 	t.Parallel()
-	s := store.New(dbtest.Pool(t), failingJobs{})
+	ctx := context.Background()
+	pool, err := store.Open(ctx, dbtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(ctx, `CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'queue unavailable'; END $$;
+		CREATE TRIGGER refuse_jobs BEFORE INSERT ON river_job FOR EACH ROW EXECUTE FUNCTION refuse()`); err != nil {
+		t.Fatal(err)
+	}
+	s := store.New(pool, nil)
 	in := newTransaction(t, s, "key-1")
-	if _, _, err := s.CreateTransaction(context.Background(), in); err == nil {
-		t.Fatal("intake succeeded without its job")
+	if _, _, err := s.CreateTransaction(ctx, in); err == nil {
+		t.Fatal("intake succeeded although its job could not be written")
 	}
 	for _, q := range []string{
 		`SELECT count(*) FROM transactions WHERE id = $1`,
@@ -74,19 +67,40 @@ func TestIntakeFailureLeavesNoRow(t *testing.T) {
 		`SELECT count(*) FROM signers WHERE transaction_id = $1`,
 		`SELECT count(*) FROM events WHERE transaction_id = $1`,
 		`SELECT count(*) FROM idempotency_keys WHERE transaction_id = $1`,
+		`SELECT count(*) FROM river_job WHERE args->>'transaction_id' = $1::text`,
 	} {
-		if n := count(t, q, in.ID); n != 0 {
-			t.Errorf("%s: %d rows left behind", q, n)
+		var n int
+		if err := pool.QueryRow(ctx, q, in.ID).Scan(&n); err != nil || n != 0 {
+			t.Errorf("%s: %d rows left behind (%v)", q, n, err)
 		}
 	}
 	// The same key works once the queue is back: nothing of the failed attempt holds it.
-	jc, err := jobs.NewClient(dbtest.Pool(t), s, jobs.Config{})
+	if _, err := pool.Exec(ctx, `DROP TRIGGER refuse_jobs ON river_job`); err != nil {
+		t.Fatal(err)
+	}
+	if _, created, err := s.CreateTransaction(ctx, in); err != nil || !created {
+		t.Fatalf("retry: created=%v err=%v", created, err)
+	}
+}
+
+func TestIntakeJobIsRiversOwn(t *testing.T) {
+	t.Parallel()
+	s := store.New(dbtest.Pool(t), nil)
+	s.SetMaxAttempts(7)
+	in := newTransaction(t, s, "")
+	in.Traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	if _, _, err := s.CreateTransaction(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	var kind, queue, state, tp string
+	var attempts, priority int
+	err := dbtest.Pool(t).QueryRow(context.Background(), `SELECT kind, queue, state::text, max_attempts, priority, metadata->>'traceparent'
+		FROM river_job WHERE args->>'transaction_id' = $1::text`, in.ID).Scan(&kind, &queue, &state, &attempts, &priority, &tp)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.SetJobs(jc)
-	if _, created, err := s.CreateTransaction(context.Background(), in); err != nil || !created {
-		t.Fatalf("retry: created=%v err=%v", created, err)
+	if kind != "fetch_documents" || queue != store.QueueIntake || state != "available" || attempts != 7 || tp != in.Traceparent {
+		t.Errorf("job = %s %s %s attempts %d traceparent %q", kind, queue, state, attempts, tp)
 	}
 }
 

@@ -114,6 +114,16 @@ func (s *Store) CreateTransaction(ctx context.Context, in NewTransaction) (uuid.
 		in.ID, spos, emails, voornamen, achternamen, idents, volgordes, methods, values)
 	b.Queue(`INSERT INTO events (transaction_id, at, type, state, actor) VALUES ($1, $2, $3, $4, $5)`,
 		in.ID, in.Now, signing.EventReceived, signing.StateReceived, in.Actor)
+	// The first job goes into river_job in this same pipelined batch, as River's clients for other
+	// languages insert (the table is River's cross-language contract): a round trip and River's
+	// client-side insert work less on the hottest path; every later job is inserted with InsertTx.
+	// Workers find it at their next poll (JOB_POLL_INTERVAL).
+	// args and metadata are built by Postgres: FetchDocumentsArgs as River decodes it, and the trace
+	// context tracing's insert middleware would have added.
+	b.Queue(`INSERT INTO river_job (args, kind, max_attempts, priority, queue, state, scheduled_at, metadata)
+		VALUES (jsonb_build_object('transaction_id', $1::text), $2, $3, $4, $5, 'available', $6,
+			CASE WHEN $7 = '' THEN '{}'::jsonb ELSE jsonb_build_object('traceparent', $7::text) END)`,
+		in.ID, FetchDocumentsArgs{}.Kind(), s.intakeMaxAttempts(), priorityStart, QueueIntake, in.Now, in.Traceparent)
 
 	br := tx.SendBatch(ctx, b)
 	if in.IdempotencyKey != "" {
@@ -136,9 +146,7 @@ func (s *Store) CreateTransaction(ctx context.Context, in NewTransaction) (uuid.
 	if err := br.Close(); err != nil {
 		return uuid.Nil, false, fmt.Errorf("store: insert transaction: %w", err)
 	}
-	if _, err := s.jobs.InsertTx(ctx, tx, FetchDocumentsArgs{TransactionID: in.ID}, nil); err != nil {
-		return uuid.Nil, false, fmt.Errorf("store: enqueue fetch: %w", err)
-	}
+
 	if err := tx.Commit(ctx); err != nil {
 		return uuid.Nil, false, fmt.Errorf("store: commit intake: %w", err)
 	}

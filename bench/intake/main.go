@@ -119,29 +119,39 @@ func run(ctx context.Context, conc int, dur time.Duration, cpuprofile string) er
 			fmt.Println("  (CHECKPOINT refused; phases may overlap with background writes:", err, ")")
 		}
 	}
-	checkpoint()
-	if cpuprofile != "" {
-		f, err := os.Create(cpuprofile)
+	// The machine is shared and noisy: intake and pgbench alternate over paired rounds, and the median
+	// of the rounds' ratios is the figure; a single pair can be off by tens of percents.
+	const rounds = 3
+	var ratios []float64
+	var peak result
+	for r := range rounds {
+		checkpoint()
+		if cpuprofile != "" && r == 0 {
+			f, err := os.Create(cpuprofile)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+		}
+		got := load(url, key, body, conc, dur, 0)
+		pprof.StopCPUProfile()
+		checkpoint()
+		limit, err := pgbench(ctx, dbURL, client.ID, client.OrganisationID, conc, dur)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
+		ratios = append(ratios, got.rate/limit)
+		fmt.Printf("  round %d: intake over HTTP %6.0f/s (p50 %5.2f ms, p99 %6.2f ms), pgbench same rows %6.0f/s, ratio %5.1f %%\n",
+			r+1, got.rate, got.p(50), got.p(99), limit, 100*got.rate/limit)
+		if got.rate > peak.rate {
+			peak = got
 		}
 	}
-	peak := load(url, key, body, conc, dur, 0)
-	pprof.StopCPUProfile()
-	fmt.Printf("  intake over HTTP:     %7.0f transactions/s  p50 %6.2f ms  p99 %6.2f ms\n", peak.rate, peak.p(50), peak.p(99))
-
-	checkpoint()
-	limit, err := pgbench(ctx, dbURL, client.ID, client.OrganisationID, conc, dur)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("  pgbench, same rows:   %7.0f transactions/s\n", limit)
-	ratio := peak.rate / limit
-	fmt.Printf("  ratio intake/limit:   %7.1f %%   (target >= 70 %%)\n", 100*ratio)
+	slices.Sort(ratios)
+	fmt.Printf("  ratio intake/limit, median of %d rounds: %5.1f %%   (target >= 70 %%)\n", rounds, 100*ratios[rounds/2])
 
 	checkpoint()
 	half := load(url, key, body, conc, dur, peak.rate/2)
