@@ -225,6 +225,19 @@ func (s *Store) MarkBuiltinInvited(ctx context.Context, tx pgx.Tx, id uuid.UUID,
 	return nil
 }
 
+// UninviteBuiltinSigner undoes an invitation whose e-mail could not be sent: the signer is pending
+// again, without a link, so the next round invites them afresh.
+func (s *Store) UninviteBuiltinSigner(ctx context.Context, id uuid.UUID, pos int, reason string, now time.Time) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE builtin_signers SET status = 'pending', token_digest = NULL, link_expires = NULL,
+				invited_at = NULL, reminded_at = NULL
+			WHERE signing_id = $1 AND position = $2 AND status = 'invited'`, id, pos); err != nil {
+			return fmt.Errorf("store: uninvite builtin signer: %w", err)
+		}
+		return s.AddBuiltinEvent(ctx, tx, id, &pos, "invite_failed", "", "", map[string]any{"error": reason}, now)
+	})
+}
+
 // ClaimBuiltinReminders marks, and returns, the invited signers of pending signings whose last
 // invitation or reminder is older than every. Claiming in one UPDATE lets several replicas run the
 // loop without sending a reminder twice.

@@ -282,10 +282,19 @@ func currentGroup(sg store.BuiltinSigning) int {
 	return group
 }
 
-// invite sends links to the signers of the current volgorde group who have none yet. It runs
-// under the signing's lock so that two signers finishing a group at once invite the next only once.
+// invite sends links to the signers of the current volgorde group who have none yet. The links are
+// recorded under the signing's lock (so that two signers finishing a group at once invite the next
+// only once) and mailed only after that commit: a mailed link always works. A mail that fails undoes
+// its signer's invitation, so a later round invites them again.
 func (p *Provider) invite(ctx context.Context, id uuid.UUID) error {
-	return p.o.Store.LockBuiltinSigning(ctx, id, func(tx pgx.Tx, sg store.BuiltinSigning) error {
+	type invitation struct {
+		pos  int
+		mail Mail
+	}
+	var out []invitation
+	var txID uuid.UUID
+	err := p.o.Store.LockBuiltinSigning(ctx, id, func(tx pgx.Tx, sg store.BuiltinSigning) error {
+		out, txID = nil, sg.TransactionID
 		if sg.Status != "pending" {
 			return nil
 		}
@@ -303,9 +312,6 @@ func (p *Provider) invite(ctx context.Context, id uuid.UUID) error {
 			if err := p.o.Store.SetBuiltinToken(ctx, tx, id, s.Position, p.digest("link", token), expires); err != nil {
 				return err
 			}
-			if err := p.o.Mailer.SendMail(ctx, p.invitationMail(sg, s, token, expires, mailInvite)); err != nil {
-				return fmt.Errorf("builtin: invite signer %d: %w", s.Position, err)
-			}
 			if err := p.o.Store.MarkBuiltinInvited(ctx, tx, id, s.Position, now); err != nil {
 				return err
 			}
@@ -313,10 +319,25 @@ func (p *Provider) invite(ctx context.Context, id uuid.UUID) error {
 			if err := p.o.Store.AddBuiltinEvent(ctx, tx, id, &pos, "invited", "", "", map[string]any{"email": s.Email}, now); err != nil {
 				return err
 			}
-			p.o.Logger.InfoContext(ctx, "builtin signer invited", "ref", id, "transaction_id", sg.TransactionID, "signer", s.Position)
+			out = append(out, invitation{pos: s.Position, mail: p.invitationMail(sg, s, token, expires, mailInvite)})
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, inv := range out {
+		if err := p.o.Mailer.SendMail(ctx, inv.mail); err != nil {
+			if uerr := p.o.Store.UninviteBuiltinSigner(context.WithoutCancel(ctx), id, inv.pos, err.Error(), p.now()); uerr != nil {
+				err = errors.Join(err, uerr)
+			}
+			errs = append(errs, fmt.Errorf("builtin: invite signer %d: %w", inv.pos, err))
+			continue
+		}
+		p.o.Logger.InfoContext(ctx, "builtin signer invited", "ref", id, "transaction_id", txID, "signer", inv.pos)
+	}
+	return errors.Join(errs...)
 }
 
 // Status reports the signing's state and every signer's, with the evidence of how they acted.
