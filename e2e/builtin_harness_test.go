@@ -187,14 +187,7 @@ func newProdEnv(t testing.TB, o prodOptions) *prodEnv {
 		e.vendor.SetWebhook(e.api.URL+"/api/v1/providers/simulated/webhook", webhookSecret)
 	}
 
-	c, err := e.st.CreateClient(ctx, store.NewClientID(), "e2e", e.rsin, auth.AllScopes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.key = auth.GenerateAPIKey()
-	if err := e.st.AddAPIKey(ctx, c.ID, keys.Digest(e.key)); err != nil {
-		t.Fatal(err)
-	}
+	e.addClient(keys)
 	return pe
 }
 

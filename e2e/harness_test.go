@@ -211,15 +211,22 @@ func newEnv(t testing.TB, o envOptions) *env {
 	t.Cleanup(e.api.Close)
 	e.vendor.SetWebhook(e.api.URL+"/api/v1/providers/simulated/webhook", webhookSecret)
 
+	e.addClient(keys)
+	return e
+}
+
+// addClient registers the client the tests call the API as, and keeps its API key in e.key.
+func (e *env) addClient(keys *auth.APIKeys) {
+	e.t.Helper()
+	ctx := context.Background()
 	c, err := e.st.CreateClient(ctx, store.NewClientID(), "e2e", e.rsin, auth.AllScopes)
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
 	e.key = auth.GenerateAPIKey()
 	if err := e.st.AddAPIKey(ctx, c.ID, keys.Digest(e.key)); err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
-	return e
 }
 
 // scenario is a zaak with documents in the ZGW sim and the trigger to sign them.

@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,23 +23,6 @@ import (
 	"github.com/signingd/signingd/auth"
 	"github.com/signingd/signingd/store/dbtest"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestAuthFullRunLogsNoSecrets drives the binary as an operator and a client would — clients
 // registered by command (one with a ZITADEL key file), tokens by secret and by private_key_jwt,
@@ -58,7 +40,7 @@ func TestAuthFullRunLogsNoSecrets(t *testing.T) {
 		"SECRET_KEY": "test-pepper", "KEY_ENCRYPTION_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
 		"SHUTDOWN_TIMEOUT": "5s", "LOG_LEVEL": "debug",
 	})
-	logs := &lockedBuffer{}
+	logs := &syncBuffer{}
 	var sensitive []string
 	cli := func(args ...string) string {
 		t.Helper()

@@ -20,7 +20,7 @@ import (
 	"github.com/signingd/signingd/store/dbtest"
 )
 
-// syncBuffer is dev's stdout in the tests: written by its goroutines, read by the test.
+// syncBuffer collects output written by the command's goroutines while the test reads it.
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
