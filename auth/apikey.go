@@ -21,13 +21,17 @@ const APIKeyHeader = "X-API-Key"
 // apiKeyPrefix marks signingd API keys, so a leaked one is recognisable in a secret scanner.
 const apiKeyPrefix = "sgd_"
 
-// APIKeyCacheTTL bounds how long a revoked key may still be accepted by a replica.
+// APIKeyCacheTTL bounds how long a revoked key may still be accepted by a replica that misses the
+// database's change announcements (see Changes).
 const APIKeyCacheTTL = 10 * time.Second
 
 // APIKeys authenticates callers by API key. Keys are 256-bit random values; only their HMAC-SHA256
 // under the server pepper is stored, so a database leak reveals no usable key, and no slow hash is
 // needed for a secret of that strength.
 type APIKeys struct {
+	// Changes drops the cache when the database announces a change; nil relies on APIKeyCacheTTL.
+	Changes *Changes
+
 	store  *store.Store
 	pepper []byte
 	now    func() time.Time
@@ -39,6 +43,7 @@ type APIKeys struct {
 type cachedPrincipal struct {
 	p       Principal
 	expires time.Time
+	gen     uint64
 }
 
 // NewAPIKeys returns an API key authenticator.
@@ -74,7 +79,8 @@ func (a *APIKeys) Authenticate(ctx context.Context, r *http.Request) (Principal,
 	a.mu.Lock()
 	c, ok := a.cache[string(digest)]
 	a.mu.Unlock()
-	if ok && now.Before(c.expires) {
+	gen := a.Changes.clientsGen()
+	if ok && now.Before(c.expires) && c.gen == gen {
 		return c.p, nil
 	}
 	cl, err := a.store.ClientByAPIKey(ctx, digest)
@@ -88,7 +94,7 @@ func (a *APIKeys) Authenticate(ctx context.Context, r *http.Request) (Principal,
 	if len(a.cache) > 10_000 {
 		clear(a.cache)
 	}
-	a.cache[string(digest)] = cachedPrincipal{p: p, expires: now.Add(APIKeyCacheTTL)}
+	a.cache[string(digest)] = cachedPrincipal{p: p, expires: now.Add(APIKeyCacheTTL), gen: gen}
 	a.mu.Unlock()
 	return p, nil
 }

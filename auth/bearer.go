@@ -70,6 +70,8 @@ type BearerOptions struct {
 	HTTPClient        *http.Client
 	Logger            *slog.Logger
 	Now               func() time.Time
+	// Changes drops cached external clients when the database announces a change.
+	Changes *Changes
 }
 
 // NewBearer returns the bearer token authenticator.
@@ -98,7 +100,7 @@ func NewBearer(o BearerOptions) (*Bearer, error) {
 		if len(e.algs) == 0 {
 			e.algs = []string{"RS256"}
 		}
-		e.clients.st, e.clients.now = o.Store, o.Now
+		e.clients = clientCache{st: o.Store, now: o.Now, changes: o.Changes}
 		if ic.JWKSURL != "" {
 			e.jwks = newRemoteJWKS(ic.JWKSURL, o.HTTPClient, o.JWKSRefreshWindow, o.Now)
 		} else {
@@ -260,13 +262,17 @@ func (b *Bearer) principal(ctx context.Context, e *external, all map[string]any)
 		return Principal{}, &errInternal{err}
 	}
 	if !found {
-		c, err = b.st.EnsureClient(ctx, clientID, id+" ("+e.cfg.Issuer+")", rsin)
+		_, err = b.st.EnsureClient(ctx, clientID, id+" ("+e.cfg.Issuer+")", rsin)
 		if signing.ErrorCode(err) == signing.ENOTFOUND {
 			return Principal{}, &signing.Error{Code: signing.EFORBIDDEN, Message: "The token's organisation is not served by signingd."}
 		} else if err != nil {
 			return Principal{}, &errInternal{err}
 		}
-		e.clients.put(clientID, cachedClient{c: c, found: true, expires: b.now().Add(RevocationCacheTTL)})
+		if c, found, err = e.clients.load(ctx, clientID); err != nil {
+			return Principal{}, &errInternal{err}
+		} else if !found {
+			return Principal{}, errors.New("client is gone")
+		}
 	}
 	if c.RevokedAt != nil {
 		return Principal{}, errors.New("client is revoked")

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/store"
 )
 
@@ -130,24 +129,30 @@ func (s *Service) authenticateClient(ctx context.Context, r *http.Request, form 
 	if ok, wait := s.byCli.allow(clientID, now); !ok {
 		return ac, clientID, tooMany("client rate limit", wait)
 	}
-	c, err := s.o.Store.ClientForTokenRequest(ctx, clientID, now)
-	if signing.ErrorCode(err) == signing.ENOTFOUND {
-		return ac, clientID, s.failed(clientID, addr, now, withBasic(invalidClient("unknown client"), hasBasic))
-	} else if err != nil {
+	c, found, err := s.clients.get(ctx, clientID)
+	if err != nil {
 		return ac, clientID, &oauthError{status: http.StatusInternalServerError, code: "server_error", reason: err.Error()}
+	}
+	var digest []byte
+	if method != MethodPrivateKeyJWT {
+		digest = SecretDigest(s.o.Pepper, secret)
+	}
+	if !found || digest != nil && !secretMatches(c, digest, now) {
+		// The cache may predate the client or its new secret (created or rotated elsewhere a
+		// moment ago): a refusal is only ever based on what the database says now.
+		if c, found, err = s.clients.load(ctx, clientID); err != nil {
+			return ac, clientID, &oauthError{status: http.StatusInternalServerError, code: "server_error", reason: err.Error()}
+		}
+	}
+	if !found {
+		return ac, clientID, s.failed(clientID, addr, now, withBasic(invalidClient("unknown client"), hasBasic))
 	}
 	if c.RevokedAt != nil {
 		return ac, clientID, s.failed(clientID, addr, now, withBasic(invalidClient("client revoked"), hasBasic))
 	}
 	switch method {
 	case MethodSecretBasic, MethodSecretPost:
-		digest := SecretDigest(s.o.Pepper, secret)
-		ok := false
-		for _, d := range c.SecretDigests {
-			// Every stored digest is compared, in constant time, whatever the outcome.
-			ok = hmac.Equal(d, digest) || ok
-		}
-		if !ok {
+		if !secretMatches(c, digest, now) {
 			return ac, clientID, s.failed(clientID, addr, now, withBasic(invalidClient("wrong secret"), hasBasic))
 		}
 	case MethodPrivateKeyJWT:
@@ -156,6 +161,16 @@ func (s *Service) authenticateClient(ctx context.Context, r *http.Request, form 
 		}
 	}
 	return authenticatedClient{Client: c.Client, method: method}, clientID, nil
+}
+
+// secretMatches compares digest with every live secret of the client, each in constant time,
+// whatever the outcome.
+func secretMatches(c store.ClientWithSecrets, digest []byte, now time.Time) bool {
+	ok := false
+	for _, sec := range c.Secrets {
+		ok = hmac.Equal(sec.Digest, digest) && sec.ValidAt(now) || ok
+	}
+	return ok
 }
 
 func withBasic(e *oauthError, basic bool) *oauthError {

@@ -33,8 +33,9 @@ const (
 )
 
 // RevocationCacheTTL bounds how long a replica keeps accepting a token after it, or its client, is
-// revoked elsewhere (another replica, or the `signingd clients revoke` command). On the replica that
-// handles the revocation request it takes effect at once.
+// revoked elsewhere (another replica, or the `signingd clients revoke` command) when the database's
+// change announcements do not reach it (see Changes); normally that takes milliseconds. On the
+// replica that handles the revocation request it takes effect at once.
 const RevocationCacheTTL = 5 * time.Second
 
 // MaxAssertionLifetime is how far ahead a client assertion's exp may lie.
@@ -69,6 +70,8 @@ type Options struct {
 	Now               func() time.Time
 	// Metrics counts issued and refused tokens; nil records nothing.
 	Metrics *metrics.Metrics
+	// Changes drops cached clients and revocations when the database announces a change.
+	Changes *Changes
 }
 
 // OptionsFrom fills Options from the configuration.
@@ -137,8 +140,8 @@ func NewService(o Options) (*Service, error) {
 		byAddr: newLimiter(o.RatePerAddress), byCli: newLimiter(o.RatePerClient),
 		fails: newLockout(o.LockoutThreshold, o.LockoutDuration), clientJ: map[string]*remoteJWKS{},
 	}
-	s.revoked.st, s.revoked.now = o.Store, o.Now
-	s.clients.st, s.clients.now = o.Store, o.Now
+	s.revoked.st, s.revoked.now, s.revoked.changes = o.Store, o.Now, o.Changes
+	s.clients = clientCache{st: o.Store, now: o.Now, changes: o.Changes}
 	return s, nil
 }
 
@@ -251,21 +254,24 @@ func (s *Service) verifyOwn(ctx context.Context, t jws, c claims) (verified, err
 	return verified{claims: c, scopes: strings.Fields(c.Scope)}, nil
 }
 
-// revocations is the set of revoked jti, read from the database at most every RevocationCacheTTL.
+// revocations is the set of revoked jti, read again after a change is announced, and at least
+// every RevocationCacheTTL.
 type revocations struct {
-	st  *store.Store
-	now func() time.Time
+	st      *store.Store
+	now     func() time.Time
+	changes *Changes
 
 	mu     sync.Mutex
 	jtis   map[string]bool
 	loaded time.Time
+	gen    uint64
 }
 
 func (r *revocations) isRevoked(ctx context.Context, jti string) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()
-	if r.jtis == nil || now.Sub(r.loaded) >= RevocationCacheTTL {
+	if gen := r.changes.revokedGen(); r.jtis == nil || gen != r.gen || now.Sub(r.loaded) >= RevocationCacheTTL {
 		list, err := r.st.RevokedTokens(ctx, now)
 		if err != nil {
 			return false, err
@@ -274,7 +280,7 @@ func (r *revocations) isRevoked(ctx context.Context, jti string) (bool, error) {
 		for _, j := range list {
 			r.jtis[j] = true
 		}
-		r.loaded = now
+		r.loaded, r.gen = now, gen
 	}
 	return r.jtis[jti], nil
 }
@@ -287,36 +293,47 @@ func (r *revocations) add(jti string) {
 	}
 }
 
-// clientCache keeps clients for RevocationCacheTTL, so validating a token costs no query while a
-// revoked or deleted client is noticed within that time.
+// clientCache keeps clients with their secrets' digests until a change is announced, and at most
+// RevocationCacheTTL, so issuing or validating a token costs no query while a revoked or deleted
+// client is noticed within that time.
 type clientCache struct {
-	st  *store.Store
-	now func() time.Time
+	st      *store.Store
+	now     func() time.Time
+	changes *Changes
 
 	mu sync.Mutex
 	m  map[string]cachedClient
 }
 
 type cachedClient struct {
-	c       store.Client
+	c       store.ClientWithSecrets
 	found   bool
 	expires time.Time
+	gen     uint64
 }
 
-func (cc *clientCache) get(ctx context.Context, clientID string) (store.Client, bool, error) {
+// get returns the client, from the cache when it is fresh.
+func (cc *clientCache) get(ctx context.Context, clientID string) (store.ClientWithSecrets, bool, error) {
 	now := cc.now()
 	cc.mu.Lock()
 	e, ok := cc.m[clientID]
 	cc.mu.Unlock()
-	if ok && now.Before(e.expires) {
+	if ok && now.Before(e.expires) && e.gen == cc.changes.clientsGen() {
 		return e.c, e.found, nil
 	}
-	c, err := cc.st.ClientByClientID(ctx, clientID)
+	return cc.load(ctx, clientID)
+}
+
+// load reads the client from the database and caches it.
+func (cc *clientCache) load(ctx context.Context, clientID string) (store.ClientWithSecrets, bool, error) {
+	now := cc.now()
+	gen := cc.changes.clientsGen() // before the query: a change announced during it makes the entry stale
+	c, err := cc.st.ClientForTokenRequest(ctx, clientID, now)
 	found := err == nil
 	if err != nil && signing.ErrorCode(err) != signing.ENOTFOUND {
 		return c, false, err
 	}
-	cc.put(clientID, cachedClient{c: c, found: found, expires: now.Add(RevocationCacheTTL)})
+	cc.put(clientID, cachedClient{c: c, found: found, expires: now.Add(RevocationCacheTTL), gen: gen})
 	return c, found, nil
 }
 

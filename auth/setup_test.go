@@ -85,6 +85,8 @@ type options struct {
 	logs              *syncBuffer
 	mounts            []func(*echo.Echo)
 	metrics           *metrics.Metrics
+	// noWatch leaves the database's change announcements unheard, as when the listener is down.
+	noWatch bool
 }
 
 // syncBuffer collects log output from many goroutines.
@@ -124,6 +126,14 @@ func setup(t testing.TB, opts ...func(*options)) *env {
 	if err := st.SyncOrganisations(ctx, []config.Organisation{{RSIN: e.rsin, Name: "Gemeente " + e.rsin}}); err != nil {
 		t.Fatal(err)
 	}
+	var changes *auth.Changes
+	if !o.noWatch {
+		changes = new(auth.Changes)
+		ctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { changes.Watch(ctx, st, logger); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
+	}
 	var err error
 	if o.dbKeys {
 		kek := make([]byte, 32)
@@ -144,18 +154,21 @@ func setup(t testing.TB, opts ...func(*options)) *env {
 		Store: st, Pepper: pepper, Keys: e.keys, Issuer: issuer, Logger: logger, Now: e.clock.Now,
 		RatePerClient: o.ratePerClient, RatePerAddress: o.ratePerAddress, LockoutThreshold: o.lockout,
 		ClientJWKSHosts: o.clientJWKSHosts, JWKSRefreshWindow: o.jwksRefreshWindow, Metrics: o.metrics,
+		Changes: changes,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.svc.Close)
 	bearer, err := auth.NewBearer(auth.BearerOptions{Service: e.svc, Issuers: o.issuers, Store: st, Logger: logger,
-		Now: e.clock.Now, JWKSRefreshWindow: o.jwksRefreshWindow})
+		Now: e.clock.Now, JWKSRefreshWindow: o.jwksRefreshWindow, Changes: changes})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.bearer = bearer
-	e.srv.Config.Handler = api.New(api.Deps{Store: st, Auth: auth.Chain{bearer, auth.NewAPIKeys(st, pepper)},
+	apiKeys := auth.NewAPIKeys(st, pepper)
+	apiKeys.Changes = changes
+	e.srv.Config.Handler = api.New(api.Deps{Store: st, Auth: auth.Chain{bearer, apiKeys},
 		PublicURL: issuer, Logger: logger, Mounts: append([]func(*echo.Echo){e.svc.Mount}, o.mounts...),
 		Metrics: o.metrics, ServeMetrics: o.metrics != nil})
 	e.srv.Start()

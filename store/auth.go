@@ -13,22 +13,44 @@ import (
 	"github.com/signingd/signingd/signing"
 )
 
-// ClientWithSecrets is a client with the digests of its secrets that are valid now.
+// ClientWithSecrets is a client with the digests of its secrets that were valid when it was read.
 type ClientWithSecrets struct {
 	Client
-	SecretDigests [][]byte
+	Secrets []Secret
 }
+
+// Secret is the stored digest of a client secret; a rotated secret has an end.
+type Secret struct {
+	Digest    []byte
+	ExpiresAt *time.Time
+}
+
+// ValidAt reports whether the secret still works at t.
+func (s Secret) ValidAt(t time.Time) bool { return s.ExpiresAt == nil || t.Before(*s.ExpiresAt) }
 
 // ClientForTokenRequest returns a client by its public id with the digests of its live secrets, in
 // one round trip: the token endpoint's hot path.
 func (s *Store) ClientForTokenRequest(ctx context.Context, clientID string, now time.Time) (ClientWithSecrets, error) {
 	var c ClientWithSecrets
-	err := s.pool.QueryRow(ctx, `SELECT `+clientColumns+`,
-		COALESCE((SELECT array_agg(k.digest) FROM client_secrets k
-			WHERE k.client_id = c.id AND (k.expires_at IS NULL OR k.expires_at > $2)), '{}')
-		FROM api_clients c JOIN organisations o ON o.id = c.organisation_id WHERE c.client_id = $1`, clientID, now).
-		Scan(&c.ID, &c.ClientID, &c.Name, &c.OrganisationID, &c.RSIN, &c.Scopes, &c.CreatedAt, &c.RevokedAt, &c.SecretDigests)
-	return c, translate(err, "Client "+clientID)
+	var digests [][]byte
+	var expires []*time.Time
+	err := s.pool.QueryRow(ctx, `SELECT `+clientColumns+`, COALESCE(k.digests, '{}'), COALESCE(k.expires, '{}')
+		FROM api_clients c JOIN organisations o ON o.id = c.organisation_id
+		LEFT JOIN LATERAL (SELECT array_agg(k.digest ORDER BY k.created_at) AS digests,
+				array_agg(k.expires_at ORDER BY k.created_at) AS expires
+			FROM client_secrets k WHERE k.client_id = c.id AND (k.expires_at IS NULL OR k.expires_at > $2)) k ON true
+		WHERE c.client_id = $1`, clientID, now).
+		Scan(&c.ID, &c.ClientID, &c.Name, &c.OrganisationID, &c.RSIN, &c.Scopes, &c.CreatedAt, &c.RevokedAt, &digests, &expires)
+	if err != nil {
+		return c, translate(err, "Client "+clientID)
+	}
+	if len(digests) != len(expires) {
+		return c, fmt.Errorf("store: client %s: %d secret digests but %d expiry times", clientID, len(digests), len(expires))
+	}
+	for i, d := range digests {
+		c.Secrets = append(c.Secrets, Secret{Digest: d, ExpiresAt: expires[i]})
+	}
+	return c, nil
 }
 
 // AddClientSecret stores the digest of a new secret of the client. When oldValidUntil is not nil the

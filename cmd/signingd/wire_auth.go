@@ -15,19 +15,21 @@ import (
 
 // setupAuth builds the authenticator of the API (bearer tokens of ours and of the configured
 // issuers, then API keys) and the token service's routes. The key ring rotates on schedule and the
-// audit trail is flushed until ctx ends.
+// audit trail is flushed until ctx ends; the caches follow the database's change announcements.
 func setupAuth(ctx context.Context, cfg config.Config, st *store.Store, pepper []byte, m *metrics.Metrics, logger *slog.Logger) (auth.Authenticator, func(*echo.Echo), error) {
 	keys, err := openKeyRing(ctx, cfg, st, pepper, logger)
 	if err != nil {
 		return nil, nil, err
 	}
+	changes := new(auth.Changes)
+	go changes.Watch(ctx, st, logger)
 	o := auth.OptionsFrom(cfg.Auth, cfg.PublicURL)
-	o.Store, o.Pepper, o.Keys, o.Logger, o.Metrics = st, pepper, keys, logger, m
+	o.Store, o.Pepper, o.Keys, o.Logger, o.Metrics, o.Changes = st, pepper, keys, logger, m, changes
 	svc, err := auth.NewService(o)
 	if err != nil {
 		return nil, nil, err
 	}
-	bearer, err := auth.NewBearer(auth.BearerOptions{Service: svc, Issuers: cfg.Landscape.Issuers, Store: st, Logger: logger})
+	bearer, err := auth.NewBearer(auth.BearerOptions{Service: svc, Issuers: cfg.Landscape.Issuers, Store: st, Logger: logger, Changes: changes})
 	if err != nil {
 		svc.Close()
 		return nil, nil, err
@@ -37,7 +39,9 @@ func setupAuth(ctx context.Context, cfg config.Config, st *store.Store, pepper [
 		<-ctx.Done()
 		svc.Close()
 	}()
-	return auth.Chain{bearer, auth.NewAPIKeys(st, pepper)}, svc.Mount, nil
+	apiKeys := auth.NewAPIKeys(st, pepper)
+	apiKeys.Changes = changes
+	return auth.Chain{bearer, apiKeys}, svc.Mount, nil
 }
 
 // openKeyRing opens the token signing keys: PEM files when SIGNING_KEY_FILES is set, else the
