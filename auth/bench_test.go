@@ -2,7 +2,14 @@ package auth_test
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
 	"io"
+	"math/big"
 	"net/http"
 	"net/url"
 	"strings"
@@ -59,8 +66,9 @@ func hammer(b *testing.B, n int, mk func() *http.Request) float64 {
 	return float64(n) / elapsed.Seconds()
 }
 
-func benchEnv(b *testing.B) *env {
+func benchEnv(b *testing.B, rsaKey bool) *env {
 	return setup(b, func(o *options) {
+		o.rsa = rsaKey
 		o.ratePerClient, o.ratePerAddress, o.lockout = 1e9, 1e9, 1e9
 		o.mounts = []func(*echo.Echo){func(e *echo.Echo) {
 			// The baseline: a trivial handler behind the same server, middleware and form parsing.
@@ -72,81 +80,111 @@ func benchEnv(b *testing.B) *env {
 	})
 }
 
-// BenchmarkTokenEndpoint issues tokens over HTTP with client_secret_basic, audit trail on.
+// BenchmarkTokenEndpoint issues tokens over HTTP with client_secret_basic, audit trail on, and
+// reports the rate against its baseline measured in the same iteration: a trivial handler behind
+// the same server, middleware and form parsing. The target is 5 000 tokens/s on a 2-core machine
+// where such a handler answers about 25 000 requests/s. RS256 shows what TOKEN_ALG=RS256 costs.
 func BenchmarkTokenEndpoint(b *testing.B) {
-	e := benchEnv(b)
-	id, secret := e.client()
-	body := url.Values{"grant_type": {"client_credentials"}}.Encode()
-	mk := func() *http.Request {
-		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+auth.TokenPath, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth(id, secret)
-		return req
-	}
-	hammer(b, 200, mk) // warm up connections and caches
-	b.ResetTimer()
-	var rate float64
-	for range b.N {
-		rate = hammer(b, benchRequests, mk)
-	}
-	b.StopTimer()
-	e.svc.FlushAudit()
-	b.ReportMetric(rate, "tokens/s")
-}
-
-// BenchmarkTrivialHandler is the baseline for BenchmarkTokenEndpoint: the same HTTP path with a
-// handler that does nothing.
-func BenchmarkTrivialHandler(b *testing.B) {
-	e := benchEnv(b)
-	body := url.Values{"grant_type": {"client_credentials"}}.Encode()
-	mk := func() *http.Request {
-		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/bench/trivial", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth("client", "secret")
-		return req
-	}
-	hammer(b, 200, mk)
-	b.ResetTimer()
-	var rate float64
-	for range b.N {
-		rate = hammer(b, benchRequests, mk)
-	}
-	b.ReportMetric(rate, "req/s")
-}
-
-// BenchmarkBearerValidation measures the bearer authenticator with the keys cached: "repeat" is a
-// token seen before (signature checked once, revocation and client still checked every time),
-// "first-use" a token never seen (full ES256 verification).
-func BenchmarkBearerValidation(b *testing.B) {
-	e := benchEnv(b)
-	id, _ := e.client()
-	ctx := context.Background()
-	const perIter = 2000
-	run := func(b *testing.B, tokens func(i int) string) {
-		req, _ := http.NewRequest(http.MethodGet, "/api/v1/transactions", nil)
-		req.Header.Set("Authorization", "Bearer "+tokens(0))
-		if _, err := e.bearer.Authenticate(ctx, req); err != nil { // warm the client and revocation caches
-			b.Fatal(err)
-		}
-		b.ResetTimer()
-		start := time.Now()
-		for i := range b.N * perIter {
-			req.Header.Set("Authorization", "Bearer "+tokens(i))
-			if _, err := e.bearer.Authenticate(ctx, req); err != nil {
-				b.Fatal(err)
+	for _, alg := range []string{"ES256", "RS256"} {
+		b.Run(alg, func(b *testing.B) {
+			e := benchEnv(b, alg == "RS256")
+			id, secret := e.client()
+			body := url.Values{"grant_type": {"client_credentials"}}.Encode()
+			mk := func(path, id, secret string) func() *http.Request {
+				return func() *http.Request {
+					req, _ := http.NewRequest(http.MethodPost, e.srv.URL+path, strings.NewReader(body))
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+					req.SetBasicAuth(id, secret)
+					return req
+				}
 			}
-		}
-		b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(b.N*perIter), "ns/validation")
+			token, trivial := mk(auth.TokenPath, id, secret), mk("/bench/trivial", "client", "secret")
+			n := benchRequests
+			if alg == "RS256" {
+				n /= 4 // an RSA signature costs a millisecond or more
+			}
+			hammer(b, 200, token) // warm up connections and caches
+			hammer(b, 200, trivial)
+			b.ResetTimer()
+			var rate, base float64
+			for range b.N {
+				base = hammer(b, benchRequests, trivial)
+				rate = hammer(b, n, token)
+			}
+			b.StopTimer()
+			e.svc.FlushAudit()
+			b.ReportMetric(rate, "tokens/s")
+			b.ReportMetric(base, "baseline-req/s")
+			b.ReportMetric(rate/base, "ratio")
+		})
 	}
-	b.Run("repeat", func(b *testing.B) {
-		tok := e.forge(e.goodClaims(id), nil)
-		run(b, func(int) string { return tok })
-	})
-	b.Run("first-use", func(b *testing.B) {
-		toks := make([]string, b.N*perIter+1)
-		for i := range toks {
-			toks[i] = e.forge(e.goodClaims(id), nil)
-		}
-		run(b, func(i int) string { return toks[i+1] })
-	})
+}
+
+// BenchmarkBearerValidation measures the bearer authenticator with the keys cached, per request:
+// "repeat" is a token seen before (its signature was checked once; revocation and client are
+// still checked every time), "first-use" a token never seen. The baseline is the signature check
+// alone (SHA-256 and the public-key operation, nothing else) on the same tokens in the same run;
+// "ratio" is first-use over it. The target is 50 µs per request.
+func BenchmarkBearerValidation(b *testing.B) {
+	for _, alg := range []string{"ES256", "RS256"} {
+		b.Run(alg, func(b *testing.B) {
+			e := benchEnv(b, alg == "RS256")
+			id, _ := e.client()
+			ctx := context.Background()
+			const perIter = 2000
+			toks := make([]string, b.N*perIter+1)
+			for i := range toks {
+				toks[i] = e.forge(e.goodClaims(id), nil)
+			}
+			req, _ := http.NewRequest(http.MethodGet, "/api/v1/transactions", nil)
+			validate := func(tok string) {
+				req.Header.Set("Authorization", "Bearer "+tok)
+				if _, err := e.bearer.Authenticate(ctx, req); err != nil {
+					b.Fatal(err)
+				}
+			}
+			validate(toks[0]) // warm the client and revocation caches
+			perOp := func(start time.Time) float64 {
+				return float64(time.Since(start).Nanoseconds()) / float64(b.N*perIter)
+			}
+			b.ResetTimer()
+			start := time.Now()
+			for range b.N * perIter {
+				validate(toks[0])
+			}
+			repeat := perOp(start)
+			start = time.Now()
+			for i := range b.N * perIter {
+				verifySignature(b, e, toks[i+1])
+			}
+			sigOnly := perOp(start)
+			start = time.Now()
+			for i := range b.N * perIter {
+				validate(toks[i+1])
+			}
+			first := perOp(start)
+			b.ReportMetric(repeat, "ns/repeat")
+			b.ReportMetric(first, "ns/first-use")
+			b.ReportMetric(sigOnly, "ns/signature-only")
+			b.ReportMetric(first/sigOnly, "ratio")
+		})
+	}
+}
+
+// verifySignature is the baseline of BenchmarkBearerValidation: the bare signature check.
+func verifySignature(b *testing.B, e *env, tok string) {
+	i := strings.LastIndexByte(tok, '.')
+	sig, err := base64.RawURLEncoding.DecodeString(tok[i+1:])
+	if err != nil {
+		b.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(tok[:i]))
+	if e.rsaKey != nil {
+		err = rsa.VerifyPKCS1v15(&e.rsaKey.PublicKey, crypto.SHA256, sum[:], sig)
+	} else if !ecdsa.Verify(&e.signer.PublicKey, sum[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
+		err = errors.New("ES256 signature does not verify")
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
 }

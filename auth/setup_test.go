@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -67,7 +68,8 @@ type env struct {
 	st     *store.Store
 	svc    *auth.Service
 	keys   *auth.KeyRing
-	signer *ecdsa.PrivateKey // the file key that signs our tokens (file key ring), nil with a database ring
+	signer *ecdsa.PrivateKey // the file key that signs our tokens (file key ring), nil with a database ring or rsa
+	rsaKey *rsa.PrivateKey   // the file key with options.rsa
 	kid    string
 	clock  *clock
 	rsin   string
@@ -87,6 +89,8 @@ type options struct {
 	metrics           *metrics.Metrics
 	// noWatch leaves the database's change announcements unheard, as when the listener is down.
 	noWatch bool
+	// rsa signs our tokens with an RSA file key (RS256) instead of EC P-256 (ES256).
+	rsa bool
 }
 
 // syncBuffer collects log output from many goroutines.
@@ -135,11 +139,17 @@ func setup(t testing.TB, opts ...func(*options)) *env {
 		t.Cleanup(func() { cancel(); <-done })
 	}
 	var err error
-	if o.dbKeys {
+	switch {
+	case o.dbKeys:
 		kek := make([]byte, 32)
 		_, _ = rand.Read(kek)
 		e.keys, err = auth.NewKeyRing(ctx, auth.KeyRingOptions{Store: st, KEK: kek, Now: e.clock.Now, Logger: logger})
-	} else {
+	case o.rsa:
+		e.rsaKey, _ = rsa.GenerateKey(rand.Reader, 2048)
+		e.keys, err = auth.NewFileKeyRing([]string{writePEM(t, e.rsaKey)})
+		jwk, _ := auth.NewJWK(e.rsaKey.Public(), "", "")
+		e.kid = jwk.Thumbprint()
+	default:
 		e.signer, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		e.keys, err = auth.NewFileKeyRing([]string{writePEM(t, e.signer)})
 		jwk, _ := auth.NewJWK(e.signer.Public(), "", "")
@@ -268,7 +278,12 @@ func (e *env) api(token string) response {
 // forge signs claims with the test's file key and the given header changes.
 func (e *env) forge(claims jwt.MapClaims, header map[string]any) string {
 	e.t.Helper()
-	tok := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
+	var method jwt.SigningMethod = jwt.SigningMethodES256
+	var key any = e.signer
+	if e.rsaKey != nil {
+		method, key = jwt.SigningMethodRS256, e.rsaKey
+	}
+	tok := jwt.NewWithClaims(method, claims)
 	tok.Header["typ"] = "at+jwt"
 	tok.Header["kid"] = e.kid
 	for k, v := range header {
@@ -278,7 +293,7 @@ func (e *env) forge(claims jwt.MapClaims, header map[string]any) string {
 			tok.Header[k] = v
 		}
 	}
-	s, err := tok.SignedString(e.signer)
+	s, err := tok.SignedString(key)
 	if err != nil {
 		e.t.Fatal(err)
 	}
