@@ -181,12 +181,7 @@ func (b *Bearer) validate(ctx context.Context, tok string) (Principal, error) {
 		if err != nil {
 			return Principal{}, err
 		}
-		b.mu.Lock()
-		if len(b.cache) > 10_000 {
-			clear(b.cache)
-		}
-		b.cache[sum] = cachedToken{v: v, expires: v.Exp.Time}
-		b.mu.Unlock()
+		b.remember(sum, v, now)
 		return b.live(ctx, v)
 	}
 	e, ok := b.issuers[c.Iss]
@@ -197,6 +192,27 @@ func (b *Bearer) validate(ctx context.Context, tok string) (Principal, error) {
 		return b.introspect(ctx, e, tok, sum)
 	}
 	return b.verifyExternal(ctx, e, t, c)
+}
+
+// maxVerified bounds the cache of verified tokens (about 2 MiB).
+const maxVerified = 10_000
+
+// remember caches a verified token of ours until it expires. When the cache is full, expired
+// entries go first; if that frees less than a tenth, all of them, so sweeps stay rare.
+func (b *Bearer) remember(sum [32]byte, v verified, now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.cache) >= maxVerified {
+		for k, ct := range b.cache {
+			if !now.Before(ct.expires) {
+				delete(b.cache, k)
+			}
+		}
+		if len(b.cache) >= maxVerified*9/10 {
+			clear(b.cache)
+		}
+	}
+	b.cache[sum] = cachedToken{v: v, expires: v.Exp.Time}
 }
 
 func (b *Bearer) live(ctx context.Context, v verified) (Principal, error) {

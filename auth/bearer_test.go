@@ -14,6 +14,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/signingd/signingd/auth"
+	"github.com/signingd/signingd/config"
 )
 
 func TestBearerRefusals(t *testing.T) {
@@ -191,5 +192,21 @@ func TestIntrospection(t *testing.T) {
 	wantStatus(t, e.post(auth.RevocationPath, url.Values{"token": {tok}}, id, secret), 200)
 	if m := e.post(auth.IntrospectionPath, url.Values{"token": {tok}}, id, secret).json(t); m["active"] != false {
 		t.Errorf("revoked token introspection = %v", m)
+	}
+}
+
+// A token accepted before (its signature check cached) is refused once it expires.
+func TestCachedTokenExpires(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	id, secret := e.client()
+	tok := e.token(id, secret)
+	wantStatus(t, e.api(tok), 200)
+	wantStatus(t, e.api(tok), 200)
+	e.clock.Advance(config.DefaultAuth().TokenTTL)
+	r := e.api(tok)
+	wantStatus(t, r, http.StatusUnauthorized)
+	if !strings.Contains(r.header.Get("WWW-Authenticate"), `error="invalid_token"`) {
+		t.Errorf("WWW-Authenticate = %q", r.header.Get("WWW-Authenticate"))
 	}
 }
