@@ -194,23 +194,29 @@ func (s *Store) LockBuiltinSigning(ctx context.Context, id uuid.UUID, fn func(tx
 }
 
 // BuiltinSignerByToken finds the signing and signer position of a link token digest; ENOTFOUND
-// when no signer has it.
+// when no link has it. A signer may have several links (an invitation and its reminders); the
+// caller decides from the signer and signing whether the link may still be used.
 func (s *Store) BuiltinSignerByToken(ctx context.Context, digest []byte) (uuid.UUID, int, error) {
 	var id uuid.UUID
 	var pos int
-	err := s.pool.QueryRow(ctx, `SELECT signing_id, position FROM builtin_signers WHERE token_digest = $1`, digest).Scan(&id, &pos)
+	err := s.pool.QueryRow(ctx, `SELECT signing_id, position FROM builtin_links WHERE digest = $1`, digest).Scan(&id, &pos)
 	if err != nil {
 		return uuid.Nil, 0, fmt.Errorf("store: builtin signer by token: %w", translate(err, "Link"))
 	}
 	return id, pos, nil
 }
 
-// SetBuiltinToken gives a signer a new link (its digest) before the invitation is sent.
-func (s *Store) SetBuiltinToken(ctx context.Context, tx pgx.Tx, id uuid.UUID, pos int, digest []byte, expires time.Time) error {
-	_, err := tx.Exec(ctx, `UPDATE builtin_signers SET token_digest = $3, link_expires = $4 WHERE signing_id = $1 AND position = $2`,
-		id, pos, digest, expires)
-	if err != nil {
-		return fmt.Errorf("store: set builtin token: %w", err)
+// AddBuiltinLink gives a signer one more link (its digest) before the mail with it is sent; the
+// signer's earlier links keep working. expires is the signer's link expiry, shared by all their
+// links.
+func (s *Store) AddBuiltinLink(ctx context.Context, tx pgx.Tx, id uuid.UUID, pos int, digest []byte, expires, now time.Time) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO builtin_links (digest, signing_id, position, created_at) VALUES ($1, $2, $3, $4)`,
+		digest, id, pos, now); err != nil {
+		return fmt.Errorf("store: add builtin link: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE builtin_signers SET link_expires = $3 WHERE signing_id = $1 AND position = $2`,
+		id, pos, expires); err != nil {
+		return fmt.Errorf("store: add builtin link: %w", err)
 	}
 	return nil
 }
@@ -229,10 +235,16 @@ func (s *Store) MarkBuiltinInvited(ctx context.Context, tx pgx.Tx, id uuid.UUID,
 // again, without a link, so the next round invites them afresh.
 func (s *Store) UninviteBuiltinSigner(ctx context.Context, id uuid.UUID, pos int, reason string, now time.Time) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE builtin_signers SET status = 'pending', token_digest = NULL, link_expires = NULL,
-				invited_at = NULL, reminded_at = NULL
-			WHERE signing_id = $1 AND position = $2 AND status = 'invited'`, id, pos); err != nil {
+		tag, err := tx.Exec(ctx, `UPDATE builtin_signers SET status = 'pending', link_expires = NULL, invited_at = NULL,
+				reminded_at = NULL
+			WHERE signing_id = $1 AND position = $2 AND status = 'invited'`, id, pos)
+		if err != nil {
 			return fmt.Errorf("store: uninvite builtin signer: %w", err)
+		}
+		if tag.RowsAffected() == 1 {
+			if _, err := tx.Exec(ctx, `DELETE FROM builtin_links WHERE signing_id = $1 AND position = $2`, id, pos); err != nil {
+				return fmt.Errorf("store: uninvite builtin signer: %w", err)
+			}
 		}
 		return s.AddBuiltinEvent(ctx, tx, id, &pos, "invite_failed", "", "", map[string]any{"error": reason}, now)
 	})

@@ -124,7 +124,8 @@ var eventNames = map[string]string{
 	"invited": "uitgenodigd", "opened": "link geopend", "code_sent": "code verstuurd", "code_wrong": "onjuiste code",
 	"code_expired": "verlopen code", "locked": "link geblokkeerd", "authenticated": "geauthenticeerd", "signed": "ondertekend",
 	"declined": "geweigerd", "reminder": "herinnering verstuurd", "expiry_warning": "verloopwaarschuwing verstuurd",
-	"cancelled": "ingetrokken", "expired": "verlopen",
+	"cancelled": "ingetrokken", "expired": "verlopen", "invite_failed": "uitnodiging niet verstuurd",
+	"reminder_failed": "herinnering niet verstuurd", "expiry_warning_failed": "verloopwaarschuwing niet verstuurd",
 }
 
 // report lays text out top to bottom on A4 pages.

@@ -48,7 +48,7 @@ func TestInvitationMailedOnlyWhenRecorded(t *testing.T) {
 	var status string
 	var hasLink bool
 	var failed int
-	err := dbtest.Pool(t).QueryRow(ctx, `SELECT s.status, s.token_digest IS NOT NULL,
+	err := dbtest.Pool(t).QueryRow(ctx, `SELECT s.status, EXISTS (SELECT 1 FROM builtin_links l WHERE l.signing_id = g.id AND l.position = s.position),
 			(SELECT count(*) FROM builtin_events v WHERE v.signing_id = g.id AND v.type = 'invite_failed')
 		FROM builtin_signers s JOIN builtin_signings g ON g.id = s.signing_id WHERE g.transaction_id = $1`, req.TransactionID).Scan(&status, &hasLink, &failed)
 	if err != nil {

@@ -309,7 +309,7 @@ func (p *Provider) invite(ctx context.Context, id uuid.UUID) error {
 			if sg.Deadline.Before(expires) {
 				expires = sg.Deadline
 			}
-			if err := p.o.Store.SetBuiltinToken(ctx, tx, id, s.Position, p.digest("link", token), expires); err != nil {
+			if err := p.o.Store.AddBuiltinLink(ctx, tx, id, s.Position, p.digest("link", token), expires, now); err != nil {
 				return err
 			}
 			if err := p.o.Store.MarkBuiltinInvited(ctx, tx, id, s.Position, now); err != nil {
@@ -640,24 +640,43 @@ func (p *Provider) Tick(ctx context.Context) error {
 	return nil
 }
 
-// remind sends a reminder or expiry warning. The link itself is stored only as a digest, so a
-// reminder carries a fresh link (same expiry) and the earlier one stops working.
+// remind sends a reminder or expiry warning. Links are stored only as digests, so the mail carries
+// a link of its own; the signer's earlier links keep working, all until the same expiry. As with an
+// invitation, the link is committed before the mail goes out, outside the signing's lock.
 func (p *Provider) remind(ctx context.Context, r store.BuiltinRef, kind mailKind) error {
-	return p.o.Store.LockBuiltinSigning(ctx, r.SigningID, func(tx pgx.Tx, sg store.BuiltinSigning) error {
-		s, err := signerAt(sg, r.Position)
-		if err != nil || s.Status != signing.SignerInvited || s.LinkExpires == nil {
+	var m *Mail
+	pos := r.Position
+	err := p.o.Store.LockBuiltinSigning(ctx, r.SigningID, func(tx pgx.Tx, sg store.BuiltinSigning) error {
+		m = nil
+		s, err := signerAt(sg, pos)
+		if err != nil || sg.Status != "pending" || s.Status != signing.SignerInvited || s.LinkExpires == nil {
 			return err
 		}
+		now := p.now()
 		token := newToken()
-		if err := p.o.Store.SetBuiltinToken(ctx, tx, sg.ID, s.Position, p.digest("link", token), *s.LinkExpires); err != nil {
+		if err := p.o.Store.AddBuiltinLink(ctx, tx, sg.ID, pos, p.digest("link", token), *s.LinkExpires, now); err != nil {
 			return err
 		}
-		pos := s.Position
-		if err := p.o.Store.AddBuiltinEvent(ctx, tx, sg.ID, &pos, string(kind), "", "", nil, p.now()); err != nil {
+		if err := p.o.Store.AddBuiltinEvent(ctx, tx, sg.ID, &pos, string(kind), "", "", nil, now); err != nil {
 			return err
 		}
-		return p.o.Mailer.SendMail(ctx, p.invitationMail(sg, s, token, *s.LinkExpires, kind))
+		mail := p.invitationMail(sg, s, token, *s.LinkExpires, kind)
+		m = &mail
+		return nil
 	})
+	if err != nil || m == nil {
+		return err
+	}
+	if err := p.o.Mailer.SendMail(ctx, *m); err != nil {
+		// The new link stays: nobody knows it unless the mail arrived after all, and then it works.
+		// The earlier links are untouched.
+		if eerr := p.o.Store.AddBuiltinEvent(context.WithoutCancel(ctx), nil, r.SigningID, &pos, string(kind)+"_failed", "", "",
+			map[string]any{"error": err.Error()}, p.now()); eerr != nil {
+			err = errors.Join(err, eerr)
+		}
+		return fmt.Errorf("builtin: %s to signer %d: %w", kind, pos, err)
+	}
+	return nil
 }
 
 // Run calls Tick every minute until ctx ends.

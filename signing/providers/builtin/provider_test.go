@@ -292,7 +292,8 @@ func TestCreateIdempotentAndCancel(t *testing.T) {
 	}
 }
 
-// Reminders and expiry warnings go out once per interval, each with a working fresh link.
+// Reminders and expiry warnings go out once per interval, each with a link of its own; the links of
+// the earlier mails keep working, and once the signing has expired every one of them is refused.
 // Not parallel: Tick works on every signing in the database, as it does in production.
 func TestRemindersAndExpiry(t *testing.T) {
 	e := setup(t)
@@ -307,6 +308,15 @@ func TestRemindersAndExpiry(t *testing.T) {
 		}
 		return n
 	}
+	opens := func(when string, links ...string) {
+		t.Helper()
+		for i, l := range links {
+			if c, page := newBrowser(t).get(l); c != http.StatusOK || !strings.Contains(page, `id="sign-form"`) {
+				t.Fatalf("%s: link of mail %d answers %d:\n%.300s", when, i+1, c, page)
+			}
+		}
+	}
+	invitation := e.link(t, "r@example.nl")
 	e.clock.Add(49 * time.Hour)
 	if err := e.p.Tick(ctx); err != nil {
 		t.Fatal(err)
@@ -317,9 +327,11 @@ func TestRemindersAndExpiry(t *testing.T) {
 	if n := count("Herinnering"); n != 1 {
 		t.Fatalf("%d reminders, want 1", n)
 	}
-	if c, _ := newBrowser(t).get(e.link(t, "r@example.nl")); c != http.StatusOK {
-		t.Fatalf("reminder link: %d", c)
+	reminder := e.link(t, "r@example.nl")
+	if reminder == invitation {
+		t.Fatal("the reminder carries the invitation's link")
 	}
+	opens("after the reminder", invitation, reminder)
 	e.clock.Add(4*24*time.Hour + time.Hour) // day 6: within 24 h of the 7-day link expiry
 	if err := e.p.Tick(ctx); err != nil {
 		t.Fatal(err)
@@ -327,11 +339,86 @@ func TestRemindersAndExpiry(t *testing.T) {
 	if n := count("Laatste kans"); n != 1 {
 		t.Fatalf("%d expiry warnings, want 1", n)
 	}
+	warning := e.link(t, "r@example.nl")
+	opens("after the expiry warning", invitation, reminder, warning)
 	e.clock.Add(30 * 24 * time.Hour) // past the deadline
 	if err := e.p.Tick(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if pr, _ := e.p.Status(ctx, ref); pr.Status != signing.ProgressExpired {
 		t.Fatalf("status after the deadline: %v", pr.Status)
+	}
+	for i, l := range []string{invitation, reminder, warning} {
+		if c, page := newBrowser(t).get(l); c != http.StatusGone || strings.Contains(page, `id="sign-form"`) {
+			t.Fatalf("link of mail %d after expiry: %d, want 410", i+1, c)
+		}
+	}
+}
+
+// After a reminder a signer may act through either link; once the signing is signed, declined or
+// cancelled, no link lets anyone act: the signer's own links only say what was done, the links of a
+// cancelled signing are gone. Not parallel: Tick works on every signing in the database.
+func TestEarlierLinksUntilTheSigningEnds(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	doc := []signing.ProviderDocument{pdfDoc(0, "D", makePDF([]string{"D"}))}
+	signedRef := e.create(t, doc, signer(0, 1, "old-link@example.nl", "", "", ""))
+	declinedRef := e.create(t, doc, signer(0, 1, "new-link@example.nl", "", "", ""))
+	cancelledRef := e.create(t, doc, signer(0, 1, "cancelled@example.nl", "", "", ""))
+	type links struct{ invitation, reminder string }
+	var l = map[string]*links{}
+	for _, to := range []string{"old-link@example.nl", "new-link@example.nl", "cancelled@example.nl"} {
+		l[to] = &links{invitation: e.link(t, to)}
+	}
+	e.clock.Add(49 * time.Hour)
+	if err := e.p.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for to, x := range l {
+		if x.reminder = e.link(t, to); x.reminder == x.invitation {
+			t.Fatalf("no reminder with a link of its own to %s", to)
+		}
+	}
+
+	// Signed through the invitation's link, after the reminder came.
+	b := newBrowser(t)
+	if _, page := b.post(l["old-link@example.nl"].invitation, "/sign", url.Values{"consent": {"yes"}}); !strings.Contains(page, "U heeft de documenten ondertekend") {
+		t.Fatalf("signing through the first link after a reminder: %.300s", page)
+	}
+	// Declined through the reminder's link.
+	if _, page := newBrowser(t).post(l["new-link@example.nl"].reminder, "/decline", url.Values{"reason": {"Verkeerde adres"}}); !strings.Contains(page, "geweigerd") {
+		t.Fatalf("declining through the reminder's link: %.300s", page)
+	}
+	if err := e.p.Cancel(ctx, cancelledRef, "Ingetrokken"); err != nil {
+		t.Fatal(err)
+	}
+	for ref, want := range map[string]signing.ProgressStatus{signedRef: signing.ProgressCompleted, declinedRef: signing.ProgressDeclined,
+		cancelledRef: signing.ProgressCancelled} {
+		if pr, err := e.p.Status(ctx, ref); err != nil || pr.Status != want {
+			t.Fatalf("status = %v, %v; want %v", pr.Status, err, want)
+		}
+	}
+
+	for to, done := range map[string]string{"old-link@example.nl": "U heeft de documenten ondertekend", "new-link@example.nl": "U heeft het ondertekenen geweigerd"} {
+		for _, link := range []string{l[to].invitation, l[to].reminder} {
+			c, page := newBrowser(t).get(link)
+			if c != http.StatusOK || !strings.Contains(page, done) || strings.Contains(page, "<form") {
+				t.Fatalf("%s after the signing ended: %d, want the page saying %q without a form:\n%.300s", to, c, done, page)
+			}
+			for _, action := range []string{"/sign", "/decline", "/code"} {
+				if c, _, _ := newBrowser(t).do(http.MethodPost, link+action, url.Values{"consent": {"yes"}, "reason": {"x"}}); c/100 != 4 {
+					t.Fatalf("%s: POST %s after the signing ended: %d", to, action, c)
+				}
+			}
+		}
+	}
+	// The browser that signed keeps its session, but its form is refused all the same.
+	if c, _, _ := b.do(http.MethodPost, l["old-link@example.nl"].reminder+"/sign", url.Values{"consent": {"yes"}}); c/100 != 4 {
+		t.Fatalf("signing again: %d", c)
+	}
+	for _, link := range []string{l["cancelled@example.nl"].invitation, l["cancelled@example.nl"].reminder} {
+		if c, page := newBrowser(t).get(link); c != http.StatusGone || strings.Contains(page, "<form") {
+			t.Fatalf("link of a cancelled signing: %d, want 410", c)
+		}
 	}
 }
