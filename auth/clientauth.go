@@ -123,11 +123,8 @@ func (s *Service) authenticateClient(ctx context.Context, r *http.Request, form 
 	if clientID == "" || len(clientID) > 200 {
 		return ac, "", s.failed("", addr, now, invalidClient("no client_id"))
 	}
-	if locked, wait := s.fails.locked("client:"+clientID, now); locked {
+	if locked, wait := s.fails.locked(clientKey(clientID, addr), now); locked {
 		return ac, clientID, tooMany("locked out after failed attempts", wait)
-	}
-	if ok, wait := s.byCli.allow(clientID, now); !ok {
-		return ac, clientID, tooMany("client rate limit", wait)
 	}
 	c, found, err := s.clients.get(ctx, clientID)
 	if err != nil {
@@ -160,8 +157,17 @@ func (s *Service) authenticateClient(ctx context.Context, r *http.Request, form 
 			return ac, clientID, s.failed(clientID, addr, now, invalidClient("assertion: "+err.Error()))
 		}
 	}
+	// Limited only once authenticated: others naming the client can't use up its budget.
+	if ok, wait := s.byCli.allow(clientID, now); !ok {
+		return ac, clientID, tooMany("client rate limit", wait)
+	}
 	return authenticatedClient{Client: c.Client, method: method}, clientID, nil
 }
+
+// clientKey is what failed attempts of a client are counted under: the client at one address, so
+// nobody can lock a client out from elsewhere. With secrets and keys of 256 bits there is nothing
+// to gain by guessing from many addresses; each address is also counted on its own.
+func clientKey(clientID, addr string) string { return "client:" + clientID + " at " + addr }
 
 // secretMatches compares digest with every live secret of the client, each in constant time,
 // whatever the outcome.
@@ -186,7 +192,7 @@ func tooMany(reason string, wait time.Duration) *oauthError {
 // failed counts a failed attempt against the client id and the address.
 func (s *Service) failed(clientID, addr string, now time.Time, e *oauthError) *oauthError {
 	if clientID != "" {
-		s.fails.fail("client:"+clientID, now)
+		s.fails.fail(clientKey(clientID, addr), now)
 	}
 	s.fails.fail("addr:"+addr, now)
 	return e

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -244,4 +246,45 @@ func TestExternalIssuerIntrospection(t *testing.T) {
 		t.Errorf("introspection called %d times, want 1 (cached)", n)
 	}
 	wantStatus(t, e.api("bad-opaque-token"), http.StatusUnauthorized)
+}
+
+// postFrom is post from another loopback address (Linux routes all of 127/8 to lo).
+func (e *env) postFrom(addr, path string, form url.Values, id, secret string) response {
+	e.t.Helper()
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(addr)}}
+	hc := &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+	defer hc.CloseIdleConnections()
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+	res, err := hc.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return response{res.StatusCode, res.Header, b}
+}
+
+// Someone who knows a client's id can neither lock it out nor use up its rate limit: failures
+// count per client and address, and the client's limit only once it has authenticated.
+func TestOthersCannotLockAClientOut(t *testing.T) {
+	t.Parallel()
+	e := setup(t, func(o *options) { o.lockout = 3; o.ratePerClient = 1 })
+	e.clock.Advance(0) // frozen: no bucket refills, no lockout ends
+	id, secret := e.client()
+	cc := url.Values{"grant_type": {"client_credentials"}}
+	for range 5 {
+		r := e.postFrom("127.0.0.2", auth.TokenPath, cc, id, "sgs_guess")
+		if r.status != http.StatusUnauthorized && r.status != http.StatusTooManyRequests {
+			t.Fatalf("guess: %d %s", r.status, r.body)
+		}
+	}
+	if r := e.postFrom("127.0.0.2", auth.TokenPath, cc, id, secret); r.status != http.StatusTooManyRequests {
+		t.Errorf("the guessing address is not locked out: %d %s", r.status, r.body)
+	}
+	// The client itself, elsewhere: its two-request burst is intact, then its own limit applies.
+	wantStatus(t, e.post(auth.TokenPath, cc, id, secret), 200)
+	wantStatus(t, e.post(auth.TokenPath, cc, id, secret), 200)
+	wantStatus(t, e.post(auth.TokenPath, cc, id, secret), http.StatusTooManyRequests)
 }
