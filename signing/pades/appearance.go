@@ -22,8 +22,9 @@ func displayDate(t time.Time) string {
 }
 
 // appearance draws the visible signature: an opaque box (it covers a
-// placeholder text) with the label, the signer's name and the date.
-func appearance(fu *fontUse, fontRef ref, w, h float64, o *Options, t time.Time) *stream {
+// placeholder text) with the label, the signer's name and the date. w and
+// h are its size as shown on a page turned clockwise by rotate degrees.
+func appearance(fu *fontUse, fontRef ref, w, h float64, rotate int, o *Options, t time.Time) *stream {
 	label := o.Label
 	if label == "" {
 		label = "Digitaal ondertekend"
@@ -68,9 +69,31 @@ func appearance(fu *fontUse, fontRef ref, w, h float64, o *Options, t time.Time)
 			formatReal(pad), formatReal(y+l.size*k*0.25), hexText)
 	}
 	b.WriteString("ET\n")
-	return flateStream(dict{"Type": name("XObject"), "Subtype": name("Form"),
+	d := dict{"Type": name("XObject"), "Subtype": name("Form"),
 		"BBox":      array{int64(0), int64(0), w, h},
-		"Resources": dict{"Font": dict{"F1": fontRef}}}, b.Bytes())
+		"Resources": dict{"Font": dict{"F1": fontRef}}}
+	if m, ok := uprightMatrix(rotate, w, h); ok {
+		d["Matrix"] = m
+	}
+	return flateStream(d, b.Bytes())
+}
+
+// uprightMatrix returns the form /Matrix that shows a w×h appearance
+// upright on a page turned clockwise by rotate: it turns the form as far
+// counterclockwise and moves it back to the origin. A viewer transforms the
+// /BBox by /Matrix and fits the bounds of the result into the widget's
+// /Rect (ISO 32000-1, 12.5.5), so the /Rect in user space is w×h, or h×w
+// for a quarter turn. ok is false for an unrotated page.
+func uprightMatrix(rotate int, w, h float64) (m array, ok bool) {
+	switch rotate {
+	case 90:
+		return array{int64(0), int64(1), int64(-1), int64(0), h, int64(0)}, true
+	case 180:
+		return array{int64(-1), int64(0), int64(0), int64(-1), w, h}, true
+	case 270:
+		return array{int64(0), int64(-1), int64(1), int64(0), int64(0), w}, true
+	}
+	return nil, false
 }
 
 // sigPageContent draws the heading of an appended signature page.

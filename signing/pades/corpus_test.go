@@ -26,6 +26,36 @@ type genPDF struct {
 	xrefStream bool
 	form       bool // add an AcroForm with a filled-in text field and an empty signature field
 	padding    int  // bytes of incompressible image data per page, to make big files
+	// rotate is written as /Rotate on every page, or on the page tree root
+	// when rotateTree is set; the text and the form fields are laid out so
+	// they read upright as the page is shown, as a landscape export does.
+	rotate     int
+	rotateTree bool
+}
+
+// shownRotation normalises a /Rotate value the way viewers do.
+func shownRotation(r int) int { return (r%360 + 360) % 360 }
+
+// toUserSpace maps a point of the 595×842 page as shown (origin lower
+// left, y up) to default user space: the inverse of rotating the page
+// clockwise by r.
+func toUserSpace(r int, x, y float64) (float64, float64) {
+	switch shownRotation(r) {
+	case 90:
+		return 595 - y, x
+	case 180:
+		return 595 - x, 842 - y
+	case 270:
+		return y, 842 - x
+	}
+	return x, y
+}
+
+// shownRect maps a rectangle of the page as shown to a /Rect in user space.
+func shownRect(r int, x0, y0, x1, y1 float64) string {
+	ax, ay := toUserSpace(r, x0, y0)
+	bx, by := toUserSpace(r, x1, y1)
+	return fmt.Sprintf("[%g %g %g %g]", min(ax, bx), min(ay, by), max(ax, bx), max(ay, by))
 }
 
 // makePDF returns a small, valid PDF with Helvetica text.
@@ -72,17 +102,42 @@ func writePDF(w io.Writer, g genPDF) error {
 		cat += " /AcroForm << /Fields [5 0 R 6 0 R] /DA (/Helv 10 Tf 0 g) /DR << /Font << /Helv 3 0 R >> >> >>"
 	}
 	obj(1, cat+" >>")
-	obj(2, fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d /MediaBox [0 0 595 842] >>", strings.Join(kids, " "), np))
+	pageRotate, treeRotate := "", ""
+	if g.rotate != 0 && g.rotateTree {
+		treeRotate = fmt.Sprintf(" /Rotate %d", g.rotate)
+	} else if g.rotate != 0 {
+		pageRotate = fmt.Sprintf(" /Rotate %d", g.rotate)
+	}
+	// the height of the page as shown, and the matrix from there to user space
+	shownH, toUser := 842.0, ""
+	if r := shownRotation(g.rotate); r != 0 {
+		ax, ay := toUserSpace(r, 0, 0)
+		bx, by := toUserSpace(r, 1, 0)
+		cx, cy := toUserSpace(r, 0, 1)
+		toUser = fmt.Sprintf("%g %g %g %g %g %g cm\n", bx-ax, by-ay, cx-ax, cy-ay, ax, ay)
+		if r%180 != 0 {
+			shownH = 595
+		}
+	}
+	obj(2, fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d /MediaBox [0 0 595 842]%s >>", strings.Join(kids, " "), np, treeRotate))
 	obj(3, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
 	obj(4, "<< /Producer (signingd test corpus) /Title (Testdocument) >>")
 	if g.form {
-		obj(5, "<< /Type /Annot /Subtype /Widget /FT /Tx /T (Naam) /V (Jan Jansen) /Rect [300 700 500 720] /P 10 0 R /DA (/Helv 10 Tf 0 g) /F 4 >>")
-		// an empty signature field prepared for the mayor
-		obj(6, "<< /Type /Annot /Subtype /Widget /FT /Sig /T (Handtekening burgemeester) /Rect [300 500 520 570] /P 10 0 R /F 4 >>")
+		mk := "" // a viewer draws the text field's value turned this far
+		if r := shownRotation(g.rotate); r != 0 {
+			mk = fmt.Sprintf(" /MK << /R %d >>", r)
+		}
+		obj(5, "<< /Type /Annot /Subtype /Widget /FT /Tx /T (Naam) /V (Jan Jansen) /Rect "+
+			shownRect(g.rotate, 300, shownH-142, 500, shownH-122)+" /P 10 0 R /DA (/Helv 10 Tf 0 g) /F 4"+mk+" >>")
+		// an empty signature field prepared for the mayor, [300 500 520 570]
+		// as shown
+		obj(6, "<< /Type /Annot /Subtype /Widget /FT /Sig /T (Handtekening burgemeester) /Rect "+
+			shownRect(g.rotate, 300, 500, 520, 570)+" /P 10 0 R /F 4 >>")
 	}
 	for i, lines := range g.pages {
 		var c bytes.Buffer
-		c.WriteString("BT /F1 12 Tf 72 770 Td 16 TL\n")
+		c.WriteString(toUser)
+		fmt.Fprintf(&c, "BT /F1 12 Tf 72 %g Td 16 TL\n", shownH-72)
 		for _, l := range lines {
 			var s bytes.Buffer
 			writeString(&s, pdfStr(latin1(l)))
@@ -98,7 +153,7 @@ func writePDF(w io.Writer, g genPDF) error {
 			c.WriteString("q 100 0 0 100 400 100 cm /Im1 Do Q\n")
 			res = fmt.Sprintf("<< /Font << /F1 3 0 R >> /XObject << /Im1 %d 0 R >> >>", 12+3*i)
 		}
-		obj(10+3*i, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /Resources %s /Contents %d 0 R%s >>", res, 11+3*i, annots))
+		obj(10+3*i, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /Resources %s /Contents %d 0 R%s%s >>", res, 11+3*i, annots, pageRotate))
 		obj(11+3*i, fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", c.Len(), c.Bytes()))
 		if g.padding > 0 {
 			side := 1

@@ -16,6 +16,8 @@
 // embedded subset of the Go font, which covers every Latin name. It is placed
 // at a placeholder text such as "{{Signer1}}", in a prepared empty signature
 // field, or in the next slot of a signature page appended for the purpose.
+// On a page shown rotated (/Rotate) it is placed as the page is shown and
+// reads upright there; Options describes the convention.
 //
 // The package reads only the objects it needs with its own small parser
 // (cross-reference tables and streams, object streams, incremental updates,

@@ -136,29 +136,42 @@ func TestReadVariants(t *testing.T) {
 }
 
 // TestFindText checks the position found for a placeholder: Helvetica
-// without /Widths is measured at half an em per character.
+// without /Widths is measured at half an em per character. On a rotated
+// page the text is drawn turned so it reads upright as shown, and its
+// length is measured along its baseline.
 func TestFindText(t *testing.T) {
-	data := makePDF(genPDF{pages: [][]string{contractText}})
-	doc, err := openDocument(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, _, err := doc.pageAt(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hit, ok, err := doc.findText(p, "{{Signer1}}")
-	if err != nil || !ok {
-		t.Fatalf("not found: %v", err)
-	}
-	// line 5 of text at 72 770 with 16 pt leading; "Handtekening: " is 14 chars
-	want := placeholderHit{x: 72 + 14*6, y: 770 - 4*16, width: 11 * 6, height: 12}
-	if math.Abs(hit.x-want.x) > 0.01 || math.Abs(hit.y-want.y) > 0.01 ||
-		math.Abs(hit.width-want.width) > 0.01 || math.Abs(hit.height-want.height) > 0.01 {
-		t.Errorf("got %+v, want %+v", hit, want)
-	}
-	if _, ok, _ := doc.findText(p, "{{Signer3}}"); ok {
-		t.Error("found a placeholder that is not there")
+	for _, rotate := range []int{0, 90, 180, 270} {
+		data := makePDF(genPDF{rotate: rotate, pages: [][]string{contractText}})
+		doc, err := openDocument(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _, err := doc.pageAt(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hit, ok, err := doc.findText(p, "{{Signer1}}")
+		if err != nil || !ok {
+			t.Fatalf("rotate %d: not found: %v", rotate, err)
+		}
+		// line 5 of text at 72 from the left and top as shown, with 16 pt
+		// leading; "Handtekening: " is 14 chars
+		shownH := 842.0
+		if rotate%180 != 0 {
+			shownH = 595
+		}
+		x, y := toUserSpace(rotate, 72+14*6, shownH-72-4*16)
+		ox, oy := toUserSpace(rotate, 0, 0)
+		ex, ey := toUserSpace(rotate, 1, 0)
+		want := placeholderHit{x: x, y: y, width: 11 * 6, height: 12, dir: [2]float64{ex - ox, ey - oy}}
+		if math.Abs(hit.x-want.x) > 0.01 || math.Abs(hit.y-want.y) > 0.01 ||
+			math.Abs(hit.width-want.width) > 0.01 || math.Abs(hit.height-want.height) > 0.01 ||
+			math.Abs(hit.dir[0]-want.dir[0]) > 1e-9 || math.Abs(hit.dir[1]-want.dir[1]) > 1e-9 {
+			t.Errorf("rotate %d: got %+v, want %+v", rotate, hit, want)
+		}
+		if _, ok, _ := doc.findText(p, "{{Signer3}}"); ok {
+			t.Error("found a placeholder that is not there")
+		}
 	}
 }
 

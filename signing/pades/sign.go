@@ -13,12 +13,24 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"time"
 )
 
 // Options configure one signature.
+//
+// Placement follows the page as a viewer shows it, after its /Rotate
+// (inherited from the page tree, taken modulo 360 as viewers do), and the
+// appearance always reads upright there: its form XObject carries a
+// /Matrix that turns it against the page rotation (ISO 32000-1, 12.5.5).
+// At a placeholder the box starts where the placeholder text starts as
+// shown, its top just above the text, and extends right and down as shown.
+// A prepared field keeps its /Rect, which is in the page's unrotated user
+// space as ISO 32000 defines it; the appearance fills it upright. A
+// signature page is appended unrotated; one that has since been turned is
+// not filled further, and the next signature starts a new one.
 type Options struct {
 	// Signer holds the private key; it may live in an HSM or a cloud KMS.
 	// RSA and ECDSA keys are supported.
@@ -302,8 +314,14 @@ func prepare(ctx context.Context, doc *document, o *Options) (*update, error) {
 	var pl placement
 	invisible := o.Invisible
 	if useExisting {
-		// sign the prepared field where it is
-		pl.rect = existing.rect(doc)
+		// sign the prepared field where it is, upright on its page
+		pl.rect, _, err = doc.rect(existing.dict["Rect"])
+		if err != nil {
+			return nil, err
+		}
+		if pl.page, err = doc.widgetPage(existing.ref, existing.dict["P"]); err != nil {
+			return nil, err
+		}
 		invisible = invisible || pl.rect[2]-pl.rect[0] < 1 || pl.rect[3]-pl.rect[1] < 1
 	} else if pl, err = place(ctx, doc, o, mdp); err != nil {
 		return nil, err
@@ -346,14 +364,26 @@ func prepare(ctx context.Context, doc *document, o *Options) (*update, error) {
 		fontRef = frefs[0]
 		apRef := p.alloc()
 		widget["AP"] = dict{"N": apRef}
-		p.put(apRef, appearance(fu, fontRef, rect[2]-rect[0], rect[3]-rect[1], o, now))
+		// the appearance is drawn as shown: a page turned a quarter
+		// shows the rectangle's width as its height
+		rotate := 0
+		if pg != nil {
+			rotate = pg.rotate
+		}
+		w, h := rect[2]-rect[0], rect[3]-rect[1]
+		if rotate%180 != 0 {
+			w, h = h, w
+		}
+		p.put(apRef, appearance(fu, fontRef, w, h, rotate, o, now))
 		var pageRef ref
 		if newPage {
 			pageRef = p.alloc()
 			contentRef := p.alloc()
 			p.put(contentRef, flateStream(dict{}, sigPageContent(fu)))
 			p.put(pageRef, dict{"Type": name("Page"), "Parent": cat["Pages"],
-				"MediaBox": array{a4[0], a4[1], a4[2], a4[3]}, "Contents": contentRef, "Rotate": int64(0),
+				// box and rotation set here, not inherited from the page tree
+				"MediaBox": array{a4[0], a4[1], a4[2], a4[3]}, "CropBox": array{a4[0], a4[1], a4[2], a4[3]},
+				"Contents": contentRef, "Rotate": int64(0),
 				"Resources": dict{"Font": dict{"F1": fontRef}}, "Annots": array{widgetRef},
 				name(sigPageMarker): true})
 			if err := addPage(doc, p, cat, pageRef); err != nil {
@@ -423,23 +453,29 @@ type emptyField struct {
 	dict dict
 }
 
-// rect returns the widget rectangle, normalised to [llx lly urx ury].
-func (e emptyField) rect(doc *document) [4]float64 {
-	a, _ := doc.array(e.dict["Rect"])
-	var r [4]float64
-	if len(a) != 4 {
-		return r
-	}
-	for i := range r {
-		r[i], _ = number(a[i])
-	}
-	if r[0] > r[2] {
-		r[0], r[2] = r[2], r[0]
-	}
-	if r[1] > r[3] {
-		r[1], r[3] = r[3], r[1]
-	}
-	return r
+// widgetPage returns the page that shows widget w: the one its /P names,
+// or the one whose /Annots lists it; nil when there is none.
+func (d *document) widgetPage(w ref, p object) (*page, error) {
+	pr, hasP := p.(ref)
+	var found *page
+	err := d.walkPages(func(_ int, pg *page) (bool, error) {
+		if hasP && pg.ref == pr {
+			found = pg
+			return true, nil
+		}
+		annots, err := d.array(pg.dict["Annots"])
+		if err != nil {
+			return false, nil // an unreadable /Annots just does not list it
+		}
+		for _, a := range annots {
+			if r, ok := a.(ref); ok && r == w {
+				found = pg
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	return found, err
 }
 
 // placement is where the widget goes: on an existing page, or on a new
@@ -470,7 +506,7 @@ func place(ctx context.Context, doc *document, o *Options, mdp int) (placement, 
 			if err != nil || !ok {
 				return false, nil // an unreadable page just has no placeholder
 			}
-			pl = placement{page: cand, rect: placeholderRect(hit, cand.mediaBox)}
+			pl = placement{page: cand, rect: placeholderRect(hit, cand.view())}
 			return true, nil
 		})
 		if err != nil || pl.page != nil {
@@ -482,7 +518,8 @@ func place(ctx context.Context, doc *document, o *Options, mdp int) (placement, 
 		return pl, err
 	}
 	slot := 0
-	if isSigPage, _ := last.dict[sigPageMarker].(bool); isSigPage {
+	// a signature page turned since it was added no longer fits its slots
+	if isSigPage, _ := last.dict[sigPageMarker].(bool); isSigPage && last.rotate == 0 {
 		used, err := countSigWidgets(doc, last.dict)
 		if err != nil {
 			return pl, err
@@ -636,22 +673,29 @@ func addPage(doc *document, p *plan, cat dict, pageRef ref) error {
 	return nil
 }
 
-// placeholderRect puts the appearance box over the placeholder: its top
-// just above the text, extending right and down, kept inside the page.
-func placeholderRect(h placeholderHit, box [4]float64) [4]float64 {
-	w := max(placeW, h.width)
-	top := h.y + h.height*0.95
-	x := h.x
-	if x+w > box[2] {
-		x = max(box[0], box[2]-w)
+// placeholderRect puts the appearance box over the placeholder in the page
+// as shown: its top just above the text, extending right and down, kept
+// inside the page. It returns the box in user space.
+func placeholderRect(h placeholderHit, v view) [4]float64 {
+	// the text's bounds as shown, 95 % of the font size high
+	x0, y0, x1, y1 := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	for _, c := range h.corners(0.95) {
+		x, y := v.shown(c[0], c[1])
+		x0, y0, x1, y1 = min(x0, x), min(y0, y), max(x1, x), max(y1, y)
 	}
-	if top-placeH < box[1] {
-		top = box[1] + placeH
+	pw, ph := v.size()
+	w := max(placeW, x1-x0)
+	x, top := x0, y1
+	if x+w > pw {
+		x = max(0, pw-w)
 	}
-	if top > box[3] {
-		top = box[3]
+	if top-placeH < 0 {
+		top = placeH
 	}
-	return [4]float64{x, top - placeH, x + w, top}
+	if top > ph {
+		top = ph
+	}
+	return v.userRect([4]float64{x, top - placeH, x + w, top})
 }
 
 func pdfDate(t time.Time) string {

@@ -201,7 +201,17 @@ func parseToUnicode(data []byte, m map[uint32]string) {
 type glyphPos struct {
 	text       string
 	x, y, size float64
-	adv        float64 // advance in user space
+	adv        float64    // advance in user space
+	dir, up    [2]float64 // unit vectors along the baseline and up the glyph
+}
+
+// unit returns (x, y) scaled to length 1, or (1, 0) for a null vector.
+func unit(x, y float64) [2]float64 {
+	n := math.Hypot(x, y)
+	if n == 0 || math.IsNaN(n) || math.IsInf(n, 0) {
+		return [2]float64{1, 0}
+	}
+	return [2]float64{x / n, y / n}
 }
 
 // pageGlyphs runs the content of a page and returns the characters drawn.
@@ -265,8 +275,9 @@ func (d *document) pageGlyphs(p *page) ([]glyphPos, error) {
 				tx += ws * th
 			}
 			scale := math.Hypot(trm[2], trm[3])
+			m := tm.mul(ctm)
 			out = append(out, glyphPos{text: font.text(code), x: trm[4], y: trm[5], size: scale,
-				adv: tx * math.Hypot(tm.mul(ctm)[0], tm.mul(ctm)[1])})
+				adv: tx * math.Hypot(m[0], m[1]), dir: unit(m[0], m[1]), up: unit(trm[2], trm[3])})
 			tm = matrix{1, 0, 0, 1, tx, 0}.mul(tm)
 		}
 	}
@@ -431,9 +442,18 @@ func skipInlineImage(l *lexer) {
 
 // placeholderHit is where a placeholder text was found on a page.
 type placeholderHit struct {
-	x, y   float64 // baseline start in user space
-	width  float64
-	height float64 // font size in user space
+	x, y    float64 // baseline start in user space
+	width   float64 // along dir
+	height  float64 // font size in user space, along up
+	dir, up [2]float64
+}
+
+// corners returns the corners of the text's box in user space, its height
+// taken as k font sizes.
+func (h placeholderHit) corners(k float64) [4][2]float64 {
+	wx, wy := h.dir[0]*h.width, h.dir[1]*h.width
+	ux, uy := h.up[0]*h.height*k, h.up[1]*h.height*k
+	return [4][2]float64{{h.x, h.y}, {h.x + wx, h.y + wy}, {h.x + ux, h.y + uy}, {h.x + wx + ux, h.y + wy + uy}}
 }
 
 // findText returns the position of the first occurrence of text on page p.
@@ -457,11 +477,13 @@ func (d *document) findText(p *page, text string) (placeholderHit, bool, error) 
 			continue
 		}
 		first, last := glyphs[owner[i]], glyphs[owner[i+len(target)-1]]
-		w := last.x + last.adv - first.x
+		// the run's length along its baseline, whichever way it points
+		ex, ey := last.x+last.adv*last.dir[0]-first.x, last.y+last.adv*last.dir[1]-first.y
+		w := ex*first.dir[0] + ey*first.dir[1]
 		if w <= 0 {
 			w = float64(len(target)) * first.size * 0.5
 		}
-		return placeholderHit{x: first.x, y: first.y, width: w, height: first.size}, true, nil
+		return placeholderHit{x: first.x, y: first.y, width: w, height: first.size, dir: first.dir, up: first.up}, true, nil
 	}
 	return placeholderHit{}, false, nil
 }
