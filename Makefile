@@ -52,8 +52,8 @@ client: ## register a demo client for the example landscape and print its API ke
 	ZGW_SECRET=$${ZGW_SECRET:-demo-secret} CONFIG_FILE=$${CONFIG_FILE:-examples/landscape.yaml} $(GO) run ./cmd/signingd clients create --rsin 002220647 --name "Demo ZAC" --api-key
 
 .PHONY: bench
-bench: ## run every benchmark, and the intake load test against pgbench
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 60m ./...
+bench: ## run every benchmark, one package at a time, and the intake load test against pgbench
+	$(GO) test -p 1 -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 60m ./...
 	$(GO) run ./bench/intake
 
 .PHONY: fuzz
