@@ -3,7 +3,11 @@ package builtin
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -93,9 +97,16 @@ type SMTPMailer struct {
 	Username string
 	Password string
 	From     string // "Name <address>" or an address
+	// TLSConfig checks the server's certificate on STARTTLS; nil: the system's roots. Its ServerName
+	// defaults to the host of Addr.
+	TLSConfig *tls.Config
 }
 
-// SendMail sends m. net/smtp has no context, so the dial honours ctx's deadline only.
+// smtpTimeout bounds one mail when the caller's context has no deadline.
+const smtpTimeout = time.Minute
+
+// SendMail sends m. net/smtp knows no context, so the connection is closed when ctx ends: whatever
+// command was under way fails, and nothing of the session goes on after SendMail returned.
 func (s SMTPMailer) SendMail(ctx context.Context, m Mail) error {
 	from, err := mail.ParseAddress(s.From)
 	if err != nil {
@@ -109,26 +120,88 @@ func (s SMTPMailer) SendMail(ctx context.Context, m Mail) error {
 	if err != nil {
 		return fmt.Errorf("builtin: smtp: address %q: %w", s.Addr, err)
 	}
-	var auth smtp.Auth
-	if s.Username != "" {
-		auth = smtp.PlainAuth("", s.Username, s.Password, host)
+	msg := message(from, to, m, time.Now())
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, smtpTimeout)
+		defer cancel()
 	}
-	var msg bytes.Buffer
-	fmt.Fprintf(&msg, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMIME-Version: 1.0\r\n"+
-		"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
-		from.String(), to.String(), mime.QEncoding.Encode("utf-8", m.Subject), time.Now().Format(time.RFC1123Z))
-	msg.WriteString(strings.ReplaceAll(m.Body, "\n", "\r\n"))
-	done := make(chan error, 1)
-	go func() { done <- smtp.SendMail(s.Addr, auth, from.Address, []string{to.Address}, msg.Bytes()) }()
-	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("builtin: smtp: send: %w", err)
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", s.Addr)
+	if err != nil {
+		return fmt.Errorf("builtin: smtp: %w", err)
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	if err := s.send(conn, host, from.Address, to.Address, msg); err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
 		}
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("builtin: smtp: send: %w", ctx.Err())
+		return fmt.Errorf("builtin: smtp: send: %w", err)
 	}
+	return nil
+}
+
+// send is smtp.SendMail on a connection of ours.
+func (s SMTPMailer) send(conn net.Conn, host, from, to string, msg []byte) error {
+	c, err := smtp.NewClient(conn, host)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if ok, _ := c.Extension("STARTTLS"); ok {
+		cfg := &tls.Config{}
+		if s.TLSConfig != nil {
+			cfg = s.TLSConfig.Clone()
+		}
+		if cfg.ServerName == "" {
+			cfg.ServerName = host
+		}
+		if err := c.StartTLS(cfg); err != nil {
+			return err
+		}
+	}
+	if s.Username != "" {
+		if ok, _ := c.Extension("AUTH"); !ok {
+			return errors.New("server does not offer AUTH")
+		}
+		// PlainAuth sends the password only over TLS or to localhost.
+		if err := c.Auth(smtp.PlainAuth("", s.Username, s.Password, host)); err != nil {
+			return err
+		}
+	}
+	if err := c.Mail(from); err != nil {
+		return err
+	}
+	if err := c.Rcpt(to); err != nil {
+		return err
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(msg); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return c.Quit()
+}
+
+// message is m as an RFC 5322 message: plain UTF-8 text, CRLF line ends, and a Message-ID of the
+// sender's domain.
+func message(from, to *mail.Address, m Mail, now time.Time) []byte {
+	domain := from.Address[strings.LastIndexByte(from.Address, '@')+1:]
+	id := make([]byte, 16)
+	_, _ = rand.Read(id) // crypto/rand never fails on supported platforms
+	var msg bytes.Buffer
+	fmt.Fprintf(&msg, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%s@%s>\r\nMIME-Version: 1.0\r\n"+
+		"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
+		from.String(), to.String(), mime.QEncoding.Encode("utf-8", m.Subject), now.Format(time.RFC1123Z), hex.EncodeToString(id), domain)
+	msg.WriteString(strings.ReplaceAll(strings.ReplaceAll(m.Body, "\r\n", "\n"), "\n", "\r\n"))
+	return msg.Bytes()
 }
 
 // HTTPSMS is a generic HTTP JSON SMS gateway: it POSTs {"to","from","text"} to URL with a bearer
