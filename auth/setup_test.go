@@ -1,7 +1,6 @@
 package auth_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -28,6 +27,7 @@ import (
 	"github.com/signingd/signingd/api"
 	"github.com/signingd/signingd/auth"
 	"github.com/signingd/signingd/config"
+	"github.com/signingd/signingd/internal/testkit"
 	"github.com/signingd/signingd/metrics"
 	"github.com/signingd/signingd/store"
 	"github.com/signingd/signingd/store/dbtest"
@@ -73,7 +73,7 @@ type env struct {
 	kid    string
 	clock  *clock
 	rsin   string
-	logs   *syncBuffer
+	logs   *testkit.SyncBuffer
 }
 
 type options struct {
@@ -84,31 +84,13 @@ type options struct {
 	lockout           int
 	clientJWKSHosts   []string
 	jwksRefreshWindow time.Duration
-	logs              *syncBuffer
+	logs              *testkit.SyncBuffer
 	mounts            []func(*echo.Echo)
 	metrics           *metrics.Metrics
 	// noWatch leaves the database's change announcements unheard, as when the listener is down.
 	noWatch bool
 	// rsa signs our tokens with an RSA file key (RS256) instead of EC P-256 (ES256).
 	rsa bool
-}
-
-// syncBuffer collects log output from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // setup runs the whole HTTP stack (API and token service) on loopback against the package's
@@ -120,7 +102,7 @@ func setup(t testing.TB, opts ...func(*options)) *env {
 		f(&o)
 	}
 	if o.logs == nil {
-		o.logs = &syncBuffer{}
+		o.logs = &testkit.SyncBuffer{}
 	}
 	logger := slog.New(slog.NewJSONHandler(o.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx := context.Background()

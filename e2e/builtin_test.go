@@ -4,11 +4,9 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -19,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
 
+	"github.com/signingd/signingd/internal/testkit"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/zgw/sim"
 )
@@ -70,47 +69,6 @@ func (e *env) customScenario(docs []docSpec, signers []signerSpec) scenario {
 	return sc
 }
 
-// needTool fails the test when a tool CI installs is missing (.ci/apt-packages.txt).
-func needTool(t *testing.T, names ...string) {
-	t.Helper()
-	for _, name := range names {
-		if _, err := exec.LookPath(name); err != nil {
-			t.Fatalf("%s not found: install it (listed in .ci/apt-packages.txt)", name)
-		}
-	}
-}
-
-// headless starts a headless Chromium (a phone-sized window, a fresh profile) for the test.
-func headless(t *testing.T) context.Context {
-	t.Helper()
-	path := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			path = p
-			break
-		}
-	}
-	if path == "" {
-		t.Fatal("chromium not found: install it (apt-get install chromium); the e2e browser tests need it")
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(412, 915), // a phone
-		chromedp.Flag("lang", "nl-NL"), chromedp.Flag("accept-lang", "nl-NL,nl"), // a Dutch signer
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelC := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelC(); cancelA() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(cancelT)
-	return ctx
-}
-
 // page drives one browser through the signer pages, saving a screenshot and running axe-core on
 // every page it names.
 type page struct {
@@ -130,7 +88,7 @@ func newPage(t *testing.T) *page {
 		t.Fatal(err)
 	}
 	t.Logf("screenshots in %s", dir)
-	return &page{t: t, ctx: headless(t), dir: dir}
+	return &page{t: t, ctx: testkit.Chromium(t, 90*time.Second, chromedp.Flag("lang", "nl-NL"), chromedp.Flag("accept-lang", "nl-NL,nl")), dir: dir}
 }
 
 func (p *page) run(what string, actions ...chromedp.Action[chromedp.Void]) {
@@ -279,65 +237,6 @@ func makeDocx(t *testing.T, lines ...string) []byte {
 	return b.Bytes()
 }
 
-var (
-	nssMu   sync.Mutex
-	nssDirs = map[string]string{}
-)
-
-// pdfsig runs pdfsig on pdf trusting the built-in signer's demo CA and returns its report.
-func (pe *prodEnv) pdfsig(t *testing.T, pdf []byte) string {
-	t.Helper()
-	needTool(t, "pdfsig", "certutil")
-	nssMu.Lock()
-	dir, ok := nssDirs[string(pe.ca.Raw)]
-	if !ok {
-		var err error
-		if dir, err = os.MkdirTemp("", "signingd-e2e-nss-"); err != nil {
-			nssMu.Unlock()
-			t.Fatal(err)
-		}
-		ca := filepath.Join(dir, "ca.pem")
-		_ = os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: pe.ca.Raw}), 0o600)
-		for _, args := range [][]string{{"-N", "-d", "sql:" + dir, "--empty-password"},
-			{"-A", "-n", "testca", "-t", "CT,C,C", "-i", ca, "-d", "sql:" + dir}} {
-			if out, err := exec.Command("certutil", args...).CombinedOutput(); err != nil {
-				nssMu.Unlock()
-				t.Fatalf("certutil %v: %v %s", args, err, out)
-			}
-		}
-		nssDirs[string(pe.ca.Raw)] = dir
-	}
-	nssMu.Unlock()
-	f := filepath.Join(t.TempDir(), "doc.pdf")
-	if err := os.WriteFile(f, pdf, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, _ := exec.Command("pdfsig", "-nssdir", "sql:"+dir, f).CombinedOutput()
-	return string(out)
-}
-
-// validSignatures counts the signatures pdfsig reports, and those valid with a trusted certificate.
-func validSignatures(report string) (total, valid int) {
-	total = strings.Count(report, "Signature #")
-	valid = min(strings.Count(report, "Signature Validation: Signature is Valid."),
-		strings.Count(report, "Certificate Validation: Certificate is Trusted."))
-	return total, valid
-}
-
-func pdftotext(t *testing.T, pdf []byte) string {
-	t.Helper()
-	needTool(t, "pdftotext")
-	f := filepath.Join(t.TempDir(), "doc.pdf")
-	if err := os.WriteFile(f, pdf, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("pdftotext", "-layout", f, "-").Output()
-	if err != nil {
-		t.Fatalf("pdftotext: %v", err)
-	}
-	return string(out)
-}
-
 // evidenceOf returns the URL of the zaak's document that is not one of the signed ones.
 func (e *env) evidenceOf(sc scenario) string {
 	e.t.Helper()
@@ -364,7 +263,7 @@ const docxFormaat = "application/vnd.openxmlformats-officedocument.wordprocessin
 // is signed and lists every hash and every event; the subscriber got one OndertekenenVoltooid.
 func TestBuiltinBrowserSign(t *testing.T) {
 	t.Parallel()
-	needTool(t, "soffice")
+	testkit.NeedTool(t, "soffice")
 	pe := newProdEnv(t, prodOptions{builtin: true})
 	br := newPage(t)
 	sc := pe.customScenario([]docSpec{
@@ -462,11 +361,11 @@ func TestBuiltinBrowserSign(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(br.dir, wantNames[i]), content, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		report := pe.pdfsig(t, content)
-		if total, valid := validSignatures(report); total != 2 || valid != 2 {
+		report := testkit.PDFSigBytes(t, content, pe.ca)
+		if total, valid := testkit.ValidSignatures(report); total != 2 || valid != 2 {
 			t.Errorf("document %d: pdfsig reports %d signatures, %d valid, want 2 and 2:\n%s", i, total, valid, report)
 		}
-		text := pdftotext(t, content)
+		text := testkit.PDFToText(t, content)
 		for _, name := range []string{"Anna de Vries", "Bram Jansen"} {
 			if !strings.Contains(text, name) {
 				t.Errorf("document %d does not show the signature of %s:\n%s", i, name, text)
@@ -493,10 +392,10 @@ func TestBuiltinBrowserSign(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(br.dir, "evidence.pdf"), report, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if total, valid := validSignatures(pe.pdfsig(t, report)); total != 1 || valid != 1 {
+	if total, valid := testkit.ValidSignatures(testkit.PDFSigBytes(t, report, pe.ca)); total != 1 || valid != 1 {
 		t.Errorf("evidence report: %d signatures, %d valid, want 1 and 1", total, valid)
 	}
-	text := pdftotext(t, report)
+	text := testkit.PDFToText(t, report)
 	for i, d := range tx.Documents {
 		for _, h := range []string{d.OriginalSHA256, d.SignedSHA256} {
 			if h == "" || !strings.Contains(text, h) {

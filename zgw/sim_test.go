@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/signingd/signingd/config"
+	"github.com/signingd/signingd/internal/testkit"
 	"github.com/signingd/signingd/zgw"
 	"github.com/signingd/signingd/zgw/sim"
 )
@@ -52,26 +53,10 @@ func newEnv(t testing.TB, o envOpts) *env {
 	return &env{sim: srv, reg: reg, c: zgw.NewClient(reg, rsin, zgw.ClientOptions{HTTPClient: hc, Now: o.now, Upload: o.upload})}
 }
 
-// reader returns a function that reads a whole download, for use as read(c.Download(...)).
-func reader(t testing.TB) func(io.ReadCloser, error) []byte {
-	return func(rc io.ReadCloser, err error) []byte {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rc.Close()
-		b, err := io.ReadAll(rc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-}
-
 func TestSimDocumentCalls(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	ctx := context.Background()
-	read := reader(t)
+	read := testkit.ReadAll(t)
 	orig := []byte("origineel document, versie 1")
 	doc, err := e.sim.SeedDocument(orig, sim.DocumentSeed{Titel: "Besluit", Bestandsnaam: "besluit.docx",
 		Formaat: "application/vnd.openxmlformats-officedocument.wordprocessingml.document", Status: "in_bewerking"})
@@ -166,7 +151,7 @@ func TestSimForcedUnlock(t *testing.T) {
 func TestSimZaakAndNotificaties(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	ctx := context.Background()
-	read := reader(t)
+	read := testkit.ReadAll(t)
 	iot := e.sim.DefaultIOT()
 	zaakURL, err := e.sim.SeedZaak(sim.ZaakSeed{Informatieobjecttypen: []string{iot}})
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/signingd/signingd/auth"
+	"github.com/signingd/signingd/internal/testkit"
 	"github.com/signingd/signingd/store/dbtest"
 )
 
@@ -40,7 +41,7 @@ func TestAuthFullRunLogsNoSecrets(t *testing.T) {
 		"SECRET_KEY": "test-pepper", "KEY_ENCRYPTION_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
 		"SHUTDOWN_TIMEOUT": "5s", "LOG_LEVEL": "debug",
 	})
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	var sensitive []string
 	cli := func(args ...string) string {
 		t.Helper()

@@ -13,36 +13,18 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/signingd/signingd/internal/testkit"
 	"github.com/signingd/signingd/store/dbtest"
 )
-
-// syncBuffer collects output written by the command's goroutines while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // devRun is one `signingd dev` running in the test.
 type devRun struct {
 	t      *testing.T
-	out    *syncBuffer
-	stderr *syncBuffer
+	out    *testkit.SyncBuffer
+	stderr *testkit.SyncBuffer
 	done   chan error
 	cancel context.CancelFunc
 	env    map[string]string
@@ -51,7 +33,7 @@ type devRun struct {
 // startDev runs `signingd dev args…` on free ports and waits for its printed instructions.
 func startDev(t *testing.T, dbURL string, args ...string) *devRun {
 	t.Helper()
-	d := &devRun{t: t, out: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	d := &devRun{t: t, out: &testkit.SyncBuffer{}, stderr: &testkit.SyncBuffer{}, done: make(chan error, 1)}
 	d.env = map[string]string{"LISTEN_ADDR": freeAddr(t), "SIM_ADDR": freeAddr(t), "VENDOR_ADDR": freeAddr(t),
 		"SHUTDOWN_TIMEOUT": "5s", "LOG_LEVEL": "warn", "DATABASE_URL": dbURL}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -438,7 +420,7 @@ func waitOutboxLink(t *testing.T, outbox, email string) string {
 // TestSim runs the simulators on their own: the printed API roots answer, and the vendor too.
 func TestSim(t *testing.T) {
 	simAddr, vendorAddr := freeAddr(t), freeAddr(t)
-	out := &syncBuffer{}
+	out := &testkit.SyncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {

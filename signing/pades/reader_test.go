@@ -10,6 +10,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/signingd/signingd/internal/testkit"
 )
 
 func TestLexObjects(t *testing.T) {
@@ -98,7 +100,7 @@ func TestReadVariants(t *testing.T) {
 		"qpdf linearized":     {"--linearize"},
 		"qpdf both":           {"--object-streams=generate", "--linearize"},
 	} {
-		needTool(t, "qpdf")
+		testkit.NeedTool(t, "qpdf")
 		dst := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".pdf")
 		if _, err := run(context.Background(), dir, "qpdf", append(flags, src, dst)...); err != nil {
 			t.Fatal(err)

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/signingd/signingd/internal/testkit"
 )
 
 // TestRotatedPages signs pages shown rotated (/Rotate on the page, inherited
@@ -22,8 +24,8 @@ import (
 // page as shown, and that its text reads upright there.
 func TestRotatedPages(t *testing.T) {
 	p := getPKI(t)
-	needTool(t, "pdftotext")
-	needTool(t, "pdftoppm")
+	testkit.NeedTool(t, "pdftotext")
+	testkit.NeedTool(t, "pdftoppm")
 	rotations := []struct {
 		name   string
 		rotate int

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/signingd/signingd/internal/testkit"
 )
 
 // signFile signs src into dst and returns the output bytes.
@@ -67,7 +69,6 @@ func TestSignCorpus(t *testing.T) {
 		t.Run("libreoffice", func(t *testing.T) { t.Skip(loSkip) })
 	}
 	p := getPKI(t)
-	nssDB(t)
 	for _, f := range files {
 		t.Run(f.name, func(t *testing.T) {
 			t.Parallel()
@@ -121,7 +122,7 @@ func TestSignKeyTypes(t *testing.T) {
 func TestAppearanceText(t *testing.T) {
 	files := corpus(t)
 	p := getPKI(t)
-	needTool(t, "pdftotext")
+	testkit.NeedTool(t, "pdftotext")
 	byName := map[string]corpusFile{}
 	for _, f := range files {
 		byName[f.name] = f

@@ -5,7 +5,6 @@ import (
 	_ "embed"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,43 +12,12 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/signingd/signingd/internal/testkit"
 	"github.com/signingd/signingd/signing"
 )
 
 //go:embed testdata/axe.min.js
 var axeSource string
-
-// chrome starts a headless Chromium with a fresh profile. Without chromium the test is skipped,
-// loudly: CI installs it (.ci/apt-packages.txt).
-func chrome(t *testing.T) context.Context {
-	t.Helper()
-	path := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			path = p
-			break
-		}
-	}
-	if path == "" {
-		t.Log("!!!!!!!! chromium NOT FOUND: browser tests of the signer pages are SKIPPED (apt-get install chromium) !!!!!!!!")
-		t.Skip("chromium not installed")
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(412, 915), // a phone
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelC := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelC(); cancelA() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(cancelT)
-	return ctx
-}
 
 // artifacts is where screenshots go: $ARTIFACTS_DIR or a temp dir, logged.
 func artifacts(t *testing.T) string {
@@ -132,7 +100,7 @@ func text(ctx context.Context, sel string) (string, error) {
 func TestBrowserSignDeclineRefuse(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	ctx := chrome(t)
+	ctx := testkit.Chromium(t, 60*time.Second)
 	dir := artifacts(t)
 	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()

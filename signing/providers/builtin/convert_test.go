@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/signingd/signingd/internal/testkit"
 	"github.com/signingd/signingd/signing"
 )
 
@@ -43,7 +44,7 @@ func makeDocx(t *testing.T, lines ...string) []byte {
 // A .docx input is converted with LibreOffice and comes out as a signed .pdf.
 func TestDocxBecomesSignedPDF(t *testing.T) {
 	t.Parallel()
-	tool(t, "soffice")
+	testkit.NeedTool(t, "soffice")
 	e := setup(t)
 	docx := makeDocx(t, "Overeenkomst gemeente Testdorp", "Handtekening: {{Signer1}}")
 	d := signing.ProviderDocument{Position: 0, Titel: "Overeenkomst", Bestandsnaam: "overeenkomst.docx",
@@ -62,14 +63,14 @@ func TestDocxBecomesSignedPDF(t *testing.T) {
 	if _, page := b.post(link, "/sign", map[string][]string{"consent": {"yes"}}); !strings.Contains(page, "ondertekend") {
 		t.Fatalf("after signing: %s", page)
 	}
-	signed := readAll(t)(e.p.Signed(context.Background(), ref, 0))
+	signed := testkit.ReadAll(t)(e.p.Signed(context.Background(), ref, 0))
 	if !bytes.HasPrefix(signed, []byte("%PDF-")) {
 		t.Fatal("signed output is not a PDF")
 	}
-	if total, valid := validSignatures(pdfsig(t, signed)); total != 1 || valid != 1 {
+	if total, valid := testkit.ValidSignatures(testkit.PDFSigBytes(t, signed, testCA)); total != 1 || valid != 1 {
 		t.Fatalf("converted document: %d signatures, %d valid", total, valid)
 	}
-	if text := pdftotext(t, signed); !strings.Contains(text, "Overeenkomst gemeente Testdorp") || strings.Contains(text, "{{Signer1}}") && !strings.Contains(text, "Test Ondertekenaar 1") {
+	if text := testkit.PDFToText(t, signed); !strings.Contains(text, "Overeenkomst gemeente Testdorp") || strings.Contains(text, "{{Signer1}}") && !strings.Contains(text, "Test Ondertekenaar 1") {
 		t.Errorf("converted text: %q", text)
 	}
 }

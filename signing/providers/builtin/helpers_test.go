@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,9 +11,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -258,84 +254,4 @@ func resolveURL(base, loc string) string {
 	u, _ := url.Parse(base)
 	l, _ := url.Parse(loc)
 	return u.ResolveReference(l).String()
-}
-
-// tool fails the test when a CI tool is missing.
-func tool(t *testing.T, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		t.Fatalf("%s not found: install it (listed in .ci/apt-packages.txt)", name)
-	}
-}
-
-var (
-	nssOnce sync.Once
-	nssDir  string
-)
-
-// pdfsig runs pdfsig trusting the test CA and returns its report.
-func pdfsig(t *testing.T, pdf []byte) string {
-	t.Helper()
-	tool(t, "pdfsig")
-	tool(t, "certutil")
-	nssOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "signingd-nss-")
-		if err != nil {
-			panic(err)
-		}
-		ca := filepath.Join(dir, "ca.pem")
-		_ = os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: testCA.Raw}), 0o600)
-		for _, args := range [][]string{{"-N", "-d", "sql:" + dir, "--empty-password"},
-			{"-A", "-n", "testca", "-t", "CT,C,C", "-i", ca, "-d", "sql:" + dir}} {
-			if out, err := exec.Command("certutil", args...).CombinedOutput(); err != nil {
-				panic(fmt.Sprintf("certutil %v: %v %s", args, err, out))
-			}
-		}
-		nssDir = dir
-	})
-	f := filepath.Join(t.TempDir(), "doc.pdf")
-	if err := os.WriteFile(f, pdf, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, _ := exec.Command("pdfsig", "-nssdir", "sql:"+nssDir, f).CombinedOutput()
-	return string(out)
-}
-
-// validSignatures counts the signatures pdfsig reports valid with a trusted certificate.
-func validSignatures(report string) (total, valid int) {
-	total = strings.Count(report, "Signature #")
-	valid = strings.Count(report, "Signature Validation: Signature is Valid.")
-	if strings.Count(report, "Certificate Validation: Certificate is Trusted.") < valid {
-		valid = strings.Count(report, "Certificate Validation: Certificate is Trusted.")
-	}
-	return total, valid
-}
-
-func pdftotext(t *testing.T, pdf []byte) string {
-	t.Helper()
-	tool(t, "pdftotext")
-	f := filepath.Join(t.TempDir(), "doc.pdf")
-	if err := os.WriteFile(f, pdf, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("pdftotext", "-layout", f, "-").Output()
-	if err != nil {
-		t.Fatalf("pdftotext: %v", err)
-	}
-	return string(out)
-}
-
-func readAll(t *testing.T) func(io.ReadCloser, error) []byte {
-	return func(rc io.ReadCloser, err error) []byte {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rc.Close()
-		b, err := io.ReadAll(rc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
 }

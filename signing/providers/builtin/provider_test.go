@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/signingd/signingd/internal/testkit"
 	"github.com/signingd/signingd/signing"
 )
 
@@ -70,20 +71,20 @@ func TestTwoSignersInOrder(t *testing.T) {
 		t.Errorf("evidence of signer 1 = %v", ev)
 	}
 
-	signed := readAll(t)(e.p.Signed(context.Background(), ref, 0))
-	report := pdfsig(t, signed)
-	if total, valid := validSignatures(report); total != 2 || valid != 2 {
+	signed := testkit.ReadAll(t)(e.p.Signed(context.Background(), ref, 0))
+	report := testkit.PDFSigBytes(t, signed, testCA)
+	if total, valid := testkit.ValidSignatures(report); total != 2 || valid != 2 {
 		t.Fatalf("signed document: %d signatures, %d valid:\n%s", total, valid, report)
 	}
-	evidence := readAll(t)(e.p.Evidence(context.Background(), ref))
-	if total, valid := validSignatures(pdfsig(t, evidence)); total != 1 || valid != 1 {
+	evidence := testkit.ReadAll(t)(e.p.Evidence(context.Background(), ref))
+	if total, valid := testkit.ValidSignatures(testkit.PDFSigBytes(t, evidence, testCA)); total != 1 || valid != 1 {
 		t.Fatalf("evidence report: %d signatures, %d valid", total, valid)
 	}
-	again := readAll(t)(e.p.Evidence(context.Background(), ref))
+	again := testkit.ReadAll(t)(e.p.Evidence(context.Background(), ref))
 	if string(again) != string(evidence) {
 		t.Error("a second Evidence call returned other bytes")
 	}
-	text := pdftotext(t, evidence)
+	text := testkit.PDFToText(t, evidence)
 	origSum := sha256.Sum256(doc)
 	signedSum := sha256.Sum256(signed)
 	for _, want := range []string{hex.EncodeToString(origSum[:]), hex.EncodeToString(signedSum[:]), "Omgevingsvergunning Dorpsstraat 1",
@@ -241,7 +242,7 @@ func TestDecline(t *testing.T) {
 	if _, err := e.p.Signed(context.Background(), ref, 0); err == nil {
 		t.Fatal("Signed of a declined signing succeeded")
 	}
-	text := pdftotext(t, readAll(t)(e.p.Evidence(context.Background(), ref)))
+	text := testkit.PDFToText(t, testkit.ReadAll(t)(e.p.Evidence(context.Background(), ref)))
 	if !strings.Contains(text, "Het bedrag klopt niet") || !strings.Contains(text, "(declined)") {
 		t.Errorf("evidence of a decline lacks the reason or event:\n%s", text)
 	}
