@@ -1,7 +1,6 @@
 package builtin
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -64,26 +63,13 @@ func (p *Provider) makeEvidence(ctx context.Context, sg store.BuiltinSigning, ev
 	if err := writeReport(unsigned, sg, events, p.now()); err != nil {
 		return store.Blob{}, fmt.Errorf("builtin: evidence report: %w", err)
 	}
-	st, err := unsigned.Stat()
-	if err != nil {
-		return store.Blob{}, err
-	}
-	signed, err := os.CreateTemp("", "signingd-evidence-signed-*.pdf")
-	if err != nil {
-		return store.Blob{}, err
-	}
-	defer os.Remove(signed.Name())
-	defer signed.Close()
 	name := p.o.Certificate.Chain[0].Subject.CommonName
-	err = pades.Sign(ctx, unsigned, st.Size(), signed, pades.Options{Signer: p.o.Certificate.Key,
+	b, err := p.signAndStore(ctx, sg.TransactionID, unsigned, pades.Options{Signer: p.o.Certificate.Key,
 		Certificates: p.o.Certificate.Chain, Name: name, Reason: "Bewijsstuk van de ondertekening", Invisible: true, Certify: 1})
 	if err != nil {
 		return store.Blob{}, fmt.Errorf("builtin: sign evidence report: %w", err)
 	}
-	if _, err := signed.Seek(0, io.SeekStart); err != nil {
-		return store.Blob{}, err
-	}
-	return p.o.Store.PutBlob(ctx, sg.TransactionID, bufio.NewReader(signed))
+	return b, nil
 }
 
 // maskPhone keeps only the last three digits of a phone number.

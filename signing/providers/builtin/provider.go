@@ -496,16 +496,6 @@ func (p *Provider) signDocument(ctx context.Context, sg store.BuiltinSigning, d 
 	}
 	defer os.Remove(in.Name())
 	defer in.Close()
-	st, err := in.Stat()
-	if err != nil {
-		return store.Blob{}, err
-	}
-	out, err := os.CreateTemp("", "signingd-signed-*.pdf")
-	if err != nil {
-		return store.Blob{}, err
-	}
-	defer os.Remove(out.Name())
-	defer out.Close()
 	name := signerName(s)
 	placeholder := ""
 	if id := strings.TrimSpace(s.Identificatie); id != "" {
@@ -519,8 +509,23 @@ func (p *Provider) signDocument(ctx context.Context, sg store.BuiltinSigning, d 
 		Reason:      fmt.Sprintf("Ondertekend door %s <%s> (authenticatie: %s)", name, s.Email, s.AuthMethod),
 		ContactInfo: s.Email, Time: now, Placeholder: placeholder,
 	}
+	return p.signAndStore(ctx, sg.TransactionID, in, opts)
+}
+
+// signAndStore signs the PDF in f with opts and stores the result as a blob of the transaction.
+func (p *Provider) signAndStore(ctx context.Context, txID uuid.UUID, f *os.File, opts pades.Options) (store.Blob, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return store.Blob{}, err
+	}
+	out, err := os.CreateTemp("", "signingd-signed-*.pdf")
+	if err != nil {
+		return store.Blob{}, err
+	}
+	defer os.Remove(out.Name())
+	defer out.Close()
 	bw := bufio.NewWriterSize(out, 1<<16)
-	if err := pades.Sign(ctx, in, st.Size(), bw, opts); err != nil {
+	if err := pades.Sign(ctx, f, st.Size(), bw, opts); err != nil {
 		return store.Blob{}, err
 	}
 	if err := bw.Flush(); err != nil {
@@ -529,7 +534,7 @@ func (p *Provider) signDocument(ctx context.Context, sg store.BuiltinSigning, d 
 	if _, err := out.Seek(0, io.SeekStart); err != nil {
 		return store.Blob{}, err
 	}
-	return p.o.Store.PutBlob(ctx, sg.TransactionID, bufio.NewReaderSize(out, 1<<16))
+	return p.o.Store.PutBlob(ctx, txID, bufio.NewReaderSize(out, 1<<16))
 }
 
 // spool copies a blob into a temporary file, which pades needs as an io.ReaderAt.
