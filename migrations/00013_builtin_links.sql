@@ -15,10 +15,9 @@ CREATE INDEX builtin_links_signer ON builtin_links (signing_id, position);
 INSERT INTO builtin_links (digest, signing_id, position, created_at)
 SELECT token_digest, signing_id, position, coalesce(invited_at, now()) FROM builtin_signers WHERE token_digest IS NOT NULL;
 
-ALTER TABLE builtin_signers DROP COLUMN token_digest;
+-- builtin_signers.token_digest stays for now, holding each signer's newest link, so that replicas of
+-- the previous version keep working during a rolling upgrade (docs/operations.md, "Upgrading"); a
+-- later release drops it.
 
 -- +goose Down
-ALTER TABLE builtin_signers ADD COLUMN token_digest bytea UNIQUE;
-UPDATE builtin_signers s SET token_digest = (SELECT l.digest FROM builtin_links l
-    WHERE l.signing_id = s.signing_id AND l.position = s.position ORDER BY l.created_at DESC LIMIT 1);
 DROP TABLE builtin_links;

@@ -195,11 +195,14 @@ func (s *Store) LockBuiltinSigning(ctx context.Context, id uuid.UUID, fn func(tx
 
 // BuiltinSignerByToken finds the signing and signer position of a link token digest; ENOTFOUND
 // when no link has it. A signer may have several links (an invitation and its reminders); the
-// caller decides from the signer and signing whether the link may still be used.
+// caller decides from the signer and signing whether the link may still be used. A signer's
+// token_digest is looked at too: a replica of the previous version, during a rolling upgrade,
+// stores its links only there.
 func (s *Store) BuiltinSignerByToken(ctx context.Context, digest []byte) (uuid.UUID, int, error) {
 	var id uuid.UUID
 	var pos int
-	err := s.pool.QueryRow(ctx, `SELECT signing_id, position FROM builtin_links WHERE digest = $1`, digest).Scan(&id, &pos)
+	err := s.pool.QueryRow(ctx, `SELECT signing_id, position FROM builtin_links WHERE digest = $1
+		UNION ALL SELECT signing_id, position FROM builtin_signers WHERE token_digest = $1 LIMIT 1`, digest).Scan(&id, &pos)
 	if err != nil {
 		return uuid.Nil, 0, fmt.Errorf("store: builtin signer by token: %w", translate(err, "Link"))
 	}
@@ -208,14 +211,14 @@ func (s *Store) BuiltinSignerByToken(ctx context.Context, digest []byte) (uuid.U
 
 // AddBuiltinLink gives a signer one more link (its digest) before the mail with it is sent; the
 // signer's earlier links keep working. expires is the signer's link expiry, shared by all their
-// links.
+// links. The newest link is also the signer's token_digest, where the previous version looks.
 func (s *Store) AddBuiltinLink(ctx context.Context, tx pgx.Tx, id uuid.UUID, pos int, digest []byte, expires, now time.Time) error {
 	if _, err := tx.Exec(ctx, `INSERT INTO builtin_links (digest, signing_id, position, created_at) VALUES ($1, $2, $3, $4)`,
 		digest, id, pos, now); err != nil {
 		return fmt.Errorf("store: add builtin link: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `UPDATE builtin_signers SET link_expires = $3 WHERE signing_id = $1 AND position = $2`,
-		id, pos, expires); err != nil {
+	if _, err := tx.Exec(ctx, `UPDATE builtin_signers SET link_expires = $3, token_digest = $4
+		WHERE signing_id = $1 AND position = $2`, id, pos, expires, digest); err != nil {
 		return fmt.Errorf("store: add builtin link: %w", err)
 	}
 	return nil
@@ -236,7 +239,7 @@ func (s *Store) MarkBuiltinInvited(ctx context.Context, tx pgx.Tx, id uuid.UUID,
 func (s *Store) UninviteBuiltinSigner(ctx context.Context, id uuid.UUID, pos int, reason string, now time.Time) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE builtin_signers SET status = 'pending', link_expires = NULL, invited_at = NULL,
-				reminded_at = NULL
+				reminded_at = NULL, token_digest = NULL
 			WHERE signing_id = $1 AND position = $2 AND status = 'invited'`, id, pos)
 		if err != nil {
 			return fmt.Errorf("store: uninvite builtin signer: %w", err)

@@ -18,8 +18,9 @@ import (
 )
 
 // TestBuiltinLinks: a link mailed before migration 00013 (one digest per signer) still works after
-// it; a signer's second link works beside the first; undoing an invitation drops every link of the
-// signer; going down keeps each signer's newest link.
+// it; a signer's second link works beside the first; a replica of the previous version, during a
+// rolling upgrade, finds the newest link where it looks and its own links work; undoing an
+// invitation drops every link of the signer; going down keeps each signer's newest link.
 func TestBuiltinLinks(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -106,10 +107,19 @@ func TestBuiltinLinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	resolves("after a third link", second, third)
+	var pos int
+	if err := pool.QueryRow(ctx, `SELECT position FROM builtin_signers WHERE token_digest = $1`, third).Scan(&pos); err != nil {
+		t.Fatalf("the previous version's lookup of the newest link: %v", err)
+	}
+	older := []byte("digest of a link mailed by a replica of the previous version")
+	if _, err := pool.Exec(ctx, `UPDATE builtin_signers SET token_digest = $2 WHERE signing_id = $1 AND position = 0`, id, older); err != nil {
+		t.Fatal(err)
+	}
+	resolves("beside a link of the previous version", older, second, third)
 	if err := s.UninviteBuiltinSigner(ctx, id, 0, "550 mailbox unavailable", now); err != nil {
 		t.Fatal(err)
 	}
-	for i, d := range [][]byte{second, third} {
+	for i, d := range [][]byte{second, third, older} {
 		if _, _, err := s.BuiltinSignerByToken(ctx, d); signing.ErrorCode(err) != signing.ENOTFOUND {
 			t.Fatalf("link %d after the invitation was undone: %v, want not found", i+1, err)
 		}
