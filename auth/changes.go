@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"sync/atomic"
 
+	"github.com/signingd/signingd/metrics"
 	"github.com/signingd/signingd/store"
 )
 
@@ -21,9 +22,10 @@ type Changes struct {
 }
 
 // Watch listens until ctx ends. Changes missed while it did not listen are covered by dropping
-// every cache when it starts listening again.
-func (c *Changes) Watch(ctx context.Context, st *store.Store, logger *slog.Logger) {
+// every cache when it starts listening again. m shows whether it listens (nil: not shown).
+func (c *Changes) Watch(ctx context.Context, st *store.Store, logger *slog.Logger, m *metrics.Metrics) {
 	st.ListenAuthChanges(ctx, c.changed, func(err error) {
+		m.AuthListening(err == nil)
 		if err != nil {
 			logger.Warn("not listening for revocations; other replicas' revocations take effect within "+RevocationCacheTTL.String(), "error", err)
 			return
@@ -31,6 +33,7 @@ func (c *Changes) Watch(ctx context.Context, st *store.Store, logger *slog.Logge
 		c.clients.Add(1)
 		c.revoked.Add(1)
 	})
+	m.AuthListening(false)
 }
 
 func (c *Changes) changed(table string) {

@@ -39,4 +39,14 @@ func TestTokenEndpointMetrics(t *testing.T) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
+	// The replica hears the database's change announcements (it connects on its own time).
+	eventually(t, "auth listener up", func() bool {
+		res, err := http.Get(e.srv.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return strings.Contains(string(b), "signingd_auth_listener_up 1")
+	})
 }

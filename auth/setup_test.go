@@ -117,7 +117,7 @@ func setup(t testing.TB, opts ...func(*options)) *env {
 		changes = new(auth.Changes)
 		ctx, cancel := context.WithCancel(ctx)
 		done := make(chan struct{})
-		go func() { changes.Watch(ctx, st, logger); close(done) }()
+		go func() { changes.Watch(ctx, st, logger, o.metrics); close(done) }()
 		t.Cleanup(func() { cancel(); <-done })
 	}
 	var err error

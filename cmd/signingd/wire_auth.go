@@ -22,7 +22,7 @@ func setupAuth(ctx context.Context, cfg config.Config, st *store.Store, pepper [
 		return nil, nil, err
 	}
 	changes := new(auth.Changes)
-	go changes.Watch(ctx, st, logger)
+	go changes.Watch(ctx, st, logger, m)
 	o := auth.OptionsFrom(cfg.Auth, cfg.PublicURL)
 	o.Store, o.Pepper, o.Keys, o.Logger, o.Metrics, o.Changes = st, pepper, keys, logger, m, changes
 	svc, err := auth.NewService(o)
