@@ -2,14 +2,18 @@ package config
 
 import (
 	"fmt"
+	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
 // BuiltinConfig configures the built-in signer (signing/providers/builtin).
 type BuiltinConfig struct {
-	SMTPAddr     string `env:"BUILTIN_SMTP_ADDR" doc:"host:port of the SMTP server for signer e-mail (STARTTLS when offered)."`
+	SMTPAddr     string `env:"BUILTIN_SMTP_ADDR" doc:"host:port of the SMTP server for signer e-mail."`
+	SMTPTLS      string `env:"BUILTIN_SMTP_TLS" doc:"How signer e-mail is protected: starttls (STARTTLS required; nothing is sent to a server that does not offer it), tls (TLS from the first byte, as on port 465) or none (plain text; only to a loopback BUILTIN_SMTP_ADDR such as a local mail catcher). The server's certificate is always verified against the system's roots."`
 	SMTPUsername string `env:"BUILTIN_SMTP_USERNAME" doc:"SMTP user; empty for no authentication."`
 	SMTPPassword Secret `env:"BUILTIN_SMTP_PASSWORD" doc:"SMTP password (literal, env:NAME or file:/path)."`
 	MailFrom     string `env:"BUILTIN_MAIL_FROM" doc:"Sender address of signer e-mail."`
@@ -36,6 +40,7 @@ type BuiltinConfig struct {
 // BuiltinDefaults are the built-in signer's settings when the environment says nothing.
 func BuiltinDefaults() BuiltinConfig {
 	return BuiltinConfig{
+		SMTPTLS:          "starttls",
 		MailFrom:         "signingd <noreply@localhost>",
 		SMSFrom:          "signingd",
 		LinkExpiry:       14 * 24 * time.Hour,
@@ -59,6 +64,7 @@ func loadBuiltin(getenv func(string) string, c *BuiltinConfig) error {
 		}
 	}
 	str("BUILTIN_SMTP_ADDR", &c.SMTPAddr)
+	str("BUILTIN_SMTP_TLS", &c.SMTPTLS)
 	str("BUILTIN_SMTP_USERNAME", &c.SMTPUsername)
 	str("BUILTIN_MAIL_FROM", &c.MailFrom)
 	str("BUILTIN_SMS_URL", &c.SMSGatewayURL)
@@ -100,6 +106,9 @@ func loadBuiltin(getenv func(string) string, c *BuiltinConfig) error {
 			*d.dst = x
 		}
 	}
+	if err := checkSMTP(c); err != nil {
+		return err
+	}
 	for name, u := range map[string]string{"BUILTIN_SMS_URL": c.SMSGatewayURL, "BUILTIN_GOTENBERG_URL": c.GotenbergURL} {
 		if u == "" {
 			continue
@@ -109,4 +118,35 @@ func loadBuiltin(getenv func(string) string, c *BuiltinConfig) error {
 		}
 	}
 	return nil
+}
+
+// checkSMTP checks BUILTIN_SMTP_ADDR and BUILTIN_SMTP_TLS: signing links are bearer secrets, so
+// plain text is allowed only to a mail server on this machine.
+func checkSMTP(c *BuiltinConfig) error {
+	switch c.SMTPTLS {
+	case "starttls", "tls", "none":
+	default:
+		return fmt.Errorf("config: BUILTIN_SMTP_TLS: want starttls, tls or none, got %q", c.SMTPTLS)
+	}
+	if c.SMTPAddr == "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(c.SMTPAddr)
+	if err != nil {
+		return fmt.Errorf("config: BUILTIN_SMTP_ADDR: want host:port, got %q", c.SMTPAddr)
+	}
+	if c.SMTPTLS == "none" && !loopbackHost(host) {
+		return fmt.Errorf("config: BUILTIN_SMTP_TLS=none would send signing links in plain text; "+
+			"it is allowed only when BUILTIN_SMTP_ADDR is on loopback (localhost, 127.0.0.1, ::1), not %q", c.SMTPAddr)
+	}
+	return nil
+}
+
+// loopbackHost reports whether host is localhost or a loopback address.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }

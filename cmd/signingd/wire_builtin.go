@@ -31,7 +31,8 @@ func setupBuiltin(ctx context.Context, cfg config.Config, st *store.Store, progr
 		o.Outbox = builtin.NewOutbox()
 		o.Mailer, o.SMS = o.Outbox, o.Outbox
 	case bc.SMTPAddr != "":
-		o.Mailer = builtin.SMTPMailer{Addr: bc.SMTPAddr, Username: bc.SMTPUsername, Password: bc.SMTPPassword.Value(), From: bc.MailFrom}
+		o.Mailer = builtin.SMTPMailer{Addr: bc.SMTPAddr, TLS: builtin.SMTPTLS(bc.SMTPTLS), Username: bc.SMTPUsername,
+			Password: bc.SMTPPassword.Value(), From: bc.MailFrom}
 		if bc.SMSGatewayURL != "" {
 			o.SMS = builtin.HTTPSMS{URL: bc.SMSGatewayURL, Token: bc.SMSGatewayToken.Value(), From: bc.SMSFrom}
 		}

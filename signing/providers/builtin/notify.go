@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/mail"
+	"net/netip"
 	"net/smtp"
 	"strings"
 	"sync"
@@ -90,15 +91,35 @@ func (o *Outbox) Messages() []Message {
 	return out
 }
 
-// SMTPMailer sends e-mail through an SMTP server with net/smtp (STARTTLS when the server offers
-// it, PLAIN auth when a username is set).
+// SMTPTLS says how SMTPMailer protects its session. A signing link is a bearer secret, so there is
+// no "TLS when offered": a server, or someone in the path, that does not offer it gets nothing.
+type SMTPTLS string
+
+const (
+	// SMTPStartTLS upgrades the session with STARTTLS before AUTH and MAIL, and refuses to send
+	// when the server does not offer it. It is the default (also as the zero value).
+	SMTPStartTLS SMTPTLS = "starttls"
+	// SMTPImplicitTLS speaks TLS from the first byte, as on the submissions port 465.
+	SMTPImplicitTLS SMTPTLS = "tls"
+	// SMTPPlain sends in plain text, never using STARTTLS; only to a loopback host (a local mail
+	// catcher), else SendMail refuses.
+	SMTPPlain SMTPTLS = "none"
+)
+
+// ErrNoSTARTTLS is SendMail's error when the server does not offer STARTTLS in SMTPStartTLS mode:
+// nothing was sent, neither the password nor the mail.
+var ErrNoSTARTTLS = errors.New("server does not offer STARTTLS; refusing to send in plain text (BUILTIN_SMTP_TLS=starttls)")
+
+// SMTPMailer sends e-mail through an SMTP server with net/smtp: over TLS as TLS says, with PLAIN
+// auth when a username is set.
 type SMTPMailer struct {
 	Addr     string // host:port
 	Username string
 	Password string
-	From     string // "Name <address>" or an address
-	// TLSConfig checks the server's certificate on STARTTLS; nil: the system's roots. Its ServerName
-	// defaults to the host of Addr.
+	From     string  // "Name <address>" or an address
+	TLS      SMTPTLS // empty: SMTPStartTLS
+	// TLSConfig checks the server's certificate (STARTTLS or implicit TLS); nil: the system's roots.
+	// Its ServerName defaults to the host of Addr. The certificate is always verified.
 	TLSConfig *tls.Config
 }
 
@@ -120,6 +141,18 @@ func (s SMTPMailer) SendMail(ctx context.Context, m Mail) error {
 	if err != nil {
 		return fmt.Errorf("builtin: smtp: address %q: %w", s.Addr, err)
 	}
+	mode := s.TLS
+	switch mode {
+	case "":
+		mode = SMTPStartTLS
+	case SMTPStartTLS, SMTPImplicitTLS:
+	case SMTPPlain:
+		if !loopbackHost(host) {
+			return fmt.Errorf("builtin: smtp: plain text (TLS %q) only to a loopback host, not %q", mode, host)
+		}
+	default:
+		return fmt.Errorf("builtin: smtp: unknown TLS mode %q", mode)
+	}
 	msg := message(from, to, m, time.Now())
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -127,14 +160,25 @@ func (s SMTPMailer) SendMail(ctx context.Context, m Mail) error {
 		defer cancel()
 	}
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", s.Addr)
+	raw, err := d.DialContext(ctx, "tcp", s.Addr)
 	if err != nil {
 		return fmt.Errorf("builtin: smtp: %w", err)
 	}
-	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer raw.Close()
+	stop := context.AfterFunc(ctx, func() { raw.Close() })
 	defer stop()
-	if err := s.send(conn, host, from.Address, to.Address, msg); err != nil {
+	conn := raw
+	if mode == SMTPImplicitTLS {
+		tc := tls.Client(raw, s.tlsConfig(host))
+		if err := tc.HandshakeContext(ctx); err != nil {
+			if ctx.Err() != nil {
+				err = ctx.Err()
+			}
+			return fmt.Errorf("builtin: smtp: tls: %w", err)
+		}
+		conn = tc // net/smtp sees a *tls.Conn and knows the session is encrypted
+	}
+	if err := s.send(conn, host, mode, from.Address, to.Address, msg); err != nil {
 		if ctx.Err() != nil {
 			err = ctx.Err()
 		}
@@ -143,22 +187,40 @@ func (s SMTPMailer) SendMail(ctx context.Context, m Mail) error {
 	return nil
 }
 
+// tlsConfig is TLSConfig (or the system's roots) for the server host.
+func (s SMTPMailer) tlsConfig(host string) *tls.Config {
+	cfg := &tls.Config{}
+	if s.TLSConfig != nil {
+		cfg = s.TLSConfig.Clone()
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = host
+	}
+	cfg.InsecureSkipVerify = false // a link must not go to whoever answers
+	return cfg
+}
+
+// loopbackHost reports whether host is localhost or a loopback address.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
 // send is smtp.SendMail on a connection of ours.
-func (s SMTPMailer) send(conn net.Conn, host, from, to string, msg []byte) error {
+func (s SMTPMailer) send(conn net.Conn, host string, mode SMTPTLS, from, to string, msg []byte) error {
 	c, err := smtp.NewClient(conn, host)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if ok, _ := c.Extension("STARTTLS"); ok {
-		cfg := &tls.Config{}
-		if s.TLSConfig != nil {
-			cfg = s.TLSConfig.Clone()
+	if mode == SMTPStartTLS {
+		if ok, _ := c.Extension("STARTTLS"); !ok {
+			return ErrNoSTARTTLS
 		}
-		if cfg.ServerName == "" {
-			cfg.ServerName = host
-		}
-		if err := c.StartTLS(cfg); err != nil {
+		if err := c.StartTLS(s.tlsConfig(host)); err != nil {
 			return err
 		}
 	}

@@ -32,15 +32,17 @@ import (
 	"github.com/signingd/signingd/signing"
 )
 
-// smtpServer is a real SMTP server (go-smtp) on loopback. It offers STARTTLS with a certificate of
-// its own CA and AUTH PLAIN only after STARTTLS, requires authentication before MAIL, and keeps
-// every message it accepts.
+// smtpServer is a real SMTP server (go-smtp) on loopback. By default it offers STARTTLS with a
+// certificate of its own CA and AUTH PLAIN only after STARTTLS, requires authentication before
+// MAIL, and keeps every message it accepts; smtpOptions change that.
 type smtpServer struct {
-	addr  string
-	roots *x509.CertPool // trusts the server's certificate
+	addr      string
+	roots     *x509.CertPool // trusts the server's certificate
+	anonymous bool           // MAIL without AUTH is accepted
 
 	mu       sync.Mutex
 	mails    []receivedMail
+	mailFrom []string        // every MAIL FROM the server saw, accepted or not
 	refuse   map[string]bool // recipients answered 550
 	hold     chan struct{}   // when set, RCPT waits until it is closed
 	held     chan struct{}   // told when a RCPT waits
@@ -52,7 +54,7 @@ type receivedMail struct {
 	From string
 	Body smtp.BodyType // BODY= of MAIL FROM
 	To   []string
-	TLS  bool   // STARTTLS was done before MAIL
+	TLS  bool   // the session was encrypted (STARTTLS or implicit TLS) before MAIL
 	User string // authenticated user
 	Data []byte
 }
@@ -62,14 +64,31 @@ const (
 	smtpPassword = "smtp password of the test"
 )
 
-func newSMTPServer(t *testing.T) *smtpServer {
+// smtpOptions change what newSMTPServerWith's server offers.
+type smtpOptions struct {
+	// implicitTLS: TLS from the first byte, as on port 465, and AUTH in it; no STARTTLS.
+	implicitTLS bool
+	// plain: no TLS at all, as a server (or an attacker in the path who strips STARTTLS) may offer.
+	// AUTH PLAIN is offered in plain text and MAIL is accepted without it.
+	plain bool
+}
+
+func newSMTPServer(t *testing.T) *smtpServer { return newSMTPServerWith(t, smtpOptions{}) }
+
+func newSMTPServerWith(t *testing.T, o smtpOptions) *smtpServer {
 	t.Helper()
 	cert, roots := smtpCertificate(t)
-	srv := &smtpServer{refuse: map[string]bool{}, held: make(chan struct{}, 10), sessions: make(chan struct{}, 100), roots: roots}
+	srv := &smtpServer{refuse: map[string]bool{}, held: make(chan struct{}, 10), sessions: make(chan struct{}, 100), roots: roots,
+		anonymous: o.plain}
 	s := smtp.NewServer(srv)
 	s.Domain = "mx.testdorp.example"
-	s.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	tlsConfig := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	s.TLSConfig = tlsConfig
 	s.AllowInsecureAuth = false // AUTH is offered only after STARTTLS
+	if o.plain {
+		s.TLSConfig = nil // no STARTTLS
+		s.AllowInsecureAuth = true
+	}
 	s.ReadTimeout, s.WriteTimeout = 10*time.Second, 10*time.Second
 	s.ErrorLog = log.New(io.Discard, "", 0)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -77,6 +96,9 @@ func newSMTPServer(t *testing.T) *smtpServer {
 		t.Fatal(err)
 	}
 	srv.addr = l.Addr().String()
+	if o.implicitTLS {
+		l = tls.NewListener(l, tlsConfig)
+	}
 	done := make(chan struct{})
 	go func() { defer close(done); _ = s.Serve(l) }()
 	t.Cleanup(func() {
@@ -159,7 +181,10 @@ func (s *smtpSession) Auth(string) (sasl.Server, error) {
 }
 
 func (s *smtpSession) Mail(from string, opts *smtp.MailOptions) error {
-	if s.user == "" {
+	s.srv.mu.Lock()
+	s.srv.mailFrom = append(s.srv.mailFrom, from)
+	s.srv.mu.Unlock()
+	if s.user == "" && !s.srv.anonymous {
 		return smtp.ErrAuthRequired
 	}
 	_, tlsOn := s.conn.TLSConnectionState()
@@ -393,7 +418,7 @@ func TestSMTPRecipientRefused(t *testing.T) {
 	}
 }
 
-// The mailer checks the server's certificate and password, and gives up when its context ends
+// The mailer checks the server's certificate (its CA and name) and password, and gives up when its context ends
 // without leaving the session to carry on: a mail the provider was told had failed (and whose
 // invitation it undid) must never arrive later.
 func TestSMTPMailerRefusals(t *testing.T) {
@@ -409,6 +434,15 @@ func TestSMTPMailerRefusals(t *testing.T) {
 		var unknown x509.UnknownAuthorityError
 		if !errors.As(err, &unknown) {
 			t.Fatalf("STARTTLS with an unknown CA: %v", err)
+		}
+	})
+	t.Run("another name", func(t *testing.T) {
+		mailer := srv.mailer()
+		_, port, _ := net.SplitHostPort(srv.addr)
+		mailer.Addr = net.JoinHostPort("localhost", port) // the certificate names 127.0.0.1 only
+		var mismatch x509.HostnameError
+		if err := mailer.SendMail(ctx, m); !errors.As(err, &mismatch) {
+			t.Fatalf("STARTTLS to a name the certificate lacks: %v", err)
 		}
 	})
 	t.Run("wrong password", func(t *testing.T) {
@@ -450,4 +484,121 @@ func TestSMTPMailerRefusals(t *testing.T) {
 			t.Fatalf("%d messages arrived after SendMail had failed", n)
 		}
 	})
+}
+
+// BUILTIN_SMTP_TLS=starttls, the default, requires STARTTLS: a server that does not offer it (or
+// whose offer an attacker in the path stripped) gets neither the password nor the link, with or
+// without a username, and Create fails with ErrNoSTARTTLS so that the invitation is retried.
+func TestSMTPStartTLSRequired(t *testing.T) {
+	t.Parallel()
+	srv := newSMTPServerWith(t, smtpOptions{plain: true})
+	m := Mail{To: "a@burger.example", Subject: "Onderwerp", Body: "Uw link: https://signingd.example/sign/geheim\n"}
+	for name, mailer := range map[string]SMTPMailer{
+		"default":            srv.mailer(),
+		"starttls":           func() SMTPMailer { x := srv.mailer(); x.TLS = SMTPStartTLS; return x }(),
+		"without a username": func() SMTPMailer { x := srv.mailer(); x.Username, x.Password = "", ""; return x }(),
+	} {
+		if err := mailer.SendMail(context.Background(), m); !errors.Is(err, ErrNoSTARTTLS) || !strings.Contains(err.Error(), "STARTTLS") {
+			t.Errorf("%s: SendMail to a server without STARTTLS: %v, want ErrNoSTARTTLS", name, err)
+		}
+	}
+
+	e := setup(t)
+	e.p.o.Mailer = srv.mailer()
+	req := signing.CreateRequest{TransactionID: uuid.New(), Naam: "Besluit", Deadline: e.clock.Now().Add(30 * 24 * time.Hour),
+		Documents: []signing.ProviderDocument{pdfDoc(0, "Besluit", makePDF([]string{"Besluit"}))},
+		Signers:   []signing.ProviderSigner{signer(0, 1, "anna@burger.example", "", "", "")}}
+	if _, err := e.p.Create(context.Background(), req); !errors.Is(err, ErrNoSTARTTLS) {
+		t.Errorf("Create with a server without STARTTLS: %v, want ErrNoSTARTTLS", err)
+	}
+
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if len(srv.logins) != 0 || len(srv.mailFrom) != 0 || len(srv.mails) != 0 {
+		t.Fatalf("the server saw logins %q, MAIL FROM %q and %d messages; want nothing", srv.logins, srv.mailFrom, len(srv.mails))
+	}
+}
+
+// BUILTIN_SMTP_TLS=tls speaks TLS from the first byte (port 465): the mail arrives encrypted and
+// authenticated; an unknown CA, a certificate for another name, or a server that answers in plain
+// text gets nothing.
+func TestSMTPImplicitTLS(t *testing.T) {
+	t.Parallel()
+	srv := newSMTPServerWith(t, smtpOptions{implicitTLS: true})
+	m := Mail{To: "a@burger.example", Subject: "Onderwerp", Body: "Tekst\n"}
+	ctx := context.Background()
+	tlsMailer := func() SMTPMailer { x := srv.mailer(); x.TLS = SMTPImplicitTLS; return x }
+
+	t.Run("untrusted certificate", func(t *testing.T) {
+		mailer := tlsMailer()
+		mailer.TLSConfig = nil // the system's roots do not know the test CA
+		var unknown x509.UnknownAuthorityError
+		if err := mailer.SendMail(ctx, m); !errors.As(err, &unknown) {
+			t.Fatalf("implicit TLS with an unknown CA: %v", err)
+		}
+	})
+	t.Run("another name", func(t *testing.T) {
+		mailer := tlsMailer()
+		_, port, _ := net.SplitHostPort(srv.addr)
+		mailer.Addr = net.JoinHostPort("localhost", port) // the certificate names 127.0.0.1 only
+		var mismatch x509.HostnameError
+		if err := mailer.SendMail(ctx, m); !errors.As(err, &mismatch) {
+			t.Fatalf("implicit TLS to a name the certificate lacks: %v", err)
+		}
+	})
+	t.Run("plain server", func(t *testing.T) {
+		plain := newSMTPServerWith(t, smtpOptions{plain: true})
+		mailer := plain.mailer()
+		mailer.TLS = SMTPImplicitTLS
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := mailer.SendMail(ctx, m); err == nil {
+			t.Fatal("implicit TLS to a plain-text server succeeded")
+		}
+		plain.mu.Lock()
+		defer plain.mu.Unlock()
+		if len(plain.mailFrom) != 0 {
+			t.Fatalf("the plain server saw MAIL FROM %q", plain.mailFrom)
+		}
+	})
+	if n := len(srv.received()); n != 0 {
+		t.Fatalf("%d messages arrived over unverified TLS", n)
+	}
+
+	if err := tlsMailer().SendMail(ctx, m); err != nil {
+		t.Fatalf("implicit TLS: %v", err)
+	}
+	got := srv.received()
+	if len(got) != 1 || !got[0].TLS || got[0].User != smtpUser || got[0].To[0] != "a@burger.example" {
+		t.Fatalf("received over implicit TLS: %+v", got)
+	}
+	if body := parseMail(t, got[0]).body; body != "Tekst\n" {
+		t.Fatalf("body %q", body)
+	}
+}
+
+// BUILTIN_SMTP_TLS=none sends in plain text to a mail catcher on loopback, and refuses any other
+// host before dialling it.
+func TestSMTPPlainOnLoopback(t *testing.T) {
+	t.Parallel()
+	srv := newSMTPServerWith(t, smtpOptions{plain: true})
+	m := Mail{To: "a@burger.example", Subject: "Onderwerp", Body: "Tekst\n"}
+	mailer := SMTPMailer{Addr: srv.addr, TLS: SMTPPlain, From: "Gemeente Testdorp <noreply@testdorp.example>"}
+	if err := mailer.SendMail(context.Background(), m); err != nil {
+		t.Fatalf("plain text on loopback: %v", err)
+	}
+	got := srv.received()
+	if len(got) != 1 || got[0].TLS || got[0].User != "" || got[0].From != "noreply@testdorp.example" {
+		t.Fatalf("received in plain text: %+v", got)
+	}
+	if body := parseMail(t, got[0]).body; body != "Tekst\n" {
+		t.Fatalf("body %q", body)
+	}
+
+	for _, addr := range []string{"mail.testdorp.example:25", "192.0.2.25:25", "[2001:db8::25]:25"} {
+		mailer.Addr = addr // never dialled: the refusal comes first
+		if err := mailer.SendMail(context.Background(), m); err == nil || !strings.Contains(err.Error(), "loopback") {
+			t.Errorf("plain text to %s: %v, want a refusal", addr, err)
+		}
+	}
 }
