@@ -240,6 +240,37 @@ func TestCreateTransactionNamesInvalidFields(t *testing.T) {
 	}
 }
 
+// Bytes Postgres can't store are the caller's mistake, answered with 400 naming the field, never 500.
+func TestCreateTransactionRefusesUnstorableText(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	key := e.client(dbtest.NewRSIN())
+	invalid := func(r response) map[string]bool {
+		t.Helper()
+		if r.status != 400 || r.header.Get("Content-Type") != "application/problem+json" {
+			t.Fatalf("status %d: %s", r.status, r.body)
+		}
+		names := map[string]bool{}
+		for _, p := range r.json(t)["invalidParams"].([]any) {
+			names[p.(map[string]any)["name"].(string)] = true
+		}
+		return names
+	}
+	body := strings.Replace(string(example(t, "trigger-full.json")), `"naam": "`, `"naam": "a\u0000`, 1)
+	body = strings.Replace(body, `"achternaam": "`, `"achternaam": "\u0000`, 1)
+	if names := invalid(e.do("POST", "/api/v1/transactions", key, []byte(body))); !names["naam"] || !names["ondertekenaars.0.achternaam"] || len(names) != 2 {
+		t.Errorf("invalidParams = %v", names)
+	}
+	for _, k := range []string{"a\x80b", "a b", "a\tb", strings.Repeat("k", 256)} {
+		if names := invalid(e.do("POST", "/api/v1/transactions", key, example(t, "trigger-minimal.json"), "Idempotency-Key", k)); !names["Idempotency-Key"] {
+			t.Errorf("Idempotency-Key %q: invalidParams = %v", k, names)
+		}
+	}
+	if n := e.count(`SELECT count(*) FROM transactions t JOIN api_keys k ON k.client_id = t.client_id WHERE k.digest = $1`, e.keys.Digest(key)); n != 0 {
+		t.Errorf("refused triggers left %d transactions", n)
+	}
+}
+
 func TestCreateTransactionChecksURLsAgainstLandscape(t *testing.T) {
 	t.Parallel()
 	e := setup(t, func(o *options) {

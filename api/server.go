@@ -210,6 +210,11 @@ func (s *Server) CreateTransaction(ctx context.Context, req gen.CreateTransactio
 	key := ""
 	if req.Params.IdempotencyKey != nil {
 		key = *req.Params.IdempotencyKey
+		if !validIdempotencyKey(key) {
+			return nil, &signing.Error{Code: signing.EINVALID, Message: "The Idempotency-Key header is invalid.",
+				Fields: []signing.FieldError{{Name: "Idempotency-Key", Code: "invalid",
+					Reason: "Use 1 to 255 visible ASCII characters, e.g. a UUID."}}}
+		}
 	}
 	now := s.d.Now().UTC()
 	id, created, err := s.d.Store.CreateTransaction(ctx, store.NewTransaction{
@@ -402,4 +407,18 @@ func nonEmpty(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+// validIdempotencyKey accepts 1 to 255 visible ASCII characters, as the Idempotency-Key draft's
+// examples (UUIDs and the like) do.
+func validIdempotencyKey(k string) bool {
+	if k == "" || len(k) > 255 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }

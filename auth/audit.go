@@ -3,8 +3,10 @@ package auth
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/signingd/signingd/store"
 )
@@ -49,10 +51,14 @@ func NewAuditor(st *store.Store, logger *slog.Logger) *Auditor {
 	return a
 }
 
-// Record queues an entry.
+// Record queues an entry. Its texts may come from the caller (a client id, a grant type); they are
+// made storable first, or one bad byte would cost the whole batch.
 func (a *Auditor) Record(e store.AuditEntry) {
 	if e.At.IsZero() {
 		e.At = time.Now()
+	}
+	for _, f := range []*string{&e.Event, &e.ClientID, &e.Address, &e.Method, &e.Reason, &e.JTI, &e.Scope} {
+		*f = storable(*f)
 	}
 	a.mu.RLock()
 	defer a.mu.RUnlock()
@@ -92,6 +98,14 @@ func (a *Auditor) Close() {
 		a.mu.Unlock()
 		<-a.done
 	})
+}
+
+// storable replaces what Postgres text can't hold: invalid UTF-8 and NUL.
+func storable(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 func (a *Auditor) run() {

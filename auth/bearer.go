@@ -255,7 +255,7 @@ func (b *Bearer) principal(ctx context.Context, e *external, all map[string]any)
 	if len(e.cfg.Organisations) > 0 {
 		rsin = e.cfg.Organisations[rsin]
 	}
-	if rsin == "" {
+	if rsin == "" || !printable(rsin) {
 		return Principal{}, &signing.Error{Code: signing.EFORBIDDEN, Message: "The token names no organisation signingd serves."}
 	}
 	var id string
@@ -268,7 +268,7 @@ func (b *Bearer) principal(ctx context.Context, e *external, all map[string]any)
 			}
 		}
 	}
-	if id == "" || len(id) > 200 {
+	if id == "" || len(id) > 200 || !printable(id) {
 		return Principal{}, errors.New("token names no client")
 	}
 	u, _ := url.Parse(e.cfg.Issuer)

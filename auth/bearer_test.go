@@ -210,3 +210,21 @@ func TestCachedTokenExpires(t *testing.T) {
 		t.Errorf("WWW-Authenticate = %q", r.header.Get("WWW-Authenticate"))
 	}
 }
+
+// A token is accepted only in the exact form it was issued: base64url with non-zero unused bits in
+// the last character decodes to the same bytes, but is another string, so it is refused.
+func TestNoMalleableEncoding(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	id, secret := e.client()
+	tok := e.token(id, secret)
+	wantStatus(t, e.api(tok), 200)
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := strings.IndexByte(alphabet, tok[len(tok)-1])
+	// An ES256 signature is 64 bytes: 86 characters, the last carrying 4 unused bits.
+	twin := tok[:len(tok)-1] + string(alphabet[last|1])
+	if last&1 == 1 {
+		twin = tok[:len(tok)-1] + string(alphabet[last&^1])
+	}
+	wantStatus(t, e.api(twin), http.StatusUnauthorized)
+}

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/signingd/signingd/store"
 )
@@ -120,8 +121,8 @@ func (s *Service) authenticateClient(ctx context.Context, r *http.Request, form 
 		e.basic = true
 		return ac, "", e
 	}
-	if clientID == "" || len(clientID) > 200 {
-		return ac, "", s.failed("", addr, now, invalidClient("no client_id"))
+	if clientID == "" || len(clientID) > 200 || !printable(clientID) {
+		return ac, "", s.failed("", addr, now, invalidClient("no client_id, or one that can't be"))
 	}
 	if locked, wait := s.fails.locked(clientKey(clientID, addr), now); locked {
 		return ac, clientID, tooMany("locked out after failed attempts", wait)
@@ -177,6 +178,19 @@ func secretMatches(c store.ClientWithSecrets, digest []byte, now time.Time) bool
 		ok = hmac.Equal(sec.Digest, digest) && sec.ValidAt(now) || ok
 	}
 	return ok
+}
+
+// printable reports whether s is valid UTF-8 without control characters, as any client id is.
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func withBasic(e *oauthError, basic bool) *oauthError {

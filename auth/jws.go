@@ -2,6 +2,7 @@ package auth
 
 import (
 	"crypto"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,6 +49,10 @@ var (
 	errMalformed = errors.New("token is not a well-formed JWS")
 )
 
+// strictB64 refuses non-zero unused bits, so that a token has one spelling only: another string
+// that decodes to the same bytes is not the token that was issued (or revoked, or cached).
+var strictB64 = base64.RawURLEncoding.Strict()
+
 // parseJWS splits and decodes a compact JWS and checks its header. It does not verify anything.
 func parseJWS(token string) (jws, error) {
 	if len(token) > MaxTokenSize {
@@ -58,9 +63,9 @@ func parseJWS(token string) (jws, error) {
 	if !ok1 || !ok2 || strings.Contains(s64, ".") {
 		return jws{}, errMalformed
 	}
-	hb, err1 := b64.DecodeString(h64)
-	pb, err2 := b64.DecodeString(p64)
-	sig, err3 := b64.DecodeString(s64)
+	hb, err1 := strictB64.DecodeString(h64)
+	pb, err2 := strictB64.DecodeString(p64)
+	sig, err3 := strictB64.DecodeString(s64)
 	if err1 != nil || err2 != nil || err3 != nil {
 		return jws{}, errMalformed
 	}

@@ -288,3 +288,37 @@ func TestOthersCannotLockAClientOut(t *testing.T) {
 	wantStatus(t, e.post(auth.TokenPath, cc, id, secret), 200)
 	wantStatus(t, e.post(auth.TokenPath, cc, id, secret), http.StatusTooManyRequests)
 }
+
+// Bytes Postgres can't store, in a client id or a grant type, are refused like any bad request, and
+// the audit trail keeps every entry (one bad text used to cost the whole batch).
+func TestUnstorableInputIsRefusedAndAudited(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	id, secret := e.client()
+	for _, form := range []url.Values{
+		{"grant_type": {"client_credentials"}, "client_id": {"client-\x80"}, "client_secret": {"sgs_x"}},
+		{"grant_type": {"client_credentials"}, "client_id": {"client-\x00"}, "client_secret": {"sgs_x"}},
+	} {
+		r := e.post(auth.TokenPath, form)
+		if r.status != http.StatusUnauthorized || r.json(t)["error"] != "invalid_client" {
+			t.Errorf("client_id %q: %d %s", form.Get("client_id"), r.status, r.body)
+		}
+	}
+	r := e.post(auth.TokenPath, url.Values{"grant_type": {"client_\x00\x80"}}, id, secret)
+	if r.status != http.StatusBadRequest || r.json(t)["error"] != "unsupported_grant_type" {
+		t.Errorf("grant type with NUL: %d %s", r.status, r.body)
+	}
+	e.token(id, secret)
+	e.svc.FlushAudit()
+	trail, err := e.st.AuditTrail(context.Background(), id, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []string
+	for _, a := range trail {
+		events = append(events, a.Event+":"+a.Reason)
+	}
+	if j := strings.Join(events, ","); !strings.Contains(j, "issued:") || !strings.Contains(j, "refused:grant_type client_\uFFFD\uFFFD") {
+		t.Errorf("audit trail of the client: %v", events)
+	}
+}

@@ -286,6 +286,9 @@ func (d *decoder) text(name string, v any, required bool, max int) string {
 	}
 	s = strings.TrimSpace(s)
 	switch {
+	case strings.IndexByte(s, 0) >= 0: // Postgres text can't hold it; nobody means it
+		d.fail(name, "invalid", "May not contain a NUL character.")
+		return ""
 	case s == "" && required:
 		d.fail(name, "blank", "May not be blank.")
 	case utf8.RuneCountInString(s) > max:
