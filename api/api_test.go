@@ -269,6 +269,11 @@ func TestCreateTransactionRefusesUnstorableText(t *testing.T) {
 	if n := e.count(`SELECT count(*) FROM transactions t JOIN api_keys k ON k.client_id = t.client_id WHERE k.digest = $1`, e.keys.Digest(key)); n != 0 {
 		t.Errorf("refused triggers left %d transactions", n)
 	}
+	for _, q := range []string{"%00", "a%80"} {
+		if names := invalid(e.do("GET", "/api/v1/transactions?zaak="+q, key, nil)); !names["zaak"] {
+			t.Errorf("zaak=%s: invalidParams = %v", q, names)
+		}
+	}
 }
 
 func TestCreateTransactionChecksURLsAgainstLandscape(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -258,6 +259,9 @@ func (s *Server) ListTransactions(ctx context.Context, req gen.ListTransactionsR
 	var bad []signing.FieldError
 	if req.Params.Zaak != nil {
 		f.Zaak = *req.Params.Zaak
+		if !utf8.ValidString(f.Zaak) || strings.IndexByte(f.Zaak, 0) >= 0 {
+			bad = append(bad, signing.FieldError{Name: "zaak", Code: "invalid", Reason: "Not a zaak URL."})
+		}
 	}
 	if req.Params.Status != nil {
 		f.State = signing.State(*req.Params.Status)

@@ -416,7 +416,7 @@ func (p *Provider) postDecline(r *req) error {
 		return errForbidden
 	}
 	reason := strings.TrimSpace(r.c.FormValue("reason"))
-	if reason == "" || utf8.RuneCountInString(reason) > 500 || !utf8.ValidString(reason) {
+	if reason == "" || utf8.RuneCountInString(reason) > 500 || !utf8.ValidString(reason) || strings.IndexByte(reason, 0) >= 0 {
 		return p.back(r, "reason")
 	}
 	if err := p.decline(r.c.Request().Context(), r.sg.ID, r.signer.Position, reason, r.who()); err != nil {

@@ -226,8 +226,10 @@ func TestDecline(t *testing.T) {
 		signer(0, 1, "x@example.nl", "", "", ""), signer(1, 1, "y@example.nl", "", "", ""))
 	b := newBrowser(t)
 	lx := e.link(t, "x@example.nl")
-	if _, page := b.post(lx, "/decline", url.Values{"reason": {""}}); !strings.Contains(page, "Vul een reden in") {
-		t.Fatalf("empty reason: %s", page)
+	for _, bad := range []string{"", "a\x00b", "a\x80b"} {
+		if _, page := b.post(lx, "/decline", url.Values{"reason": {bad}}); !strings.Contains(page, "Vul een reden in") {
+			t.Fatalf("reason %q: %s", bad, page)
+		}
 	}
 	if _, page := b.post(lx, "/decline", url.Values{"reason": {"Het bedrag klopt niet"}}); !strings.Contains(page, "geweigerd") {
 		t.Fatalf("after declining: %s", page)
