@@ -28,7 +28,7 @@ import (
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	srv  *httptest.Server
 	st   *store.Store
 	pool *pgxpool.Pool
@@ -40,7 +40,7 @@ type options struct {
 	checkURL api.URLChecker
 }
 
-func setup(t *testing.T, opts ...func(*options)) *env {
+func setup(t testing.TB, opts ...func(*options)) *env {
 	t.Helper()
 	var o options
 	for _, f := range opts {
@@ -89,7 +89,7 @@ type response struct {
 	body   []byte
 }
 
-func (r response) json(t *testing.T) map[string]any {
+func (r response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.body, &m); err != nil {
@@ -122,7 +122,7 @@ func (e *env) do(method, path, key string, body []byte, header ...string) respon
 	return response{res.StatusCode, res.Header, b}
 }
 
-func example(t *testing.T, name string) []byte {
+func example(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile("../signing/testdata/" + name)
 	if err != nil {
