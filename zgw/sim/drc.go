@@ -429,6 +429,10 @@ func (s *Sim) eioCreate(w http.ResponseWriter, r *http.Request, p *principal) er
 	if meta["identificatie"] == nil || meta["identificatie"] == "" {
 		s.seq++
 		meta["identificatie"] = fmt.Sprintf("DOCUMENT-%d-%010d", s.now().Year(), s.seq)
+	} else if s.identificatieTakenLocked(meta["bronorganisatie"], meta["identificatie"]) {
+		// As Open Zaak (vng-api-common's UniekeIdentificatieValidator): the pair is unique.
+		return validation(InvalidParam{"identificatie", "identificatie-niet-uniek",
+			fmt.Sprintf("Deze identificatie (%s) bestaat al voor deze bronorganisatie", meta["identificatie"])})
 	}
 	s.seq++
 	d := &eio{uuid: newUUID(), seq: s.seq}
@@ -444,6 +448,48 @@ func (s *Sim) eioCreate(w http.ResponseWriter, r *http.Request, p *principal) er
 	w.Header().Set("Location", s.eioURL(base, d.uuid))
 	writeJSON(w, 201, out)
 	s.publishInternalLocked("documenten", "enkelvoudiginformatieobject", "create", s.eioURL(base, d.uuid), s.eioURL(base, d.uuid),
+		map[string]string{"bronorganisatie": str(meta["bronorganisatie"]), "informatieobjecttype": str(meta["informatieobjecttype"]), "vertrouwelijkheidaanduiding": str(meta["vertrouwelijkheidaanduiding"])})
+	return nil
+}
+
+// identificatieTakenLocked reports whether a document with this bronorganisatie and identificatie exists.
+func (s *Sim) identificatieTakenLocked(bron, ident any) bool {
+	for _, d := range s.docs {
+		m := d.latest().meta
+		if m["bronorganisatie"] == bron && m["identificatie"] == ident {
+			return true
+		}
+	}
+	return false
+}
+
+// eioDelete removes a document with all its versions, as Open Zaak does: not while a zaak (or besluit) relates
+// to it (drc-008; the ZRC mirrors every zaakinformatieobject as an objectinformatieobject, zrc-005), and not
+// while it is locked (since DRC 1.3.0); both are 400. The OAS lists no 400 for the destroy, but the standard's
+// drc-008 demands it and Open Zaak and OneGround answer so.
+func (s *Sim) eioDelete(w http.ResponseWriter, r *http.Request, _ *principal) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := r.PathValue("uuid")
+	d := s.docs[id]
+	if d == nil {
+		return notFound()
+	}
+	for _, z := range s.zios {
+		if z.doc == id {
+			return invalid("nonFieldErrors", "pending-relations",
+				"All relations to the document must be destroyed before destroying the document")
+		}
+	}
+	if d.lock != "" {
+		return invalid("nonFieldErrors", "destroy-locked", "Locked objects cannot be destroyed")
+	}
+	s.dropParts(d)
+	delete(s.docs, id)
+	meta := d.latest().meta
+	base := s.baseLocked()
+	w.WriteHeader(http.StatusNoContent)
+	s.publishInternalLocked("documenten", "enkelvoudiginformatieobject", "destroy", s.eioURL(base, id), s.eioURL(base, id),
 		map[string]string{"bronorganisatie": str(meta["bronorganisatie"]), "informatieobjecttype": str(meta["informatieobjecttype"]), "vertrouwelijkheidaanduiding": str(meta["vertrouwelijkheidaanduiding"])})
 	return nil
 }
@@ -662,7 +708,9 @@ func (s *Sim) eioUnlock(w http.ResponseWriter, r *http.Request, p *principal) er
 				return err
 			}
 		case forced:
-			s.dropParts(d) // a forced unlock abandons the upload; the version keeps no content
+			// A forced unlock abandons the upload: the version keeps no content, and, as in Open Zaak, no size.
+			s.dropParts(d)
+			d.latest().meta["bestandsomvang"] = nil
 		default:
 			return invalid("nonFieldErrors", "incomplete-upload", "Niet alle bestandsdelen zijn volledig geüpload.")
 		}

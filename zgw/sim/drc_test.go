@@ -95,8 +95,12 @@ func TestHeadersAndETag(t *testing.T) {
 	}
 	e.mustStatus(e.do("GET", doc, nil, "If-None-Match: "+r.header.Get("ETag")), 304)
 	e.mustStatus(e.do("GET", e.srv.DRC()+"/enkelvoudiginformatieobjecten/7d4a0e8c-1111-4222-8333-944445555666", nil), 404)
-	if r := e.do("DELETE", doc, nil); r.status != 404 || r.code(t) != "not_found" || r.header.Get("API-version") != "1.5.0" {
-		t.Errorf("DELETE (not simulated): %d %v %s", r.status, r.header, r.body)
+	zaak, err := e.srv.SeedZaak(sim.ZaakSeed{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := e.do("DELETE", zaak, nil, "Accept-Crs: EPSG:4326"); r.status != 404 || r.code(t) != "not_found" || r.header.Get("API-version") != "1.5.1" {
+		t.Errorf("DELETE zaak (not simulated): %d %v %s", r.status, r.header, r.body)
 	}
 	e.mustStatus(e.do("GET", e.srv.DRC()+"/enkelvoudiginformatieobjecten/7d4a0e8c-1111-4222-8333-944445555666/download", nil), 404)
 }

@@ -17,24 +17,32 @@ const (
 	FaultError FaultKind = "error"
 	// FaultRateLimit answers 429 with Retry-After (RetryAfter seconds, 1 when zero).
 	FaultRateLimit FaultKind = "ratelimit"
-	// FaultDrop hijacks the connection and closes it without a response.
+	// FaultDrop hijacks the connection and closes it without a response; the request is not executed.
 	FaultDrop FaultKind = "drop"
+	// FaultDropAfter executes the request, throws its response away and closes the connection: the
+	// client sees a dropped connection although the simulator did what was asked (a create answered
+	// to a client that crashed or timed out before reading the answer).
+	FaultDropAfter FaultKind = "drop-after"
 	// FaultLatency delays the request by Latency and then serves it normally.
 	FaultLatency FaultKind = "latency"
 )
 
-// Fault is one fault injection rule. A request matches when Method (if set) and PathPrefix (if set) match; then the
-// fault fires with Probability (always when zero) and, when Times > 0, only for the first Times firings.
+// Fault is one fault injection rule. A request matches when Method, Path (exact) and PathPrefix match, each if set; the
+// first Skip matching requests pass untouched; then the fault fires with Probability (always when zero) and, when
+// Times > 0, only for the first Times firings.
 type Fault struct {
 	Kind        FaultKind     `json:"kind"`
 	Method      string        `json:"method,omitempty"`
+	Path        string        `json:"path,omitempty"`
 	PathPrefix  string        `json:"pathPrefix,omitempty"`
+	Skip        int           `json:"skip,omitempty"`
 	Probability float64       `json:"probability,omitempty"`
 	Times       int           `json:"times,omitempty"`
 	Status      int           `json:"status,omitempty"`
 	RetryAfter  int           `json:"retryAfter,omitempty"`
 	Latency     time.Duration `json:"latency,omitempty"`
 	fired       int
+	skipped     int
 }
 
 type faultState struct {
@@ -53,7 +61,7 @@ func (f *faultState) init(seed uint64) {
 func (s *Sim) AddFault(f Fault) {
 	s.faults.mu.Lock()
 	defer s.faults.mu.Unlock()
-	f.fired = 0
+	f.fired, f.skipped = 0, 0
 	s.faults.faults = append(s.faults.faults, &f)
 }
 
@@ -98,7 +106,14 @@ func (f *faultState) pick(r *http.Request) (*Fault, time.Duration) {
 		if ft.Method != "" && !strings.EqualFold(ft.Method, r.Method) {
 			continue
 		}
+		if ft.Path != "" && r.URL.Path != ft.Path {
+			continue
+		}
 		if ft.PathPrefix != "" && !strings.HasPrefix(r.URL.Path, ft.PathPrefix) {
+			continue
+		}
+		if ft.skipped < ft.Skip {
+			ft.skipped++
 			continue
 		}
 		if ft.Times > 0 && ft.fired >= ft.Times {
@@ -119,8 +134,9 @@ func (f *faultState) pick(r *http.Request) (*Fault, time.Duration) {
 	return nil, delay
 }
 
-// applyFaults injects the matching fault; it reports whether the request was answered (or dropped).
-func (s *Sim) applyFaults(w http.ResponseWriter, r *http.Request) bool {
+// applyFaults injects the matching fault; it reports whether the request was answered (or dropped). next serves
+// the request for FaultDropAfter.
+func (s *Sim) applyFaults(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
 	ft, delay := s.faults.pick(r)
 	if delay > 0 {
 		select {
@@ -134,12 +150,14 @@ func (s *Sim) applyFaults(w http.ResponseWriter, r *http.Request) bool {
 	}
 	switch ft.Kind {
 	case FaultDrop:
-		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
-			_ = conn.Close()
-			return true
+		dropConnection(w)
+	case FaultDropAfter:
+		lost := &lostResponse{header: http.Header{}}
+		next.ServeHTTP(lost, r)
+		if sw, ok := w.(*statusWriter); ok && sw.status == 0 {
+			sw.status = lost.status // the request log shows what was done
 		}
-		// HTTP/2 cannot be hijacked: abort the handler, which resets the stream.
-		panic(http.ErrAbortHandler)
+		dropConnection(w)
 	case FaultRateLimit:
 		ra := ft.RetryAfter
 		if ra <= 0 {
@@ -157,6 +175,35 @@ func (s *Sim) applyFaults(w http.ResponseWriter, r *http.Request) bool {
 		s.writeProblem(w, r, &problem{Status: st, Code: "error", Title: "Er is een serverfout opgetreden.", Detail: "Geïnjecteerde fout (sim)."})
 	}
 	return true
+}
+
+// dropConnection closes the client's connection without an answer.
+func dropConnection(w http.ResponseWriter) {
+	if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+		_ = conn.Close()
+		return
+	}
+	// HTTP/2 cannot be hijacked: abort the handler, which resets the stream.
+	panic(http.ErrAbortHandler)
+}
+
+// lostResponse is a response that never reaches the client.
+type lostResponse struct {
+	header http.Header
+	status int
+}
+
+func (l *lostResponse) Header() http.Header { return l.header }
+
+func (l *lostResponse) WriteHeader(code int) {
+	if l.status == 0 {
+		l.status = code
+	}
+}
+
+func (l *lostResponse) Write(b []byte) (int, error) {
+	l.WriteHeader(http.StatusOK)
+	return len(b), nil
 }
 
 func apiVersionFor(path string) string {

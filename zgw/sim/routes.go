@@ -25,6 +25,7 @@ func (s *Sim) routes() http.Handler {
 	api("POST "+d+eio, DRCVersion, s.eioCreate, "documenten.aanmaken")
 	api("PATCH "+d+eio+"/{uuid}", DRCVersion, s.eioPatch, "documenten.bijwerken", "documenten.geforceerd-bijwerken")
 	api("PUT "+d+eio+"/{uuid}", DRCVersion, s.eioPut, "documenten.bijwerken", "documenten.geforceerd-bijwerken")
+	api("DELETE "+d+eio+"/{uuid}", DRCVersion, s.eioDelete, "documenten.verwijderen")
 	api("POST "+d+eio+"/{uuid}/lock", DRCVersion, s.eioLock, "documenten.lock")
 	api("POST "+d+eio+"/{uuid}/unlock", DRCVersion, s.eioUnlock, "documenten.lock", "documenten.geforceerd-unlock")
 	api("PUT "+d+"/bestandsdelen/{uuid}", DRCVersion, s.bestandsdeelPut, "documenten.bijwerken")
@@ -47,7 +48,7 @@ func (s *Sim) routes() http.Handler {
 	api("GET "+c+"/informatieobjecttypen/{uuid}", ZTCVersion, s.iotRetrieve, "catalogi.lezen")
 	api("GET "+c+"/zaaktypen/{uuid}", ZTCVersion, s.zaaktypeRetrieve, "catalogi.lezen", "documenten.lezen", "zaken.lezen")
 
-	// Anything else under an API (including methods the sim does not implement, like DELETE on a document) is a
+	// Anything else under an API (including methods the sim does not implement, like DELETE on a zaak) is a
 	// problem+json 404 rather than ServeMux's plain-text answer.
 	for _, p := range []struct{ prefix, version string }{{d, DRCVersion}, {z, ZRCVersion}, {n, NRCVersion}, {c, ZTCVersion}} {
 		mux.Handle(p.prefix+"/", s.apiHandler(p.version, nil, func(w http.ResponseWriter, r *http.Request, _ *principal) error {
@@ -73,7 +74,7 @@ func (s *Sim) outer(next http.Handler) http.Handler {
 			s.finishRecord(rec, sw.status, time.Since(start))
 			s.log.Debug("sim request", "method", r.Method, "path", r.URL.Path, "status", sw.status)
 		}()
-		if s.applyFaults(sw, r) {
+		if s.applyFaults(sw, r, next) {
 			return
 		}
 		next.ServeHTTP(sw, r)

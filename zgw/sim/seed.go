@@ -275,6 +275,32 @@ func (s *Sim) seedMetaLocked(meta DocumentSeed) (map[string]any, error) {
 	return vals, nil
 }
 
+// SeedPendingUpload adds a document as a create with inhoud null and bestandsomvang size leaves it: locked, without
+// content, its bestandsdelen waiting to be uploaded (as a client that crashed mid-upload leaves it). It returns the
+// URL and the lock.
+func (s *Sim) SeedPendingUpload(size int64, meta DocumentSeed) (string, string, error) {
+	if size <= 0 {
+		return "", "", fmt.Errorf("sim: pending upload of %d bytes", size)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	vals, err := s.seedMetaLocked(meta)
+	if err != nil {
+		return "", "", err
+	}
+	vals["bestandsomvang"] = size
+	if vals["identificatie"] == nil || vals["identificatie"] == "" {
+		s.seq++
+		vals["identificatie"] = fmt.Sprintf("DOCUMENT-%d-%010d", s.now().Year(), s.seq)
+	}
+	s.seq++
+	d := &eio{uuid: newUUID(), seq: s.seq, lock: newLock()}
+	d.versions = []*eioVersion{{versie: 1, begin: s.now(), meta: vals}}
+	s.newParts(d, size)
+	s.docs[d.uuid] = d
+	return s.eioURL(s.baseLocked(), d.uuid), d.lock, nil
+}
+
 // SeedVersion adds a new version of a document as another client would (new content when content != nil, and
 // metadata changes), ignoring locks. It returns the new version number.
 func (s *Sim) SeedVersion(doc string, content []byte, changes map[string]any) (int, error) {
