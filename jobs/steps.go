@@ -1,7 +1,6 @@
 package jobs
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -568,80 +566,6 @@ func (wf *Workflow) evidence(ctx context.Context, job *river.Job[store.EvidenceA
 	})
 }
 
-// evidenceIdentificatie is the identificatie of a transaction's evidence document: unique with the
-// bronorganisatie, within the DRC's 40 characters, and how a retry finds the document again.
-func evidenceIdentificatie(id uuid.UUID) string {
-	return "sd-" + strings.ReplaceAll(id.String(), "-", "")
-}
-
-// createEvidence creates the evidence document in the DRC and records its URL. The creation is
-// announced first (the evidence intent); a run that finds the intent without a URL looks the
-// document up by its identificatie before creating one, so a crash between the creation and
-// recording the URL leaves no second evidence document.
-func (wf *Workflow) createEvidence(ctx context.Context, c *zgw.Client, w store.Work, now time.Time, log *slog.Logger) (string, error) {
-	id := w.ID
-	zaak, err := c.RetrieveZaak(ctx, w.Zaak.URL)
-	if err != nil {
-		return "", failAt(signing.StepEvidence, "", err)
-	}
-	ident := evidenceIdentificatie(id)
-	if w.EvidenceRequestedAt != nil {
-		found, err := c.FindEIOs(ctx, "", zaak.Bronorganisatie, ident)
-		if err != nil {
-			return "", failAt(signing.StepEvidence, "", err)
-		}
-		if len(found) > 0 {
-			log.Info("found the evidence document of an interrupted run", "evidence", found[0].URL)
-			return found[0].URL, wf.store.SetEvidenceURL(ctx, id, found[0].URL, now)
-		}
-	}
-	if err := wf.store.SetEvidenceIntent(ctx, id, now); err != nil {
-		return "", err
-	}
-	content, size, err := wf.evidenceContent(ctx, w, now)
-	if err != nil {
-		return "", err
-	}
-	defer content.Close()
-	auteur := w.Eigenaar
-	if auteur == "" {
-		auteur = wf.cfg.ServiceName
-	}
-	no := false
-	eio, err := c.CreateEIO(ctx, "", zgw.EIOFields{
-		Identificatie: ident, Bronorganisatie: zaak.Bronorganisatie, Creatiedatum: today(now),
-		Titel: truncate("Bewijs van ondertekening - "+w.Naam, 200), Auteur: truncate(auteur, 200), Taal: "dut",
-		Formaat: "application/pdf", Bestandsnaam: "bewijs-ondertekening-" + id.String() + ".pdf",
-		IndicatieGebruiksrecht: &no, Status: "definitief", Informatieobjecttype: w.BewijsInformatieobjecttype,
-		Beschrijving: "Bewijs van ondertekening voor transactie " + id.String(),
-	}, &zgw.Content{Reader: content, Size: size})
-	if err != nil {
-		return "", failAt(signing.StepEvidence, "", err)
-	}
-	return eio.URL, wf.store.SetEvidenceURL(ctx, id, eio.URL, now)
-}
-
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) > n {
-		return string(r[:n])
-	}
-	return s
-}
-
-// evidenceContent is the provider's evidence when it gave one, else the generated report.
-func (wf *Workflow) evidenceContent(ctx context.Context, w store.Work, now time.Time) (io.ReadCloser, int64, error) {
-	ev, err := wf.store.EvidenceBlob(ctx, w.ID)
-	if err != nil {
-		return nil, 0, err
-	}
-	if ev != nil {
-		return wf.store.OpenBlob(ctx, *ev)
-	}
-	b := signing.EvidenceReport(w.Transaction, now)
-	return io.NopCloser(bytes.NewReader(b)), int64(len(b)), nil
-}
-
 func message(w store.Work, actie, reden string, now time.Time) zgw.Notificatie {
 	k := map[string]string{"transaction_id": w.ID.String()}
 	if reden != "" {
@@ -759,6 +683,14 @@ func (wf *Workflow) abort(ctx context.Context, job *river.Job[store.AbortArgs], 
 		}
 	}
 	c := wf.zgw(w.RSIN)
+	if w.BewijsInformatieobjecttype != "" && w.EvidenceURL == "" && (w.EvidenceUploadURL != "" || w.EvidenceRequestedAt != nil) {
+		if err := wf.abortEvidence(ctx, c, w, log); err != nil {
+			if !last && !permanent(err) {
+				return fmt.Errorf("release the evidence document: %w", err)
+			}
+			log.Error("an incomplete evidence document may be left in the DRC", "err", err)
+		}
+	}
 	for _, d := range w.Docs {
 		if d.LockID == "" && d.LockRequestedAt != nil {
 			if err := wf.releaseLostLock(ctx, c, id, d, last, log); err != nil {

@@ -44,7 +44,11 @@ type Work struct {
 	EvidenceURL string
 	// EvidenceRequestedAt is set once the evidence document may have been created in the DRC.
 	EvidenceRequestedAt *time.Time
-	Docs                []WorkDocument
+	// EvidenceUploadURL and EvidenceUploadLock are the evidence document whose chunked upload is
+	// under way: created and locked by the DRC, its content not yet complete.
+	EvidenceUploadURL  string
+	EvidenceUploadLock string
+	Docs               []WorkDocument
 }
 
 // InTx runs fn in one database transaction.
@@ -63,12 +67,15 @@ func (s *Store) Work(ctx context.Context, id uuid.UUID) (Work, error) {
 	if err := s.loadDetails(ctx, &w.Transaction); err != nil {
 		return w, err
 	}
-	var ref, ev *string
-	if err := s.pool.QueryRow(ctx, `SELECT o.rsin, t.provider_ref, t.evidence_url, t.evidence_requested_at FROM transactions t
-		JOIN organisations o ON o.id = t.organisation_id WHERE t.id = $1`, id).Scan(&w.RSIN, &ref, &ev, &w.EvidenceRequestedAt); err != nil {
+	var ref, ev, upURL, upLock *string
+	if err := s.pool.QueryRow(ctx, `SELECT o.rsin, t.provider_ref, t.evidence_url, t.evidence_requested_at,
+			t.evidence_upload_url, t.evidence_upload_lock FROM transactions t
+		JOIN organisations o ON o.id = t.organisation_id WHERE t.id = $1`, id).Scan(&w.RSIN, &ref, &ev, &w.EvidenceRequestedAt,
+		&upURL, &upLock); err != nil {
 		return w, fmt.Errorf("store: load work %s: %w", id, err)
 	}
 	w.ProviderRef, w.EvidenceURL = deref(ref), deref(ev)
+	w.EvidenceUploadURL, w.EvidenceUploadLock = deref(upURL), deref(upLock)
 	rows, err := s.pool.Query(ctx, `SELECT position, original_blob, signed_blob, coalesce(original_size, 0),
 			coalesce(signed_size, 0), coalesce(formaat, ''), coalesce(doc_status, ''), coalesce(lock_id, ''),
 			lock_requested_at, lock_wait_since
@@ -294,6 +301,16 @@ func (s *Store) SetEvidenceBlob(ctx context.Context, tx pgx.Tx, id uuid.UUID, bl
 	return nil
 }
 
+// KeepEvidenceBlob records blob as the evidence content unless the transaction has one already (the
+// provider's, or a report stored by an earlier run, which stays: what was once sent to the DRC must
+// not change). The caller reads the outcome with EvidenceContent.
+func (s *Store) KeepEvidenceBlob(ctx context.Context, id uuid.UUID, blob uuid.UUID) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE transactions SET evidence_blob = $2 WHERE id = $1 AND evidence_blob IS NULL`, id, blob); err != nil {
+		return fmt.Errorf("store: keep evidence blob: %w", err)
+	}
+	return nil
+}
+
 // EvidenceBlob returns the stored evidence content of a transaction, if any.
 func (s *Store) EvidenceBlob(ctx context.Context, id uuid.UUID) (*uuid.UUID, error) {
 	var b *uuid.UUID
@@ -390,10 +407,54 @@ func (s *Store) SetEvidenceIntent(ctx context.Context, id uuid.UUID, now time.Ti
 	})
 }
 
-// SetEvidenceURL records the evidence document once created (or found again after a crash).
+// SetEvidenceUpload records the evidence document the DRC created for a chunked upload, with the
+// lock it holds, before any part is sent: a retry resumes the upload with this lock. It fails with
+// ErrStale when the transaction is no longer uploading.
+func (s *Store) SetEvidenceUpload(ctx context.Context, id uuid.UUID, url, lock string) error {
+	return s.InTx(ctx, func(tx pgx.Tx) error {
+		if _, err := s.Expect(ctx, tx, id, signing.StateUploading); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE transactions SET evidence_upload_url = $2, evidence_upload_lock = NULLIF($3, '')
+			WHERE id = $1`, id, url, lock); err != nil {
+			return fmt.Errorf("store: evidence upload: %w", err)
+		}
+		return nil
+	})
+}
+
+// ClearEvidenceUpload forgets the evidence document and the intent to create one, once the document
+// is known not to exist (deleted, or never created): the next run creates it afresh, with an intent
+// of its own.
+func (s *Store) ClearEvidenceUpload(ctx context.Context, id uuid.UUID) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE transactions SET evidence_upload_url = NULL, evidence_upload_lock = NULL,
+			evidence_requested_at = NULL WHERE id = $1 AND evidence_url IS NULL`, id); err != nil {
+		return fmt.Errorf("store: clear evidence upload: %w", err)
+	}
+	return nil
+}
+
+// EvidenceContent returns the stored evidence content of a transaction (its id, size and SHA-256),
+// or nil when there is none yet.
+func (s *Store) EvidenceContent(ctx context.Context, id uuid.UUID) (*Blob, error) {
+	var b Blob
+	err := s.pool.QueryRow(ctx, `SELECT b.id, b.size, b.sha256 FROM transactions t JOIN blobs b ON b.id = t.evidence_blob
+		WHERE t.id = $1 AND b.complete`, id).Scan(&b.ID, &b.Size, &b.SHA256)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: evidence content: %w", err)
+	}
+	return &b, nil
+}
+
+// SetEvidenceURL records the evidence document once it is complete in the DRC (created, its upload
+// finished, or found again after a crash); an upload in progress ends here.
 func (s *Store) SetEvidenceURL(ctx context.Context, id uuid.UUID, url string, now time.Time) error {
 	return s.InTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE transactions SET evidence_url = $2 WHERE id = $1`, id, url); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE transactions SET evidence_url = $2, evidence_upload_url = NULL, evidence_upload_lock = NULL
+			WHERE id = $1`, id, url); err != nil {
 			return fmt.Errorf("store: evidence url: %w", err)
 		}
 		return s.Event(ctx, tx, id, signing.EventEvidenceCreated, "worker", map[string]any{"url": url}, now)

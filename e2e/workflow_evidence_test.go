@@ -1,0 +1,273 @@
+package e2e
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/signing/providers/simulated"
+	"github.com/signingd/signingd/zgw/sim"
+)
+
+// The evidence document goes as bestandsdelen when it is large; these tests break that upload at each
+// point and check that the transaction still ends with exactly one complete, unlocked evidence
+// document linked to the zaak, or aborts with a reden that says why, never linking an incomplete one.
+
+// evidenceProvider is the simulated vendor with an evidence document of its own (most vendors keep
+// an audit trail), so a test knows the exact bytes the evidence document must hold.
+type evidenceProvider struct {
+	signing.Provider
+	pdf []byte
+}
+
+func (p evidenceProvider) Evidence(context.Context, string) (io.ReadCloser, error) {
+	return io.NopCloser(strings.NewReader(string(p.pdf))), nil
+}
+
+// withEvidence makes the provider hand over n bytes of evidence (pseudo-random, so that parts put in
+// the wrong place show).
+func withEvidence(c *jobsConfig, n int) []byte {
+	b := []byte("%PDF-1.7\n%")
+	x := uint32(2463534242)
+	for len(b) < n {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b = append(b, byte(x))
+	}
+	c.Providers[simulated.Name] = evidenceProvider{Provider: c.Providers[simulated.Name], pdf: b}
+	return b
+}
+
+func isEmptyList(v any) bool {
+	l, ok := v.([]map[string]any)
+	return ok && len(l) == 0
+}
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// checkEvidence asserts the outcome every evidence test wants: the transaction completed and
+// notified once, and the zaak has its document and exactly one evidence document, linked once,
+// unlocked, with one version holding content; that content is what signingd stored as the evidence
+// content and, when want is set, has the SHA-256 want. It returns the evidence content's SHA-256.
+func (e *env) checkEvidence(id string, sc scenario, want string) string {
+	e.t.Helper()
+	tx := e.wait(id, 60*time.Second)
+	if tx.State != signing.StateCompleted {
+		e.t.Fatalf("state %s reden %q, events %v", tx.State, tx.Reden, e.eventTypes(id))
+	}
+	var evidence []string
+	for _, u := range e.zgw.ZaakDocuments(sc.zaak) {
+		if u != sc.docs[0] {
+			evidence = append(evidence, u)
+		}
+	}
+	if len(evidence) != 1 {
+		e.t.Fatalf("zaak documents %v, want %s and one evidence document, linked once", e.zgw.ZaakDocuments(sc.zaak), sc.docs[0])
+	}
+	vs, err := e.zgw.Versions(evidence[0])
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if m := vs[len(vs)-1].Metadata; m["locked"] != false || !isEmptyList(m["bestandsdelen"]) {
+		e.t.Errorf("evidence linked with locked %v, bestandsdelen %v", m["locked"], m["bestandsdelen"])
+	}
+	if len(vs) != 1 || !vs[0].HasContent {
+		e.t.Fatalf("evidence versions %+v, want one with content", vs)
+	}
+	got := vs[0].SHA256
+	stored, err := e.st.EvidenceContent(context.Background(), mustUUID(id))
+	if err != nil || stored == nil || stored.SHA256 != got || (want != "" && got != want) {
+		e.t.Errorf("evidence content %s, stored %+v (%v), want %q", got, stored, err, want)
+	}
+	if in, _ := vs[0].Metadata["integriteit"].(map[string]any); in["algoritme"] != "sha_256" || in["waarde"] != got {
+		e.t.Errorf("evidence integriteit %v", vs[0].Metadata["integriteit"])
+	}
+	w, err := e.st.Work(context.Background(), mustUUID(id))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if w.EvidenceURL != evidence[0] || w.EvidenceUploadURL != "" || w.EvidenceUploadLock != "" {
+		e.t.Errorf("recorded evidence %s, upload %s %s", w.EvidenceURL, w.EvidenceUploadURL, w.EvidenceUploadLock)
+	}
+	if l := e.zgw.Locks(); len(l) != 0 {
+		e.t.Errorf("locks left: %v", l)
+	}
+	if msgs := e.waitMessages(id, 1); len(msgs) != 1 || msgs[0].Actie != signing.ActieVoltooid {
+		e.t.Errorf("notifications %+v", msgs)
+	}
+	return got
+}
+
+// TestWorkflowEvidencePartFault: the DRC fails the second of the evidence document's five parts. The
+// retry resumes the upload with the lock recorded when the DRC created the document: it sends only the
+// parts the DRC lacks and unlocks. One evidence document, complete, linked once.
+func TestWorkflowEvidencePartFault(t *testing.T) {
+	t.Parallel()
+	var evidence []byte
+	e := newEnv(t, envOptions{autoSign: true, sim: sim.Options{PartSize: 8 << 10}, jobs: func(c *jobsConfig) {
+		c.PartThreshold = 16 << 10 // the signed document (a few KiB) goes inline, the evidence (40 KiB) in parts
+		evidence = withEvidence(c, 40<<10)
+	}})
+	e.zgw.AddFault(sim.Fault{Kind: sim.FaultError, Status: 503, Method: http.MethodPut, PathPrefix: sim.DRCPath + "/bestandsdelen/",
+		Skip: 1, Times: 1})
+	sc := e.scenario(1, 1)
+	id := e.start(sc)
+	e.checkEvidence(id, sc, sha256Hex(evidence))
+	if n := createdEIOs(e.zgw); n != 1 {
+		t.Errorf("%d evidence documents created, want 1", n)
+	}
+	// part 1, part 2 refused, then parts 2 to 5: part 1 is not sent again
+	var statuses []int
+	for _, r := range e.zgw.RequestsTo(http.MethodPut, "/bestandsdelen/") {
+		statuses = append(statuses, r.Status)
+	}
+	if !slices.Equal(statuses, []int{200, 503, 200, 200, 200, 200}) {
+		t.Errorf("part uploads %v, want 200 503 and the four parts left", statuses)
+	}
+}
+
+// TestWorkflowEvidenceCreateAnswerLost: the DRC creates the evidence document (locked, parts
+// announced) but the answer never arrives, as if signingd died right after the create: no lock was
+// recorded. The retry finds the document by its identificatie, reads the lock shown with its parts,
+// and finishes the upload; no second document is created. Here everything goes in parts, the signed
+// document too.
+func TestWorkflowEvidenceCreateAnswerLost(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{autoSign: true, sim: sim.Options{PartSize: 512}, jobs: func(c *jobsConfig) { c.PartThreshold = 1 << 10 }})
+	e.zgw.AddFault(sim.Fault{Kind: sim.FaultDropAfter, Method: http.MethodPost, Path: sim.DRCPath + "/enkelvoudiginformatieobjecten", Times: 1})
+	sc := e.scenario(1, 1)
+	id := e.start(sc)
+	e.checkEvidence(id, sc, "")
+	if stored, _ := e.st.EvidenceContent(context.Background(), mustUUID(id)); stored.Size < 1<<10 {
+		t.Errorf("evidence of %d bytes did not go in parts", stored.Size)
+	}
+	if e.zgw.FaultsFired() != 1 {
+		t.Errorf("%d faults fired, want the lost create answer", e.zgw.FaultsFired())
+	}
+	if n := createdEIOs(e.zgw); n != 1 {
+		t.Errorf("%d evidence documents created, want the one whose answer was lost", n)
+	}
+}
+
+// TestWorkflowEvidenceLockLost: an earlier run's evidence document is locked, and its parts are not
+// for the content signingd sends now (say the earlier run's report was longer), so the lock cannot
+// be used: a lock of ours, lost. With documenten.geforceerd-unlock it is forced open after
+// FORCE_UNLOCK_AFTER, deleted and created again; without, the transaction aborts with a reden naming
+// the scope, and nothing is linked.
+func TestWorkflowEvidenceLockLost(t *testing.T) {
+	t.Parallel()
+	for _, forced := range []bool{true, false} {
+		name := map[bool]string{true: "forced", false: "no scope"}[forced]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			o := envOptions{sim: sim.Options{PartSize: 512}, jobs: func(c *jobsConfig) {
+				c.PartThreshold = 1 << 10
+				c.ForceUnlockAfter = time.Second
+			}}
+			scopes := slices.Clone(sim.DefaultScopes)
+			if forced {
+				scopes = append(scopes, "documenten.geforceerd-unlock")
+			}
+			forcedUnlockAuth(&o, scopes...)
+			e := newEnv(t, o)
+			sc := e.scenario(1, 1)
+			id := e.start(sc)
+			e.signingID(id)
+			orphan, _, err := e.zgw.SeedPendingUpload(777, sim.DocumentSeed{Titel: "Bewijs van ondertekening",
+				Identificatie: "sd-" + strings.ReplaceAll(id, "-", ""), Bronorganisatie: sim.DefaultRSIN,
+				Informatieobjecttype: e.iot, Status: "definitief", Formaat: "application/pdf"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.st.Pool().Exec(context.Background(), `UPDATE transactions SET evidence_requested_at = now() WHERE id = $1`, mustUUID(id)); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			e.vendorCall(id, 0, "sign", nil)
+			if !forced {
+				tx := e.wait(id, 30*time.Second)
+				if tx.State != signing.StateAborted || !strings.HasPrefix(tx.Reden, signing.RedenTechnical(signing.StepEvidence, "")) ||
+					!strings.Contains(tx.Reden, "documenten.geforceerd-unlock") {
+					t.Fatalf("state %s reden %q", tx.State, tx.Reden)
+				}
+				if msgs := e.waitMessages(id, 1); len(msgs) != 1 || msgs[0].Actie != signing.ActieAfgebroken || msgs[0].Kenmerken["reden"] != tx.Reden {
+					t.Fatalf("notifications %+v", msgs)
+				}
+				if related := e.zgw.ZaakDocuments(sc.zaak); !slices.Equal(related, sc.docs) {
+					t.Errorf("zaak documents %v, want only %v", related, sc.docs)
+				}
+				if n := createdEIOs(e.zgw); n != 0 {
+					t.Errorf("%d evidence documents created", n)
+				}
+				return
+			}
+			e.checkEvidence(id, sc, "")
+			if time.Since(start) < time.Second {
+				t.Errorf("forced open after %s, before FORCE_UNLOCK_AFTER", time.Since(start))
+			}
+			if _, err := e.zgw.Versions(orphan); err == nil {
+				t.Errorf("the incomplete document %s is still there", orphan)
+			}
+			if ev := e.eventTypes(id); !slices.Contains(ev, "lock_forced") || !slices.Contains(ev, "evidence_discarded") {
+				t.Errorf("events %v, want lock_forced and evidence_discarded", ev)
+			}
+			if n := createdEIOs(e.zgw); n != 1 {
+				t.Errorf("%d evidence documents created, want 1", n)
+			}
+		})
+	}
+}
+
+// TestWorkflowEvidenceAbortCleans: cancelled as soon as the evidence document exists, while its parts
+// keep failing, the transaction aborts; the abort finishes the upload with our lock (recorded, or shown
+// with the parts) and deletes the document: nothing locked or incomplete stays in the DRC.
+func TestWorkflowEvidenceAbortCleans(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{autoSign: true, sim: sim.Options{PartSize: 8 << 10}, jobs: func(c *jobsConfig) {
+		c.PartThreshold = 16 << 10
+		withEvidence(c, 40<<10)
+	}})
+	e.zgw.AddFault(sim.Fault{Kind: sim.FaultError, Status: 503, Method: http.MethodPut, PathPrefix: sim.DRCPath + "/bestandsdelen/"})
+	sc := e.scenario(1, 1)
+	id := e.start(sc)
+	for deadline := time.Now().Add(30 * time.Second); createdEIOs(e.zgw) == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the evidence document was never created")
+		}
+	}
+	ident := "sd-" + strings.ReplaceAll(id, "-", "")
+	if status, body := e.do(http.MethodPost, "/api/v1/transactions/"+id+"/cancel", map[string]string{"reden": "toch niet"}); status >= 300 {
+		t.Fatalf("cancel: %d %s", status, body)
+	}
+	e.zgw.ClearFaults()
+	e.aborted(id, "Ingetrokken: toch niet") // one notification, no lock left
+	res, err := http.Get(e.zgw.DRC() + "/enkelvoudiginformatieobjecten?identificatie=" + ident)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var list struct {
+		Count int `json:"count"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&list); err != nil || list.Count != 0 {
+		t.Errorf("the evidence document of the aborted transaction is still there: %d (%v)", list.Count, err)
+	}
+	if related := e.zgw.ZaakDocuments(sc.zaak); !slices.Equal(related, sc.docs) {
+		t.Errorf("zaak documents %v, want only %v", related, sc.docs)
+	}
+	if ev := e.eventTypes(id); !slices.Contains(ev, "evidence_discarded") {
+		t.Errorf("events %v, want evidence_discarded", ev)
+	}
+}
