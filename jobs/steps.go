@@ -361,24 +361,30 @@ func (wf *Workflow) uploadDocument(ctx context.Context, c *zgw.Client, w store.W
 	id := w.ID
 	now := wf.cfg.Now().UTC()
 	if d.LockID != "" {
-		if err := c.Unlock(ctx, d.URL, d.LockID); err != nil && !zgw.IsWrongLock(err) {
-			return fmt.Errorf("release earlier lock: %w", err)
-		}
-		if err := wf.store.ClearLock(ctx, id, d.Position); err != nil {
+		done, err := wf.releaseEarlierLock(ctx, c, id, d, log)
+		if err != nil {
 			return err
 		}
-		log.Info("released lock of an interrupted upload", "document", d.Position)
+		if done != nil {
+			return wf.store.SetUploaded(ctx, id, d.Position, done.Versie, now)
+		}
 	}
 	latest, err := c.RetrieveEIO(ctx, d.URL, 0)
 	if err != nil {
 		return err
 	}
-	if latest.Integriteit != nil && latest.Integriteit.Waarde == d.SignedSHA256 {
+	ours := latest.Integriteit != nil && latest.Integriteit.Waarde == d.SignedSHA256
+	if ours && len(latest.Bestandsdelen) == 0 && latest.Inhoud != "" {
 		return wf.store.SetUploaded(ctx, id, d.Position, latest.Versie, now)
 	}
 	signed := d.Versie
 	if d.VersieSigned != nil {
 		signed = *d.VersieSigned
+	}
+	if ours {
+		// Our own new version whose upload in parts was abandoned (forced open, its content
+		// never assembled): not a change by someone else, and written over.
+		signed = max(signed, latest.Versie)
 	}
 	if latest.Versie > signed && wf.cfg.Drift != signing.DriftNextVersion {
 		return fmt.Errorf("versie %d signed, DRC has %d: %w", signed, latest.Versie, errDrift)
@@ -415,6 +421,41 @@ func (wf *Workflow) uploadDocument(ctx context.Context, c *zgw.Client, w store.W
 	}
 	log.Info("signed document uploaded", "document", d.Position, "versie", res.Versie)
 	return wf.store.SetUploaded(ctx, id, d.Position, res.Versie, now)
+}
+
+// releaseEarlierLock deals with the stored lock of an interrupted upload. When that upload's PATCH
+// started bestandsdelen (the latest version carries our hash and shows pending parts), the lock is
+// what completes them: the parts the DRC lacks are sent and the unlock assembles the signed PDF,
+// and the finished version is returned. An unlock alone would be refused for incomplete parts and
+// leave the document locked. Otherwise the lock is released. Either way the stored lock is cleared.
+func (wf *Workflow) releaseEarlierLock(ctx context.Context, c *zgw.Client, id uuid.UUID, d store.WorkDocument, log *slog.Logger) (*zgw.EnkelvoudigInformatieObject, error) {
+	latest, err := c.RetrieveEIO(ctx, d.URL, 0)
+	if err != nil {
+		return nil, fmt.Errorf("check earlier lock: %w", err)
+	}
+	var done *zgw.EnkelvoudigInformatieObject
+	if len(latest.Bestandsdelen) > 0 && latest.Integriteit != nil && latest.Integriteit.Waarde == d.SignedSHA256 && d.SignedBlob != nil {
+		rc, size, err := wf.store.OpenBlob(ctx, *d.SignedBlob)
+		if err != nil {
+			return nil, err
+		}
+		done, err = c.FinishUpload(ctx, latest, d.LockID, &zgw.Content{Reader: rc, Size: size})
+		rc.Close()
+		if err != nil && !zgw.IsWrongLock(err) { // a wrong lock: ours is gone, nothing to release
+			return nil, fmt.Errorf("finish the interrupted upload: %w", err)
+		}
+		if done != nil {
+			log.Info("finished the interrupted upload in parts", "document", d.Position, "versie", done.Versie)
+		}
+	} else if err := c.Unlock(ctx, d.URL, d.LockID); err != nil && !zgw.IsWrongLock(err) {
+		return nil, fmt.Errorf("release earlier lock: %w", err)
+	} else {
+		log.Info("released lock of an interrupted upload", "document", d.Position)
+	}
+	if err := wf.store.ClearLock(ctx, id, d.Position); err != nil {
+		return nil, err
+	}
+	return done, nil
 }
 
 // acquireLock asks the DRC for a lock on the document and stores its id. The request is announced
@@ -701,11 +742,19 @@ func (wf *Workflow) abort(ctx context.Context, job *river.Job[store.AbortArgs], 
 		if d.LockID == "" {
 			continue
 		}
-		if err := c.Unlock(ctx, d.URL, d.LockID); err != nil && !zgw.IsWrongLock(err) && !zgw.IsNotFound(err) {
+		// An upload in parts cut short is completed rather than left locked: the DRC refuses to
+		// unlock incomplete parts, and the new version exists already.
+		done, err := wf.releaseEarlierLock(ctx, c, id, d, log)
+		if err != nil && !zgw.IsNotFound(err) {
 			if !last {
 				return fmt.Errorf("release lock of document %d: %w", d.Position, err)
 			}
 			log.Error("releasing lock failed; giving up on it", "document", d.Position, "err", err)
+		}
+		if done != nil {
+			if err := wf.store.SetUploaded(ctx, id, d.Position, done.Versie, wf.cfg.Now().UTC()); err != nil {
+				return err
+			}
 		}
 		if err := wf.store.ClearLock(ctx, id, d.Position); err != nil {
 			return err
