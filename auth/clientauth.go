@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/signingd/signingd/config"
 	"github.com/signingd/signingd/store"
 )
 
@@ -327,7 +328,7 @@ func CheckJWKSURI(raw string, hosts []string) error {
 	if err != nil || u.Host == "" || u.User != nil {
 		return fmt.Errorf("jwks_uri %q is not a URL", raw)
 	}
-	loopback := u.Hostname() == "localhost" || net.ParseIP(u.Hostname()).IsLoopback()
+	loopback := config.LoopbackHost(u.Hostname())
 	if u.Scheme != "https" && !(u.Scheme == "http" && loopback) {
 		return fmt.Errorf("jwks_uri %q must be https", raw)
 	}

@@ -135,15 +135,16 @@ func checkSMTP(c *BuiltinConfig) error {
 	if err != nil {
 		return fmt.Errorf("config: BUILTIN_SMTP_ADDR: want host:port, got %q", c.SMTPAddr)
 	}
-	if c.SMTPTLS == "none" && !loopbackHost(host) {
+	if c.SMTPTLS == "none" && !LoopbackHost(host) {
 		return fmt.Errorf("config: BUILTIN_SMTP_TLS=none would send signing links in plain text; "+
 			"it is allowed only when BUILTIN_SMTP_ADDR is on loopback (localhost, 127.0.0.1, ::1), not %q", c.SMTPAddr)
 	}
 	return nil
 }
 
-// loopbackHost reports whether host is localhost or a loopback address.
-func loopbackHost(host string) bool {
+// LoopbackHost reports whether host (a name or an address, without port) is localhost or a
+// loopback address: the only place plain text or plain HTTP is ever allowed.
+func LoopbackHost(host string) bool {
 	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
 		return true
 	}

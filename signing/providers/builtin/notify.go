@@ -14,11 +14,12 @@ import (
 	"net"
 	"net/http"
 	"net/mail"
-	"net/netip"
 	"net/smtp"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/signingd/signingd/config"
 )
 
 // Mail is one e-mail to a signer (plain text).
@@ -147,7 +148,7 @@ func (s SMTPMailer) SendMail(ctx context.Context, m Mail) error {
 		mode = SMTPStartTLS
 	case SMTPStartTLS, SMTPImplicitTLS:
 	case SMTPPlain:
-		if !loopbackHost(host) {
+		if !config.LoopbackHost(host) {
 			return fmt.Errorf("builtin: smtp: plain text (TLS %q) only to a loopback host, not %q", mode, host)
 		}
 	default:
@@ -198,15 +199,6 @@ func (s SMTPMailer) tlsConfig(host string) *tls.Config {
 	}
 	cfg.InsecureSkipVerify = false // a link must not go to whoever answers
 	return cfg
-}
-
-// loopbackHost reports whether host is localhost or a loopback address.
-func loopbackHost(host string) bool {
-	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
 }
 
 // send is smtp.SendMail on a connection of ours.
