@@ -3,8 +3,11 @@ package jobs
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -19,16 +22,18 @@ import (
 
 // The evidence document, crash-safe.
 //
-// Its content is fixed before anything goes to the DRC: the provider's evidence, or the report
-// generated on the first run and stored as the transaction's evidence blob, so that every run sends
-// the same bytes. The creation is announced in the database first (the evidence intent). Content
-// below the part threshold (Config.PartThreshold, 16 MiB) goes inline: the document is complete the
-// moment it exists. Larger content goes as bestandsdelen: the DRC answers the create with the
-// document locked, its parts and the lock; URL and lock are recorded at once (the evidence upload),
-// before any part is sent; then the parts go up and the unlock makes the DRC assemble the content. Only a document the DRC shows unlocked with its
-// content becomes the transaction's evidence (evidence_url), is linked to the zaak and lets the
-// transaction complete. A failed part leaves the document locked, and the next run resumes: it sends
-// the parts the DRC does not report voltooid, with the recorded lock, and unlocks.
+// Its content is fixed before anything goes in parts to the DRC: the provider's evidence, or the
+// report generated on the first run and stored as the transaction's evidence blob, so that every
+// run sends the same bytes. A generated report small enough to go inline is not stored: one request
+// makes that document complete, so there is nothing to resume. The creation is announced in the
+// database first (the evidence intent). Content below the part threshold (Config.PartThreshold, 16
+// MiB) goes inline: the document is complete the moment it exists. Larger content goes as
+// bestandsdelen: the DRC answers the create with the document locked, its parts and the lock; URL
+// and lock are recorded at once (the evidence upload), before any part is sent; then the parts go
+// up and the unlock makes the DRC assemble the content. Only a document the DRC shows unlocked with
+// its content becomes the transaction's evidence (evidence_url), is linked to the zaak and lets the
+// transaction complete. A failed part leaves the document locked, and the next run resumes: it
+// sends the parts the DRC does not report voltooid, with the recorded lock, and unlocks.
 //
 // A run that finds the intent but no recorded upload (a crash or a lost answer between the create and
 // recording it) looks the document up by its identificatie and goes by what the DRC shows:
@@ -70,7 +75,7 @@ func (wf *Workflow) createEvidence(ctx context.Context, c *zgw.Client, w store.W
 	if err != nil {
 		return "", failAt(signing.StepEvidence, "", err)
 	}
-	ev, err := wf.evidenceBlob(ctx, w, now)
+	ev, err := wf.evidenceContent(ctx, w, now)
 	if err != nil {
 		return "", err
 	}
@@ -94,7 +99,7 @@ func (wf *Workflow) createEvidence(ctx context.Context, c *zgw.Client, w store.W
 
 // newEvidence creates the evidence document. Inline content makes it complete at once; for a
 // chunked upload the DRC's answer (URL and lock) is recorded before the parts are sent.
-func (wf *Workflow) newEvidence(ctx context.Context, c *zgw.Client, w store.Work, up *evidenceUpload, bron, ident string, ev store.Blob, now time.Time, log *slog.Logger) (string, error) {
+func (wf *Workflow) newEvidence(ctx context.Context, c *zgw.Client, w store.Work, up *evidenceUpload, bron, ident string, ev evidenceSource, now time.Time, log *slog.Logger) (string, error) {
 	id := w.ID
 	if err := wf.store.SetEvidenceIntent(ctx, id, now); err != nil {
 		return "", err
@@ -102,7 +107,7 @@ func (wf *Workflow) newEvidence(ctx context.Context, c *zgw.Client, w store.Work
 	if up.requested == nil {
 		up.requested = &now
 	}
-	rc, size, err := wf.store.OpenBlob(ctx, ev.ID)
+	rc, size, err := wf.openEvidence(ctx, ev)
 	if err != nil {
 		return "", err
 	}
@@ -132,7 +137,7 @@ func (wf *Workflow) newEvidence(ctx context.Context, c *zgw.Client, w store.Work
 		if errors.Is(err, store.ErrStale) {
 			// Aborted meanwhile; the abort may have looked before this document existed. Leave
 			// nothing locked or incomplete behind.
-			if derr := wf.dropEvidence(context.WithoutCancel(ctx), c, id, eio, eio.Lock, &ev, log); derr != nil {
+			if derr := wf.dropEvidence(context.WithoutCancel(ctx), c, id, eio, eio.Lock, ev.stored(), log); derr != nil {
 				log.Error("an incomplete evidence document may be left in the DRC", "evidence", eio.URL, "err", derr)
 			}
 		}
@@ -146,7 +151,7 @@ func (wf *Workflow) newEvidence(ctx context.Context, c *zgw.Client, w store.Work
 // recoverEvidence looks at the evidence document an earlier run may have made and brings it to an
 // end: its URL once it is complete (recorded as the evidence), or "" when there is none (any longer)
 // and it is to be created.
-func (wf *Workflow) recoverEvidence(ctx context.Context, c *zgw.Client, id uuid.UUID, up *evidenceUpload, bron, ident string, ev store.Blob, log *slog.Logger) (string, error) {
+func (wf *Workflow) recoverEvidence(ctx context.Context, c *zgw.Client, id uuid.UUID, up *evidenceUpload, bron, ident string, ev evidenceSource, log *slog.Logger) (string, error) {
 	for range 4 {
 		eio, err := lookupEvidence(ctx, c, up.url, bron, ident)
 		if err != nil {
@@ -168,8 +173,9 @@ func (wf *Workflow) recoverEvidence(ctx context.Context, c *zgw.Client, id uuid.
 			if lock == "" && eio.URL == up.url {
 				lock = up.lock
 			}
-			if lock == "" || partsTotal(eio) != ev.Size {
-				// The lock is lost (or the parts are not for this content): only force opens it.
+			if lock == "" || partsTotal(eio) != ev.Size || ev.stored() == nil {
+				// The lock is lost, or the parts are not for this content (content held in memory
+				// may differ from an earlier run's in its bytes): only force opens it.
 				if err := wf.forceOpenEvidence(ctx, c, id, eio, up.requested, log); err != nil {
 					return "", err
 				}
@@ -224,8 +230,8 @@ func lookupEvidence(ctx context.Context, c *zgw.Client, recorded, bron, ident st
 
 // finishEvidence uploads the parts the DRC does not have yet and unlocks; the document, then
 // complete, is recorded as the evidence.
-func (wf *Workflow) finishEvidence(ctx context.Context, c *zgw.Client, id uuid.UUID, eio *zgw.EnkelvoudigInformatieObject, lock string, ev store.Blob, log *slog.Logger) (string, error) {
-	rc, size, err := wf.store.OpenBlob(ctx, ev.ID)
+func (wf *Workflow) finishEvidence(ctx context.Context, c *zgw.Client, id uuid.UUID, eio *zgw.EnkelvoudigInformatieObject, lock string, ev evidenceSource, log *slog.Logger) (string, error) {
+	rc, size, err := wf.openEvidence(ctx, ev)
 	if err != nil {
 		return "", err
 	}
@@ -393,31 +399,65 @@ func countDone(eio *zgw.EnkelvoudigInformatieObject) int {
 	return n
 }
 
-// evidenceBlob returns the content of the evidence document: the provider's evidence, or the report
-// generated on the first run and stored, so that every run, a resumed upload above all, sends the
-// same bytes.
-func (wf *Workflow) evidenceBlob(ctx context.Context, w store.Work, now time.Time) (store.Blob, error) {
+// evidenceSource is the content of the evidence document: a stored blob, or a generated report
+// small enough to go inline, held in memory (data, with Blob.ID unset). Inline content makes the
+// document complete in one request, so no run ever resumes it and a retry may send a report
+// generated anew; only content that goes in parts must be the same bytes on every run.
+type evidenceSource struct {
+	store.Blob
+	data []byte
+}
+
+// openEvidence returns the content to send.
+func (wf *Workflow) openEvidence(ctx context.Context, ev evidenceSource) (io.ReadCloser, int64, error) {
+	if ev.data != nil {
+		return io.NopCloser(bytes.NewReader(ev.data)), int64(len(ev.data)), nil
+	}
+	return wf.store.OpenBlob(ctx, ev.ID)
+}
+
+// stored is the stored blob, nil for content held in memory.
+func (ev evidenceSource) stored() *store.Blob {
+	if ev.data != nil {
+		return nil
+	}
+	return &ev.Blob
+}
+
+// evidenceContent returns the content of the evidence document: the provider's evidence, or the
+// report generated on the first run — stored when it goes in parts, so that every run, a resumed
+// upload above all, sends the same bytes.
+func (wf *Workflow) evidenceContent(ctx context.Context, w store.Work, now time.Time) (evidenceSource, error) {
 	if b, err := wf.store.EvidenceContent(ctx, w.ID); err != nil || b != nil {
 		if b == nil {
-			return store.Blob{}, err
+			return evidenceSource{}, err
 		}
-		return *b, err
+		return evidenceSource{Blob: *b}, err
 	}
-	blob, err := wf.store.PutBlob(ctx, w.ID, bytes.NewReader(signing.EvidenceReport(w.Transaction, now)))
+	report := signing.EvidenceReport(w.Transaction, now)
+	threshold := wf.cfg.PartThreshold
+	if threshold <= 0 {
+		threshold = zgw.DefaultPartThreshold
+	}
+	if int64(len(report)) < threshold {
+		sum := sha256.Sum256(report)
+		return evidenceSource{Blob: store.Blob{Size: int64(len(report)), SHA256: hex.EncodeToString(sum[:])}, data: report}, nil
+	}
+	blob, err := wf.store.PutBlob(ctx, w.ID, bytes.NewReader(report))
 	if err != nil {
-		return store.Blob{}, err
+		return evidenceSource{}, err
 	}
 	if err := wf.store.KeepEvidenceBlob(ctx, w.ID, blob.ID); err != nil {
-		return store.Blob{}, err
+		return evidenceSource{}, err
 	}
 	b, err := wf.store.EvidenceContent(ctx, w.ID)
 	if err != nil {
-		return store.Blob{}, err
+		return evidenceSource{}, err
 	}
 	if b == nil {
-		return store.Blob{}, fmt.Errorf("jobs: evidence content of %s not stored", w.ID)
+		return evidenceSource{}, fmt.Errorf("jobs: evidence content of %s not stored", w.ID)
 	}
-	return *b, nil
+	return evidenceSource{Blob: *b}, nil
 }
 
 func truncate(s string, n int) string {
