@@ -26,7 +26,6 @@ import (
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/providers/builtin"
 	"github.com/signingd/signingd/signing/providers/simulated"
-	"github.com/signingd/signingd/store"
 	"github.com/signingd/signingd/store/dbtest"
 	"github.com/signingd/signingd/tracing"
 	"github.com/signingd/signingd/zgw"
@@ -88,24 +87,7 @@ func newProdEnv(t testing.TB, o prodOptions) *prodEnv {
 	if o.builtin {
 		providerName = builtin.Name
 	}
-	land := config.Landscape{
-		Organisations: []config.Organisation{{RSIN: e.rsin, Name: "Gemeente Test", Provider: providerName, Services: []config.Service{
-			{Kind: config.KindDRC, APIRoot: e.zgw.DRC(), Auth: config.ServiceAuth{Mode: config.AuthNone}},
-			{Kind: config.KindZRC, APIRoot: e.zgw.ZRC(), Auth: config.ServiceAuth{Mode: config.AuthNone}},
-			{Kind: config.KindNRC, APIRoot: e.zgw.NRC(), Auth: config.ServiceAuth{Mode: config.AuthNone}},
-			{Kind: config.KindZTC, APIRoot: e.zgw.ZTC(), Auth: config.ServiceAuth{Mode: config.AuthNone}},
-		}}},
-		Providers: []config.Provider{{Name: providerName, AuthMethods: []string{signing.AuthSMS, signing.AuthEmail}}},
-	}
-	reg, err := zgw.NewRegistry(land, zgw.RegistryOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := freshDB(t)
-	e.st = store.New(pool, nil)
-	if err := e.st.SyncOrganisations(ctx, land.Organisations); err != nil {
-		t.Fatal(err)
-	}
+	land, reg, pool := e.landscape(ctx, providerName, config.ServiceAuth{Mode: config.AuthNone})
 	logger := slog.New(slog.DiscardHandler)
 	if os.Getenv("E2E_LOG") != "" {
 		logger = slog.New(tracing.LogHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})))

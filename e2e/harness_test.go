@@ -64,6 +64,31 @@ type envOptions struct {
 type jobsConfig = jobs.Config
 
 // freshDB gives an env a database of its own, so that its River client works only its own jobs.
+// landscape is one organisation served by the ZGW simulator (every service with auth sa) and the
+// named provider, in a fresh database with the store on it: what both harnesses start from.
+func (e *env) landscape(ctx context.Context, provider string, sa config.ServiceAuth) (config.Landscape, *zgw.Registry, *pgxpool.Pool) {
+	e.t.Helper()
+	land := config.Landscape{
+		Organisations: []config.Organisation{{RSIN: e.rsin, Name: "Gemeente Test", Provider: provider, Services: []config.Service{
+			{Kind: config.KindDRC, APIRoot: e.zgw.DRC(), Auth: sa},
+			{Kind: config.KindZRC, APIRoot: e.zgw.ZRC(), Auth: sa},
+			{Kind: config.KindNRC, APIRoot: e.zgw.NRC(), Auth: sa},
+			{Kind: config.KindZTC, APIRoot: e.zgw.ZTC(), Auth: sa},
+		}}},
+		Providers: []config.Provider{{Name: provider, AuthMethods: []string{signing.AuthSMS, signing.AuthEmail}}},
+	}
+	reg, err := zgw.NewRegistry(land, zgw.RegistryOptions{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	pool := freshDB(e.t)
+	e.st = store.New(pool, nil)
+	if err := e.st.SyncOrganisations(ctx, land.Organisations); err != nil {
+		e.t.Fatal(err)
+	}
+	return land, reg, pool
+}
+
 func freshDB(t testing.TB) *pgxpool.Pool {
 	t.Helper()
 	ctx := context.Background()
@@ -154,24 +179,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	if o.zgwAuth != nil {
 		sa = *o.zgwAuth
 	}
-	land := config.Landscape{
-		Organisations: []config.Organisation{{RSIN: e.rsin, Name: "Gemeente Test", Provider: simulated.Name, Services: []config.Service{
-			{Kind: config.KindDRC, APIRoot: e.zgw.DRC(), Auth: sa},
-			{Kind: config.KindZRC, APIRoot: e.zgw.ZRC(), Auth: sa},
-			{Kind: config.KindNRC, APIRoot: e.zgw.NRC(), Auth: sa},
-			{Kind: config.KindZTC, APIRoot: e.zgw.ZTC(), Auth: sa},
-		}}},
-		Providers: []config.Provider{{Name: simulated.Name, AuthMethods: []string{signing.AuthSMS, signing.AuthEmail}}},
-	}
-	reg, err := zgw.NewRegistry(land, zgw.RegistryOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := freshDB(t)
-	e.st = store.New(pool, nil)
-	if err := e.st.SyncOrganisations(ctx, land.Organisations); err != nil {
-		t.Fatal(err)
-	}
+	land, reg, pool := e.landscape(ctx, simulated.Name, sa)
 	logger := slog.New(slog.DiscardHandler)
 	if os.Getenv("E2E_LOG") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
