@@ -79,16 +79,8 @@ type page struct {
 }
 
 func newPage(t *testing.T) *page {
-	dir := os.Getenv("ARTIFACTS_DIR")
-	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "signingd-artifacts")
-	}
-	dir = filepath.Join(dir, t.Name())
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshots in %s", dir)
-	return &page{t: t, ctx: testkit.Chromium(t, 90*time.Second, chromedp.Flag("lang", "nl-NL"), chromedp.Flag("accept-lang", "nl-NL,nl")), dir: dir}
+	return &page{t: t, ctx: testkit.Chromium(t, 90*time.Second, chromedp.Flag("lang", "nl-NL"), chromedp.Flag("accept-lang", "nl-NL,nl")),
+		dir: testkit.Artifacts(t)}
 }
 
 func (p *page) run(what string, actions ...chromedp.Action[chromedp.Void]) {

@@ -65,6 +65,22 @@ func Chromium(t testing.TB, timeout time.Duration, extra ...chromedp.ExecAllocat
 	return ctx
 }
 
+// Artifacts returns the test's directory for screenshots and the like, under $ARTIFACTS_DIR or the
+// temp dir, and logs where it is.
+func Artifacts(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("ARTIFACTS_DIR")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "signingd-artifacts")
+	}
+	dir = filepath.Join(dir, t.Name())
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots in %s", dir)
+	return dir
+}
+
 var (
 	nssMu   sync.Mutex
 	nssDirs = map[[32]byte]string{}

@@ -19,20 +19,6 @@ import (
 //go:embed testdata/axe.min.js
 var axeSource string
 
-// artifacts is where screenshots go: $ARTIFACTS_DIR or a temp dir, logged.
-func artifacts(t *testing.T) string {
-	dir := os.Getenv("ARTIFACTS_DIR")
-	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "signingd-artifacts")
-	}
-	dir = filepath.Join(dir, t.Name())
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshots in %s", dir)
-	return dir
-}
-
 type axeViolation struct {
 	ID     string `json:"id"`
 	Impact string `json:"impact"`
@@ -101,7 +87,7 @@ func TestBrowserSignDeclineRefuse(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	ctx := testkit.Chromium(t, 60*time.Second)
-	dir := artifacts(t)
+	dir := testkit.Artifacts(t)
 	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, actions...); err != nil {
