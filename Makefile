@@ -36,7 +36,7 @@ build: ## build bin/signingd
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/signingd ./cmd/signingd
 
 .PHONY: test
-test: ## run every test against the Postgres of DATABASE_URL
+test: tools ## install what the tests need (as make tools), then run every test against the Postgres of DATABASE_URL
 	$(GO) test -race -timeout 20m ./...
 
 .PHONY: run

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/tracing"
@@ -142,9 +143,14 @@ func traceOneTransaction(t *testing.T, pe *prodEnv) {
 		t.Fatalf("state %s %q", tx.State, tx.Reden)
 	}
 	pe.waitMessages(id, 1)
-	time.Sleep(200 * time.Millisecond) // the notify job's span ends after its transaction commits
-
-	spans := pe.spans.GetSpans()
+	// the notify job's span ends after its transaction commits: wait for it to be exported
+	var spans tracetest.SpanStubs
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		spans = pe.spans.GetSpans()
+		if slices.ContainsFunc(spans, func(s tracetest.SpanStub) bool { return s.Name == "job notify" }) || time.Now().After(deadline) {
+			break
+		}
+	}
 	var root string
 	for _, s := range spans {
 		if s.Name == "POST /api/v1/transactions" {

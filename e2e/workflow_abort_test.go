@@ -131,7 +131,19 @@ func TestWorkflowLockConflict(t *testing.T) {
 	}
 	id := e.start(sc)
 	e.vendorCall(id, 0, "sign", nil)
-	time.Sleep(time.Second)
+	refused := func() bool {
+		for _, r := range e.zgw.RequestsTo("POST", "/lock") {
+			if r.Status >= 400 {
+				return true
+			}
+		}
+		return false
+	}
+	for deadline := time.Now().Add(30 * time.Second); !refused(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the upload never tried to lock the document")
+		}
+	}
 	if w, _ := e.st.StateOf(t.Context(), mustUUID(id)); w != signing.StateUploading {
 		t.Fatalf("state %s while the document is locked, want uploading", w)
 	}

@@ -117,9 +117,21 @@ func TestOneTraceFromRequestThroughJobs(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("jobs did not run")
 	}
-	time.Sleep(100 * time.Millisecond) // the last span ends after Work returns
-
-	spans := exp.GetSpans()
+	// the last job span ends after Work returns: wait for both to be exported
+	var spans tracetest.SpanStubs
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		spans = exp.GetSpans()
+		n := 0
+		for _, s := range spans {
+			if s.Name == "job test_step" {
+				n++
+			}
+		}
+		if n >= 2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	var root string
 	names := map[string]bool{}
 	for _, s := range spans {

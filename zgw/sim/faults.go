@@ -135,8 +135,8 @@ func (f *faultState) pick(r *http.Request) (*Fault, time.Duration) {
 }
 
 // applyFaults injects the matching fault; it reports whether the request was answered (or dropped). next serves
-// the request for FaultDropAfter.
-func (s *Sim) applyFaults(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+// the request for FaultDropAfter; record logs the request, and is called before a connection is dropped.
+func (s *Sim) applyFaults(w http.ResponseWriter, r *http.Request, next http.Handler, record func()) bool {
 	ft, delay := s.faults.pick(r)
 	if delay > 0 {
 		select {
@@ -150,6 +150,7 @@ func (s *Sim) applyFaults(w http.ResponseWriter, r *http.Request, next http.Hand
 	}
 	switch ft.Kind {
 	case FaultDrop:
+		record()
 		dropConnection(w)
 	case FaultDropAfter:
 		lost := &lostResponse{header: http.Header{}}
@@ -157,6 +158,7 @@ func (s *Sim) applyFaults(w http.ResponseWriter, r *http.Request, next http.Hand
 		if sw, ok := w.(*statusWriter); ok && sw.status == 0 {
 			sw.status = lost.status // the request log shows what was done
 		}
+		record()
 		dropConnection(w)
 	case FaultRateLimit:
 		ra := ft.RetryAfter

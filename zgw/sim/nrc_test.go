@@ -214,7 +214,6 @@ func TestDeliveryGivesUp(t *testing.T) {
 	for len(e.srv.Deliveries()) < 2 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	time.Sleep(20 * time.Millisecond)
 	if d := e.srv.Deliveries(); len(d) != 2 || d[1].Attempt != 2 || d[1].Delivered {
 		t.Errorf("deliveries %+v", d)
 	}

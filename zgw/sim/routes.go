@@ -70,11 +70,19 @@ func (s *Sim) outer(next http.Handler) http.Handler {
 		rec, r := s.record(r)
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
-		defer func() {
+		recorded := false
+		// finish logs the request once: before a dropped connection is closed, so that a
+		// client that sees the drop also finds the request in the log, else when it is served
+		finish := func() {
+			if recorded {
+				return
+			}
+			recorded = true
 			s.finishRecord(rec, sw.status, time.Since(start))
 			s.log.Debug("sim request", "method", r.Method, "path", r.URL.Path, "status", sw.status)
-		}()
-		if s.applyFaults(sw, r, next) {
+		}
+		defer finish()
+		if s.applyFaults(sw, r, next, finish) {
 			return
 		}
 		next.ServeHTTP(sw, r)
