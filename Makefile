@@ -40,8 +40,8 @@ test: tools ## install what the tests need (as make tools), then run every test 
 	$(GO) test -race -timeout 20m ./...
 
 .PHONY: run
-run: ## try it: signingd dev (simulators, demo data, a throwaway Postgres when DATABASE_URL does not answer)
-	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/signingd dev
+run: ## try it: signingd dev (simulators, demo data, a throwaway Postgres when DATABASE_URL does not answer); flags in ARGS='--provider simulated'
+	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/signingd dev $(ARGS)
 
 .PHONY: serve
 serve: ## serve on :8080 with migrations applied and the example landscape, against DATABASE_URL

@@ -49,14 +49,20 @@ func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
 			if p, ok := PrincipalFrom(c.Request().Context()); ok {
 				attrs = append(attrs, "client_id", p.ClientID)
 			}
-			l.LogAttrs(req.Context(), levelFor(c.Response().Status), "request", slogAttrs(attrs)...)
+			l.LogAttrs(req.Context(), levelFor(c.Response().Status, c.Response().Header()), "request", slogAttrs(attrs)...)
 			return nil
 		}
 	}
 }
 
-func levelFor(status int) slog.Level {
-	if status >= 500 {
+// levelFor is ERROR for a failure someone should look at; an unavailable answer with
+// Retry-After is one we give on purpose (a vendor's callback that came before our commit), and
+// the caller retries: a warning.
+func levelFor(status int, h http.Header) slog.Level {
+	switch {
+	case status == http.StatusServiceUnavailable && h.Get("Retry-After") != "":
+		return slog.LevelWarn
+	case status >= 500:
 		return slog.LevelError
 	}
 	return slog.LevelInfo

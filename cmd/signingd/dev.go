@@ -87,6 +87,7 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if o.provider != builtin.Name && o.provider != simulated.Name {
 		return fmt.Errorf("dev: --provider must be %s or %s", builtin.Name, simulated.Name)
 	}
+	defer takeTerminal()()
 	if err := os.MkdirAll(o.dir, 0o755); err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}
@@ -189,8 +190,11 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("dev: seed the simulator: %w", err)
 	}
-	triggerPath := filepath.Join(o.dir, "trigger.json")
+	triggerPath, declinePath := filepath.Join(o.dir, "trigger.json"), filepath.Join(o.dir, "trigger-decline.json")
 	if err := os.WriteFile(triggerPath, demo.trigger, 0o644); err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	if err := os.WriteFile(declinePath, demo.declineTrigger, 0o644); err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}
 	cred, err := devClient(ctx, a)
@@ -200,7 +204,7 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return a.run(ctx, func(net.Addr) {
 		printDevBanner(out, devBanner{
 			self: self, publicURL: publicURL, simURL: simURL, vendorURL: vendorURL, db: redactURL(dbURL),
-			provider: o.provider, cred: cred, demo: demo, trigger: triggerPath,
+			provider: o.provider, cred: cred, demo: demo, trigger: triggerPath, declineTrigger: declinePath,
 		})
 	})
 }
@@ -229,10 +233,13 @@ type devDemo struct {
 	zaak, iot string
 	docs      []string
 	trigger   []byte // the trigger message for them, indented JSON
+	// a second zaak and its trigger, for trying an abort without touching the first
+	declineZaak    string
+	declineTrigger []byte
 }
 
-// seedDemo seeds a zaaktype that allows the evidence informatieobjecttype, a zaak with two PDF
-// documents, and a subscription of the case system (dev's callback) to kanaal documentacties.
+// seedDemo seeds a zaaktype that allows the evidence informatieobjecttype, two zaken with two PDF
+// documents each, and a subscription of the case system (dev's callback) to kanaal documentacties.
 func seedDemo(s *sim.Sim, callback, callbackAuth string) (devDemo, error) {
 	var d devDemo
 	d.iot = s.SeedInformatieobjecttype(sim.IOTSeed{Omschrijving: "Bewijs van ondertekening"})
@@ -240,32 +247,44 @@ func seedDemo(s *sim.Sim, callback, callbackAuth string) (devDemo, error) {
 	if err != nil {
 		return d, err
 	}
-	if d.zaak, err = s.SeedZaak(sim.ZaakSeed{Zaaktype: zt, Omschrijving: "Omgevingsvergunning Dorpsstraat 12", Identificatie: "ZAAK-2026-0001"}); err != nil {
+	if d.zaak, d.docs, d.trigger, err = seedDemoZaak(s, zt, d.iot, "ZAAK-2026-0001", "Dorpsstraat 12"); err != nil {
 		return d, err
 	}
-	type docSeed struct{ titel, bestandsnaam string }
-	seeds := []docSeed{{"Besluit omgevingsvergunning", "besluit-omgevingsvergunning.pdf"}, {"Bijlage situatietekening", "situatietekening.pdf"}}
-	var documenten []map[string]any
-	for _, ds := range seeds {
-		content := signing.TextPDF([]string{ds.titel, "Zaak ZAAK-2026-0001, Dorpsstraat 12", "",
-			"Handtekening teamleider: {{Signer1}}", "", "Handtekening wethouder: {{Signer2}}"})
-		u, err := s.SeedDocument(content, sim.DocumentSeed{Titel: ds.titel, Bestandsnaam: ds.bestandsnaam, Formaat: "application/pdf",
-			Status: "in_bewerking", Zaak: d.zaak})
-		if err != nil {
-			return d, err
-		}
-		d.docs = append(d.docs, u)
-		documenten = append(documenten, map[string]any{"uuid": lastSegment(u), "url": u, "titel": ds.titel, "versie": 1, "bestandsnaam": ds.bestandsnaam})
+	if d.declineZaak, _, d.declineTrigger, err = seedDemoZaak(s, zt, d.iot, "ZAAK-2026-0002", "Kerkplein 3"); err != nil {
+		return d, err
 	}
 	s.SeedKanaal(signing.Kanaal)
 	if _, err := s.SeedAbonnement(callback, callbackAuth, signing.Kanaal, nil); err != nil {
 		return d, err
 	}
-	trigger := map[string]any{
-		"naam":                        "Omgevingsvergunning Dorpsstraat 12 - besluit",
+	return d, nil
+}
+
+// seedDemoZaak seeds one zaak of zaaktype zt with two documents and returns the trigger message
+// that asks for both to be signed.
+func seedDemoZaak(s *sim.Sim, zt, iot, identificatie, adres string) (zaak string, docs []string, trigger []byte, err error) {
+	if zaak, err = s.SeedZaak(sim.ZaakSeed{Zaaktype: zt, Omschrijving: "Omgevingsvergunning " + adres, Identificatie: identificatie}); err != nil {
+		return "", nil, nil, err
+	}
+	type docSeed struct{ titel, bestandsnaam string }
+	seeds := []docSeed{{"Besluit omgevingsvergunning", "besluit-omgevingsvergunning.pdf"}, {"Bijlage situatietekening", "situatietekening.pdf"}}
+	var documenten []map[string]any
+	for _, ds := range seeds {
+		content := signing.TextPDF([]string{ds.titel, "Zaak " + identificatie + ", " + adres, "",
+			"Handtekening teamleider: {{Signer1}}", "", "Handtekening wethouder: {{Signer2}}"})
+		u, err := s.SeedDocument(content, sim.DocumentSeed{Titel: ds.titel, Bestandsnaam: ds.bestandsnaam, Formaat: "application/pdf",
+			Status: "in_bewerking", Zaak: zaak})
+		if err != nil {
+			return "", nil, nil, err
+		}
+		docs = append(docs, u)
+		documenten = append(documenten, map[string]any{"uuid": lastSegment(u), "url": u, "titel": ds.titel, "versie": 1, "bestandsnaam": ds.bestandsnaam})
+	}
+	m := map[string]any{
+		"naam":                        "Omgevingsvergunning " + adres + " - besluit",
 		"eigenaar":                    "behandelaar@gemeente.example",
-		"zaak":                        map[string]any{"uuid": lastSegment(d.zaak), "url": d.zaak},
-		"bewijs_informatieobjecttype": d.iot,
+		"zaak":                        map[string]any{"uuid": lastSegment(zaak), "url": zaak},
+		"bewijs_informatieobjecttype": iot,
 		"documenten":                  documenten,
 		"ondertekenaars": []map[string]any{
 			{"e-mail": devSigner1Email, "voornaam": "Anouk", "achternaam": "de Vries", "identificatie": "Signer1", "volgorde": 1,
@@ -274,9 +293,8 @@ func seedDemo(s *sim.Sim, callback, callbackAuth string) (devDemo, error) {
 				"authenticatie": nil},
 		},
 	}
-	d.trigger, err = json.MarshalIndent(trigger, "", "  ")
-	d.trigger = append(d.trigger, '\n')
-	return d, err
+	trigger, err = json.MarshalIndent(m, "", "  ")
+	return zaak, docs, append(trigger, '\n'), err
 }
 
 func lastSegment(u string) string { return u[strings.LastIndexByte(u, '/')+1:] }
@@ -301,9 +319,10 @@ func devClient(ctx context.Context, a *app) (devCredentials, error) {
 }
 
 type devBanner struct {
-	self, publicURL, simURL, vendorURL, db, provider, trigger string
-	cred                                                      devCredentials
-	demo                                                      devDemo
+	self, publicURL, simURL, vendorURL, db, provider string
+	trigger, declineTrigger                          string // paths of the two trigger files
+	cred                                             devCredentials
+	demo                                             devDemo
 }
 
 // printDevBanner prints where everything runs and the commands to try a signing. The commands
@@ -330,13 +349,16 @@ func printDevBanner(w io.Writer, b devBanner) {
 		p("        document %s", d)
 	}
 	p("")
-	p("# 1. Get a token")
-	p("    TOKEN=$(curl -s -u '%s:%s' -d grant_type=client_credentials %s%s | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')",
+	p("# 1. Get a token (the line says why when there is none)")
+	p("    RES=$(curl -sS -u '%s:%s' -d grant_type=client_credentials %s%s 2>&1); TOKEN=$(echo \"$RES\" | sed -n 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/p'); [ -n \"$TOKEN\" ] && echo 'token received' || echo \"no token: $RES\"",
 		b.cred.clientID, b.cred.secret, b.self, auth.TokenPath)
 	p("")
-	p("# 2. Post the trigger (two documents; %s signs first with an SMS code, then %s)", devSigner1Email, devSigner2Email)
-	p("    ID=$(curl -s -X POST %s/api/v1/transactions -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' --data @%s | sed 's/.*\"transaction_id\":\"\\([^\"]*\\)\".*/\\1/'); echo $ID",
-		b.self, shellQuote(b.trigger))
+	if b.provider == builtin.Name {
+		p("# 2. Post the trigger (two documents; %s signs first with an SMS code, then %s)", devSigner1Email, devSigner2Email)
+	} else {
+		p("# 2. Post the trigger (two documents; %s signs first, then %s)", devSigner1Email, devSigner2Email)
+	}
+	p("    %s", postTrigger(b.self, b.trigger))
 	p("")
 	p("# 3. Follow it")
 	p("    curl -s %s/api/v1/transactions/$ID -H \"Authorization: Bearer $TOKEN\"", b.self)
@@ -348,11 +370,11 @@ func printDevBanner(w io.Writer, b devBanner) {
 		p("#    gets an e-mail with a link of their own. The outbox page lists every e-mail and SMS.")
 		p("    echo %s/dev/outbox", b.publicURL)
 	} else {
-		p("#    Signer 0 is %s, signer 1 %s (invited once signer 0 signed).", devSigner1Email, devSigner2Email)
-		p("    SIGNING=$(curl -s '%s/api/signings?external_id='$ID | sed 's/^\\[{\"id\":\"\\([^\"]*\\)\".*/\\1/')", b.vendorURL)
+		p("#    The vendor simulator's API stands in for its signing pages. signingd creates the signing there")
+		p("#    a moment after the trigger: the first line waits for it. Then the signers sign, in their order.")
+		p("    %s", waitSigning(b.vendorURL))
 		p("    curl -s -X POST %s/api/signings/$SIGNING/signers/0/sign", b.vendorURL)
 		p("    curl -s -X POST %s/api/signings/$SIGNING/signers/1/sign", b.vendorURL)
-		p("#    or decline instead: curl -s -X POST %s/api/signings/$SIGNING/signers/1/decline -d '{\"reden\":\"bedrag klopt niet\"}'", b.vendorURL)
 	}
 	p("")
 	p("# 5. The notification: this terminal prints \"ZAC received notification OndertekenenVoltooid\" when the")
@@ -361,7 +383,31 @@ func printDevBanner(w io.Writer, b devBanner) {
 	p("#    and the signed versions of the first document at")
 	p("    curl -s %s/_sim/documents/%s/versions", b.simURL, lastSegment(b.demo.docs[0]))
 	p("")
+	p("# 6. An abort: a second zaak's documents, which the first signer declines; this terminal then prints")
+	p("#    \"ZAC received notification OndertekenenAfgebroken\" with the reason")
+	p("    %s", postTrigger(b.self, b.declineTrigger))
+	if b.provider == builtin.Name {
+		p("#    Open the newest e-mail to %s in %s/dev/outbox, enter the SMS code and choose \"Weigeren\".", devSigner1Email, b.publicURL)
+	} else {
+		p("    %s", waitSigning(b.vendorURL))
+		p("    curl -s -X POST %s/api/signings/$SIGNING/signers/0/decline -d '{\"reden\":\"bedrag klopt niet\"}'", b.vendorURL)
+	}
+	p("")
 	io.WriteString(w, s.String()) //nolint:errcheck // the terminal
+}
+
+// postTrigger is the command that posts the trigger file at path and prints the transaction id
+// (or, when there is none, signingd's answer).
+func postTrigger(self, path string) string {
+	return fmt.Sprintf(`[ -n "$TOKEN" ] || echo 'no token: paste step 1 first'; RES=$(curl -sS -X POST %s/api/v1/transactions -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' --data @%s 2>&1); ID=$(echo "$RES" | sed -n 's/.*"transaction_id":"\([^"]*\)".*/\1/p'); echo "${ID:-no transaction: $RES}"`,
+		self, shellQuote(path))
+}
+
+// waitSigning is the command that waits (up to 30 s) until the vendor simulator knows the signing
+// of transaction $ID, and sets SIGNING to its id.
+func waitSigning(vendorURL string) string {
+	return fmt.Sprintf(`for i in $(seq 30); do SIGNING=$(curl -s '%s/api/signings?external_id='$ID | sed -n 's/^\[{"id":"\([^"]*\)".*/\1/p'); [ -n "$SIGNING" ] && break; sleep 1; done; echo "signing at the vendor: ${SIGNING:-none yet}"`,
+		vendorURL)
 }
 
 // shellQuote quotes a path for sh when it needs it.
@@ -451,7 +497,28 @@ func devDatabase(ctx context.Context, server string, o devOptions, out io.Writer
 		stop()
 		return "", func() {}, fmt.Errorf("dev: database %s: %w (use --database= to use DATABASE_URL's database as it is)", o.database, err)
 	}
+	stopCluster := stop
+	stop = func() {
+		// the demo's data is worthless without the simulator's, which is gone: leave nothing behind
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := dropDatabase(ctx, server, o.database); err != nil {
+			fmt.Fprintf(out, "dev: could not drop database %s: %v\n", o.database, err)
+		}
+		stopCluster()
+	}
 	return dbURL, stop, nil
+}
+
+// dropDatabase drops the database name on the server of dsn, closing its connections.
+func dropDatabase(ctx context.Context, dsn, name string) error {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+	return err
 }
 
 func pingDatabase(ctx context.Context, dsn string) error {
@@ -480,16 +547,15 @@ func recreateDatabase(ctx context.Context, dsn, name string) (string, error) {
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		return "", fmt.Errorf("DATABASE_URL must be a postgres:// URL for dev")
 	}
+	if err := dropDatabase(ctx, dsn, name); err != nil {
+		return "", err
+	}
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		return "", err
 	}
 	defer conn.Close(context.Background())
-	ident := pgx.Identifier{name}.Sanitize()
-	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
-		return "", err
-	}
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+ident); err != nil {
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
 		return "", err
 	}
 	u.Path = "/" + name

