@@ -219,7 +219,31 @@ providers:
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	time.Sleep(500 * time.Millisecond)
+	// Settled: no job is waiting to run (a killed process leaves its jobs "running" until River
+	// rescues them; those are not waited for) and every notification the NRC accepted reached the
+	// subscriber. A duplicate would have shown itself by then.
+	for settleBy := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var waiting int
+		if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM river_job
+			WHERE state IN ('available', 'scheduled', 'retryable', 'pending')`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		delivered, published := 0, 0
+		for _, id := range ids {
+			delivered += len(nrc.For(id))
+		}
+		for _, n := range zs.Notifications() {
+			if n.Message.Kenmerken["transaction_id"] != "" {
+				published++
+			}
+		}
+		if waiting == 0 && delivered >= published {
+			break
+		}
+		if time.Now().After(settleBy) {
+			t.Fatalf("not settled: %d jobs waiting, %d of %d notifications delivered", waiting, delivered, published)
+		}
+	}
 	dups := 0
 	for i, id := range ids {
 		if docs := zs.ZaakDocuments(scenarios[i].zaak); len(docs) != 3 {

@@ -364,13 +364,41 @@ func (e *env) wait(id string, timeout time.Duration) signing.Transaction {
 	return signing.Transaction{}
 }
 
+// settle waits until nothing more can happen for the transaction: none of its jobs is still to
+// run, and the subscriber got every notification about it that the NRC accepted.
+func (e *env) settle(id string) {
+	e.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var open int
+		err := e.st.Pool().QueryRow(context.Background(), `SELECT count(*) FROM river_job
+			WHERE args->>'transaction_id' = $1 AND state NOT IN ('completed', 'cancelled', 'discarded')`, id).Scan(&open)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		published := 0
+		for _, n := range e.zgw.Notifications() {
+			if n.Message.Kenmerken["transaction_id"] == id {
+				published++
+			}
+		}
+		if open == 0 && len(e.nrc.For(id)) >= published {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("transaction %s not settled: %d jobs open, %d of %d notifications delivered", id, open, len(e.nrc.For(id)), published)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // waitMessages waits until the subscriber got n messages about the transaction.
 func (e *env) waitMessages(id string, n int) []sim.Message {
 	e.t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
 		if m := e.nrc.For(id); len(m) >= n {
-			time.Sleep(100 * time.Millisecond) // let a duplicate show itself
+			e.settle(id) // a duplicate would show itself before this returns
 			return e.nrc.For(id)
 		}
 		time.Sleep(20 * time.Millisecond)
