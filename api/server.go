@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/signingd/signingd/api/gen"
 	"github.com/signingd/signingd/auth"
 	"github.com/signingd/signingd/config"
+	"github.com/signingd/signingd/internal/clientip"
 	"github.com/signingd/signingd/metrics"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/store"
@@ -46,10 +48,12 @@ type Deps struct {
 	Landscape config.Landscape
 	CheckURL  URLChecker // nil: every well-formed URL is accepted
 	PublicURL string
-	Logger    *slog.Logger
-	Now       func() time.Time
-	Expiry    time.Duration // how long a transaction may wait for signatures
-	Ready     func(ctx context.Context) error
+	// TrustedProxies are the reverse proxies whose forwarded headers name the client (clientip).
+	TrustedProxies []netip.Prefix
+	Logger         *slog.Logger
+	Now            func() time.Time
+	Expiry         time.Duration // how long a transaction may wait for signatures
+	Ready          func(ctx context.Context) error
 	// Metrics, when set, counts every request; ServeMetrics also serves them at /metrics (leave it
 	// off when they have a listen address of their own).
 	Metrics      *metrics.Metrics
@@ -83,6 +87,10 @@ func New(d Deps) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Logger)
+	// One client address for every route: rate limits, lockouts, the audit trail and the signer's
+	// evidence read it with clientip.From (or c.RealIP, which asks the same).
+	e.Pre(echo.WrapMiddleware(clientip.New(d.TrustedProxies).Handler))
+	e.IPExtractor = clientip.From
 	e.Use(middleware.RequestID())
 	if d.Metrics != nil {
 		e.Use(d.Metrics.Middleware())

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/signingd/signingd/config"
+	"github.com/signingd/signingd/internal/clientip"
 	"github.com/signingd/signingd/store"
 )
 
@@ -54,21 +54,12 @@ type authenticatedClient struct {
 	method string
 }
 
-// remoteAddr is the caller's address, for rate limits and the audit trail.
-func remoteAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 // authenticateClient finds and checks the client of a token, introspection or revocation request.
 // It counts failures and enforces the lockout and the per-client rate limit. clientID is what the
 // request claims, also when authentication fails (for the audit trail).
 func (s *Service) authenticateClient(ctx context.Context, r *http.Request, form url.Values) (ac authenticatedClient, clientID string, oe *oauthError) {
 	now := s.o.Now()
-	addr := remoteAddr(r)
+	addr := clientip.From(r)
 	user, pass, hasBasic := r.BasicAuth()
 	hasPost := form.Has("client_secret")
 	hasAssertion := form.Has("client_assertion") || form.Has("client_assertion_type")

@@ -12,6 +12,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/labstack/echo/v4"
 
+	"github.com/signingd/signingd/internal/clientip"
 	"github.com/signingd/signingd/store"
 )
 
@@ -89,7 +90,7 @@ func (s *Service) refuse(c echo.Context, clientID, method string, e *oauthError)
 		s.o.Logger.Error("token service", "error", reason)
 		reason, e.desc = "internal error", ""
 	}
-	s.audit.Record(store.AuditEntry{At: s.o.Now(), Event: EventRefused, ClientID: clientID, Address: remoteAddr(c.Request()),
+	s.audit.Record(store.AuditEntry{At: s.o.Now(), Event: EventRefused, ClientID: clientID, Address: clientip.From(c.Request()),
 		Method: method, Reason: reason})
 	s.o.Metrics.TokenRefused(e.code)
 	return writeError(c, e)
@@ -98,7 +99,7 @@ func (s *Service) refuse(c echo.Context, clientID, method string, e *oauthError)
 // token is the token endpoint (client credentials grant only).
 func (s *Service) token(c echo.Context) error {
 	r := c.Request()
-	addr := remoteAddr(r)
+	addr := clientip.From(r)
 	now := s.o.Now()
 	if ok, wait := s.byAddr.allow(addr, now); !ok {
 		return s.refuse(c, "", "", tooMany("address rate limit", wait))
@@ -227,7 +228,7 @@ func (s *Service) introspect(c echo.Context) error {
 	if err != nil || (p.OrganisationID != cl.OrganisationID && !slices.Contains(cl.Scopes, ScopeAdmin)) {
 		return c.JSON(http.StatusOK, inactive)
 	}
-	s.audit.Record(store.AuditEntry{At: s.o.Now(), Event: EventIntrospected, ClientID: cl.ClientID, Address: remoteAddr(r), Method: cl.method, JTI: v.Jti})
+	s.audit.Record(store.AuditEntry{At: s.o.Now(), Event: EventIntrospected, ClientID: cl.ClientID, Address: clientip.From(r), Method: cl.method, JTI: v.Jti})
 	return c.JSON(http.StatusOK, map[string]any{
 		"active": true, "scope": strings.Join(p.Scopes, " "), "client_id": v.ClientID, "sub": v.Sub,
 		"aud": v.Aud[0], "iss": v.Iss, "exp": v.Exp.Unix(), "iat": unixOrZero(v.Iat), "nbf": unixOrZero(v.Nbf),
@@ -274,7 +275,7 @@ func (s *Service) revoke(c echo.Context) error {
 		return s.refuse(c, cl.ClientID, cl.method, &oauthError{status: http.StatusInternalServerError, code: "server_error", reason: err.Error()})
 	}
 	s.revoked.add(v.Jti)
-	s.audit.Record(store.AuditEntry{At: s.o.Now(), Event: EventRevoked, ClientID: cl.ClientID, Address: remoteAddr(r), Method: cl.method, JTI: v.Jti})
+	s.audit.Record(store.AuditEntry{At: s.o.Now(), Event: EventRevoked, ClientID: cl.ClientID, Address: clientip.From(r), Method: cl.method, JTI: v.Jti})
 	return c.NoContent(http.StatusOK)
 }
 

@@ -22,6 +22,7 @@ type Config struct {
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" doc:"How long a SIGTERM waits for requests and jobs to drain."`
 	Workers         int           `env:"WORKERS" doc:"Maximum number of jobs run at once by this replica."`
 	MetricsAddr     string        `env:"METRICS_ADDR" doc:"Serve /metrics on this address instead of on LISTEN_ADDR (e.g. :9090), to keep it off the public port."`
+	TrustedProxies  Prefixes      `env:"TRUSTED_PROXIES" doc:"Comma-separated CIDRs (or single addresses) of the reverse proxies whose X-Forwarded-For and X-Real-IP are believed; the client is the right-most address not in them. Empty: the TCP peer is the client and forwarded headers are ignored."`
 
 	// Sub-configurations; their fields carry env tags of their own.
 	Auth     AuthConfig
@@ -68,6 +69,11 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if v := getenv("SECRET_KEY"); v != "" {
 		if c.SecretKey, err = ParseSecret(v); err != nil {
 			return c, fmt.Errorf("config: SECRET_KEY: %w", err)
+		}
+	}
+	if v := getenv("TRUSTED_PROXIES"); v != "" {
+		if c.TrustedProxies, err = ParsePrefixes(v); err != nil {
+			return c, fmt.Errorf("config: TRUSTED_PROXIES: %w", err)
 		}
 	}
 	if v := getenv("MIGRATE_ON_START"); v != "" {

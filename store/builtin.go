@@ -9,6 +9,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/signingd/signingd/signing"
 )
 
 // BuiltinSigning is one signing of the built-in signer with its documents and signers.
@@ -305,14 +308,36 @@ func (s *Store) ExpireBuiltinSignings(ctx context.Context, now time.Time) ([]uui
 	return ids, nil
 }
 
-// CreateBuiltinSession binds a new browser session (its digest) to one signer.
-func (s *Store) CreateBuiltinSession(ctx context.Context, digest []byte, id uuid.UUID, pos int, now, expires time.Time) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO builtin_sessions (digest, signing_id, position, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5)`, digest, id, pos, now, expires)
+// CreateBuiltinSession binds a new browser session (its digest) to one signer and keeps at most
+// max live sessions for that signer: every page view without a cookie makes one, so a flood of
+// them must not grow the table. The oldest unauthenticated sessions (and any expired ones) go first.
+func (s *Store) CreateBuiltinSession(ctx context.Context, digest []byte, id uuid.UUID, pos int, now, expires time.Time, max int) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := lockBuiltinSigner(ctx, tx, id, pos); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO builtin_sessions (digest, signing_id, position, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5)`, digest, id, pos, now, expires); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM builtin_sessions WHERE signing_id = $1 AND position = $2 AND digest IN (
+			SELECT digest FROM builtin_sessions WHERE signing_id = $1 AND position = $2
+			ORDER BY digest = $3 DESC, expires_at > $4 DESC, authenticated_at IS NOT NULL DESC, created_at DESC
+			OFFSET $5)`, id, pos, digest, now, max)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("store: create builtin session: %w", err)
 	}
 	return nil
+}
+
+// lockBuiltinSigner serializes the writers of one signer's sessions and events, so that their
+// bounds hold under parallel requests.
+func lockBuiltinSigner(ctx context.Context, tx pgx.Tx, id uuid.UUID, pos int) error {
+	var one int
+	err := tx.QueryRow(ctx, `SELECT 1 FROM builtin_signers WHERE signing_id = $1 AND position = $2 FOR UPDATE`, id, pos).Scan(&one)
+	return translate(err, "Signer")
 }
 
 // BuiltinSession returns the signer a live session belongs to and whether it is authenticated;
@@ -353,10 +378,11 @@ const (
 )
 
 // VerifyBuiltinOTP checks one code attempt (its digest) for a signer and, when right, marks the
-// session authenticated, all in one transaction. Every wrong or late attempt counts; at
+// session authenticated under the digest renewed, all in one transaction: the session id changes on
+// authentication, so an id planted in the signer's browser beforehand (session fixation) is worthless. Every wrong or late attempt counts; at
 // maxFailures the link locks for lockout and the stored code is dropped, so that even the right
 // code is refused until a new one is requested after the lock.
-func (s *Store) VerifyBuiltinOTP(ctx context.Context, id uuid.UUID, pos int, session, candidate []byte, now time.Time, maxFailures int, lockout time.Duration) (OTPResult, error) {
+func (s *Store) VerifyBuiltinOTP(ctx context.Context, id uuid.UUID, pos int, session, renewed, candidate []byte, now time.Time, maxFailures int, lockout time.Duration) (OTPResult, error) {
 	res := OTPWrong
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var digest []byte
@@ -381,8 +407,7 @@ func (s *Store) VerifyBuiltinOTP(ctx context.Context, id uuid.UUID, pos int, ses
 				locked_until = NULL WHERE signing_id = $1 AND position = $2`, id, pos); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, `UPDATE builtin_sessions SET authenticated_at = $2 WHERE digest = $1`, session, now)
-			return err
+			return authenticateSession(ctx, tx, session, renewed, now)
 		case digest == nil || expires == nil || !expires.After(now):
 			res = OTPExpired
 		}
@@ -403,13 +428,22 @@ func (s *Store) VerifyBuiltinOTP(ctx context.Context, id uuid.UUID, pos int, ses
 }
 
 // AuthenticateBuiltinSession marks a session authenticated without a code (method null: the link
-// is the factor).
-func (s *Store) AuthenticateBuiltinSession(ctx context.Context, session []byte, now time.Time) error {
-	_, err := s.pool.Exec(ctx, `UPDATE builtin_sessions SET authenticated_at = $2 WHERE digest = $1 AND authenticated_at IS NULL`, session, now)
-	if err != nil {
+// is the factor), under the digest renewed, as VerifyBuiltinOTP does.
+func (s *Store) AuthenticateBuiltinSession(ctx context.Context, session, renewed []byte, now time.Time) error {
+	if err := authenticateSession(ctx, s.pool, session, renewed, now); err != nil {
 		return fmt.Errorf("store: authenticate builtin session: %w", err)
 	}
 	return nil
+}
+
+func authenticateSession(ctx context.Context, db interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+}, session, renewed []byte, now time.Time) error {
+	tag, err := db.Exec(ctx, `UPDATE builtin_sessions SET digest = $2, authenticated_at = $3 WHERE digest = $1`, session, renewed, now)
+	if err == nil && tag.RowsAffected() != 1 {
+		err = &signing.Error{Code: signing.ENOTFOUND, Message: "Session not found."}
+	}
+	return err
 }
 
 // AddBuiltinEvent appends an event to a signing's audit trail; tx may be nil.
@@ -425,6 +459,29 @@ func (s *Store) AddBuiltinEvent(ctx context.Context, tx pgx.Tx, id uuid.UUID, po
 		return fmt.Errorf("store: add builtin event: %w", err)
 	}
 	return nil
+}
+
+// AddBuiltinPageEvent appends an event a signer's browser causes (a page opened, a code sent or
+// refused) unless that signer already has max events of the type: anyone holding the link can
+// repeat them, and the evidence report must not grow with every repetition. It reports whether the
+// event was recorded.
+func (s *Store) AddBuiltinPageEvent(ctx context.Context, id uuid.UUID, pos int, typ, ip, userAgent string, detail map[string]any, now time.Time, max int) (bool, error) {
+	added := false
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := lockBuiltinSigner(ctx, tx, id, pos); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO builtin_events (signing_id, position, at, type, ip, user_agent, detail)
+			SELECT $1, $2, $3, $4, $5, $6, $7
+			WHERE (SELECT count(*) FROM builtin_events WHERE signing_id = $1 AND position = $2 AND type = $4) < $8`,
+			id, pos, now, typ, ip, userAgent, detail, max)
+		added = err == nil && tag.RowsAffected() == 1
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: add builtin page event: %w", err)
+	}
+	return added, nil
 }
 
 // BuiltinEvents returns a signing's audit trail in order.

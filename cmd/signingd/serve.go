@@ -170,17 +170,18 @@ func assemble(ctx context.Context, cfg config.Config, logger *slog.Logger, pool 
 	mounts = append(mounts, extra...)
 	migrationsOK := false
 	a.handler = api.New(api.Deps{
-		Store:        st,
-		Auth:         authn,
-		Metrics:      m,
-		ServeMetrics: cfg.MetricsAddr == "",
-		Tracer:       tp,
-		Mounts:       mounts,
-		Expiry:       cfg.Workflow.Expiry,
-		Landscape:    cfg.Landscape,
-		CheckURL:     registry.CheckURL,
-		PublicURL:    cfg.PublicURL,
-		Logger:       logger,
+		Store:          st,
+		Auth:           authn,
+		Metrics:        m,
+		ServeMetrics:   cfg.MetricsAddr == "",
+		Tracer:         tp,
+		Mounts:         mounts,
+		Expiry:         cfg.Workflow.Expiry,
+		Landscape:      cfg.Landscape,
+		CheckURL:       registry.CheckURL,
+		PublicURL:      cfg.PublicURL,
+		TrustedProxies: cfg.TrustedProxies,
+		Logger:         logger,
 		Ready: func(ctx context.Context) error {
 			if err := st.Ping(ctx); err != nil {
 				return err

@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"github.com/signingd/signingd/internal/clientip"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/store"
 )
@@ -197,10 +198,40 @@ func (r *req) who() actor {
 	if len(ua) > 500 {
 		ua = ua[:500]
 	}
-	return actor{IP: r.c.RealIP(), UserAgent: ua}
+	return actor{IP: clientip.From(r.c.Request()), UserAgent: ua}
 }
 
-func (r *req) pos() *int { p := r.signer.Position; return &p }
+// startSession gives the browser a new, unauthenticated session of this signer.
+func (p *Provider) startSession(r *req) error {
+	sid, d := p.newSessionID()
+	now := p.now()
+	if err := p.o.Store.CreateBuiltinSession(r.c.Request().Context(), d, r.sg.ID, r.signer.Position, now,
+		now.Add(sessionLifetime), maxSessionsPerSigner); err != nil {
+		return err
+	}
+	p.setSessionCookie(r, sid)
+	return nil
+}
+
+// newSessionID returns a fresh session id and the digest it is stored under.
+func (p *Provider) newSessionID() (string, []byte) {
+	sid := newToken()
+	return sid, p.digest("session", sid)
+}
+
+func (p *Provider) setSessionCookie(r *req, sid string) {
+	r.c.SetCookie(&http.Cookie{Name: cookieName, Value: sid, Path: "/sign/" + r.token, HttpOnly: true,
+		Secure: strings.HasPrefix(p.o.PublicURL, "https://"), SameSite: http.SameSiteStrictMode, MaxAge: int(sessionLifetime.Seconds())})
+	r.session, r.sid = p.digest("session", sid), sid
+}
+
+// event records what the signer's browser did, within the per-type bound.
+func (p *Provider) event(r *req, typ string, detail map[string]any) error {
+	who := r.who()
+	_, err := p.o.Store.AddBuiltinPageEvent(r.c.Request().Context(), r.sg.ID, r.signer.Position, typ, who.IP, who.UserAgent,
+		detail, p.now(), maxPageEventsPerType)
+	return err
+}
 
 // page shows the link's current step: authentication, signing, or what was done.
 func (p *Provider) page(r *req) error {
@@ -215,29 +246,27 @@ func (p *Provider) page(r *req) error {
 	case signing.SignerDeclined:
 		return p.render(r, view{Kind: "done", Title: t["title"], Message: t["done.declined"], MessageKind: "ok"})
 	}
-	if r.session == nil {
-		sid := newToken()
-		d := p.digest("session", sid)
-		now := p.now()
-		if err := p.o.Store.CreateBuiltinSession(ctx, d, r.sg.ID, r.signer.Position, now, now.Add(sessionLifetime)); err != nil {
+	fresh := r.session == nil
+	if fresh {
+		if err := p.startSession(r); err != nil {
 			return err
 		}
-		r.c.SetCookie(&http.Cookie{Name: cookieName, Value: sid, Path: "/sign/" + r.token, HttpOnly: true,
-			Secure: strings.HasPrefix(p.o.PublicURL, "https://"), SameSite: http.SameSiteStrictMode, MaxAge: int(sessionLifetime.Seconds())})
-		r.session, r.sid = d, sid
-		who := r.who()
-		if err := p.o.Store.AddBuiltinEvent(ctx, nil, r.sg.ID, r.pos(), "opened", who.IP, who.UserAgent, nil, now); err != nil {
+		if err := p.event(r, "opened", nil); err != nil {
 			return err
 		}
 	}
 	if !r.authed && r.signer.AuthMethod == "null" {
-		now := p.now()
-		if err := p.o.Store.AuthenticateBuiltinSession(ctx, r.session, now); err != nil {
+		sid, renewed := r.sid, r.session
+		if !fresh { // a session the browser brought gets a new id once authenticated (no fixation)
+			sid, renewed = p.newSessionID()
+		}
+		if err := p.o.Store.AuthenticateBuiltinSession(ctx, r.session, renewed, p.now()); err != nil {
 			return err
 		}
-		who := r.who()
-		if err := p.o.Store.AddBuiltinEvent(ctx, nil, r.sg.ID, r.pos(), "authenticated", who.IP, who.UserAgent,
-			map[string]any{"authenticatie": "null"}, now); err != nil {
+		if !fresh {
+			p.setSessionCookie(r, sid)
+		}
+		if err := p.event(r, "authenticated", map[string]any{"authenticatie": "null"}); err != nil {
 			return err
 		}
 		r.authed = true
@@ -342,9 +371,7 @@ func (p *Provider) postCode(r *req) error {
 		p.o.Logger.WarnContext(ctx, "builtin: send code failed", "ref", r.sg.ID, "signer", r.signer.Position, "method", r.signer.AuthMethod, "err", err)
 		return p.back(r, "send_failed")
 	}
-	who := r.who()
-	if err := p.o.Store.AddBuiltinEvent(ctx, nil, r.sg.ID, r.pos(), "code_sent", who.IP, who.UserAgent,
-		map[string]any{"authenticatie": r.signer.AuthMethod}, now); err != nil {
+	if err := p.event(r, "code_sent", map[string]any{"authenticatie": r.signer.AuthMethod}); err != nil {
 		return err
 	}
 	return p.back(r, "code_sent")
@@ -368,18 +395,20 @@ func (p *Provider) postVerify(r *req) error {
 	}
 	ctx := r.c.Request().Context()
 	now := p.now()
-	res, err := p.o.Store.VerifyBuiltinOTP(ctx, r.sg.ID, r.signer.Position, r.session, p.otpDigest(r, code), now, MaxCodeAttempts, p.o.OTPLockout)
+	sid, renewed := p.newSessionID() // the session's id changes once authenticated (no fixation)
+	res, err := p.o.Store.VerifyBuiltinOTP(ctx, r.sg.ID, r.signer.Position, r.session, renewed, p.otpDigest(r, code), now, MaxCodeAttempts, p.o.OTPLockout)
 	if err != nil {
 		return err
 	}
-	who := r.who()
+	if res == store.OTPOK {
+		p.setSessionCookie(r, sid)
+	}
 	outcomes := map[store.OTPResult]struct{ event, msg string }{
 		store.OTPOK: {"authenticated", ""}, store.OTPWrong: {"code_wrong", "code_wrong"},
 		store.OTPExpired: {"code_expired", "code_expired"}, store.OTPLocked: {"locked", "locked"},
 	}
 	event, msg := outcomes[res].event, outcomes[res].msg
-	if err := p.o.Store.AddBuiltinEvent(ctx, nil, r.sg.ID, r.pos(), event, who.IP, who.UserAgent,
-		map[string]any{"authenticatie": r.signer.AuthMethod}, now); err != nil {
+	if err := p.event(r, event, map[string]any{"authenticatie": r.signer.AuthMethod}); err != nil {
 		return err
 	}
 	if res != store.OTPOK {

@@ -41,6 +41,13 @@ const (
 	sessionLifetime = 12 * time.Hour
 )
 
+// Bounds of what a browser holding a link can make us store: live sessions per signer, and events
+// of one type (opened, code_sent, code_wrong, …) per signer in the evidence.
+const (
+	maxSessionsPerSigner = 10
+	maxPageEventsPerType = 20
+)
+
 // Options configure the provider.
 type Options struct {
 	Store       *store.Store
