@@ -181,7 +181,8 @@ var (
 func (p *page) fromOutbox(base, kind, to string, re *regexp.Regexp) string {
 	p.t.Helper()
 	sel := fmt.Sprintf(`article[data-kind=%q][data-to=%q] pre`, kind, to)
-	deadline := time.Now().Add(30 * time.Second)
+	// generous: an invitation waits for LibreOffice's conversion, slow on a busy machine
+	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		p.run("outbox", chromedp.Navigate(base+"/dev/outbox"), chromedp.WaitVisible(chromedp.ID("main")))
 		n, err := chromedp.Run(p.ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, sel)))

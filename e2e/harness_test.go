@@ -59,6 +59,8 @@ type envOptions struct {
 	expiry   time.Duration
 	// zgwAuth is how signingd authenticates to the simulated ZGW services; none when nil.
 	zgwAuth *config.ServiceAuth
+	// vendorWrap wraps the vendor simulator's handler, to hold or watch its answers.
+	vendorWrap func(http.Handler) http.Handler
 }
 
 type jobsConfig = jobs.Config
@@ -171,7 +173,11 @@ func newEnv(t testing.TB, o envOptions) *env {
 	}
 
 	e.vendor = simulated.NewServer(simulated.ServerOptions{AutoSign: o.autoSign})
-	vsrv := httptest.NewServer(e.vendor.Handler())
+	var vh http.Handler = e.vendor.Handler()
+	if o.vendorWrap != nil {
+		vh = o.vendorWrap(vh)
+	}
+	vsrv := httptest.NewServer(vh)
 	t.Cleanup(func() { vsrv.Close(); e.vendor.Close() })
 	e.vendorURL = vsrv.URL
 

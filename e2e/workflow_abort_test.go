@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/signing/providers/simulated"
 	"github.com/signingd/signingd/zgw/sim"
 )
 
@@ -60,6 +62,50 @@ func TestWorkflowAbortCancel(t *testing.T) {
 	e.aborted(id, "Ingetrokken: verkeerd document")
 	if status, _ := e.do(http.MethodPost, "/api/v1/transactions/"+id+"/cancel", nil); status != http.StatusConflict {
 		t.Errorf("second cancel: %d", status)
+	}
+}
+
+// TestWorkflowAbortCancelWhileCreating: a cancel that comes while the vendor is still creating the
+// signing (its answer not yet in) withdraws that signing too, once the answer arrives; no signer
+// is left invited to a transaction that was withdrawn.
+func TestWorkflowAbortCancelWhileCreating(t *testing.T) {
+	t.Parallel()
+	started, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	e := newEnv(t, envOptions{vendorWrap: func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h.ServeHTTP(w, r)
+			if strings.HasSuffix(r.URL.Path, "/start") {
+				once.Do(func() { close(started) })
+				<-release // the answer reaches signingd only now
+			}
+		})
+	}})
+	t.Cleanup(func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	})
+	id := e.start(e.scenario(1, 1))
+	select {
+	case <-started:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the signing never started at the vendor")
+	}
+	if status, body := e.do(http.MethodPost, "/api/v1/transactions/"+id+"/cancel", nil); status >= 300 {
+		t.Fatalf("cancel: %d %s", status, body)
+	}
+	if tx := e.wait(id, 30*time.Second); tx.State != signing.StateAborted {
+		t.Fatalf("state %s, want aborted", tx.State)
+	}
+	close(release)
+	sid, _ := e.vendor.SigningByExternalID(id)
+	for deadline := time.Now().Add(30 * time.Second); e.vendor.Status(sid) != simulated.StatusCancelled; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("signing %s at the vendor is %s, want cancelled", sid, e.vendor.Status(sid))
+		}
 	}
 }
 

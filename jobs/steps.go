@@ -169,6 +169,11 @@ func (wf *Workflow) create(ctx context.Context, job *river.Job[store.CreateSigni
 	if err != nil {
 		return failAt(signing.StepCreate, "", err)
 	}
+	// The reference is kept first, whatever happens to the transaction meanwhile, so that an
+	// abort finds the signing to cancel.
+	if err := wf.store.InTx(ctx, func(tx pgx.Tx) error { return wf.store.SetProviderRef(ctx, tx, id, ref) }); err != nil {
+		return err
+	}
 	now := wf.cfg.Now().UTC()
 	err = wf.store.InTx(ctx, func(tx pgx.Tx) error {
 		if err := wf.store.Advance(ctx, tx, id, store.Step{From: signing.StateFetching, To: signing.StateAwaitingSignatures,
@@ -178,13 +183,21 @@ func (wf *Workflow) create(ctx context.Context, job *river.Job[store.CreateSigni
 			Next: store.CheckProgressArgs{TransactionID: id, Chain: true}}); err != nil {
 			return err
 		}
-		if err := wf.store.SetProviderRef(ctx, tx, id, ref); err != nil {
-			return err
-		}
 		return complete(ctx, tx, job)
 	})
-	if err == nil {
-		log.Info("signing created at provider", "provider", w.Provider, "ref", ref)
+	switch {
+	case err == nil:
+		log.InfoContext(ctx, "signing created at provider", "provider", w.Provider, "ref", ref)
+	case errors.Is(err, store.ErrStale):
+		// Cancelled (or expired) while the provider created the signing: the abort may have run
+		// before the reference was known, so withdraw the signing here; a second cancel is harmless.
+		reden := "Ingetrokken"
+		if cur, werr := wf.store.Work(ctx, id); werr == nil && cur.Reden != "" {
+			reden = cur.Reden
+		}
+		if cerr := p.Cancel(ctx, ref, reden); cerr != nil {
+			log.WarnContext(ctx, "cancel of a signing created during an abort failed", "provider", w.Provider, "ref", ref, "err", cerr)
+		}
 	}
 	return err
 }
