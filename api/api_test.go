@@ -210,7 +210,7 @@ func TestCreateTransactionWritesEverything(t *testing.T) {
 			}
 			if tt.smsSigner {
 				a := tr["ondertekenaars"].([]any)[0].(map[string]any)["authenticatie"].(map[string]any)
-				if a["methode"] != "sms" || a["waarde"] != "+316*****678" {
+				if a["methode"] != "sms" || a["waarde"] != "+••••••••678" {
 					t.Errorf("sms authenticatie shown as %v, want masked number", a)
 				}
 			}

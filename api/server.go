@@ -22,6 +22,7 @@ import (
 	"github.com/signingd/signingd/auth"
 	"github.com/signingd/signingd/config"
 	"github.com/signingd/signingd/internal/clientip"
+	"github.com/signingd/signingd/internal/text"
 	"github.com/signingd/signingd/metrics"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/store"
@@ -408,10 +409,10 @@ func toTransaction(t signing.Transaction) gen.Transaction {
 
 // mask hides most of a phone number: the status API is read by more people than the signer.
 func mask(method, v string) string {
-	if method != signing.AuthSMS || len(v) < 7 {
+	if method != signing.AuthSMS {
 		return v
 	}
-	return v[:4] + strings.Repeat("*", len(v)-7) + v[len(v)-3:]
+	return text.MaskPhone(v)
 }
 
 func nonEmpty(s string) *string {

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/signingd/signingd/internal/clientip"
+	"github.com/signingd/signingd/internal/text"
 	"github.com/signingd/signingd/store"
 )
 
@@ -175,12 +176,7 @@ func methodOf(r *http.Request, form url.Values) string {
 }
 
 // trunc keeps caller-chosen strings short in answers and the audit trail.
-func trunc(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
-	}
-	return s
-}
+func trunc(s string) string { return text.Truncate(s, 65) }
 
 // tokenRequest reads an introspection or revocation request: the form, the client that must
 // authenticate itself, and the token it asks about. When answered is true the refusal has been

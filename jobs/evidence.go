@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/signingd/signingd/internal/text"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/store"
 	"github.com/signingd/signingd/zgw"
@@ -118,7 +119,7 @@ func (wf *Workflow) newEvidence(ctx context.Context, c *zgw.Client, w store.Work
 	no := false
 	eio, err := c.StartCreateEIO(ctx, "", zgw.EIOFields{
 		Identificatie: ident, Bronorganisatie: bron, Creatiedatum: today(now),
-		Titel: truncate("Bewijs van ondertekening - "+w.Naam, 200), Auteur: truncate(auteur, 200), Taal: "dut",
+		Titel: text.Truncate("Bewijs van ondertekening - "+w.Naam, 200), Auteur: text.Truncate(auteur, 200), Taal: "dut",
 		Formaat: "application/pdf", Bestandsnaam: "bewijs-ondertekening-" + id.String() + ".pdf",
 		IndicatieGebruiksrecht: &no, Status: "definitief", Informatieobjecttype: w.BewijsInformatieobjecttype,
 		Beschrijving: "Bewijs van ondertekening voor transactie " + id.String(),
@@ -458,12 +459,4 @@ func (wf *Workflow) evidenceContent(ctx context.Context, w store.Work, now time.
 		return evidenceSource{}, fmt.Errorf("jobs: evidence content of %s not stored", w.ID)
 	}
 	return evidenceSource{Blob: *b}, nil
-}
-
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) > n {
-		return string(r[:n])
-	}
-	return s
 }

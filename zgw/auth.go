@@ -25,6 +25,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/signingd/signingd/config"
+	"github.com/signingd/signingd/internal/text"
 )
 
 // Authenticator puts a service's credentials on a request. The client calls it only after the
@@ -194,7 +195,7 @@ func tokenError(err error) error {
 	if errors.As(err, &re) && re.Response != nil {
 		return &Error{Op: "get token", Method: http.MethodPost, URL: re.Response.Request.URL.String(),
 			Status: re.Response.StatusCode, Code: re.ErrorCode, Title: "token request refused",
-			Detail:     truncate(re.ErrorDescription, 300),
+			Detail:     text.Truncate(re.ErrorDescription, 300),
 			RetryAfter: parseRetryAfter(re.Response.Header.Get("Retry-After"), time.Now())}
 	}
 	var ze *Error
@@ -433,7 +434,7 @@ func (s *assertionSource) Token() (*oauth2.Token, error) {
 			status = http.StatusBadGateway // a 200 without a token is the IdP's fault
 		}
 		return nil, &Error{Op: "get token", Method: http.MethodPost, URL: s.tokenURL, Status: status,
-			Code: out.Error, Title: "token request refused", Detail: truncate(out.ErrorDescription, 300),
+			Code: out.Error, Title: "token request refused", Detail: text.Truncate(out.ErrorDescription, 300),
 			RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), s.now())}
 	}
 	tok := &oauth2.Token{AccessToken: out.AccessToken, TokenType: out.TokenType}

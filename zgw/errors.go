@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/signingd/signingd/internal/text"
 )
 
 // InvalidParam is one entry of a ValidatieFout's invalidParams.
@@ -50,14 +52,14 @@ func (e *Error) Error() string {
 		b.WriteString(": " + e.Title)
 	}
 	if e.Detail != "" && e.Detail != e.Title {
-		b.WriteString(" (" + truncate(e.Detail, 300) + ")")
+		b.WriteString(" (" + text.Truncate(e.Detail, 300) + ")")
 	}
 	for i, p := range e.InvalidParams {
 		if i == 5 {
 			fmt.Fprintf(&b, " [+%d more]", len(e.InvalidParams)-5)
 			break
 		}
-		fmt.Fprintf(&b, " [%s: %s: %s]", p.Name, p.Code, truncate(p.Reason, 200))
+		fmt.Fprintf(&b, " [%s: %s: %s]", p.Name, p.Code, text.Truncate(p.Reason, 200))
 	}
 	if e.RetryAfter > 0 {
 		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
@@ -250,5 +252,5 @@ type RedirectError struct {
 }
 
 func (e *RedirectError) Error() string {
-	return fmt.Sprintf("zgw: refused redirect from %s to %s", e.From, truncate(e.To, 200))
+	return fmt.Sprintf("zgw: refused redirect from %s to %s", e.From, text.Truncate(e.To, 200))
 }

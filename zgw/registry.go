@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/signingd/signingd/config"
+	"github.com/signingd/signingd/internal/text"
 )
 
 // Service is one configured ZGW API of one organisation, with its outbound authentication.
@@ -38,7 +39,7 @@ type URLError struct {
 }
 
 func (e *URLError) Error() string {
-	return fmt.Sprintf("URL %q is not acceptable as a %s URL: %s", truncate(e.URL, 200), kindName(e.Kind), e.Reason)
+	return fmt.Sprintf("URL %q is not acceptable as a %s URL: %s", text.Truncate(e.URL, 200), kindName(e.Kind), e.Reason)
 }
 
 func kindName(kind string) string {
@@ -53,13 +54,6 @@ func kindName(kind string) string {
 		return "Catalogi API (ztc)"
 	}
 	return kind
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // Registry holds the ZGW services of all organisations in the landscape. It is safe for

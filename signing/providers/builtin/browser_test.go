@@ -76,7 +76,7 @@ func waitRendered(t *testing.T, ctx context.Context, pages string) {
 	}
 }
 
-func text(ctx context.Context, sel string) (string, error) {
+func textOf(ctx context.Context, sel string) (string, error) {
 	return chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
 }
 
@@ -106,7 +106,7 @@ func TestBrowserSignDeclineRefuse(t *testing.T) {
 	check(t, ctx, dir, "02-code-sent-nl")
 	run("outbox", chromedp.Navigate(e.url+"/dev/outbox"), chromedp.WaitVisible(chromedp.CSS(`article[data-kind="sms"]`)))
 	check(t, ctx, dir, "03-outbox")
-	body, err := text(ctx, `article[data-kind="sms"][data-to="+31611111111"] pre`)
+	body, err := textOf(ctx, `article[data-kind="sms"][data-to="+31611111111"] pre`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestBrowserSignDeclineRefuse(t *testing.T) {
 	waitRendered(t, ctx, "2")
 	check(t, ctx, dir, "04-sign-nl")
 	run("sign", chromedp.Click(chromedp.ID("consent")), chromedp.Click(chromedp.ID("sign")), chromedp.WaitVisible(chromedp.ID("message")))
-	if msg, _ := text(ctx, "#message"); !strings.Contains(msg, "ondertekend") {
+	if msg, _ := textOf(ctx, "#message"); !strings.Contains(msg, "ondertekend") {
 		t.Fatalf("after signing: %q", msg)
 	}
 	check(t, ctx, dir, "05-signed-nl")
@@ -141,7 +141,7 @@ func TestBrowserSignDeclineRefuse(t *testing.T) {
 	check(t, ctx, dir, "06-sign-en")
 	run("decline", chromedp.SendKeys(chromedp.ID("reason"), "The amount is wrong"), chromedp.Click(chromedp.ID("decline")),
 		chromedp.WaitVisible(chromedp.ID("message")))
-	if msg, _ := text(ctx, "#message"); !strings.Contains(msg, "declined") {
+	if msg, _ := textOf(ctx, "#message"); !strings.Contains(msg, "declined") {
 		t.Fatalf("after declining: %q", msg)
 	}
 	check(t, ctx, dir, "07-declined-en")
@@ -155,7 +155,7 @@ func TestBrowserSignDeclineRefuse(t *testing.T) {
 	e.clock.Add(8 * 24 * time.Hour)
 	for _, lang := range []string{"nl", "en"} {
 		run("expired", chromedp.Navigate(e.link(t, "carla@example.nl")+"?lang="+lang), chromedp.WaitVisible(chromedp.ID("message")))
-		msg, _ := text(ctx, "#message")
+		msg, _ := textOf(ctx, "#message")
 		if !strings.Contains(msg, map[string]string{"nl": "verlopen", "en": "expired"}[lang]) {
 			t.Fatalf("expired link (%s): %q", lang, msg)
 		}

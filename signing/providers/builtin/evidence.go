@@ -12,6 +12,7 @@ import (
 	"golang.org/x/image/font/gofont/gobold"
 	"golang.org/x/image/font/gofont/goregular"
 
+	"github.com/signingd/signingd/internal/text"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/pades"
 	"github.com/signingd/signingd/store"
@@ -72,33 +73,10 @@ func (p *Provider) makeEvidence(ctx context.Context, sg store.BuiltinSigning, ev
 	return b, nil
 }
 
-// maskPhone keeps only the last three digits of a phone number.
-func maskPhone(v string) string {
-	digits := 0
-	for _, r := range v {
-		if r >= '0' && r <= '9' {
-			digits++
-		}
-	}
-	var b strings.Builder
-	seen := 0
-	for _, r := range v {
-		if r >= '0' && r <= '9' {
-			seen++
-			if seen <= digits-3 {
-				b.WriteRune('•')
-				continue
-			}
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
 func authDescription(s store.BuiltinSigner) string {
 	switch s.AuthMethod {
 	case "sms":
-		return "sms-code naar " + maskPhone(s.AuthValue)
+		return "sms-code naar " + text.MaskPhone(s.AuthValue)
 	case "email":
 		return "e-mailcode naar " + s.AuthValue
 	default:

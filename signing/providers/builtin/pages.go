@@ -20,6 +20,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/signingd/signingd/internal/clientip"
+	"github.com/signingd/signingd/internal/text"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/store"
 )
@@ -282,7 +283,7 @@ func (p *Provider) page(r *req) error {
 		v.Kind, v.Title, v.Method = "auth", t["auth.title"], r.signer.AuthMethod
 		v.Destination = r.signer.AuthValue
 		if r.signer.AuthMethod == "sms" {
-			v.Destination = maskPhone(r.signer.AuthValue)
+			v.Destination = text.MaskPhone(r.signer.AuthValue)
 		}
 		v.CodeSent = r.signer.OTPSentAt != nil && r.signer.OTPSentAt.Add(CodeValidity).After(p.now())
 		if r.signer.LockedUntil != nil && r.signer.LockedUntil.After(p.now()) {
