@@ -59,10 +59,15 @@ func (c *Client) writeEIO(ctx context.Context, r request, fields EIOFields, lock
 		tail := `"}`
 		r.length = int64(head.Len()) + int64(base64.StdEncoding.EncodedLen(int(inline.Size))) + int64(len(tail))
 		pr, pw := io.Pipe()
+		done := make(chan struct{})
 		go func() {
+			defer close(done)
 			pw.CloseWithError(streamBase64(pw, head.Bytes(), inline, tail))
 		}()
-		defer pr.Close()
+		// The DRC may answer before it read the body: the writer then fails on the closed pipe,
+		// and the caller gets control back only once nothing reads its content any more (it
+		// closes it next).
+		defer func() { pr.Close(); <-done }()
 		r.body = pr
 	}
 	resp, err := c.send(ctx, r)
