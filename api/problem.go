@@ -73,6 +73,9 @@ func toProblem(err error) problem {
 			p.Detail = ""
 		}
 		return p
+	case bodyTooLarge(err): // a decoder read past the route's limit
+		return problem{Code: "request_entity_too_large", Status: http.StatusRequestEntityTooLarge,
+			Title: http.StatusText(http.StatusRequestEntityTooLarge), Detail: "The body is larger than this route accepts."}
 	case errors.As(err, &httpErr):
 		return fromHTTPError(httpErr)
 	case errors.Is(err, context.Canceled):
@@ -99,9 +102,12 @@ func fromHTTPError(e *echo.HTTPError) problem {
 			p.InvalidParams = []signing.FieldError{{Name: "body", Code: "parse", Reason: "The body is not valid JSON."}}
 		}
 	case http.StatusUnsupportedMediaType:
-		p.Detail = "Send the body as application/json."
+		p.Detail = "This route does not accept a body of this media type."
 	case http.StatusRequestEntityTooLarge:
-		p.Detail = "The body is larger than 1 MiB."
+		p.Detail = msg
+		if msg == "" || msg == http.StatusText(e.Code) {
+			p.Detail = "The body is larger than " + sizeText(MaxBodySize) + "."
+		}
 	default:
 		p.Detail = msg
 	}

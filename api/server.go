@@ -61,6 +61,9 @@ type Deps struct {
 	ServeMetrics bool
 	// Tracer, when set, makes a span of every request, continuing the caller's traceparent.
 	Tracer trace.TracerProvider
+	// BodyRules limit the request bodies of mounted routes by path prefix; the token service's
+	// routes take its forms, every other route at most MaxBodySize and no multipart.
+	BodyRules []BodyRule
 	// Mounts add routes that other packages serve (token endpoint, provider webhooks, signer pages).
 	// Routes mounted on the root, even under /api/v1, skip the API-key/bearer middleware: they
 	// authenticate their own way.
@@ -92,6 +95,7 @@ func New(d Deps) *echo.Echo {
 	// evidence read it with clientip.From (or c.RealIP, which asks the same).
 	e.Pre(echo.WrapMiddleware(clientip.New(d.TrustedProxies).Handler))
 	e.IPExtractor = clientip.From
+	e.Pre(limitBodies(append(d.BodyRules, tokenEndpointBodies)))
 	e.Use(middleware.RequestID())
 	if d.Metrics != nil {
 		e.Use(d.Metrics.Middleware())
@@ -124,7 +128,7 @@ func New(d Deps) *echo.Echo {
 	mountDocs(e)
 
 	s := &Server{d: d}
-	v1 := e.Group("/api/v1", middleware.BodyLimit(strconv.Itoa(MaxBodySize)+"B"), authenticate(d.Auth))
+	v1 := e.Group("/api/v1", authenticate(d.Auth))
 	gen.RegisterHandlers(v1GroupRouter{v1}, gen.NewStrictHandler(s, nil))
 	for _, m := range d.Mounts {
 		m(e)

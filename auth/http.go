@@ -17,8 +17,8 @@ import (
 	"github.com/signingd/signingd/store"
 )
 
-// maxFormSize bounds the body of token, introspection and revocation requests.
-const maxFormSize = 64 << 10
+// MaxFormSize bounds the body of token, introspection and revocation requests.
+const MaxFormSize = 64 << 10
 
 // Mount adds the token service's routes. They authenticate clients themselves, outside the API's
 // middleware.
@@ -39,14 +39,18 @@ func readForm(r *http.Request) (url.Values, *oauthError) {
 	if err != nil {
 		return nil, invalidRequest("Send the parameters as application/x-www-form-urlencoded.")
 	}
-	r.Body = http.MaxBytesReader(nil, r.Body, maxFormSize)
+	r.Body = http.MaxBytesReader(nil, r.Body, MaxFormSize)
 	switch ct {
 	case "application/x-www-form-urlencoded":
 		if err := r.ParseForm(); err != nil {
 			return nil, invalidRequest("The body is not a valid form.")
 		}
 	case "multipart/form-data":
-		if err := r.ParseMultipartForm(maxFormSize); err != nil {
+		err := r.ParseMultipartForm(MaxFormSize)
+		if r.MultipartForm != nil {
+			defer r.MultipartForm.RemoveAll() //nolint:errcheck // the values are copied; no part may outlive the request
+		}
+		if err != nil {
 			return nil, invalidRequest("The body is not a valid multipart form.")
 		}
 		if r.MultipartForm != nil && len(r.MultipartForm.File) > 0 {

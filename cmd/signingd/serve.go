@@ -20,6 +20,7 @@ import (
 	"github.com/signingd/signingd/jobs"
 	"github.com/signingd/signingd/metrics"
 	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/signing/providers/builtin"
 	"github.com/signingd/signingd/signing/providers/simulated"
 	"github.com/signingd/signingd/store"
 	"github.com/signingd/signingd/tracing"
@@ -181,7 +182,10 @@ func assemble(ctx context.Context, cfg config.Config, logger *slog.Logger, pool 
 		CheckURL:       registry.CheckURL,
 		PublicURL:      cfg.PublicURL,
 		TrustedProxies: cfg.TrustedProxies,
-		Logger:         logger,
+		BodyRules: []api.BodyRule{
+			{Prefix: "/sign/", Limit: builtin.MaxFormSize, Types: []string{"application/x-www-form-urlencoded"}},
+		},
+		Logger: logger,
 		Ready: func(ctx context.Context) error {
 			if err := st.Ping(ctx); err != nil {
 				return err

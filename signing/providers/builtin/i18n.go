@@ -27,7 +27,8 @@ var messages = map[string]map[string]string{
 		"err.expired": "Deze link is verlopen. Neem contact op met de aanvrager.", "err.closed": "Dit ondertekenverzoek is niet meer actief: het is ingetrokken, verlopen of door een andere ondertekenaar geweigerd.",
 		"err.forbidden": "Deze actie is niet toegestaan. Open de link uit uw e-mail opnieuw.", "err.internal": "Er ging iets mis bij ons. Probeer het later opnieuw.",
 		"err.notfound": "Deze pagina bestaat niet.", "err.sign_failed": "Het ondertekenen is niet gelukt. Probeer het later opnieuw.",
-		"error": "Fout", "notice": "Melding", "required": "verplicht",
+		"err.form": "Dit formulier kon niet worden verwerkt. Open de link uit uw e-mail opnieuw.",
+		"error":    "Fout", "notice": "Melding", "required": "verplicht",
 	},
 	"en": {
 		"title": "Sign documents", "skip": "Skip to content", "from": "Request from", "documents": "Documents",
@@ -49,19 +50,16 @@ var messages = map[string]map[string]string{
 		"err.expired": "This link has expired. Please contact the requester.", "err.closed": "This signing request is no longer active: it was withdrawn, expired, or declined by another signer.",
 		"err.forbidden": "This action is not allowed. Open the link from your e-mail again.", "err.internal": "Something went wrong on our side. Please try again later.",
 		"err.notfound": "This page does not exist.", "err.sign_failed": "Signing did not succeed. Please try again later.",
-		"error": "Error", "notice": "Notice", "required": "required",
+		"err.form": "This form could not be processed. Open the link from your e-mail again.",
+		"error":    "Error", "notice": "Notice", "required": "required",
 	},
 }
 
-// language picks the page language: ?lang= (or the form's lang) first, then Accept-Language, else Dutch.
+// language picks the page language: ?lang= first, then Accept-Language, else Dutch. It never reads
+// the body: a form's lang is taken once the link resolved (readForm).
 func language(r *http.Request) string {
 	if l := r.URL.Query().Get("lang"); l == "en" || l == "nl" {
 		return l
-	}
-	if r.Method == http.MethodPost {
-		if l := r.PostFormValue("lang"); l == "en" || l == "nl" {
-			return l
-		}
 	}
 	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
 		tag := strings.ToLower(strings.TrimSpace(strings.Split(part, ";")[0]))

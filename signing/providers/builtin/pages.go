@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"io"
 	"io/fs"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -120,14 +121,61 @@ var (
 	errGone      = &pageError{http.StatusGone, "err.closed"}
 	errForbidden = &pageError{http.StatusForbidden, "err.forbidden"}
 	errNotFound  = &pageError{http.StatusNotFound, "err.notfound"}
+	errFormType  = &pageError{http.StatusUnsupportedMediaType, "err.form"}
+	errFormSize  = &pageError{http.StatusRequestEntityTooLarge, "err.form"}
 )
+
+// MaxFormSize is the largest form a signer page accepts: a decline reason of 500 characters,
+// percent-encoded, and the CSRF token.
+const MaxFormSize = 8 << 10
+
+// limitForm refuses, before anything reads it, a body that is not a small urlencoded form.
+func limitForm(c echo.Context) error {
+	req := c.Request()
+	if req.Method != http.MethodPost {
+		return nil
+	}
+	if mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
+		return errFormType
+	}
+	if req.ContentLength > MaxFormSize {
+		return errFormSize
+	}
+	req.Body = http.MaxBytesReader(c.Response(), req.Body, MaxFormSize)
+	return nil
+}
+
+// readForm parses a POST's form once the link resolved, and takes its page language.
+func readForm(r *req) error {
+	req := r.c.Request()
+	if req.Method != http.MethodPost {
+		return nil
+	}
+	if err := req.ParseForm(); err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			return errFormSize
+		}
+		return errForbidden
+	}
+	if l := req.PostForm.Get("lang"); l == "en" || l == "nl" {
+		r.lang = l
+	}
+	return nil
+}
 
 func (p *Provider) wrap(h func(*req) error) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		secure(c.Response().Header())
 		c.Response().Header().Set("Cache-Control", "no-store")
 		r := &req{c: c, lang: language(c.Request()), token: c.Param("token")}
-		err := p.resolve(r)
+		err := limitForm(c)
+		if err == nil {
+			err = p.resolve(r)
+		}
+		if err == nil {
+			err = readForm(r)
+		}
 		if err == nil {
 			err = h(r)
 		}
