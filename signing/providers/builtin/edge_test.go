@@ -90,3 +90,24 @@ func TestPageViewsBounded(t *testing.T) {
 		t.Fatalf("%d sessions, want %d", sessions, maxSessionsPerSigner)
 	}
 }
+
+// The signer pages' static directory serves its files and lists no directory.
+func TestStaticServesFilesOnly(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	b := newBrowser(t)
+	for path, want := range map[string]int{
+		"/sign/static/":                 http.StatusNotFound,
+		"/sign/static":                  http.StatusNotFound,
+		"/sign/static/vendor/":          http.StatusNotFound,
+		"/sign/static/vendor":           http.StatusNotFound,
+		"/sign/static/../static/":       http.StatusNotFound,
+		"/sign/static/site.css":         http.StatusOK,
+		"/sign/static/does-not-exist.x": http.StatusNotFound,
+	} {
+		code, body := b.get(e.url + path)
+		if code != want || strings.Contains(body, "<a href=") {
+			t.Errorf("%s: %d, want %d: %.200s", path, code, want, body)
+		}
+	}
+}

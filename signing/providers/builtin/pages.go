@@ -43,6 +43,10 @@ func (p *Provider) Mount(e *echo.Echo) {
 	static, _ := fs.Sub(assets, "assets/static")
 	fileServer := http.StripPrefix("/sign/static/", http.FileServer(http.FS(static)))
 	e.GET("/sign/static/*", func(c echo.Context) error {
+		// Files only: a directory (the root included) is not listed.
+		if st, err := fs.Stat(static, c.Param("*")); err != nil || st.IsDir() {
+			return echo.ErrNotFound
+		}
 		h := c.Response().Header()
 		secure(h)
 		h.Set("Cache-Control", "public, max-age=86400")
