@@ -23,7 +23,7 @@ type BuiltinConfig struct {
 	SMSFrom         string `env:"BUILTIN_SMS_FROM" doc:"Sender name of SMS messages."`
 
 	// DevOutbox sends every e-mail and SMS to an in-memory outbox shown at /dev/outbox instead.
-	DevOutbox bool `env:"BUILTIN_DEV_OUTBOX" doc:"Keep e-mail and SMS in a local outbox page (/dev/outbox) instead of sending; for signingd dev only."`
+	DevOutbox bool `env:"BUILTIN_DEV_OUTBOX" doc:"Keep e-mail and SMS in a local outbox page (/dev/outbox) instead of sending; set by signingd dev, refused by serve (the page shows every link and code)."`
 
 	GotenbergURL string `env:"BUILTIN_GOTENBERG_URL" doc:"Gotenberg base URL for Word/ODF → PDF; empty uses local LibreOffice (soffice)."`
 

@@ -62,7 +62,7 @@ func TestCheckLandscapeSyntaxError(t *testing.T) {
 
 func TestShippedLandscapesAreValid(t *testing.T) {
 	t.Setenv("ZGW_SECRET", "x")
-	for _, f := range []string{"../examples/landscape.yaml", "../deploy/compose/landscape.yaml"} {
+	for _, f := range []string{"../examples/landscape.yaml"} {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)

@@ -75,6 +75,10 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) er
 		return err
 	}
 	defer pool.Close()
+	if cfg.Builtin.DevOutbox {
+		// The outbox page shows every link and code of every organisation to anyone who can reach it.
+		return errors.New("serve: BUILTIN_DEV_OUTBOX is for signingd dev only; configure BUILTIN_SMTP_ADDR to send signer mail")
+	}
 	a, err := assemble(ctx, cfg, logger, pool, getenv)
 	if err != nil {
 		return err

@@ -177,3 +177,21 @@ func TestConfigCheckCommand(t *testing.T) {
 		t.Errorf("example landscape: %v\n%s", err, out.String())
 	}
 }
+
+// Only dev has an outbox: serve refuses BUILTIN_DEV_OUTBOX instead of showing every link and code.
+func TestServeRefusesDevOutbox(t *testing.T) {
+	env := envFunc(map[string]string{"DATABASE_URL": dbtest.NewDatabase(t), "LISTEN_ADDR": freeAddr(t), "BUILTIN_DEV_OUTBOX": "true",
+		"SECRET_KEY": "test-pepper", "LOG_LEVEL": "warn"})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve"}, env, io.Discard, io.Discard) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "BUILTIN_DEV_OUTBOX") {
+			t.Fatalf("serve with BUILTIN_DEV_OUTBOX: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve started with BUILTIN_DEV_OUTBOX")
+	}
+}

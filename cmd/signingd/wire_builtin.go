@@ -37,7 +37,7 @@ func setupBuiltin(ctx context.Context, cfg config.Config, st *store.Store, progr
 			o.SMS = builtin.HTTPSMS{URL: bc.SMSGatewayURL, Token: bc.SMSGatewayToken.Value(), From: bc.SMSFrom}
 		}
 	default:
-		logger.InfoContext(ctx, "built-in signer disabled: set BUILTIN_SMTP_ADDR (or BUILTIN_DEV_OUTBOX=true)")
+		logger.InfoContext(ctx, "built-in signer disabled: set BUILTIN_SMTP_ADDR")
 		return nil, nil, nil
 	}
 	if bc.SigningCert != "" {
