@@ -21,7 +21,7 @@ type Config struct {
 	MigrateOnStart  bool          `env:"MIGRATE_ON_START" doc:"Apply database migrations when serve starts."`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" doc:"How long a SIGTERM waits for requests and jobs to drain."`
 	Workers         int           `env:"WORKERS" doc:"Maximum number of jobs run at once by this replica."`
-	MetricsAddr     string        `env:"METRICS_ADDR" doc:"Serve /metrics on this address instead of on LISTEN_ADDR (e.g. :9090), to keep it off the public port."`
+	MetricsAddr     string        `env:"METRICS_ADDR" doc:"Serve /metrics on this address (e.g. 127.0.0.1:9090 or an internal interface) instead of on LISTEN_ADDR. Set it in production, so that /metrics is not on the public listener; empty serves /metrics on LISTEN_ADDR (dev and try-outs)."`
 	TrustedProxies  Prefixes      `env:"TRUSTED_PROXIES" doc:"Comma-separated CIDRs (or single addresses) of the reverse proxies whose X-Forwarded-For and X-Real-IP are believed; the client is the right-most address not in them. Empty: the TCP peer is the client and forwarded headers are ignored."`
 
 	// Sub-configurations; their fields carry env tags of their own.

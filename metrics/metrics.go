@@ -78,6 +78,29 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
+// knownMethods are the method labels; any other method string a caller sends is OTHER, so callers
+// cannot grow the label set.
+var knownMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true, http.MethodPatch: true,
+	http.MethodDelete: true, http.MethodOptions: true, http.MethodConnect: true, http.MethodTrace: true,
+}
+
+func methodLabel(method string) string {
+	if knownMethods[method] {
+		return method
+	}
+	return "OTHER"
+}
+
+// routeLabel is the template of the route the request matched (Echo's router knows no other paths),
+// or unmatched.
+func routeLabel(c echo.Context) string {
+	if r := c.Path(); r != "" {
+		return r
+	}
+	return "unmatched"
+}
+
 // Middleware counts and times every HTTP request by its route pattern, never by its raw path, so
 // the label set stays small.
 func (m *Metrics) Middleware() echo.MiddlewareFunc {
@@ -90,13 +113,10 @@ func (m *Metrics) Middleware() echo.MiddlewareFunc {
 			if m == nil {
 				return nil
 			}
-			status := c.Response().Status
-			route := c.Path()
-			if route == "" {
-				route = "unmatched"
-			}
-			m.httpRequests.WithLabelValues(route, c.Request().Method, strconv.Itoa(status)).Inc()
-			m.httpDuration.WithLabelValues(route, c.Request().Method).Observe(time.Since(start).Seconds())
+			status := strconv.Itoa(c.Response().Status)
+			route, method := routeLabel(c), methodLabel(c.Request().Method)
+			m.httpRequests.WithLabelValues(route, method, status).Inc()
+			m.httpDuration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
 			return nil
 		}
 	}

@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -74,6 +75,40 @@ func TestMiddlewareCountsByRouteAndStatus(t *testing.T) {
 	}
 	if strings.Contains(body, "/things/1") {
 		t.Error("raw paths leak into labels")
+	}
+}
+
+// Labels come from closed sets: whatever methods and paths callers send, the scrape stays small.
+func TestMiddlewareLabelsAreBounded(t *testing.T) {
+	m := metrics.New()
+	e := echo.New()
+	e.Use(m.Middleware())
+	e.GET("/things/:id", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
+	e.GET("/metrics", echo.WrapHandler(m.Handler()))
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	for i := range 500 {
+		req, _ := http.NewRequest(fmt.Sprintf("M%dX", i), srv.URL+fmt.Sprintf("/things/%d", i), nil)
+		if i%2 == 1 {
+			req.URL.Path = fmt.Sprintf("/random/%d", i)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	body := scrape(t, srv.URL+"/metrics")
+	for _, want := range []string{
+		`signingd_http_requests_total{method="OTHER",route="/things/:id",status="405"} 250`,
+		`signingd_http_requests_total{method="OTHER",route="unmatched",status="404"} 250`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if strings.Contains(body, "M1X") || len(body) > 64<<10 {
+		t.Errorf("caller's methods became labels (%d bytes)", len(body))
 	}
 }
 

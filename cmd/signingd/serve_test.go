@@ -38,13 +38,13 @@ func envFunc(m map[string]string) func(string) string {
 // TestServe runs the binary's serve command as a user would: it migrates, serves the README's curl,
 // and stops cleanly when told to.
 func TestServe(t *testing.T) {
-	addr := freeAddr(t)
+	addr, metricsAddr := freeAddr(t), freeAddr(t)
 	landscape := "../../examples/landscape.yaml"
 	t.Setenv("ZGW_SECRET", "demo-secret") // the example refers to it as env:ZGW_SECRET
 	dbURL := dbtest.NewDatabase(t)
 	env := envFunc(map[string]string{
 		"DATABASE_URL": dbURL, "LISTEN_ADDR": addr, "CONFIG_FILE": landscape, "SECRET_KEY": "test-pepper",
-		"SHUTDOWN_TIMEOUT": "5s", "LOG_LEVEL": "warn",
+		"SHUTDOWN_TIMEOUT": "5s", "LOG_LEVEL": "warn", "METRICS_ADDR": metricsAddr,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -88,6 +88,17 @@ func TestServe(t *testing.T) {
 
 	if err := run(context.Background(), []string{"healthcheck"}, env, io.Discard, io.Discard); err != nil {
 		t.Errorf("healthcheck of a serving server: %v", err)
+	}
+	// With METRICS_ADDR, /metrics is on that address only, not on the public listener.
+	for u, want := range map[string]int{base + "/metrics": http.StatusNotFound, "http://" + metricsAddr + "/metrics": http.StatusOK} {
+		res, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("GET %s: %d, want %d", u, res.StatusCode, want)
+		}
 	}
 
 	cancel() // what SIGTERM does through signal.NotifyContext
