@@ -5,12 +5,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/signingd/signingd/api"
 	"github.com/signingd/signingd/internal/clientip"
+	"github.com/signingd/signingd/store/dbtest"
 )
 
 // Every route sees one client address: the TCP peer, or X-Forwarded-For only from a trusted proxy.
@@ -45,5 +47,41 @@ func TestClientAddress(t *testing.T) {
 				t.Fatalf("got %q, want %q", b, tc.want)
 			}
 		})
+	}
+}
+
+// Numbers out of range and NUL characters are the caller's mistake: 400 naming the field.
+func TestNumbersAndNULAreBadRequests(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	key := e.client(dbtest.NewRSIN())
+	trigger := string(example(t, "trigger-minimal.json"))
+	for name, c := range map[string]struct {
+		body  string
+		field string
+	}{
+		"versie above int32":   {strings.Replace(trigger, `"versie": 1`, `"versie": 2147483648`, 1), "documenten.0.versie"},
+		"versie above int64":   {strings.Replace(trigger, `"versie": 1`, `"versie": 92233720368547758070`, 1), "documenten.0.versie"},
+		"volgorde above int32": {strings.Replace(trigger, `"volgorde": 1`, `"volgorde": 4294967296`, 1), "ondertekenaars.0.volgorde"},
+	} {
+		if !strings.Contains(c.body, "483648") && !strings.Contains(c.body, "758070") && !strings.Contains(c.body, "967296") {
+			t.Fatalf("%s: the example changed; the body lacks the number", name)
+		}
+		r := e.do("POST", "/api/v1/transactions", key, []byte(c.body))
+		if r.status != 400 || !strings.Contains(string(r.body), `"name":"`+c.field+`"`) {
+			t.Errorf("%s: %d %s", name, r.status, r.body)
+		}
+	}
+	for _, q := range []string{"page=9223372036854775807", "page=1000001", "page=0", "pageSize=9223372036854775807"} {
+		name, _, _ := strings.Cut(q, "=")
+		r := e.do("GET", "/api/v1/transactions?"+q, key, nil)
+		if r.status != 400 || !strings.Contains(string(r.body), `"name":"`+name+`"`) {
+			t.Errorf("%s: %d %s", q, r.status, r.body)
+		}
+	}
+	id := e.create(key, []byte(trigger))
+	r := e.do("POST", "/api/v1/transactions/"+id+"/cancel", key, []byte(`{"reden": "a\u0000b"}`))
+	if r.status != 400 || !strings.Contains(string(r.body), `"name":"reden"`) {
+		t.Errorf("NUL in reden: %d %s", r.status, r.body)
 	}
 }

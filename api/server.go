@@ -32,6 +32,10 @@ import (
 // MaxBodySize is the largest request body accepted.
 const MaxBodySize = 1 << 20
 
+// maxPage is the last page a list may ask for: far beyond any real list, and its offset fits the
+// database's integers at every page size.
+const maxPage = 1_000_000
+
 // DefaultProvider signs for organisations that name none.
 const DefaultProvider = "simulated"
 
@@ -283,8 +287,8 @@ func (s *Server) ListTransactions(ctx context.Context, req gen.ListTransactionsR
 		}
 	}
 	if req.Params.Page != nil {
-		if f.Page = *req.Params.Page; f.Page < 1 {
-			bad = append(bad, signing.FieldError{Name: "page", Code: "min_value", Reason: "Must be 1 or more."})
+		if f.Page = *req.Params.Page; f.Page < 1 || f.Page > maxPage {
+			bad = append(bad, signing.FieldError{Name: "page", Code: "range", Reason: "Must be between 1 and " + strconv.Itoa(maxPage) + "."})
 		}
 	}
 	if req.Params.PageSize != nil {
@@ -337,9 +341,13 @@ func (s *Server) CancelTransaction(ctx context.Context, req gen.CancelTransactio
 	reden := "Ingetrokken"
 	if req.Body != nil && req.Body.Reden != nil {
 		r := strings.TrimSpace(*req.Body.Reden)
-		if len([]rune(r)) > 500 {
+		if utf8.RuneCountInString(r) > 500 {
 			return nil, &signing.Error{Code: signing.EINVALID, Message: "Invalid cancel request.",
 				Fields: []signing.FieldError{{Name: "reden", Code: "max_length", Reason: "At most 500 characters."}}}
+		}
+		if strings.IndexByte(r, 0) >= 0 { // Postgres text cannot hold it
+			return nil, &signing.Error{Code: signing.EINVALID, Message: "Invalid cancel request.",
+				Fields: []signing.FieldError{{Name: "reden", Code: "invalid", Reason: "May not contain a NUL character."}}}
 		}
 		if r != "" {
 			reden = "Ingetrokken: " + r

@@ -3,8 +3,10 @@ package signing
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/mail"
 	"net/url"
 	"path"
@@ -213,19 +215,107 @@ func (d *decoder) authenticatie(p string, v any) *Authenticatie {
 
 // parse decodes the body once into a tree of map[string]any, []any, string, json.Number, bool and
 // nil; the checks below walk it. An empty body is nil; trailing data after the value is an error.
+// Only what the checks read is built, so that the body's size, not its shape, bounds the memory a
+// request costs: members other than the trigger's fields are skipped, and an array keeps at most
+// maxItems+1 items (one more than any list may hold, so that array still reports it as too long).
 func parse(data []byte) (any, bool) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err == io.EOF {
+	tok, err := dec.Token()
+	if err == io.EOF {
 		return nil, true
 	} else if err != nil {
+		return nil, false
+	}
+	v, err := value(dec, tok, true, 0)
+	if err != nil {
 		return nil, false
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, false
 	}
 	return v, true
+}
+
+// Bounds of the tree parse builds.
+const (
+	maxItems = max(MaxDocuments, MaxSigners)
+	maxDepth = 16 // the trigger nests 4 deep
+)
+
+// fields are the members the trigger's checks read, at any level.
+var fields = map[string]bool{
+	"naam": true, "eigenaar": true, "zaak": true, "url": true, "uuid": true, "bewijs_informatieobjecttype": true,
+	"documenten": true, "titel": true, "versie": true, "bestandsnaam": true, "ondertekenaars": true, "e-mail": true,
+	"voornaam": true, "achternaam": true, "identificatie": true, "volgorde": true, "authenticatie": true,
+	"methode": true, "waarde": true,
+}
+
+var errTooDeep = errors.New("json nested too deeply")
+
+// value reads the rest of the JSON value that starts with tok and returns it when keep, else
+// skips it without building it.
+func value(dec *json.Decoder, tok json.Token, keep bool, depth int) (any, error) {
+	if depth > maxDepth {
+		return nil, errTooDeep
+	}
+	switch tok {
+	case json.Delim('{'):
+		var m map[string]any
+		if keep {
+			m = map[string]any{}
+		}
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				return nil, err
+			}
+			vt, err := dec.Token()
+			if err != nil {
+				return nil, err
+			}
+			name, _ := k.(string)
+			keepV := keep && fields[name]
+			v, err := value(dec, vt, keepV, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			if keepV {
+				m[name] = v
+			}
+		}
+		_, err := dec.Token() // }
+		if !keep {
+			return nil, err
+		}
+		return m, err
+	case json.Delim('['):
+		var a []any
+		for dec.More() {
+			vt, err := dec.Token()
+			if err != nil {
+				return nil, err
+			}
+			keepV := keep && len(a) <= maxItems
+			v, err := value(dec, vt, keepV, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			if keepV {
+				a = append(a, v)
+			}
+		}
+		_, err := dec.Token() // ]
+		if !keep {
+			return nil, err
+		}
+		if a == nil {
+			a = []any{}
+		}
+		return a, err
+	default:
+		return tok, nil // string, json.Number, bool or nil
+	}
 }
 
 // object checks a JSON object. An absent or null value is an error only when required.
@@ -298,6 +388,7 @@ func (d *decoder) text(name string, v any, required bool, max int) string {
 	return s
 }
 
+// integer checks a whole number from min to math.MaxInt32, the range the database stores.
 func (d *decoder) integer(name string, v any, required bool, min int) int {
 	if v == nil {
 		if required {
@@ -306,15 +397,18 @@ func (d *decoder) integer(name string, v any, required bool, min int) int {
 		return 0
 	}
 	num, ok := v.(json.Number)
-	n, err := strconv.Atoi(string(num))
-	if !ok || err != nil {
+	n, err := strconv.ParseInt(string(num), 10, 64)
+	switch {
+	case ok && errors.Is(err, strconv.ErrRange), ok && err == nil && n > math.MaxInt32:
+		d.fail(name, "max_value", "Must be %d or less.", math.MaxInt32)
+		return 0
+	case !ok || err != nil:
 		d.fail(name, "type", "Must be an integer.")
 		return 0
-	}
-	if n < min {
+	case n < int64(min):
 		d.fail(name, "min_value", "Must be %d or more.", min)
 	}
-	return n
+	return int(n)
 }
 
 func (d *decoder) email(name, s string) string {
