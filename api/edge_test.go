@@ -5,8 +5,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -83,5 +87,61 @@ func TestNumbersAndNULAreBadRequests(t *testing.T) {
 	r := e.do("POST", "/api/v1/transactions/"+id+"/cancel", key, []byte(`{"reden": "a\u0000b"}`))
 	if r.status != 400 || !strings.Contains(string(r.body), `"name":"reden"`) {
 		t.Errorf("NUL in reden: %d %s", r.status, r.body)
+	}
+}
+
+// Sixteen parallel 1 MiB triggers of empty documents add at most 64 MiB of heap: the array limit
+// stops the decoding early instead of building every item.
+func TestTriggerMemoryBounded(t *testing.T) {
+	e := setup(t)
+	key := e.client(dbtest.NewRSIN())
+	var b strings.Builder
+	b.WriteString(`{"documenten":[{}`)
+	for b.Len() < 1<<20-4 {
+		b.WriteString(`,{}`)
+	}
+	b.WriteString(`]}`)
+	body := []byte(b.String())
+
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapAlloc
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapAlloc > peak.Load() {
+				peak.Store(ms.HeapAlloc)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := e.do("POST", "/api/v1/transactions", key, body)
+			if r.status != 400 || !strings.Contains(string(r.body), `"name":"documenten"`) {
+				t.Errorf("%d %.300s", r.status, r.body)
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	<-sampled
+	added := int64(peak.Load()) - int64(base)
+	t.Logf("16 parallel 1 MiB triggers: heap peak %.1f MiB above the %.1f MiB before", float64(added)/(1<<20), float64(base)/(1<<20))
+	if added > 64<<20 {
+		t.Errorf("16 parallel 1 MiB triggers added %.1f MiB of heap, want at most 64 MiB", float64(added)/(1<<20))
 	}
 }

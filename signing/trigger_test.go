@@ -171,8 +171,30 @@ func TestDecodeTriggerIgnoresUnknownFields(t *testing.T) {
 	}
 }
 
+// A list longer than its limit is reported as such, whatever its length, and an unknown member's
+// value is skipped, whatever it holds.
+func TestDecodeTriggerLongLists(t *testing.T) {
+	body := `{"extra": [` + strings.Repeat(`{"a":[1,2,3]},`, 10_000) + `1], "documenten": [` + strings.Repeat(`{},`, 100_000) + `{}]}`
+	_, err := DecodeTrigger([]byte(body), testOpts)
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("err = %v", err)
+	}
+	found := false
+	for _, f := range e.Fields {
+		found = found || f.Name == "documenten" && f.Code == "max_items"
+		if strings.HasPrefix(f.Name, "documenten.") {
+			t.Errorf("items of an oversized list checked: %v", f)
+		}
+	}
+	if !found {
+		t.Errorf("documenten not reported too long: %v", e.Fields)
+	}
+}
+
 func TestDecodeTriggerMalformed(t *testing.T) {
-	for _, body := range []string{``, `{`, `[]`, `"x"`, `null`, `{"naam": }`} {
+	deep := `{"x":` + strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000) + `}`
+	for _, body := range []string{``, `{`, `[]`, `"x"`, `null`, `{"naam": }`, deep, `{"x": [1,}`, `{} {}`} {
 		_, err := DecodeTrigger([]byte(body), testOpts)
 		var e *Error
 		if !errors.As(err, &e) || e.Code != EINVALID || len(e.Fields) == 0 || e.Fields[0].Name != "body" {
