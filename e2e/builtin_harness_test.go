@@ -158,7 +158,7 @@ func newProdEnv(t testing.TB, o prodOptions) *prodEnv {
 	})
 	keys := auth.NewAPIKeys(e.st, []byte("e2e pepper"))
 	h := api.New(api.Deps{
-		Store: e.st, Auth: auth.Chain{keys}, Landscape: land, CheckURL: reg.CheckURL,
+		Store: e.st, Auth: auth.Chain{keys}, Landscape: land, CheckURL: reg.CheckResource,
 		PublicURL: e.api.URL, Logger: logger, Mounts: mounts,
 		Metrics: pe.metrics, ServeMetrics: true, Tracer: tp,
 	})

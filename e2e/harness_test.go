@@ -219,7 +219,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	})
 	keys := auth.NewAPIKeys(e.st, []byte("e2e pepper"))
 	e.api = httptest.NewServer(api.New(api.Deps{
-		Store: e.st, Auth: auth.Chain{keys}, Landscape: land, CheckURL: reg.CheckURL,
+		Store: e.st, Auth: auth.Chain{keys}, Landscape: land, CheckURL: reg.CheckResource,
 		PublicURL: "http://signingd.test", Logger: logger, Expiry: o.expiry, Mounts: []func(*echo.Echo){wf.MountWebhooks},
 	}))
 	t.Cleanup(e.api.Close)

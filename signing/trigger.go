@@ -430,6 +430,10 @@ func (d *decoder) url(name string, v any, kind string) string {
 		d.fail(name, "invalid", "Must be an absolute http or https URL.")
 		return ""
 	}
+	if reason := resourceShape(s, u); reason != "" {
+		d.fail(name, "invalid", "Must be the URL of the resource itself: %s.", reason)
+		return ""
+	}
 	if d.opts.CheckURL != nil {
 		if err := d.opts.CheckURL(kind, s); err != nil {
 			d.fail(name, "not_allowed", "%s", ErrorMessage(err))
@@ -437,6 +441,26 @@ func (d *decoder) url(name string, v any, kind string) string {
 		}
 	}
 	return s
+}
+
+// resourceShape says what makes a URL other than a plain resource URL: a query or a fragment
+// (appending /download to one would address something else), ;-parameters, or dot segments
+// (plain or percent-encoded). Empty when there is nothing.
+func resourceShape(raw string, u *url.URL) string {
+	switch {
+	case strings.Contains(raw, "?"):
+		return "no query"
+	case strings.Contains(raw, "#"):
+		return "no fragment"
+	case strings.Contains(raw, ";"):
+		return "no ; path parameters"
+	}
+	for _, seg := range strings.Split(strings.ToLower(u.EscapedPath()), "/") {
+		if seg = strings.ReplaceAll(seg, "%2e", "."); seg == "." || seg == ".." {
+			return "no . or .. segments"
+		}
+	}
+	return ""
 }
 
 // uuid checks a uuid field and that it equals the last path segment of its resource URL.

@@ -264,3 +264,26 @@ func BenchmarkDecodeTrigger(b *testing.B) {
 		}
 	}
 }
+
+// A resource URL is the resource itself: a query, a fragment, ;-parameters or dot segments are
+// refused, naming the field, whatever the landscape allows.
+func TestDecodeTriggerResourceURLShape(t *testing.T) {
+	for _, suffix := range []string{"?x=", "?", "#f", ";v=1", "/./", "/../x", "/%2E%2e/x", "/%2e"} {
+		b := mutate(t, func(m map[string]any) {
+			doc(m, 0)["url"] = doc(m, 0)["url"].(string) + suffix
+			m["zaak"].(map[string]any)["url"] = m["zaak"].(map[string]any)["url"].(string) + suffix
+		})
+		_, err := DecodeTrigger(b, testOpts)
+		var e *Error
+		if !errors.As(err, &e) {
+			t.Fatalf("%q: err = %v", suffix, err)
+		}
+		names := map[string]bool{}
+		for _, f := range e.Fields {
+			names[f.Name] = true
+		}
+		if !names["documenten.0.url"] || !names["zaak.url"] {
+			t.Errorf("%q: fields %v, want documenten.0.url and zaak.url", suffix, e.Fields)
+		}
+	}
+}

@@ -218,6 +218,20 @@ func (r *Registry) CheckURL(rsin, kind, rawURL string) error {
 	return err
 }
 
+// CheckResource is CheckURL for the URL of a resource signingd keeps or sends on (a zaak, a
+// document, a type; the evidence document the DRC created): besides lying under a configured root
+// it has no query and no ;-parameters, so that /download or ?versie= appended to it address that
+// resource and nothing else. Trigger URLs and URLs from ZGW answers pass the same check.
+func (r *Registry) CheckResource(rsin, kind, rawURL string) error {
+	switch {
+	case strings.Contains(rawURL, "?"):
+		return &URLError{URL: rawURL, Kind: kind, Reason: "it contains a query"}
+	case strings.Contains(rawURL, ";"):
+		return &URLError{URL: rawURL, Kind: kind, Reason: "it contains ; (path parameters)"}
+	}
+	return r.CheckURL(rsin, kind, rawURL)
+}
+
 // Resolve finds the organisation's service of the given kind whose API root contains rawURL, and
 // returns it with the parsed, normalised URL to call. The comparison is strict: same scheme, the
 // exact host and port, the root's path as a prefix on a segment boundary, no userinfo, no fragment,

@@ -151,3 +151,31 @@ func TestRedirectStripsCredentials(t *testing.T) {
 		t.Errorf("credentials dropped inside the API root: %q", got)
 	}
 }
+
+// A document URL from a DRC's answer goes on to the ZRC only if it passes the check a trigger URL
+// passes: under a configured DRC root, no query, no ;-parameters.
+func TestAnswerURLsSentOnAreChecked(t *testing.T) {
+	zrc := newCountingServer(t, nil)
+	reg := mustRegistry(t, testLandscape(
+		config.Service{Kind: config.KindDRC, APIRoot: "https://drc.example/api/v1", Auth: config.ServiceAuth{Mode: config.AuthNone}},
+		config.Service{Kind: config.KindZRC, APIRoot: zrc.URL + "/api/v1", Auth: config.ServiceAuth{Mode: config.AuthNone}}))
+	cl := NewClient(reg, testRSIN, ClientOptions{})
+	zaak := zrc.URL + "/api/v1/zaken/2cc803a9-7404-4289-8f3d-f2300f666eac"
+	for _, doc := range []string{
+		"https://evil.example/api/v1/enkelvoudiginformatieobjecten/x",
+		"https://drc.example/api/v1/enkelvoudiginformatieobjecten/x?download=1",
+		"https://drc.example/api/v1/enkelvoudiginformatieobjecten/x;v=1",
+		"https://drc.example/api/v1/enkelvoudiginformatieobjecten/x#f",
+		"https://drc.example/api/v1/enkelvoudiginformatieobjecten/../../x",
+		"https://drc.other.example/api/v1/enkelvoudiginformatieobjecten/x", // another organisation's DRC
+	} {
+		_, err := cl.CreateZaakInformatieObject(context.Background(), ZaakInformatieObject{Informatieobject: doc, Zaak: zaak})
+		var ue *URLError
+		if !errors.As(err, &ue) {
+			t.Errorf("%s: %v, want *URLError", doc, err)
+		}
+	}
+	if n := zrc.n.Load(); n != 0 {
+		t.Fatalf("the ZRC got %d requests", n)
+	}
+}

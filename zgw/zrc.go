@@ -39,6 +39,10 @@ func (c *Client) CreateZaakInformatieObject(ctx context.Context, zio ZaakInforma
 	if err != nil {
 		return nil, fmt.Errorf("zgw: create zaakinformatieobject: zaak: %w", err)
 	}
+	// The document's URL came from a DRC's answer; it goes to the ZRC only if a trigger could name it.
+	if err := c.reg.CheckResource(c.rsin, config.KindDRC, zio.Informatieobject); err != nil {
+		return nil, fmt.Errorf("zgw: create zaakinformatieobject: informatieobject: %w", err)
+	}
 	in := struct {
 		Informatieobject string `json:"informatieobject"`
 		Zaak             string `json:"zaak"`

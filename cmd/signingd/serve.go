@@ -183,7 +183,7 @@ func assemble(ctx context.Context, cfg config.Config, logger *slog.Logger, pool 
 		Mounts:         mounts,
 		Expiry:         cfg.Workflow.Expiry,
 		Landscape:      cfg.Landscape,
-		CheckURL:       registry.CheckURL,
+		CheckURL:       registry.CheckResource,
 		PublicURL:      cfg.PublicURL,
 		TrustedProxies: cfg.TrustedProxies,
 		BodyRules: []api.BodyRule{
