@@ -83,9 +83,7 @@ func (s *Service) authenticateClient(ctx context.Context, r *http.Request, form 
 		clientID, err1 = url.QueryUnescape(user)
 		secret, err2 = url.QueryUnescape(pass)
 		if err1 != nil || err2 != nil {
-			e := invalidClient("malformed basic credentials")
-			e.basic = true
-			return ac, "", e
+			return ac, "", s.failed("", addr, now, withBasic(invalidClient("malformed basic credentials"), true))
 		}
 		if form.Has("client_id") && form.Get("client_id") != clientID {
 			return ac, clientID, invalidRequest("client_id differs from the authenticated client.")
@@ -109,9 +107,7 @@ func (s *Service) authenticateClient(ctx context.Context, r *http.Request, form 
 			return ac, clientID, s.failed(clientID, addr, now, invalidClient("assertion iss differs from client_id"))
 		}
 	default:
-		e := invalidClient("no client authentication")
-		e.basic = true
-		return ac, "", e
+		return ac, "", s.failed("", addr, now, withBasic(invalidClient("no client authentication"), true))
 	}
 	if clientID == "" || len(clientID) > 200 || !printable(clientID) {
 		return ac, "", s.failed("", addr, now, invalidClient("no client_id, or one that can't be"))
@@ -195,14 +191,27 @@ func tooMany(reason string, wait time.Duration) *oauthError {
 		reason: reason, retryAfter: wait}
 }
 
-// failed counts a failed attempt against the client id and the address.
+// failed counts a failed attempt against the client id at the address and against the address.
+// The address's lockout and rate limit apply to failures only: an address that is locked or over
+// its limit gets 429 for every failed attempt, yet a client that authenticates correctly from it
+// (behind the same proxy or NAT as a guesser) is served.
 func (s *Service) failed(clientID, addr string, now time.Time, e *oauthError) *oauthError {
 	if clientID != "" {
 		s.fails.fail(clientKey(clientID, addr), now)
 	}
-	s.fails.fail("addr:"+addr, now)
+	locked, wait := s.fails.locked(addrKey(addr), now)
+	s.fails.fail(addrKey(addr), now)
+	if locked {
+		return tooMany("address locked out after failed attempts", wait)
+	}
+	if ok, wait := s.byAddr.allow(addr, now); !ok {
+		return tooMany("address rate limit", wait)
+	}
 	return e
 }
+
+// addrKey is what failed attempts from an address are counted under.
+func addrKey(addr string) string { return "addr:" + addr }
 
 // checkAssertion verifies a private_key_jwt client assertion (RFC 7523, with the current revision's
 // audience rule) for client c.

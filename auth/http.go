@@ -106,12 +106,6 @@ func (s *Service) token(c echo.Context) error {
 	r := c.Request()
 	addr := clientip.From(r)
 	now := s.o.Now()
-	if ok, wait := s.byAddr.allow(addr, now); !ok {
-		return s.refuse(c, "", "", tooMany("address rate limit", wait))
-	}
-	if locked, wait := s.fails.locked("addr:"+addr, now); locked {
-		return s.refuse(c, "", "", tooMany("address locked out after failed attempts", wait))
-	}
 	form, oe := readForm(r)
 	if oe != nil {
 		return s.refuse(c, "", "", oe)
@@ -202,8 +196,9 @@ func (s *Service) tokenRequest(c echo.Context) (cl authenticatedClient, form url
 	return cl, form, false, nil
 }
 
-// introspect is RFC 7662 introspection of our own tokens, for authenticated clients. A client
-// without the admin scope learns only about tokens of its own organisation.
+// introspect is RFC 7662 introspection of our own tokens, for authenticated clients. A client,
+// admin or not, learns only about tokens of its own organisation: admin is the power over its own
+// organisation's transactions, not a view into other organisations.
 func (s *Service) introspect(c echo.Context) error {
 	r := c.Request()
 	cl, form, answered, err := s.tokenRequest(c)
@@ -225,7 +220,7 @@ func (s *Service) introspect(c echo.Context) error {
 		return c.JSON(http.StatusOK, inactive)
 	}
 	p, err := s.live(r.Context(), v)
-	if err != nil || (p.OrganisationID != cl.OrganisationID && !slices.Contains(cl.Scopes, ScopeAdmin)) {
+	if err != nil || p.OrganisationID != cl.OrganisationID {
 		return c.JSON(http.StatusOK, inactive)
 	}
 	s.audit.Record(store.AuditEntry{At: s.o.Now(), Event: EventIntrospected, ClientID: cl.ClientID, Address: clientip.From(r), Method: cl.method, JTI: v.Jti})
@@ -268,8 +263,11 @@ func (s *Service) revoke(c echo.Context) error {
 		return c.NoContent(http.StatusOK)
 	}
 	if v.ClientID != cl.ClientID {
-		return s.refuse(c, cl.ClientID, cl.method, &oauthError{status: http.StatusBadRequest, code: "unauthorized_client",
-			desc: "The token was issued to another client.", reason: "revocation of another client's token"})
+		// The same 200 as for a token that is not valid: revocation tells no one whether a token
+		// lives (RFC 7009 §2.2). The attempt is in the audit trail.
+		s.audit.Record(store.AuditEntry{At: s.o.Now(), Event: EventRefused, ClientID: cl.ClientID, Address: clientip.From(r),
+			Method: cl.method, Reason: "revocation of another client's token"})
+		return c.NoContent(http.StatusOK)
 	}
 	if err := s.o.Store.RevokeToken(r.Context(), v.Jti, v.ClientID, v.Exp.Time); err != nil {
 		return s.refuse(c, cl.ClientID, cl.method, &oauthError{status: http.StatusInternalServerError, code: "server_error", reason: err.Error()})

@@ -20,6 +20,7 @@ import (
 
 	"github.com/signingd/signingd/auth"
 	"github.com/signingd/signingd/config"
+	"github.com/signingd/signingd/store"
 	"github.com/signingd/signingd/store/dbtest"
 )
 
@@ -39,14 +40,20 @@ func TestRateLimitPerClientAndAddress(t *testing.T) {
 	id2, secret2 := e.client()
 	wantStatus(t, e.post(auth.TokenPath, cc, id2, secret2), 200)
 
+	// The address limit meters failed authentications: its burst of two, then 429; a client that
+	// authenticates correctly from the same address is still served.
 	a := setup(t, func(o *options) { o.ratePerAddress = 1 })
+	a.clock.Advance(0) // frozen: no bucket refills
 	id, secret = a.client()
 	for range 2 {
-		wantStatus(t, a.post(auth.TokenPath, cc, id, secret), 200)
+		wantStatus(t, a.post(auth.TokenPath, cc, id, "sgs_wrong"), http.StatusUnauthorized)
 	}
-	r = a.post(auth.TokenPath, cc, id, secret)
+	r = a.post(auth.TokenPath, cc, "client-unknown", "sgs_wrong")
 	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
 		t.Errorf("address limit: %d %v", r.status, r.header)
+	}
+	for range 3 {
+		wantStatus(t, a.post(auth.TokenPath, cc, id, secret), 200)
 	}
 }
 
@@ -82,7 +89,7 @@ func TestLockoutAndAudit(t *testing.T) {
 		}
 	}
 	joined := strings.Join(got, ",")
-	for _, want := range []string{"issued:", "refused:wrong secret", "refused:address locked out after failed attempts"} {
+	for _, want := range []string{"issued:", "refused:wrong secret", "refused:locked out after failed attempts"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("audit trail %v lacks %q", got, want)
 		}
@@ -320,5 +327,87 @@ func TestUnstorableInputIsRefusedAndAudited(t *testing.T) {
 	}
 	if j := strings.Join(events, ","); !strings.Contains(j, "issued:") || !strings.Contains(j, "refused:grant_type client_\uFFFD\uFFFD") {
 		t.Errorf("audit trail of the client: %v", events)
+	}
+}
+
+// Behind one proxy or NAT every client has the same address: a guesser there locks out only the
+// client ids it guesses at, never a client that authenticates correctly (issue 15 item 3).
+func TestAddressLockoutSparesGoodClients(t *testing.T) {
+	t.Parallel()
+	e := setup(t, func(o *options) { o.lockout = 3 })
+	e.clock.Advance(0) // frozen: no lockout ends
+	id, secret := e.client()
+	victim, victimSecret := e.client()
+	cc := url.Values{"grant_type": {"client_credentials"}}
+	var last response
+	for i := range 10 {
+		last = e.postFrom("127.0.0.3", auth.TokenPath, cc, "client-guess-"+strconv.Itoa(i), "sgs_guess")
+	}
+	if last.status != http.StatusTooManyRequests || last.header.Get("Retry-After") == "" {
+		t.Errorf("guessing from a locked address: %d %s", last.status, last.body)
+	}
+	wantStatus(t, e.postFrom("127.0.0.3", auth.TokenPath, cc, id, secret), 200)
+	// A client id guessed at is locked at that address; elsewhere it is served.
+	for range 3 {
+		e.postFrom("127.0.0.3", auth.TokenPath, cc, victim, "sgs_guess")
+	}
+	wantStatus(t, e.postFrom("127.0.0.3", auth.TokenPath, cc, victim, victimSecret), http.StatusTooManyRequests)
+	wantStatus(t, e.post(auth.TokenPath, cc, victim, victimSecret), 200)
+	tok := e.token(id, secret)
+	wantStatus(t, e.postFrom("127.0.0.3", auth.IntrospectionPath, url.Values{"token": {tok}}, id, secret), 200)
+	wantStatus(t, e.postFrom("127.0.0.3", auth.RevocationPath, url.Values{"token": {"x"}}, id, secret), 200)
+}
+
+// Introspection and revocation count failures and lock out like the token endpoint.
+func TestIntrospectionAndRevocationAreLimited(t *testing.T) {
+	t.Parallel()
+	for _, path := range []string{auth.IntrospectionPath, auth.RevocationPath} {
+		e := setup(t, func(o *options) { o.lockout = 5; o.ratePerAddress = 1000 })
+		e.clock.Advance(0)
+		id, _ := e.client()
+		statuses := map[int]int{}
+		for range 30 {
+			statuses[e.postFrom("127.0.0.4", path, url.Values{"token": {"x"}}, id, "sgs_wrong").status]++
+		}
+		if statuses[http.StatusTooManyRequests] < 25 {
+			t.Errorf("%s: 30 wrong secrets answered %v, want 429 after the lockout threshold", path, statuses)
+		}
+		// Without credentials at all, the same.
+		statuses = map[int]int{}
+		for range 30 {
+			req, _ := http.NewRequest(http.MethodPost, e.srv.URL+path, strings.NewReader("token=x"))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			statuses[e.send(req).status]++
+		}
+		if statuses[http.StatusTooManyRequests] < 25 {
+			t.Errorf("%s: 30 requests without credentials answered %v", path, statuses)
+		}
+	}
+}
+
+// An admin client introspects only its own organisation's tokens.
+func TestAdminIntrospectsOwnOrganisationOnly(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	admin, adminSecret := e.client(auth.ScopeAdmin)
+	rsin := dbtest.NewRSIN()
+	ctx := context.Background()
+	if err := e.st.SyncOrganisations(ctx, []config.Organisation{{RSIN: rsin, Name: "Elders"}}); err != nil {
+		t.Fatal(err)
+	}
+	other, err := e.st.CreateClient(ctx, store.NewClientID(), "other", rsin, auth.AllScopes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherSecret := auth.GenerateSecret()
+	if err := e.st.AddClientSecret(ctx, other.ID, auth.SecretDigest(pepper, otherSecret), nil); err != nil {
+		t.Fatal(err)
+	}
+	own, foreign := e.token(admin, adminSecret), e.token(other.ClientID, otherSecret)
+	if m := e.post(auth.IntrospectionPath, url.Values{"token": {own}}, admin, adminSecret).json(t); m["active"] != true {
+		t.Errorf("own token: %v", m)
+	}
+	if m := e.post(auth.IntrospectionPath, url.Values{"token": {foreign}}, admin, adminSecret).json(t); m["active"] != false || len(m) != 1 {
+		t.Errorf("another organisation's token, introspected by an admin: %v", m)
 	}
 }

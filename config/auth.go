@@ -102,12 +102,14 @@ type AuthConfig struct {
 	SigningKeyFiles []string `env:"SIGNING_KEY_FILES" doc:"Comma-separated PEM private keys to sign tokens with instead of database keys; the first signs, the others stay valid."`
 	// KeyRotationInterval rotates the database keys on a schedule; 0 turns the schedule off.
 	KeyRotationInterval time.Duration `env:"KEY_ROTATION_INTERVAL" doc:"Rotate the database signing keys this often; 0 turns the schedule off."`
-	// RatePerClient and RatePerAddress limit token requests per second (burst twice that).
-	RatePerClient  float64 `env:"TOKEN_RATE_PER_CLIENT" doc:"Token requests per second per client (burst twice that); more get 429."`
-	RatePerAddress float64 `env:"TOKEN_RATE_PER_ADDRESS" doc:"Token requests per second per remote address (burst twice that); more get 429."`
-	// LockoutThreshold failed authentications within LockoutDuration lock the client id and the
-	// address out for LockoutDuration.
-	LockoutThreshold int           `env:"AUTH_LOCKOUT_THRESHOLD" doc:"Failed client authentications within AUTH_LOCKOUT_DURATION that lock the client id and address out."`
+	// RatePerClient limits an authenticated client's token, introspection and revocation requests
+	// per second; RatePerAddress limits failed client authentications per address (burst twice
+	// that), so it never refuses a client that authenticates correctly.
+	RatePerClient  float64 `env:"TOKEN_RATE_PER_CLIENT" doc:"Token, introspection and revocation requests per second per authenticated client (burst twice that); more get 429."`
+	RatePerAddress float64 `env:"TOKEN_RATE_PER_ADDRESS" doc:"Failed client authentications per second per client address (burst twice that); more get 429. A client that authenticates correctly is never refused by it."`
+	// LockoutThreshold failed authentications within LockoutDuration lock the client id at that
+	// address out, and make every further failure from the address a 429, for LockoutDuration.
+	LockoutThreshold int           `env:"AUTH_LOCKOUT_THRESHOLD" doc:"Failed client authentications within AUTH_LOCKOUT_DURATION that lock the client id out at that address (other clients at the address are still served)."`
 	LockoutDuration  time.Duration `env:"AUTH_LOCKOUT_DURATION" doc:"Window and length of the lockout after failed authentications."`
 	// ClientJWKSHosts are the hosts a client's registered jwks_uri may point to.
 	ClientJWKSHosts []string `env:"CLIENT_JWKS_HOSTS" doc:"Comma-separated hosts a client's registered jwks_uri may point to."`
