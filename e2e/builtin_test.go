@@ -474,7 +474,7 @@ func TestBuiltinBrowserDecline(t *testing.T) {
 	br.shot("carla-declined-en")
 
 	tx := pe.wait(id, 30*time.Second)
-	want := "Geweigerd door ondertekenaar: " + reason
+	want := "Geweigerd door ondertekenaar 1: " + reason
 	if tx.State != signing.StateAborted || !strings.HasPrefix(tx.Reden, want) {
 		t.Fatalf("state %s reden %q, want aborted with %q…", tx.State, tx.Reden, want)
 	}

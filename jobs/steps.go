@@ -248,17 +248,16 @@ func (wf *Workflow) progress(ctx context.Context, job *river.Job[store.CheckProg
 			}
 			log.Info("all signers signed")
 		case signing.ProgressDeclined:
-			who, reason := "", prog.Reden
+			position, reason := 0, prog.Reden
 			for _, sp := range prog.Signers {
-				if sp.Status == signing.SignerDeclined && sp.Position < len(w.Signers) {
-					s := w.Signers[sp.Position]
-					who = s.Email
+				if sp.Status == signing.SignerDeclined && sp.Position >= 0 && sp.Position < len(w.Signers) {
+					position = sp.Position + 1
 					if sp.Reden != "" {
 						reason = sp.Reden
 					}
 				}
 			}
-			if err := wf.store.Abort(ctx, tx, id, signing.RedenDeclined(who, reason), signing.EventAborting, "provider", nil, now); err != nil {
+			if err := wf.store.Abort(ctx, tx, id, signing.RedenDeclined(position, reason), signing.EventAborting, "provider", nil, now); err != nil {
 				return err
 			}
 			log.Info("signer declined")

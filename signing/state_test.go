@@ -36,13 +36,13 @@ func TestTransition(t *testing.T) {
 
 func TestAbortCause(t *testing.T) {
 	tests := map[string]string{
-		RedenDeclined("Jan", "bedrag klopt niet"): CauseDeclined,
-		"Ingetrokken: verkeerd document":          CauseCancelled,
-		"Ingetrokken bij de ondertekenaanbieder":  CauseCancelled,
-		RedenExpired:                              CauseExpired,
-		RedenDrift:                                CauseDrift,
-		RedenTechnical(StepFetch, "Besluit"):      CauseTechnical,
-		"iets anders":                             CauseOther,
+		RedenDeclined(2, "bedrag klopt niet"):    CauseDeclined,
+		"Ingetrokken: verkeerd document":         CauseCancelled,
+		"Ingetrokken bij de ondertekenaanbieder": CauseCancelled,
+		RedenExpired:                             CauseExpired,
+		RedenDrift:                               CauseDrift,
+		RedenTechnical(StepFetch, "Besluit"):     CauseTechnical,
+		"iets anders":                            CauseOther,
 	}
 	for reden, want := range tests {
 		if got := AbortCause(reden); got != want {

@@ -41,13 +41,15 @@ const (
 	RedenExpired = "Verlopen: niet op tijd ondertekend"
 )
 
-// RedenDeclined is the reden when a signer declines.
-func RedenDeclined(signer, reason string) string {
+// RedenDeclined is the reden when a signer declines. The signer is named by position (1 is the
+// first in the trigger's list), never by name or address: the reden goes to every subscriber of the
+// kanaal, while the person stays in the status API and the evidence. position 0 is unknown.
+func RedenDeclined(position int, reason string) string {
 	if reason == "" {
 		reason = "geen reden opgegeven"
 	}
-	if signer != "" {
-		return fmt.Sprintf("Geweigerd door ondertekenaar: %s (%s)", reason, signer)
+	if position > 0 {
+		return fmt.Sprintf("Geweigerd door ondertekenaar %d: %s", position, reason)
 	}
 	return "Geweigerd door ondertekenaar: " + reason
 }
