@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"strings"
@@ -28,48 +27,74 @@ const clientsUsage = `Usage:
 
 Secrets and API keys are printed once and stored only as keyed digests. --key takes a JWK, a PEM
 public key or certificate, or a ZITADEL JSON key file (only the public key is kept).
+"signingd clients COMMAND -h" describes each command.
 `
 
-// clients manages API clients: their secrets, private_key_jwt keys and API keys.
-func clients(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, clientsUsage)
-		return errUsage
-	}
-	cfg, _, pool, err := open(ctx, getenv, stderr)
+// clientsCommand manages API clients: their secrets, private_key_jwt keys and API keys.
+var clientsCommand = command{name: "clients", usage: clientsUsage, sub: []command{
+	{name: "clients create", flags: clientsCreate, usage: `Usage: signingd clients create --rsin RSIN --name NAME [--scopes a,b] [--api-key] [--key FILE] [--jwks-uri URL]
+
+Registers a client of the organisation RSIN and prints its client_id and secret, once.
+`},
+	{name: "clients list", flags: noFlags(clientsList), usage: `Usage: signingd clients list
+
+Lists every client: id, name, organisation, scopes, when created and revoked.
+`},
+	{name: "clients show", minArgs: 1, maxArgs: 1, flags: noFlags(clientsShow), usage: `Usage: signingd clients show CLIENT_ID
+
+Shows a client, its keys, how many secrets are valid and its recent audit entries.
+`},
+	{name: "clients rotate-secret", minArgs: 1, maxArgs: 1, flags: clientsRotateSecret, usage: `Usage: signingd clients rotate-secret CLIENT_ID [--grace 24h]
+
+Issues a new secret and prints it, once; the older secrets keep working for the grace period.
+`},
+	{name: "clients add-key", minArgs: 1, maxArgs: 1, flags: clientsAddKey, usage: `Usage: signingd clients add-key CLIENT_ID (--key FILE | --jwks-uri URL) [--kid KID]
+
+Registers a public key or a JWKS URL with which the client authenticates by private_key_jwt.
+`},
+	{name: "clients revoke", minArgs: 1, maxArgs: 1, flags: noFlags(clientsRevoke), usage: `Usage: signingd clients revoke CLIENT_ID
+
+Revokes a client: its tokens stop working within the revocation cache's lifetime; it stays listed.
+`},
+	{name: "clients delete", minArgs: 1, maxArgs: 1, flags: noFlags(clientsDelete), usage: `Usage: signingd clients delete CLIENT_ID
+
+Deletes a client with its secrets, keys and API keys; its tokens stop working likewise.
+`},
+}}
+
+// clientsDB is the open database of a clients command, with the landscape's organisations synced.
+type clientsDB struct {
+	cfg   config.Config
+	store *store.Store
+	close func()
+}
+
+func openClients(ctx context.Context, e env) (clientsDB, error) {
+	cfg, _, pool, err := open(ctx, e.getenv, e.stderr)
 	if err != nil {
-		return err
+		return clientsDB{}, err
 	}
-	defer pool.Close()
 	st := store.New(pool, nil)
 	if err := st.SyncOrganisations(ctx, cfg.Landscape.Organisations); err != nil {
-		return err
+		pool.Close()
+		return clientsDB{}, err
 	}
-	audit := func(event, clientID, reason string) error {
-		return st.InsertAudit(ctx, []store.AuditEntry{{At: time.Now(), Event: event, ClientID: clientID, Method: "cli", Reason: reason}})
-	}
-	cmd, rest := args[0], args[1:]
-	// Flags may follow the client id: `clients add-key ID --key f`.
-	var id string
-	if cmd != "create" && cmd != "list" {
-		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
-			return fmt.Errorf("clients %s needs a client id", cmd)
-		}
-		id, rest = rest[0], rest[1:]
-	}
-	fs := flag.NewFlagSet("clients "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	switch cmd {
-	case "create":
-		rsin := fs.String("rsin", "", "RSIN of the client's organisation (must be in the landscape file)")
-		name := fs.String("name", "", "a name for the client, e.g. the case system")
-		scopes := fs.String("scopes", strings.Join(auth.AllScopes, ","), "comma-separated scopes: "+strings.Join(auth.AllAuthScopes, ", "))
-		apiKey := fs.Bool("api-key", false, "also issue an API key (X-API-Key header)")
-		keyFile := fs.String("key", "", "register a public key for private_key_jwt (JWK, PEM or ZITADEL key file)")
-		jwksURI := fs.String("jwks-uri", "", "register a JWKS URL for private_key_jwt (host must be in CLIENT_JWKS_HOSTS)")
-		if err := fs.Parse(rest); err != nil {
-			return err
-		}
+	return clientsDB{cfg: cfg, store: st, close: pool.Close}, nil
+}
+
+// audit records a change made on the command line in the audit trail.
+func (db clientsDB) audit(ctx context.Context, event, clientID, reason string) error {
+	return db.store.InsertAudit(ctx, []store.AuditEntry{{At: time.Now(), Event: event, ClientID: clientID, Method: "cli", Reason: reason}})
+}
+
+func clientsCreate(fs *flag.FlagSet) action {
+	rsin := fs.String("rsin", "", "RSIN of the client's organisation (must be in the landscape file)")
+	name := fs.String("name", "", "a name for the client, e.g. the case system")
+	scopes := fs.String("scopes", strings.Join(auth.AllScopes, ","), "comma-separated scopes: "+strings.Join(auth.AllAuthScopes, ", "))
+	apiKey := fs.Bool("api-key", false, "also issue an API key (X-API-Key header)")
+	keyFile := fs.String("key", "", "register a public key for private_key_jwt (JWK, PEM or ZITADEL key file)")
+	jwksURI := fs.String("jwks-uri", "", "register a JWKS URL for private_key_jwt (host must be in CLIENT_JWKS_HOSTS)")
+	return func(ctx context.Context, e env, _ []string) error {
 		if *rsin == "" || *name == "" {
 			return fmt.Errorf("clients create needs --rsin and --name")
 		}
@@ -77,144 +102,190 @@ func clients(ctx context.Context, args []string, getenv func(string) string, std
 		if err != nil {
 			return err
 		}
-		pep, err := pepper(ctx, cfg, st)
+		db, err := openClients(ctx, e)
 		if err != nil {
 			return err
 		}
-		c, err := st.CreateClient(ctx, store.NewClientID(), *name, *rsin, sc)
+		defer db.close()
+		pep, err := pepper(ctx, db.cfg, db.store)
+		if err != nil {
+			return err
+		}
+		c, err := db.store.CreateClient(ctx, store.NewClientID(), *name, *rsin, sc)
 		if err != nil {
 			return err
 		}
 		secret := auth.GenerateSecret()
-		if err := st.AddClientSecret(ctx, c.ID, auth.SecretDigest(pep, secret), nil); err != nil {
+		if err := db.store.AddClientSecret(ctx, c.ID, auth.SecretDigest(pep, secret), nil); err != nil {
 			return err
 		}
 		var keyLine string
 		if *keyFile != "" || *jwksURI != "" {
-			if keyLine, err = addKey(ctx, cfg, st, c, *keyFile, *jwksURI, ""); err != nil {
+			if keyLine, err = addKey(ctx, db.cfg, db.store, c, *keyFile, *jwksURI, ""); err != nil {
 				return err
 			}
 		}
-		fmt.Fprintf(stdout, "client_id:     %s\nclient_secret: %s\n", c.ClientID, secret)
+		fmt.Fprintf(e.stdout, "client_id:     %s\nclient_secret: %s\n", c.ClientID, secret)
 		if *apiKey {
 			key := auth.GenerateAPIKey()
-			if err := st.AddAPIKey(ctx, c.ID, auth.NewAPIKeys(st, pep).Digest(key)); err != nil {
+			if err := db.store.AddAPIKey(ctx, c.ID, auth.NewAPIKeys(db.store, pep).Digest(key)); err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "api_key:       %s\n", key)
+			fmt.Fprintf(e.stdout, "api_key:       %s\n", key)
 		}
 		if keyLine != "" {
-			fmt.Fprintln(stdout, keyLine)
+			fmt.Fprintln(e.stdout, keyLine)
 		}
-		fmt.Fprintf(stdout, "\nThe secret is shown only now. Get a token with client_credentials at %s%s.\n",
-			strings.TrimRight(cfg.PublicURL, "/"), auth.TokenPath)
-		return audit(auth.EventClientCreated, c.ClientID, "scopes "+strings.Join(sc, " "))
-	case "list":
-		list, err := st.Clients(ctx)
-		if err != nil {
-			return err
+		fmt.Fprintf(e.stdout, "\nThe secret is shown only now. Get a token with client_credentials at %s%s.\n",
+			strings.TrimRight(db.cfg.PublicURL, "/"), auth.TokenPath)
+		return db.audit(ctx, auth.EventClientCreated, c.ClientID, "scopes "+strings.Join(sc, " "))
+	}
+}
+
+func clientsList(ctx context.Context, e env, _ []string) error {
+	db, err := openClients(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer db.close()
+	list, err := db.store.Clients(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLIENT_ID\tNAME\tRSIN\tSCOPES\tCREATED\tREVOKED")
+	for _, c := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ClientID, c.Name, c.RSIN, strings.Join(c.Scopes, ","), c.CreatedAt.Format(time.RFC3339), revokedAt(c))
+	}
+	return tw.Flush()
+}
+
+func clientsShow(ctx context.Context, e env, args []string) error {
+	db, err := openClients(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer db.close()
+	st, stdout := db.store, e.stdout
+	c, err := st.ClientByClientID(ctx, args[0])
+	if err != nil {
+		return err
+	}
+	secrets, err := st.CountClientSecrets(ctx, c.ID, time.Now())
+	if err != nil {
+		return err
+	}
+	keys, err := st.ClientKeys(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	trail, err := st.AuditTrail(ctx, c.ClientID, 10)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "client_id:    %s\nname:         %s\nrsin:         %s\nscopes:       %s\ncreated:      %s\nrevoked:      %s\nsecrets:      %d valid\n",
+		c.ClientID, c.Name, c.RSIN, strings.Join(c.Scopes, " "), c.CreatedAt.Format(time.RFC3339), revokedAt(c), secrets)
+	for _, k := range keys {
+		if k.JWKSURI != "" {
+			fmt.Fprintf(stdout, "key:          jwks_uri %s (kid %q)\n", k.JWKSURI, k.KID)
+		} else {
+			fmt.Fprintf(stdout, "key:          kid %q, added %s\n", k.KID, k.CreatedAt.Format(time.RFC3339))
 		}
+	}
+	if len(trail) > 0 {
+		fmt.Fprintln(stdout, "\nrecent audit entries:")
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "CLIENT_ID\tNAME\tRSIN\tSCOPES\tCREATED\tREVOKED")
-		for _, c := range list {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ClientID, c.Name, c.RSIN, strings.Join(c.Scopes, ","), c.CreatedAt.Format(time.RFC3339), revokedAt(c))
+		for _, e := range trail {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", e.At.Format(time.RFC3339), e.Event, e.Method, e.Address, e.Reason)
 		}
 		return tw.Flush()
-	case "show":
-		c, err := st.ClientByClientID(ctx, id)
+	}
+	return nil
+}
+
+func clientsRotateSecret(fs *flag.FlagSet) action {
+	grace := fs.Duration("grace", 24*time.Hour, "how long the old secrets keep working (0: stop now)")
+	return func(ctx context.Context, e env, args []string) error {
+		id := args[0]
+		db, err := openClients(ctx, e)
 		if err != nil {
 			return err
 		}
-		secrets, err := st.CountClientSecrets(ctx, c.ID, time.Now())
-		if err != nil {
-			return err
-		}
-		keys, err := st.ClientKeys(ctx, c.ID)
-		if err != nil {
-			return err
-		}
-		trail, err := st.AuditTrail(ctx, c.ClientID, 10)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "client_id:    %s\nname:         %s\nrsin:         %s\nscopes:       %s\ncreated:      %s\nrevoked:      %s\nsecrets:      %d valid\n",
-			c.ClientID, c.Name, c.RSIN, strings.Join(c.Scopes, " "), c.CreatedAt.Format(time.RFC3339), revokedAt(c), secrets)
-		for _, k := range keys {
-			if k.JWKSURI != "" {
-				fmt.Fprintf(stdout, "key:          jwks_uri %s (kid %q)\n", k.JWKSURI, k.KID)
-			} else {
-				fmt.Fprintf(stdout, "key:          kid %q, added %s\n", k.KID, k.CreatedAt.Format(time.RFC3339))
-			}
-		}
-		if len(trail) > 0 {
-			fmt.Fprintln(stdout, "\nrecent audit entries:")
-			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-			for _, e := range trail {
-				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", e.At.Format(time.RFC3339), e.Event, e.Method, e.Address, e.Reason)
-			}
-			return tw.Flush()
-		}
-		return nil
-	case "rotate-secret":
-		grace := fs.Duration("grace", 24*time.Hour, "how long the old secrets keep working (0: stop now)")
-		if err := fs.Parse(rest); err != nil {
-			return err
-		}
-		c, err := st.ClientByClientID(ctx, id)
+		defer db.close()
+		c, err := db.store.ClientByClientID(ctx, id)
 		if err != nil {
 			return err
 		}
 		if c.RevokedAt != nil {
 			return fmt.Errorf("client %s is revoked", id)
 		}
-		pep, err := pepper(ctx, cfg, st)
+		pep, err := pepper(ctx, db.cfg, db.store)
 		if err != nil {
 			return err
 		}
 		secret := auth.GenerateSecret()
 		until := time.Now().Add(*grace)
-		if err := st.AddClientSecret(ctx, c.ID, auth.SecretDigest(pep, secret), &until); err != nil {
+		if err := db.store.AddClientSecret(ctx, c.ID, auth.SecretDigest(pep, secret), &until); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "client_id:     %s\nclient_secret: %s\n\nThe secret is shown only now. Older secrets stop working at %s.\n",
+		fmt.Fprintf(e.stdout, "client_id:     %s\nclient_secret: %s\n\nThe secret is shown only now. Older secrets stop working at %s.\n",
 			c.ClientID, secret, until.UTC().Format(time.RFC3339))
-		return audit(auth.EventClientChanged, c.ClientID, "secret rotated, grace "+grace.String())
-	case "add-key":
-		keyFile := fs.String("key", "", "public key file: JWK, PEM or ZITADEL key file")
-		jwksURI := fs.String("jwks-uri", "", "JWKS URL (host must be in CLIENT_JWKS_HOSTS)")
-		kid := fs.String("kid", "", "key id, when the file names none")
-		if err := fs.Parse(rest); err != nil {
-			return err
-		}
+		return db.audit(ctx, auth.EventClientChanged, c.ClientID, "secret rotated, grace "+grace.String())
+	}
+}
+
+func clientsAddKey(fs *flag.FlagSet) action {
+	keyFile := fs.String("key", "", "public key file: JWK, PEM or ZITADEL key file")
+	jwksURI := fs.String("jwks-uri", "", "JWKS URL (host must be in CLIENT_JWKS_HOSTS)")
+	kid := fs.String("kid", "", "key id, when the file names none")
+	return func(ctx context.Context, e env, args []string) error {
 		if (*keyFile == "") == (*jwksURI == "") {
 			return fmt.Errorf("clients add-key needs exactly one of --key and --jwks-uri")
 		}
-		c, err := st.ClientByClientID(ctx, id)
+		db, err := openClients(ctx, e)
 		if err != nil {
 			return err
 		}
-		line, err := addKey(ctx, cfg, st, c, *keyFile, *jwksURI, *kid)
+		defer db.close()
+		c, err := db.store.ClientByClientID(ctx, args[0])
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(stdout, line)
-		return audit(auth.EventClientChanged, c.ClientID, "key added")
-	case "revoke":
-		if err := st.RevokeClient(ctx, id, time.Now().UTC()); err != nil {
+		line, err := addKey(ctx, db.cfg, db.store, c, *keyFile, *jwksURI, *kid)
+		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "revoked %s; its tokens stop working within %s\n", id, auth.RevocationCacheTTL)
-		return audit(auth.EventClientRevoked, id, "")
-	case "delete":
-		if err := st.DeleteClient(ctx, id); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "deleted %s; its tokens stop working within %s\n", id, auth.RevocationCacheTTL)
-		return audit(auth.EventClientDeleted, id, "")
-	default:
-		fmt.Fprint(stderr, clientsUsage)
-		return fmt.Errorf("unknown clients command %q", cmd)
+		fmt.Fprintln(e.stdout, line)
+		return db.audit(ctx, auth.EventClientChanged, c.ClientID, "key added")
 	}
+}
+
+func clientsRevoke(ctx context.Context, e env, args []string) error {
+	id := args[0]
+	db, err := openClients(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer db.close()
+	if err := db.store.RevokeClient(ctx, id, time.Now().UTC()); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "revoked %s; its tokens stop working within %s\n", id, auth.RevocationCacheTTL)
+	return db.audit(ctx, auth.EventClientRevoked, id, "")
+}
+
+func clientsDelete(ctx context.Context, e env, args []string) error {
+	id := args[0]
+	db, err := openClients(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer db.close()
+	if err := db.store.DeleteClient(ctx, id); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "deleted %s; its tokens stop working within %s\n", id, auth.RevocationCacheTTL)
+	return db.audit(ctx, auth.EventClientDeleted, id, "")
 }
 
 func revokedAt(c store.Client) string {

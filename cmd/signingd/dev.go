@@ -47,8 +47,6 @@ instructions stay readable; LOG_LEVEL=info logs every step.
 The database is DATABASE_URL's server when it answers, else a throwaway PostgreSQL cluster under
 --dir (initdb and pg_ctl from PATH or /usr/lib/postgresql/*/bin). On it, the database --database is
 dropped and created afresh at every start, because the simulator's state lives in memory.
-
-Flags:
 `
 
 // Demo data of `signingd dev`.
@@ -67,23 +65,19 @@ type devOptions struct {
 	database string
 }
 
-// dev runs the service as serve does, with a ZGW landscape, a signing vendor and demo data of its
-// own, so that a new user can try a whole signing with one command and no setup.
-func dev(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// devFlags declares the flags of `signingd dev`.
+func devFlags(fs *flag.FlagSet) action {
 	var o devOptions
-	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, devUsage); fs.PrintDefaults() }
 	fs.StringVar(&o.provider, "provider", builtin.Name, "who signs: builtin (signer pages, mail and SMS in /dev/outbox) or simulated (the vendor simulator's API)")
 	fs.StringVar(&o.dir, "dir", ".dev", "working directory for the trigger file and the throwaway cluster")
 	fs.BoolVar(&o.localPG, "local-pg", false, "always use a throwaway PostgreSQL cluster, even when DATABASE_URL answers")
 	fs.StringVar(&o.database, "database", "signingd_dev", "database to recreate on the server; empty: use DATABASE_URL's database as it is")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return err
-	}
+	return func(ctx context.Context, e env, _ []string) error { return dev(ctx, o, e.getenv, e.stdout, e.stderr) }
+}
+
+// dev runs the service as serve does, with a ZGW landscape, a signing vendor and demo data of its
+// own, so that a new user can try a whole signing with one command and no setup.
+func dev(ctx context.Context, o devOptions, getenv func(string) string, stdout, stderr io.Writer) error {
 	if o.provider != builtin.Name && o.provider != simulated.Name {
 		return fmt.Errorf("dev: --provider must be %s or %s", builtin.Name, simulated.Name)
 	}

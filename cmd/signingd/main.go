@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -32,50 +33,73 @@ Usage:
   signingd dev                   try it: simulators, demo data and signingd in one process (see dev -h)
   signingd sim [--vendor]        the ZGW simulator (SIM_ADDR) and optionally the vendor simulator (VENDOR_ADDR)
   signingd clients create --rsin RSIN --name NAME [--scopes a,b] [--key FILE | --jwks-uri URL] [--api-key]
-  signingd clients list|show|rotate-secret|add-key|revoke|delete   (signingd clients for details)
+  signingd clients list|show|rotate-secret|add-key|revoke|delete   (signingd clients -h for details)
   signingd keys list|rotate      the token signing keys
-  signingd config check [FILE]    report every problem of a landscape file, with its line
+  signingd config check [FILE]   report every problem of a landscape file, with its line
   signingd config reference      print the environment variables as a Markdown table
   signingd healthcheck           exit 0 when the local server answers /healthz (for containers)
   signingd version
+  signingd help
+
+Every command answers -h with its usage.
 
 Configuration comes from the environment (DATABASE_URL, LISTEN_ADDR, PUBLIC_URL, LOG_LEVEL, CONFIG_FILE,
 SECRET_KEY, …; "signingd config reference" lists them all) and the landscape file; see README.md.
 `
 
-var errUsage = errors.New("see usage above")
+// root is every command of signingd; the test of -h walks it.
+var root = command{usage: usage, sub: []command{
+	{name: "serve", usage: serveUsage, flags: noFlags(func(ctx context.Context, e env, _ []string) error {
+		return serve(ctx, e.getenv, e.stderr)
+	})},
+	{name: "migrate", usage: migrateUsage, flags: noFlags(func(ctx context.Context, e env, _ []string) error {
+		return migrate(ctx, e.getenv, e.stderr)
+	})},
+	{name: "dev", usage: devUsage, flags: devFlags},
+	{name: "sim", usage: simUsage, flags: simFlags},
+	clientsCommand,
+	keysCommand,
+	configCommand,
+	{name: "healthcheck", usage: healthcheckUsage, flags: noFlags(func(ctx context.Context, e env, _ []string) error {
+		return healthcheck(ctx, e.getenv)
+	})},
+	{name: "version", usage: "Usage: signingd version\n\nPrints the version of this binary.\n", flags: noFlags(func(_ context.Context, e env, _ []string) error {
+		fmt.Fprintln(e.stdout, "signingd", version)
+		return nil
+	})},
+	{name: "help", usage: usage, flags: noFlags(func(_ context.Context, e env, _ []string) error {
+		fmt.Fprint(e.stdout, usage)
+		return nil
+	})},
+}}
 
-// run is the whole program; tests call it too.
+const serveUsage = `Usage: signingd serve
+
+Runs the service on LISTEN_ADDR: the API, the token endpoint, the built-in signer's pages and the
+workflow's jobs. It migrates the database first unless MIGRATE_ON_START=false, and then refuses a
+schema that is behind. Configuration comes from the environment ("signingd config reference").
+`
+
+const migrateUsage = `Usage: signingd migrate
+
+Applies the database migrations to DATABASE_URL and exits.
+`
+
+const healthcheckUsage = `Usage: signingd healthcheck
+
+Exits 0 when the server on LISTEN_ADDR's port of this host answers /healthz (for container
+HEALTHCHECKs on images without curl).
+`
+
+// run is the whole program; tests call it too. -h or --help on any command prints its usage and
+// succeeds without touching anything else.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return errUsage
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-v") {
+		args = append([]string{"version"}, args[1:]...)
 	}
-	switch args[0] {
-	case "serve":
-		return serve(ctx, getenv, stderr)
-	case "dev":
-		return dev(ctx, args[1:], getenv, stdout, stderr)
-	case "sim":
-		return simCmd(ctx, args[1:], getenv, stdout, stderr)
-	case "migrate":
-		return migrate(ctx, getenv, stderr)
-	case "clients":
-		return clients(ctx, args[1:], getenv, stdout, stderr)
-	case "keys":
-		return keys(ctx, args[1:], getenv, stdout, stderr)
-	case "config":
-		return configCmd(args[1:], getenv, stdout)
-	case "healthcheck":
-		return healthcheck(ctx, getenv)
-	case "version", "--version", "-v":
-		fmt.Fprintln(stdout, "signingd", version)
+	err := root.exec(ctx, env{getenv: getenv, stdout: stdout, stderr: stderr}, args)
+	if errors.Is(err, flag.ErrHelp) {
 		return nil
-	case "help", "--help", "-h":
-		fmt.Fprint(stdout, usage)
-		return nil
-	default:
-		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("unknown command %q", args[0])
 	}
+	return err
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,23 +20,18 @@ without authentication, and its /_sim/ API to seed and inspect. With --vendor, t
 vendor runs on VENDOR_ADDR (default :8091) too, calling --webhook with bodies signed with
 WEBHOOK_SECRET (literal, env:NAME or file:/path). SIM_URL overrides the base URL the simulator puts
 in its resource URLs. State lives in memory until Ctrl-C.
-
-Flags:
 `
 
-// simCmd runs the simulators on their own, for a signingd (or another client) started elsewhere.
-func simCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, simUsage); fs.PrintDefaults() }
+// simFlags runs the simulators on their own, for a signingd (or another client) started elsewhere.
+func simFlags(fs *flag.FlagSet) action {
 	withVendor := fs.Bool("vendor", false, "also run the simulated signing vendor")
 	webhook := fs.String("webhook", "http://localhost:8080/api/v1/providers/simulated/webhook", "where the vendor posts its webhooks")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return err
+	return func(ctx context.Context, e env, _ []string) error {
+		return simCmd(ctx, *withVendor, *webhook, e.getenv, e.stdout, e.stderr)
 	}
+}
+
+func simCmd(ctx context.Context, withVendor bool, webhook string, getenv func(string) string, stdout, stderr io.Writer) error {
 	or := func(k, def string) string {
 		if v := getenv(k); v != "" {
 			return v
@@ -58,7 +52,7 @@ func simCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 	defer serveBackground(simLn, s.Handler())()
 	fmt.Fprintf(stdout, "ZGW simulator on %s\n  DRC  %s\n  ZRC  %s\n  ZTC  %s\n  NRC  %s\n  seed and inspect: %s/_sim/ (documents/{uuid}/versions, locks, notifications, deliveries, requests, faults, seed/...)\n",
 		base, s.DRC(), s.ZRC(), s.ZTC(), s.NRC(), base)
-	if *withVendor {
+	if withVendor {
 		secret, err := config.ParseSecret(getenv("WEBHOOK_SECRET"))
 		if err != nil {
 			return fmt.Errorf("sim: WEBHOOK_SECRET: %w", err)
@@ -71,11 +65,11 @@ func simCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 			return fmt.Errorf("sim: vendor: %w", err)
 		}
 		defer vendorLn.Close()
-		v := simulated.NewServer(simulated.ServerOptions{WebhookURL: *webhook, WebhookSecret: secret.Value()})
+		v := simulated.NewServer(simulated.ServerOptions{WebhookURL: webhook, WebhookSecret: secret.Value()})
 		defer v.Close()
 		defer serveBackground(vendorLn, v.Handler())()
 		fmt.Fprintf(stdout, "vendor simulator on %s/api/signings (webhooks to %s)\n  sign:    POST %s/api/signings/{id}/signers/{position}/sign\n  decline: POST %s/api/signings/{id}/signers/{position}/decline {\"reden\": \"...\"}\n",
-			lnURL(vendorLn), *webhook, lnURL(vendorLn), lnURL(vendorLn))
+			lnURL(vendorLn), webhook, lnURL(vendorLn), lnURL(vendorLn))
 	}
 	<-ctx.Done()
 	return nil
