@@ -231,7 +231,14 @@ func (b *Bearer) verifyExternal(ctx context.Context, e *external, t jws, c claim
 	if err := t.verify(key); err != nil {
 		return Principal{}, err
 	}
-	if err := c.checkTimes(b.now()); err != nil {
+	if !acceptedType(t.typ, e.cfg.AcceptedTypes()) {
+		return Principal{}, errors.New("token type (typ) is not accepted for this issuer")
+	}
+	now := b.now()
+	if err := c.checkTimes(now); err != nil {
+		return Principal{}, err
+	}
+	if err := checkLifetime(c.Exp.Time, c.Iat, now, e.cfg.TokenLifetime()); err != nil {
 		return Principal{}, err
 	}
 	if !c.hasAudience(e.cfg.Audience) {
@@ -242,6 +249,32 @@ func (b *Bearer) verifyExternal(ctx context.Context, e *external, t jws, c claim
 		return Principal{}, errMalformed
 	}
 	return b.principal(ctx, e, all)
+}
+
+// acceptedType reports whether a JWT typ header is one of the accepted values; "application/" may
+// be left off (RFC 7515 §4.1.9), case does not count, an absent typ never matches.
+func acceptedType(typ string, accepted []string) bool {
+	norm := func(s string) string {
+		s = strings.ToLower(s)
+		return strings.TrimPrefix(s, "application/")
+	}
+	if typ == "" {
+		return false
+	}
+	return slices.ContainsFunc(accepted, func(a string) bool { return norm(a) == norm(typ) })
+}
+
+// checkLifetime refuses a token that lives longer than limit: exp − iat, or when it has no iat,
+// exp − now (leaving iat out buys no longer life).
+func checkLifetime(exp time.Time, iat *numericDate, now time.Time, limit time.Duration) error {
+	from := now
+	if iat != nil {
+		from = iat.Time
+	}
+	if exp.Sub(from) > limit+Leeway || exp.Sub(now) > limit+Leeway {
+		return fmt.Errorf("token lives longer than %s", limit)
+	}
+	return nil
 }
 
 // principal maps an external token's claims to a client of an organisation.
@@ -408,6 +441,9 @@ func (b *Bearer) askIssuer(ctx context.Context, e *external, tok string) (Princi
 	exp := time.Unix(int64(expF), 0)
 	if !b.now().Before(exp) {
 		return Principal{}, time.Time{}, errors.New("token has expired")
+	}
+	if err := checkLifetime(exp, nil, b.now(), e.cfg.TokenLifetime()); err != nil {
+		return Principal{}, time.Time{}, err
 	}
 	audOK := false
 	switch a := all["aud"].(type) {

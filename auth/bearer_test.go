@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -52,6 +53,8 @@ func TestBearerRefusals(t *testing.T) {
 	tests := map[string]string{
 		"expired":             e.forge(with(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Minute).Unix() }), nil),
 		"no exp":              e.forge(with(func(c jwt.MapClaims) { delete(c, "exp") }), nil),
+		"string exp":          e.forge(with(func(c jwt.MapClaims) { c["exp"] = strconv.FormatInt(time.Now().Add(time.Minute).Unix(), 10) }), nil),
+		"string iat":          e.forge(with(func(c jwt.MapClaims) { c["iat"] = strconv.FormatInt(time.Now().Unix(), 10) }), nil),
 		"future nbf":          e.forge(with(func(c jwt.MapClaims) { c["nbf"] = time.Now().Add(2 * time.Minute).Unix() }), nil),
 		"future iat":          e.forge(with(func(c jwt.MapClaims) { c["iat"] = time.Now().Add(2 * time.Minute).Unix() }), nil),
 		"wrong aud":           e.forge(with(func(c jwt.MapClaims) { c["aud"] = "https://other.example" }), nil),

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/labstack/echo/v4"
 
 	"github.com/signingd/signingd/internal/clientip"
@@ -231,7 +230,7 @@ func (s *Service) introspect(c echo.Context) error {
 	})
 }
 
-func unixOrZero(d *jwt.NumericDate) int64 {
+func unixOrZero(d *numericDate) int64 {
 	if d == nil {
 		return 0
 	}

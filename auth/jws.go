@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -111,9 +113,9 @@ type claims struct {
 	Iss      string           `json:"iss"`
 	Sub      string           `json:"sub"`
 	Aud      jwt.ClaimStrings `json:"aud"`
-	Exp      *jwt.NumericDate `json:"exp"`
-	Nbf      *jwt.NumericDate `json:"nbf"`
-	Iat      *jwt.NumericDate `json:"iat"`
+	Exp      *numericDate     `json:"exp"`
+	Nbf      *numericDate     `json:"nbf"`
+	Iat      *numericDate     `json:"iat"`
 	Jti      string           `json:"jti"`
 	ClientID string           `json:"client_id"`
 	Scope    string           `json:"scope"`
@@ -122,10 +124,34 @@ type claims struct {
 
 func (t jws) claims() (claims, error) {
 	var c claims
-	if err := json.Unmarshal(t.payload, &c); err != nil {
+	if err := json.Unmarshal(t.payload, &c); errors.Is(err, errNotNumericDate) {
+		return c, err
+	} else if err != nil {
 		return c, errors.New("token claims are not valid JSON")
 	}
 	return c, nil
+}
+
+var errNotNumericDate = errors.New("exp, nbf and iat must be JSON numbers")
+
+// numericDate is an RFC 7519 NumericDate: a JSON number of seconds since the epoch. Unlike the jwt
+// library's type it refuses a string ("exp": "1767225600"), which no conforming issuer sends.
+type numericDate struct{ time.Time }
+
+// maxNumericDate keeps a date within what time.Unix represents exactly (year 285 million).
+const maxNumericDate = 1 << 53
+
+func (d *numericDate) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 || (b[0] != '-' && (b[0] < '0' || b[0] > '9')) {
+		return errNotNumericDate
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || math.Abs(f) > maxNumericDate {
+		return errNotNumericDate
+	}
+	sec, frac := math.Modf(f)
+	d.Time = time.Unix(int64(sec), int64(frac*1e9))
+	return nil
 }
 
 // checkTimes requires exp and checks exp, nbf and iat against now.

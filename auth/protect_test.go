@@ -166,13 +166,7 @@ func contains(list []string, s string) bool {
 // unknown kid causing at most one JWKS request per window.
 func TestExternalIssuerJWKS(t *testing.T) {
 	t.Parallel()
-	key, _ := rsa.GenerateKey(rand.Reader, 2048)
-	var fetches atomic.Int32
-	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fetches.Add(1)
-		_ = json.NewEncoder(w).Encode(auth.JWKS{Keys: []auth.JWK{mustJWKKid(t, key.Public(), "kc-1")}})
-	}))
-	defer idp.Close()
+	key, idp, fetches := newIDP(t)
 	const iss = "https://keycloak.example/realms/zgw"
 	rsin := dbtest.NewRSIN()
 	e := setup(t, func(o *options) {
@@ -189,7 +183,7 @@ func TestExternalIssuerJWKS(t *testing.T) {
 		if change != nil {
 			change(c)
 		}
-		return sign(t, m, c, kid, key)
+		return signTyp(t, m, c, kid, "at+jwt", key)
 	}
 	wantStatus(t, e.api(ext(nil, "kc-1", jwt.SigningMethodRS256)), 200)
 	wantStatus(t, e.api(ext(nil, "kc-1", jwt.SigningMethodRS256)), 200)
@@ -218,6 +212,84 @@ func TestExternalIssuerJWKS(t *testing.T) {
 	if fetches.Load() != n {
 		t.Error("a token of an unknown issuer caused a JWKS request")
 	}
+}
+
+// newIDP serves the JWKS of a fresh RSA key (kid kc-1) and counts the fetches.
+func newIDP(t *testing.T) (*rsa.PrivateKey, *httptest.Server, *atomic.Int32) {
+	t.Helper()
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	var fetches atomic.Int32
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		_ = json.NewEncoder(w).Encode(auth.JWKS{Keys: []auth.JWK{mustJWKKid(t, key.Public(), "kc-1")}})
+	}))
+	t.Cleanup(idp.Close)
+	return key, idp, &fetches
+}
+
+// signTyp signs claims with a typ header; typ "" leaves the header out.
+func signTyp(t *testing.T, m jwt.SigningMethod, c jwt.MapClaims, kid, typ string, key any) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(m, c)
+	tok.Header["kid"] = kid
+	if typ == "" {
+		delete(tok.Header, "typ")
+	} else {
+		tok.Header["typ"] = typ
+	}
+	s, err := tok.SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// An external issuer's tokens are held to our own rules: typ at+jwt unless the operator adds more,
+// exp/nbf/iat as JSON numbers, at most an hour of life unless configured otherwise.
+func TestExternalIssuerStrict(t *testing.T) {
+	t.Parallel()
+	key, idp, _ := newIDP(t)
+	const strict, lenient = "https://keycloak.example/realms/strict", "https://keycloak.example/realms/lenient"
+	rsin := dbtest.NewRSIN()
+	e := setup(t, func(o *options) {
+		for _, iss := range []string{strict, lenient} {
+			o.issuers = append(o.issuers, config.Issuer{Issuer: iss, JWKSURL: idp.URL, Audience: "signingd",
+				OrganisationClaim: "azp", Organisations: map[string]string{"zac": rsin}, Scopes: []string{auth.ScopeRead}})
+		}
+		o.issuers[1].Types = []string{"at+jwt", "JWT"}
+		o.issuers[1].MaxLifetime = 2 * time.Hour
+	})
+	if err := e.st.SyncOrganisations(context.Background(), []config.Organisation{{RSIN: rsin, Name: "Utrecht"}}); err != nil {
+		t.Fatal(err)
+	}
+	ext := func(iss, typ string, change func(jwt.MapClaims)) string {
+		now := time.Now()
+		c := jwt.MapClaims{"iss": iss, "aud": "signingd", "azp": "zac", "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix()}
+		if change != nil {
+			change(c)
+		}
+		return signTyp(t, jwt.SigningMethodRS256, c, "kc-1", typ, key)
+	}
+	inMinutes := func(m int) int64 { return time.Now().Add(time.Duration(m) * time.Minute).Unix() }
+	for name, tok := range map[string]string{
+		"typ JWT":              ext(strict, "JWT", nil),
+		"no typ":               ext(strict, "", nil),
+		"typ other":            ext(lenient, "id+jwt", nil),
+		"string exp":           ext(strict, "at+jwt", func(c jwt.MapClaims) { c["exp"] = strconv.FormatInt(inMinutes(5), 10) }),
+		"string nbf":           ext(strict, "at+jwt", func(c jwt.MapClaims) { c["nbf"] = strconv.FormatInt(inMinutes(0), 10) }),
+		"string iat":           ext(strict, "at+jwt", func(c jwt.MapClaims) { c["iat"] = strconv.FormatInt(inMinutes(0), 10) }),
+		"two hours":            ext(strict, "at+jwt", func(c jwt.MapClaims) { c["exp"] = inMinutes(120) }),
+		"two hours, no iat":    ext(strict, "at+jwt", func(c jwt.MapClaims) { delete(c, "iat"); c["exp"] = inMinutes(120) }),
+		"old iat, fresh exp":   ext(strict, "at+jwt", func(c jwt.MapClaims) { c["iat"] = inMinutes(-90); c["exp"] = inMinutes(5) }),
+		"three hours, lenient": ext(lenient, "JWT", func(c jwt.MapClaims) { c["exp"] = inMinutes(180) }),
+	} {
+		if r := e.api(tok); r.status != http.StatusUnauthorized {
+			t.Errorf("%s: %d %s", name, r.status, r.body)
+		}
+	}
+	wantStatus(t, e.api(ext(strict, "at+jwt", nil)), http.StatusOK)
+	wantStatus(t, e.api(ext(strict, "application/AT+JWT", nil)), http.StatusOK)
+	wantStatus(t, e.api(ext(lenient, "JWT", func(c jwt.MapClaims) { c["exp"] = inMinutes(90) })), http.StatusOK)
 }
 
 // An external issuer checked by RFC 7662 introspection.

@@ -19,6 +19,11 @@ import (
 //	    audience: signingd
 //	    organisation_claim: azp
 //	    organisations: {zac-utrecht: "002220647"}
+//	    types: [at+jwt, JWT]
+//	    max_lifetime: 1h
+//
+// Its tokens are held to the rules of our own: an accepted typ, exp/nbf/iat as JSON numbers, a
+// bounded lifetime, keys only from an https JWKS URL.
 type Issuer struct {
 	Issuer string `yaml:"issuer"`
 	// JWKSURL is where the issuer's public keys are fetched; the only URL fetched for it.
@@ -38,6 +43,40 @@ type Issuer struct {
 	// Scopes granted to the issuer's callers when the token has no scope claim of ours (roles
 	// rarely map one to one); empty means the token's scope claim decides.
 	Scopes []string `yaml:"scopes"`
+	// Types are the accepted values of the JWT typ header (compared without case, the
+	// "application/" prefix optional); at+jwt (RFC 9068) when empty. An operator adds JWT for an
+	// IdP that sends that; a token without typ is always refused.
+	Types []string `yaml:"types"`
+	// MaxLifetime bounds exp − iat (and exp − now) of the issuer's tokens; DefaultIssuerMaxLifetime
+	// when zero.
+	MaxLifetime time.Duration `yaml:"max_lifetime"`
+}
+
+// DefaultIssuerTypes are the typ values accepted from an issuer that lists none: the one our own
+// tokens carry.
+var DefaultIssuerTypes = []string{"at+jwt"}
+
+// DefaultIssuerMaxLifetime is the longest lifetime of an external token unless configured: the
+// longest of our own.
+const DefaultIssuerMaxLifetime = MaxTokenTTL
+
+// maxIssuerLifetime is the most an operator may allow.
+const maxIssuerLifetime = 24 * time.Hour
+
+// AcceptedTypes returns the typ values the issuer's tokens may carry.
+func (i Issuer) AcceptedTypes() []string {
+	if len(i.Types) == 0 {
+		return DefaultIssuerTypes
+	}
+	return i.Types
+}
+
+// TokenLifetime returns the longest lifetime the issuer's tokens may have.
+func (i Issuer) TokenLifetime() time.Duration {
+	if i.MaxLifetime == 0 {
+		return DefaultIssuerMaxLifetime
+	}
+	return i.MaxLifetime
 }
 
 // Introspection configures RFC 7662 token introspection at an external issuer.
@@ -57,12 +96,12 @@ func (i Issuer) Validate() error {
 		errs = append(errs, errors.New("want exactly one of jwks_url and introspection"))
 	}
 	if i.JWKSURL != "" {
-		if err := checkHTTPURL(i.JWKSURL); err != nil {
+		if err := checkHTTPSURL(i.JWKSURL); err != nil {
 			errs = append(errs, fmt.Errorf("jwks_url: %w", err))
 		}
 	}
 	if i.Introspection != nil {
-		if err := checkHTTPURL(i.Introspection.URL); err != nil {
+		if err := checkHTTPSURL(i.Introspection.URL); err != nil {
 			errs = append(errs, fmt.Errorf("introspection.url: %w", err))
 		}
 	}
@@ -76,6 +115,14 @@ func (i Issuer) Validate() error {
 			errs = append(errs, fmt.Errorf("algorithms: %q is not an asymmetric JWS algorithm", a))
 		}
 	}
+	for _, t := range i.Types {
+		if strings.TrimSpace(t) == "" || strings.EqualFold(t, "none") {
+			errs = append(errs, fmt.Errorf("types: %q is not a typ value", t))
+		}
+	}
+	if i.MaxLifetime < 0 || i.MaxLifetime > maxIssuerLifetime {
+		errs = append(errs, fmt.Errorf("max_lifetime: want at most %s, got %s", maxIssuerLifetime, i.MaxLifetime))
+	}
 	return errors.Join(errs...)
 }
 
@@ -83,6 +130,19 @@ func checkHTTPURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
 		return fmt.Errorf("%q: want an http(s) URL without userinfo", raw)
+	}
+	return nil
+}
+
+// checkHTTPSURL accepts an https URL without userinfo, plain http only on loopback (as for a
+// client's jwks_uri): keys fetched or tokens sent in the clear could be swapped or read on the way.
+func checkHTTPSURL(raw string) error {
+	if err := checkHTTPURL(raw); err != nil {
+		return err
+	}
+	u, _ := url.Parse(raw)
+	if u.Scheme != "https" && !LoopbackHost(u.Hostname()) {
+		return fmt.Errorf("%q: want https (http only on loopback)", raw)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestCheckLandscapeReportsEveryProblemWithItsLine(t *testing.T) {
@@ -108,5 +109,26 @@ func TestReferenceMatchesDocs(t *testing.T) {
 	}
 	if got := s[i+len(begin) : j]; got != ref {
 		t.Errorf("docs/configuration.md is stale; regenerate it with `signingd config reference`.\nwant:\n%s\ngot:\n%s", ref, got)
+	}
+}
+
+// The issuers example in docs/configuration.md is a valid landscape, with its types and lifetime.
+func TestIssuersExampleInDocs(t *testing.T) {
+	t.Setenv("ONEGROUND_INTROSPECTION_SECRET", "s3cret")
+	doc, err := os.ReadFile("../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(doc), "<!-- BEGIN issuers example -->\n```yaml\n")
+	example, _, ok := strings.Cut(rest, "```\n<!-- END issuers example -->")
+	if !ok {
+		t.Fatal("docs/configuration.md lacks the issuers example")
+	}
+	l, problems := CheckLandscape([]byte(example))
+	if len(problems) > 0 {
+		t.Fatalf("the documented example has problems: %v", problems)
+	}
+	if len(l.Issuers) != 2 || l.Issuers[0].MaxLifetime != 30*time.Minute || len(l.Issuers[0].Types) != 2 {
+		t.Errorf("example parsed as %+v", l.Issuers)
 	}
 }
