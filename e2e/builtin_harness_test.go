@@ -26,6 +26,7 @@ import (
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/providers/builtin"
 	"github.com/signingd/signingd/signing/providers/simulated"
+	"github.com/signingd/signingd/store"
 	"github.com/signingd/signingd/store/dbtest"
 	"github.com/signingd/signingd/tracing"
 	"github.com/signingd/signingd/zgw"
@@ -135,7 +136,7 @@ func newProdEnv(t testing.TB, o prodOptions) *prodEnv {
 		pe.ca = devCA
 		pe.outbox = builtin.NewOutbox()
 		bp, err := builtin.New(builtin.Options{
-			Store: e.st, PublicURL: e.api.URL, Progress: wf.Progressed, Logger: logger.With("provider", builtin.Name),
+			Store: store.BuiltinStore{Store: e.st}, PublicURL: e.api.URL, Progress: wf.Progressed, Logger: logger.With("provider", builtin.Name),
 			Mailer: pe.outbox, SMS: pe.outbox, Outbox: pe.outbox, Certificate: devCert,
 			Secret: []byte("builtin:e2e pepper of sufficient length"),
 		})

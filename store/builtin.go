@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/google/uuid"
@@ -12,66 +13,17 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/signing/providers/builtin/records"
 )
 
-// BuiltinSigning is one signing of the built-in signer with its documents and signers.
-type BuiltinSigning struct {
-	ID            uuid.UUID
-	TransactionID uuid.UUID
-	Naam          string
-	Eigenaar      string
-	Status        string
-	Reden         string
-	Deadline      time.Time
-	CreatedAt     time.Time
-	FinishedAt    *time.Time
-	EvidenceBlob  *uuid.UUID
-	Documents     []BuiltinDocument
-	Signers       []BuiltinSigner
-}
+// BuiltinStore is the store the built-in signer is handed (builtin.Store): the signer's records
+// over this database, with blobs in the signer's plain terms.
+type BuiltinStore struct{ *Store }
 
-// BuiltinDocument is a document of a built-in signing; CurrentBlob holds every signature so far.
-type BuiltinDocument struct {
-	Position        int
-	Titel           string
-	Bestandsnaam    string
-	OriginalFormaat string
-	OriginalSHA256  string
-	OriginalBlob    uuid.UUID
-	CurrentBlob     uuid.UUID
-	CurrentSHA256   string
-}
-
-// BuiltinSigner is a signer of a built-in signing.
-type BuiltinSigner struct {
-	Position      int
-	Email         string
-	Voornaam      string
-	Achternaam    string
-	Identificatie string
-	Volgorde      int
-	AuthMethod    string
-	AuthValue     string
-	Status        string
-	LinkExpires   *time.Time
-	InvitedAt     *time.Time
-	RemindedAt    *time.Time
-	WarnedAt      *time.Time
-	OTPSentAt     *time.Time
-	LockedUntil   *time.Time
-	DoneAt        *time.Time
-	Reden         string
-}
-
-// BuiltinEvent is one entry of a built-in signing's signer-side audit trail.
-type BuiltinEvent struct {
-	ID        int64
-	Position  *int
-	At        time.Time
-	Type      string
-	IP        string
-	UserAgent string
-	Detail    map[string]any
+// PutBlob streams r into a new blob of the transaction, as Store.PutBlob does.
+func (b BuiltinStore) PutBlob(ctx context.Context, transactionID uuid.UUID, r io.Reader) (records.Blob, error) {
+	bl, err := b.Store.PutBlob(ctx, transactionID, r)
+	return records.Blob(bl), err
 }
 
 // BuiltinSigningByTransaction returns the id of the signing made for a transaction, if any.
@@ -89,7 +41,7 @@ func (s *Store) BuiltinSigningByTransaction(ctx context.Context, transactionID u
 
 // CreateBuiltinSigning writes a signing with its documents and signers in one transaction. When
 // the transaction already has a signing (a retried Create), it returns that one's id instead.
-func (s *Store) CreateBuiltinSigning(ctx context.Context, sg BuiltinSigning) (uuid.UUID, error) {
+func (s *Store) CreateBuiltinSigning(ctx context.Context, sg records.Signing) (uuid.UUID, error) {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO builtin_signings (id, transaction_id, naam, eigenaar, status, deadline, created_at)
 			VALUES ($1, $2, $3, $4, 'pending', $5, $6) ON CONFLICT (transaction_id) DO NOTHING`,
@@ -135,17 +87,17 @@ type querier interface {
 }
 
 // BuiltinSigning loads a signing with its documents and signers; ENOTFOUND when unknown.
-func (s *Store) BuiltinSigning(ctx context.Context, id uuid.UUID) (BuiltinSigning, error) {
+func (s *Store) BuiltinSigning(ctx context.Context, id uuid.UUID) (records.Signing, error) {
 	return loadBuiltinSigning(ctx, s.pool, id, false)
 }
 
-func loadBuiltinSigning(ctx context.Context, q querier, id uuid.UUID, lock bool) (BuiltinSigning, error) {
+func loadBuiltinSigning(ctx context.Context, q querier, id uuid.UUID, lock bool) (records.Signing, error) {
 	sql := `SELECT id, transaction_id, naam, coalesce(eigenaar, ''), status, coalesce(reden, ''), deadline, created_at,
 		finished_at, evidence_blob FROM builtin_signings WHERE id = $1`
 	if lock {
 		sql += ` FOR UPDATE`
 	}
-	var sg BuiltinSigning
+	var sg records.Signing
 	err := q.QueryRow(ctx, sql, id).Scan(&sg.ID, &sg.TransactionID, &sg.Naam, &sg.Eigenaar, &sg.Status, &sg.Reden,
 		&sg.Deadline, &sg.CreatedAt, &sg.FinishedAt, &sg.EvidenceBlob)
 	if err != nil {
@@ -156,8 +108,8 @@ func loadBuiltinSigning(ctx context.Context, q querier, id uuid.UUID, lock bool)
 	if err != nil {
 		return sg, fmt.Errorf("store: builtin documents: %w", err)
 	}
-	sg.Documents, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (BuiltinDocument, error) {
-		var d BuiltinDocument
+	sg.Documents, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (records.Document, error) {
+		var d records.Document
 		err := r.Scan(&d.Position, &d.Titel, &d.Bestandsnaam, &d.OriginalFormaat, &d.OriginalSHA256, &d.OriginalBlob,
 			&d.CurrentBlob, &d.CurrentSHA256)
 		return d, err
@@ -171,8 +123,8 @@ func loadBuiltinSigning(ctx context.Context, q querier, id uuid.UUID, lock bool)
 	if err != nil {
 		return sg, fmt.Errorf("store: builtin signers: %w", err)
 	}
-	sg.Signers, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (BuiltinSigner, error) {
-		var p BuiltinSigner
+	sg.Signers, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (records.Signer, error) {
+		var p records.Signer
 		err := r.Scan(&p.Position, &p.Email, &p.Voornaam, &p.Achternaam, &p.Identificatie, &p.Volgorde, &p.AuthMethod,
 			&p.AuthValue, &p.Status, &p.LinkExpires, &p.InvitedAt, &p.RemindedAt, &p.WarnedAt, &p.OTPSentAt, &p.LockedUntil,
 			&p.DoneAt, &p.Reden)
@@ -185,16 +137,20 @@ func loadBuiltinSigning(ctx context.Context, q querier, id uuid.UUID, lock bool)
 }
 
 // LockBuiltinSigning runs fn in a database transaction holding the signing's row lock, so that
-// signatures on the same documents, declines and cancels happen one after the other.
-func (s *Store) LockBuiltinSigning(ctx context.Context, id uuid.UUID, fn func(tx pgx.Tx, sg BuiltinSigning) error) error {
+// signatures on the same documents, declines and cancels happen one after the other; the changes
+// fn makes through tx commit when it returns nil.
+func (s *Store) LockBuiltinSigning(ctx context.Context, id uuid.UUID, fn func(tx records.Tx, sg records.Signing) error) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		sg, err := loadBuiltinSigning(ctx, tx, id, true)
 		if err != nil {
 			return err
 		}
-		return fn(tx, sg)
+		return fn(builtinTx{tx}, sg)
 	})
 }
+
+// builtinTx is records.Tx over one database transaction.
+type builtinTx struct{ tx pgx.Tx }
 
 // BuiltinSignerByToken finds the signing and signer position of a link token digest; ENOTFOUND
 // when no link has it. A signer may have several links (an invitation and its reminders); the
@@ -212,24 +168,24 @@ func (s *Store) BuiltinSignerByToken(ctx context.Context, digest []byte) (uuid.U
 	return id, pos, nil
 }
 
-// AddBuiltinLink gives a signer one more link (its digest) before the mail with it is sent; the
+// AddLink gives a signer one more link (its digest) before the mail with it is sent; the
 // signer's earlier links keep working. expires is the signer's link expiry, shared by all their
 // links. The newest link is also the signer's token_digest, where the previous version looks.
-func (s *Store) AddBuiltinLink(ctx context.Context, tx pgx.Tx, id uuid.UUID, pos int, digest []byte, expires, now time.Time) error {
-	if _, err := tx.Exec(ctx, `INSERT INTO builtin_links (digest, signing_id, position, created_at) VALUES ($1, $2, $3, $4)`,
+func (t builtinTx) AddLink(ctx context.Context, id uuid.UUID, pos int, digest []byte, expires, now time.Time) error {
+	if _, err := t.tx.Exec(ctx, `INSERT INTO builtin_links (digest, signing_id, position, created_at) VALUES ($1, $2, $3, $4)`,
 		digest, id, pos, now); err != nil {
 		return fmt.Errorf("store: add builtin link: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `UPDATE builtin_signers SET link_expires = $3, token_digest = $4
+	if _, err := t.tx.Exec(ctx, `UPDATE builtin_signers SET link_expires = $3, token_digest = $4
 		WHERE signing_id = $1 AND position = $2`, id, pos, expires, digest); err != nil {
 		return fmt.Errorf("store: add builtin link: %w", err)
 	}
 	return nil
 }
 
-// MarkBuiltinInvited records that a signer's invitation went out.
-func (s *Store) MarkBuiltinInvited(ctx context.Context, tx pgx.Tx, id uuid.UUID, pos int, now time.Time) error {
-	_, err := tx.Exec(ctx, `UPDATE builtin_signers SET status = 'invited', invited_at = $3, reminded_at = $3
+// MarkInvited records that a signer's invitation went out.
+func (t builtinTx) MarkInvited(ctx context.Context, id uuid.UUID, pos int, now time.Time) error {
+	_, err := t.tx.Exec(ctx, `UPDATE builtin_signers SET status = 'invited', invited_at = $3, reminded_at = $3
 		WHERE signing_id = $1 AND position = $2 AND status = 'pending'`, id, pos, now)
 	if err != nil {
 		return fmt.Errorf("store: mark builtin invited: %w", err)
@@ -252,14 +208,14 @@ func (s *Store) UninviteBuiltinSigner(ctx context.Context, id uuid.UUID, pos int
 				return fmt.Errorf("store: uninvite builtin signer: %w", err)
 			}
 		}
-		return s.AddBuiltinEvent(ctx, tx, id, &pos, "invite_failed", "", "", map[string]any{"error": reason}, now)
+		return addBuiltinEvent(ctx, tx, id, &pos, "invite_failed", "", "", map[string]any{"error": reason}, now)
 	})
 }
 
 // ClaimBuiltinReminders marks, and returns, the invited signers of pending signings whose last
 // invitation or reminder is older than every. Claiming in one UPDATE lets several replicas run the
 // loop without sending a reminder twice.
-func (s *Store) ClaimBuiltinReminders(ctx context.Context, every time.Duration, now time.Time) ([]BuiltinRef, error) {
+func (s *Store) ClaimBuiltinReminders(ctx context.Context, every time.Duration, now time.Time) ([]records.Ref, error) {
 	return s.claim(ctx, `UPDATE builtin_signers p SET reminded_at = $1 FROM builtin_signings g
 		WHERE g.id = p.signing_id AND g.status = 'pending' AND p.status = 'invited' AND p.reminded_at < $2
 		  AND p.link_expires > $1 RETURNING p.signing_id, p.position`, now, now.Add(-every))
@@ -267,25 +223,19 @@ func (s *Store) ClaimBuiltinReminders(ctx context.Context, every time.Duration, 
 
 // ClaimBuiltinExpiryWarnings marks, and returns, invited signers whose link expires within before
 // and who were not warned yet.
-func (s *Store) ClaimBuiltinExpiryWarnings(ctx context.Context, before time.Duration, now time.Time) ([]BuiltinRef, error) {
+func (s *Store) ClaimBuiltinExpiryWarnings(ctx context.Context, before time.Duration, now time.Time) ([]records.Ref, error) {
 	return s.claim(ctx, `UPDATE builtin_signers p SET warned_at = $1 FROM builtin_signings g
 		WHERE g.id = p.signing_id AND g.status = 'pending' AND p.status = 'invited' AND p.warned_at IS NULL
 		  AND p.link_expires > $1 AND p.link_expires < $2 RETURNING p.signing_id, p.position`, now, now.Add(before))
 }
 
-// BuiltinRef names one signer of one signing.
-type BuiltinRef struct {
-	SigningID uuid.UUID
-	Position  int
-}
-
-func (s *Store) claim(ctx context.Context, sql string, args ...any) ([]BuiltinRef, error) {
+func (s *Store) claim(ctx context.Context, sql string, args ...any) ([]records.Ref, error) {
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: claim builtin signers: %w", err)
 	}
-	refs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (BuiltinRef, error) {
-		var ref BuiltinRef
+	refs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (records.Ref, error) {
+		var ref records.Ref
 		return ref, r.Scan(&ref.SigningID, &ref.Position)
 	})
 	if err != nil {
@@ -366,24 +316,13 @@ func (s *Store) SetBuiltinOTP(ctx context.Context, id uuid.UUID, pos int, digest
 	return tag.RowsAffected() == 1, nil
 }
 
-// OTPResult is the outcome of one code attempt.
-type OTPResult int
-
-// Outcomes of VerifyBuiltinOTP.
-const (
-	OTPWrong   OTPResult = iota // wrong code; attempts remain
-	OTPOK                       // right code, within its validity
-	OTPExpired                  // no code, or the code's 5 minutes are over
-	OTPLocked                   // too many wrong codes; the link is locked for a while
-)
-
 // VerifyBuiltinOTP checks one code attempt (its digest) for a signer and, when right, marks the
 // session authenticated under the digest renewed, all in one transaction: the session id changes on
 // authentication, so an id planted in the signer's browser beforehand (session fixation) is worthless. Every wrong or late attempt counts; at
 // maxFailures the link locks for lockout and the stored code is dropped, so that even the right
 // code is refused until a new one is requested after the lock.
-func (s *Store) VerifyBuiltinOTP(ctx context.Context, id uuid.UUID, pos int, session, renewed, candidate []byte, now time.Time, maxFailures int, lockout time.Duration) (OTPResult, error) {
-	res := OTPWrong
+func (s *Store) VerifyBuiltinOTP(ctx context.Context, id uuid.UUID, pos int, session, renewed, candidate []byte, now time.Time, maxFailures int, lockout time.Duration) (records.OTPResult, error) {
+	res := records.OTPWrong
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var digest []byte
 		var expires, locked *time.Time
@@ -394,7 +333,7 @@ func (s *Store) VerifyBuiltinOTP(ctx context.Context, id uuid.UUID, pos int, ses
 			return translate(err, "Signer")
 		}
 		if locked != nil && locked.After(now) {
-			res = OTPLocked
+			res = records.OTPLocked
 			return nil
 		}
 		if locked != nil { // an old lock is over: start counting again
@@ -402,14 +341,14 @@ func (s *Store) VerifyBuiltinOTP(ctx context.Context, id uuid.UUID, pos int, ses
 		}
 		switch {
 		case digest != nil && expires != nil && expires.After(now) && hmac.Equal(digest, candidate):
-			res = OTPOK
+			res = records.OTPOK
 			if _, err := tx.Exec(ctx, `UPDATE builtin_signers SET otp_digest = NULL, otp_expires = NULL, otp_failures = 0,
 				locked_until = NULL WHERE signing_id = $1 AND position = $2`, id, pos); err != nil {
 				return err
 			}
 			return authenticateSession(ctx, tx, session, renewed, now)
 		case digest == nil || expires == nil || !expires.After(now):
-			res = OTPExpired
+			res = records.OTPExpired
 		}
 		failures++
 		if failures >= maxFailures {
@@ -436,9 +375,7 @@ func (s *Store) AuthenticateBuiltinSession(ctx context.Context, session, renewed
 	return nil
 }
 
-func authenticateSession(ctx context.Context, db interface {
-	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
-}, session, renewed []byte, now time.Time) error {
+func authenticateSession(ctx context.Context, db execer, session, renewed []byte, now time.Time) error {
 	tag, err := db.Exec(ctx, `UPDATE builtin_sessions SET digest = $2, authenticated_at = $3 WHERE digest = $1`, session, renewed, now)
 	if err == nil && tag.RowsAffected() != 1 {
 		err = &signing.Error{Code: signing.ENOTFOUND, Message: "Session not found."}
@@ -446,19 +383,28 @@ func authenticateSession(ctx context.Context, db interface {
 	return err
 }
 
-// AddBuiltinEvent appends an event to a signing's audit trail; tx may be nil.
-func (s *Store) AddBuiltinEvent(ctx context.Context, tx pgx.Tx, id uuid.UUID, pos *int, typ, ip, userAgent string, detail map[string]any, now time.Time) error {
-	const q = `INSERT INTO builtin_events (signing_id, position, at, type, ip, user_agent, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)`
-	var err error
-	if tx != nil {
-		_, err = tx.Exec(ctx, q, id, pos, now, typ, ip, userAgent, detail)
-	} else {
-		_, err = s.pool.Exec(ctx, q, id, pos, now, typ, ip, userAgent, detail)
-	}
+// AddBuiltinEvent appends an event to a signing's audit trail on its own.
+func (s *Store) AddBuiltinEvent(ctx context.Context, id uuid.UUID, pos *int, typ, ip, userAgent string, detail map[string]any, now time.Time) error {
+	return addBuiltinEvent(ctx, s.pool, id, pos, typ, ip, userAgent, detail, now)
+}
+
+// AddEvent appends an event to the signing's audit trail in the transaction.
+func (t builtinTx) AddEvent(ctx context.Context, id uuid.UUID, pos *int, typ, ip, userAgent string, detail map[string]any, now time.Time) error {
+	return addBuiltinEvent(ctx, t.tx, id, pos, typ, ip, userAgent, detail, now)
+}
+
+func addBuiltinEvent(ctx context.Context, db execer, id uuid.UUID, pos *int, typ, ip, userAgent string, detail map[string]any, now time.Time) error {
+	_, err := db.Exec(ctx, `INSERT INTO builtin_events (signing_id, position, at, type, ip, user_agent, detail)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, id, pos, now, typ, ip, userAgent, detail)
 	if err != nil {
 		return fmt.Errorf("store: add builtin event: %w", err)
 	}
 	return nil
+}
+
+// execer is what both the pool and a transaction offer for statements without rows.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
 // AddBuiltinPageEvent appends an event a signer's browser causes (a page opened, a code sent or
@@ -485,14 +431,14 @@ func (s *Store) AddBuiltinPageEvent(ctx context.Context, id uuid.UUID, pos int, 
 }
 
 // BuiltinEvents returns a signing's audit trail in order.
-func (s *Store) BuiltinEvents(ctx context.Context, id uuid.UUID) ([]BuiltinEvent, error) {
+func (s *Store) BuiltinEvents(ctx context.Context, id uuid.UUID) ([]records.Event, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, position, at, type, coalesce(ip, ''), coalesce(user_agent, ''), detail
 		FROM builtin_events WHERE signing_id = $1 ORDER BY id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("store: builtin events: %w", err)
 	}
-	evs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (BuiltinEvent, error) {
-		var e BuiltinEvent
+	evs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (records.Event, error) {
+		var e records.Event
 		err := r.Scan(&e.ID, &e.Position, &e.At, &e.Type, &e.IP, &e.UserAgent, &e.Detail)
 		return e, err
 	})
@@ -502,9 +448,9 @@ func (s *Store) BuiltinEvents(ctx context.Context, id uuid.UUID) ([]BuiltinEvent
 	return evs, nil
 }
 
-// SetBuiltinDocumentCurrent records a document's newest signed version.
-func (s *Store) SetBuiltinDocumentCurrent(ctx context.Context, tx pgx.Tx, id uuid.UUID, pos int, b Blob) error {
-	_, err := tx.Exec(ctx, `UPDATE builtin_documents SET current_blob = $3, current_sha256 = $4 WHERE signing_id = $1 AND position = $2`,
+// SetDocumentCurrent records a document's newest signed version.
+func (t builtinTx) SetDocumentCurrent(ctx context.Context, id uuid.UUID, pos int, b records.Blob) error {
+	_, err := t.tx.Exec(ctx, `UPDATE builtin_documents SET current_blob = $3, current_sha256 = $4 WHERE signing_id = $1 AND position = $2`,
 		id, pos, b.ID, b.SHA256)
 	if err != nil {
 		return fmt.Errorf("store: set builtin document: %w", err)
@@ -512,9 +458,9 @@ func (s *Store) SetBuiltinDocumentCurrent(ctx context.Context, tx pgx.Tx, id uui
 	return nil
 }
 
-// FinishBuiltinSigner records that a signer signed or declined.
-func (s *Store) FinishBuiltinSigner(ctx context.Context, tx pgx.Tx, id uuid.UUID, pos int, status, reden string, now time.Time) error {
-	_, err := tx.Exec(ctx, `UPDATE builtin_signers SET status = $3, reden = nullif($4, ''), done_at = $5
+// FinishSigner records that a signer signed or declined.
+func (t builtinTx) FinishSigner(ctx context.Context, id uuid.UUID, pos int, status, reden string, now time.Time) error {
+	_, err := t.tx.Exec(ctx, `UPDATE builtin_signers SET status = $3, reden = nullif($4, ''), done_at = $5
 		WHERE signing_id = $1 AND position = $2`, id, pos, status, reden, now)
 	if err != nil {
 		return fmt.Errorf("store: finish builtin signer: %w", err)
@@ -522,9 +468,9 @@ func (s *Store) FinishBuiltinSigner(ctx context.Context, tx pgx.Tx, id uuid.UUID
 	return nil
 }
 
-// SetBuiltinStatus moves a pending signing to its final status.
-func (s *Store) SetBuiltinStatus(ctx context.Context, tx pgx.Tx, id uuid.UUID, status, reden string, now time.Time) error {
-	_, err := tx.Exec(ctx, `UPDATE builtin_signings SET status = $2, reden = nullif($3, ''), finished_at = $4
+// SetStatus moves a pending signing to its final status.
+func (t builtinTx) SetStatus(ctx context.Context, id uuid.UUID, status, reden string, now time.Time) error {
+	_, err := t.tx.Exec(ctx, `UPDATE builtin_signings SET status = $2, reden = nullif($3, ''), finished_at = $4
 		WHERE id = $1 AND status = 'pending'`, id, status, reden, now)
 	if err != nil {
 		return fmt.Errorf("store: set builtin status: %w", err)

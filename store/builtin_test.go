@@ -13,6 +13,7 @@ import (
 
 	"github.com/signingd/signingd/migrations"
 	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/signing/providers/builtin/records"
 	"github.com/signingd/signingd/store"
 	"github.com/signingd/signingd/store/dbtest"
 )
@@ -75,8 +76,8 @@ func TestBuiltinLinks(t *testing.T) {
 	}
 	resolves("after the migration", first)
 	expires := now.Add(14 * 24 * time.Hour)
-	if err := s.LockBuiltinSigning(ctx, id, func(tx pgx.Tx, _ store.BuiltinSigning) error {
-		return s.AddBuiltinLink(ctx, tx, id, 0, second, expires, now.Add(48*time.Hour))
+	if err := s.LockBuiltinSigning(ctx, id, func(tx records.Tx, _ records.Signing) error {
+		return tx.AddLink(ctx, id, 0, second, expires, now.Add(48*time.Hour))
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -101,8 +102,8 @@ func TestBuiltinLinks(t *testing.T) {
 	resolves("up again", second)
 
 	third := []byte("digest of the expiry warning's link")
-	if err := s.LockBuiltinSigning(ctx, id, func(tx pgx.Tx, _ store.BuiltinSigning) error {
-		return s.AddBuiltinLink(ctx, tx, id, 0, third, expires, now.Add(96*time.Hour))
+	if err := s.LockBuiltinSigning(ctx, id, func(tx records.Tx, _ records.Signing) error {
+		return tx.AddLink(ctx, id, 0, third, expires, now.Add(96*time.Hour))
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ func setupBuiltin(ctx context.Context, cfg config.Config, st *store.Store, progr
 	var err error
 	logger = logger.With("provider", builtin.Name)
 	o := builtin.Options{
-		Store: st, PublicURL: cfg.PublicURL, Progress: progress, Logger: logger,
+		Store: store.BuiltinStore{Store: st}, PublicURL: cfg.PublicURL, Progress: progress, Logger: logger,
 		Converter:  builtin.Converter{GotenbergURL: bc.GotenbergURL},
 		LinkExpiry: bc.LinkExpiry, ReminderInterval: bc.ReminderInterval, ExpiryWarning: bc.ExpiryWarning, OTPLockout: bc.OTPLockout,
 	}

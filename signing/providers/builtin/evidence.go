@@ -15,7 +15,7 @@ import (
 	"github.com/signingd/signingd/internal/text"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/pades"
-	"github.com/signingd/signingd/store"
+	"github.com/signingd/signingd/signing/providers/builtin/records"
 )
 
 // Evidence streams the signing's evidence report: a PDF with the transaction, every document's
@@ -54,26 +54,26 @@ func (p *Provider) Evidence(ctx context.Context, ref string) (io.ReadCloser, err
 	return rc, err
 }
 
-func (p *Provider) makeEvidence(ctx context.Context, sg store.BuiltinSigning, events []store.BuiltinEvent) (store.Blob, error) {
+func (p *Provider) makeEvidence(ctx context.Context, sg records.Signing, events []records.Event) (records.Blob, error) {
 	unsigned, err := os.CreateTemp("", "signingd-evidence-*.pdf")
 	if err != nil {
-		return store.Blob{}, err
+		return records.Blob{}, err
 	}
 	defer os.Remove(unsigned.Name())
 	defer unsigned.Close()
 	if err := writeReport(unsigned, sg, events, p.now()); err != nil {
-		return store.Blob{}, fmt.Errorf("builtin: evidence report: %w", err)
+		return records.Blob{}, fmt.Errorf("builtin: evidence report: %w", err)
 	}
 	name := p.o.Certificate.Chain[0].Subject.CommonName
 	b, err := p.signAndStore(ctx, sg.TransactionID, unsigned, pades.Options{Signer: p.o.Certificate.Key,
 		Certificates: p.o.Certificate.Chain, Name: name, Reason: "Bewijsstuk van de ondertekening", Invisible: true, Certify: 1})
 	if err != nil {
-		return store.Blob{}, fmt.Errorf("builtin: sign evidence report: %w", err)
+		return records.Blob{}, fmt.Errorf("builtin: sign evidence report: %w", err)
 	}
 	return b, nil
 }
 
-func authDescription(s store.BuiltinSigner) string {
+func authDescription(s records.Signer) string {
 	switch s.AuthMethod {
 	case "sms":
 		return "sms-code naar " + text.MaskPhone(s.AuthValue)
@@ -131,7 +131,7 @@ func (r *report) text(s string, size float64, bold bool) error {
 
 func (r *report) gap(h float64) { r.y += h }
 
-func writeReport(w io.Writer, sg store.BuiltinSigning, events []store.BuiltinEvent, now time.Time) error {
+func writeReport(w io.Writer, sg records.Signing, events []records.Event, now time.Time) error {
 	pdf := &gopdf.GoPdf{}
 	pdf.Start(gopdf.Config{PageSize: *gopdf.PageSizeA4})
 	pdf.SetInfo(gopdf.PdfInfo{Title: "Bewijsstuk ondertekening " + sg.Naam, Author: "signingd", Creator: "signingd", CreationDate: now})

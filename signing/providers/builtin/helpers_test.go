@@ -47,6 +47,9 @@ var (
 )
 
 // env is one provider with its signer pages on a loopback HTTP server.
+// The service's store is the one the built-in signer declares.
+var _ Store = store.BuiltinStore{}
+
 type env struct {
 	p        *Provider
 	st       *store.Store
@@ -70,7 +73,7 @@ func setup(t *testing.T) *env {
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
 	var err error
-	e.p, err = New(Options{Store: e.st, PublicURL: srv.URL, Mailer: e.outbox, SMS: e.outbox, Certificate: testCert,
+	e.p, err = New(Options{Store: store.BuiltinStore{Store: e.st}, PublicURL: srv.URL, Mailer: e.outbox, SMS: e.outbox, Certificate: testCert,
 		Secret: []byte("test secret of at least 16 bytes"), Outbox: e.outbox, Now: e.clock.Now,
 		ReminderInterval: 48 * time.Hour, ExpiryWarning: 24 * time.Hour, LinkExpiry: 7 * 24 * time.Hour,
 		Logger:   slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/signingd/signingd/store"
+	"github.com/signingd/signingd/signing/providers/builtin/records"
 )
 
 // mailKind is the occasion of a mail with a signer link; it doubles as the event type.
@@ -18,7 +18,7 @@ const (
 )
 
 // invitationMail is the Dutch mail with the signer's link, with a short English part.
-func (p *Provider) invitationMail(sg store.BuiltinSigning, s store.BuiltinSigner, token string, expires time.Time, kind mailKind) Mail {
+func (p *Provider) invitationMail(sg records.Signing, s records.Signer, token string, expires time.Time, kind mailKind) Mail {
 	link := p.link(token)
 	ams, _ := time.LoadLocation("Europe/Amsterdam")
 	if ams == nil {

@@ -23,7 +23,7 @@ import (
 	"github.com/signingd/signingd/internal/clientip"
 	"github.com/signingd/signingd/internal/text"
 	"github.com/signingd/signingd/signing"
-	"github.com/signingd/signingd/store"
+	"github.com/signingd/signingd/signing/providers/builtin/records"
 )
 
 //go:embed assets/static assets/templates
@@ -104,8 +104,8 @@ type req struct {
 	c       echo.Context
 	lang    string
 	token   string
-	sg      store.BuiltinSigning
-	signer  store.BuiltinSigner
+	sg      records.Signing
+	signer  records.Signer
 	session []byte // digest of the session, when the browser has a valid one for this signer
 	sid     string
 	authed  bool
@@ -453,18 +453,18 @@ func (p *Provider) postVerify(r *req) error {
 	if err != nil {
 		return err
 	}
-	if res == store.OTPOK {
+	if res == records.OTPOK {
 		p.setSessionCookie(r, sid)
 	}
-	outcomes := map[store.OTPResult]struct{ event, msg string }{
-		store.OTPOK: {"authenticated", ""}, store.OTPWrong: {"code_wrong", "code_wrong"},
-		store.OTPExpired: {"code_expired", "code_expired"}, store.OTPLocked: {"locked", "locked"},
+	outcomes := map[records.OTPResult]struct{ event, msg string }{
+		records.OTPOK: {"authenticated", ""}, records.OTPWrong: {"code_wrong", "code_wrong"},
+		records.OTPExpired: {"code_expired", "code_expired"}, records.OTPLocked: {"locked", "locked"},
 	}
 	event, msg := outcomes[res].event, outcomes[res].msg
 	if err := p.event(r, event, map[string]any{"authenticatie": r.signer.AuthMethod}); err != nil {
 		return err
 	}
-	if res != store.OTPOK {
+	if res != records.OTPOK {
 		p.o.Logger.InfoContext(ctx, "builtin: code refused", "ref", r.sg.ID, "signer", r.signer.Position, "outcome", event)
 	}
 	return p.back(r, msg)

@@ -23,11 +23,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/pades"
-	"github.com/signingd/signingd/store"
+	"github.com/signingd/signingd/signing/providers/builtin/records"
 )
 
 // Name is the provider's name in the landscape and in transactions.
@@ -50,7 +49,7 @@ const (
 
 // Options configure the provider.
 type Options struct {
-	Store       *store.Store
+	Store       Store
 	PublicURL   string // base of the signer links, e.g. https://signing.example.nl
 	Mailer      Mailer
 	SMS         SMSSender
@@ -160,7 +159,7 @@ func (p *Provider) Create(ctx context.Context, req signing.CreateRequest) (strin
 	if len(req.Documents) == 0 || len(req.Signers) == 0 {
 		return "", fmt.Errorf("builtin: create: no documents or no signers: %w", signing.ErrPermanent)
 	}
-	sg := store.BuiltinSigning{ID: uuid.New(), TransactionID: req.TransactionID, Naam: req.Naam, Eigenaar: req.Eigenaar,
+	sg := records.Signing{ID: uuid.New(), TransactionID: req.TransactionID, Naam: req.Naam, Eigenaar: req.Eigenaar,
 		Deadline: req.Deadline, CreatedAt: p.now()}
 	if sg.Deadline.IsZero() {
 		sg.Deadline = sg.CreatedAt.Add(30 * 24 * time.Hour)
@@ -190,7 +189,7 @@ func (p *Provider) Create(ctx context.Context, req signing.CreateRequest) (strin
 		default:
 			return "", fmt.Errorf("builtin: signer %d: authentication %q not supported: %w", s.Position, method, signing.ErrPermanent)
 		}
-		sg.Signers = append(sg.Signers, store.BuiltinSigner{Position: s.Position, Email: s.Email, Voornaam: s.Voornaam,
+		sg.Signers = append(sg.Signers, records.Signer{Position: s.Position, Email: s.Email, Voornaam: s.Voornaam,
 			Achternaam: s.Achternaam, Identificatie: s.Identificatie, Volgorde: s.Volgorde, AuthMethod: method, AuthValue: value})
 	}
 	id, err := p.o.Store.CreateBuiltinSigning(ctx, sg)
@@ -203,8 +202,8 @@ func (p *Provider) Create(ctx context.Context, req signing.CreateRequest) (strin
 }
 
 // storeDocument streams one document into a blob, converting office formats to PDF on the way.
-func (p *Provider) storeDocument(ctx context.Context, txID uuid.UUID, d signing.ProviderDocument) (store.BuiltinDocument, error) {
-	doc := store.BuiltinDocument{Position: d.Position, Titel: d.Titel, Bestandsnaam: d.Bestandsnaam, OriginalFormaat: d.Formaat}
+func (p *Provider) storeDocument(ctx context.Context, txID uuid.UUID, d signing.ProviderDocument) (records.Document, error) {
+	doc := records.Document{Position: d.Position, Titel: d.Titel, Bestandsnaam: d.Bestandsnaam, OriginalFormaat: d.Formaat}
 	rc, err := d.Open(ctx)
 	if err != nil {
 		return doc, fmt.Errorf("builtin: open document %d: %w", d.Position, err)
@@ -279,7 +278,7 @@ func writeFile(path string, r io.Reader) error {
 }
 
 // currentGroup returns the lowest volgorde with a signer who has not signed, or -1.
-func currentGroup(sg store.BuiltinSigning) int {
+func currentGroup(sg records.Signing) int {
 	group := -1
 	for _, s := range sg.Signers {
 		if s.Status != signing.SignerSigned && (group == -1 || s.Volgorde < group) {
@@ -300,7 +299,7 @@ func (p *Provider) invite(ctx context.Context, id uuid.UUID) error {
 	}
 	var out []invitation
 	var txID uuid.UUID
-	err := p.o.Store.LockBuiltinSigning(ctx, id, func(tx pgx.Tx, sg store.BuiltinSigning) error {
+	err := p.o.Store.LockBuiltinSigning(ctx, id, func(tx records.Tx, sg records.Signing) error {
 		out, txID = nil, sg.TransactionID
 		if sg.Status != "pending" {
 			return nil
@@ -316,14 +315,14 @@ func (p *Provider) invite(ctx context.Context, id uuid.UUID) error {
 			if sg.Deadline.Before(expires) {
 				expires = sg.Deadline
 			}
-			if err := p.o.Store.AddBuiltinLink(ctx, tx, id, s.Position, p.digest("link", token), expires, now); err != nil {
+			if err := tx.AddLink(ctx, id, s.Position, p.digest("link", token), expires, now); err != nil {
 				return err
 			}
-			if err := p.o.Store.MarkBuiltinInvited(ctx, tx, id, s.Position, now); err != nil {
+			if err := tx.MarkInvited(ctx, id, s.Position, now); err != nil {
 				return err
 			}
 			pos := s.Position
-			if err := p.o.Store.AddBuiltinEvent(ctx, tx, id, &pos, "invited", "", "", map[string]any{"email": s.Email}, now); err != nil {
+			if err := tx.AddEvent(ctx, id, &pos, "invited", "", "", map[string]any{"email": s.Email}, now); err != nil {
 				return err
 			}
 			out = append(out, invitation{pos: s.Position, mail: p.invitationMail(sg, s, token, expires, mailInvite)})
@@ -421,15 +420,15 @@ func (p *Provider) Cancel(ctx context.Context, ref, reden string) error {
 	if err != nil {
 		return err
 	}
-	err = p.o.Store.LockBuiltinSigning(ctx, id, func(tx pgx.Tx, sg store.BuiltinSigning) error {
+	err = p.o.Store.LockBuiltinSigning(ctx, id, func(tx records.Tx, sg records.Signing) error {
 		if sg.Status != "pending" {
 			return nil
 		}
 		now := p.now()
-		if err := p.o.Store.SetBuiltinStatus(ctx, tx, id, string(signing.ProgressCancelled), reden, now); err != nil {
+		if err := tx.SetStatus(ctx, id, string(signing.ProgressCancelled), reden, now); err != nil {
 			return err
 		}
-		return p.o.Store.AddBuiltinEvent(ctx, tx, id, nil, "cancelled", "", "", map[string]any{"reden": reden}, now)
+		return tx.AddEvent(ctx, id, nil, "cancelled", "", "", map[string]any{"reden": reden}, now)
 	})
 	if signing.ErrorCode(err) == signing.ENOTFOUND {
 		return nil
@@ -447,7 +446,7 @@ type actor struct {
 // signing's lock, and then invites the next group or completes the signing.
 func (p *Provider) sign(ctx context.Context, id uuid.UUID, pos int, who actor) error {
 	var completed bool
-	err := p.o.Store.LockBuiltinSigning(ctx, id, func(tx pgx.Tx, sg store.BuiltinSigning) error {
+	err := p.o.Store.LockBuiltinSigning(ctx, id, func(tx records.Tx, sg records.Signing) error {
 		s, err := signerAt(sg, pos)
 		if err != nil {
 			return err
@@ -461,14 +460,14 @@ func (p *Provider) sign(ctx context.Context, id uuid.UUID, pos int, who actor) e
 			if err != nil {
 				return fmt.Errorf("builtin: sign document %d: %w", d.Position, err)
 			}
-			if err := p.o.Store.SetBuiltinDocumentCurrent(ctx, tx, id, d.Position, b); err != nil {
+			if err := tx.SetDocumentCurrent(ctx, id, d.Position, b); err != nil {
 				return err
 			}
 		}
-		if err := p.o.Store.FinishBuiltinSigner(ctx, tx, id, pos, signing.SignerSigned, "", now); err != nil {
+		if err := tx.FinishSigner(ctx, id, pos, signing.SignerSigned, "", now); err != nil {
 			return err
 		}
-		if err := p.o.Store.AddBuiltinEvent(ctx, tx, id, &pos, "signed", who.IP, who.UserAgent,
+		if err := tx.AddEvent(ctx, id, &pos, "signed", who.IP, who.UserAgent,
 			map[string]any{"authenticatie": s.AuthMethod}, now); err != nil {
 			return err
 		}
@@ -477,7 +476,7 @@ func (p *Provider) sign(ctx context.Context, id uuid.UUID, pos int, who actor) e
 			completed = completed && (o.Position == pos || o.Status == signing.SignerSigned)
 		}
 		if completed {
-			return p.o.Store.SetBuiltinStatus(ctx, tx, id, string(signing.ProgressCompleted), "", now)
+			return tx.SetStatus(ctx, id, string(signing.ProgressCompleted), "", now)
 		}
 		return nil
 	})
@@ -496,10 +495,10 @@ func (p *Provider) sign(ctx context.Context, id uuid.UUID, pos int, who actor) e
 
 // signDocument signs the current version of d into a new blob, through temporary files so that
 // no document is held in memory.
-func (p *Provider) signDocument(ctx context.Context, sg store.BuiltinSigning, d store.BuiltinDocument, s store.BuiltinSigner, now time.Time) (store.Blob, error) {
+func (p *Provider) signDocument(ctx context.Context, sg records.Signing, d records.Document, s records.Signer, now time.Time) (records.Blob, error) {
 	in, err := p.spool(ctx, d.CurrentBlob)
 	if err != nil {
-		return store.Blob{}, err
+		return records.Blob{}, err
 	}
 	defer os.Remove(in.Name())
 	defer in.Close()
@@ -520,26 +519,26 @@ func (p *Provider) signDocument(ctx context.Context, sg store.BuiltinSigning, d 
 }
 
 // signAndStore signs the PDF in f with opts and stores the result as a blob of the transaction.
-func (p *Provider) signAndStore(ctx context.Context, txID uuid.UUID, f *os.File, opts pades.Options) (store.Blob, error) {
+func (p *Provider) signAndStore(ctx context.Context, txID uuid.UUID, f *os.File, opts pades.Options) (records.Blob, error) {
 	st, err := f.Stat()
 	if err != nil {
-		return store.Blob{}, err
+		return records.Blob{}, err
 	}
 	out, err := os.CreateTemp("", "signingd-signed-*.pdf")
 	if err != nil {
-		return store.Blob{}, err
+		return records.Blob{}, err
 	}
 	defer os.Remove(out.Name())
 	defer out.Close()
 	bw := bufio.NewWriterSize(out, 1<<16)
 	if err := pades.Sign(ctx, f, st.Size(), bw, opts); err != nil {
-		return store.Blob{}, err
+		return records.Blob{}, err
 	}
 	if err := bw.Flush(); err != nil {
-		return store.Blob{}, err
+		return records.Blob{}, err
 	}
 	if _, err := out.Seek(0, io.SeekStart); err != nil {
-		return store.Blob{}, err
+		return records.Blob{}, err
 	}
 	return p.o.Store.PutBlob(ctx, txID, bufio.NewReaderSize(out, 1<<16))
 }
@@ -565,7 +564,7 @@ func (p *Provider) spool(ctx context.Context, blob uuid.UUID) (*os.File, error) 
 
 // decline records the signer's refusal; the signing ends declined with the reason as its reden.
 func (p *Provider) decline(ctx context.Context, id uuid.UUID, pos int, reason string, who actor) error {
-	err := p.o.Store.LockBuiltinSigning(ctx, id, func(tx pgx.Tx, sg store.BuiltinSigning) error {
+	err := p.o.Store.LockBuiltinSigning(ctx, id, func(tx records.Tx, sg records.Signing) error {
 		s, err := signerAt(sg, pos)
 		if err != nil {
 			return err
@@ -574,14 +573,14 @@ func (p *Provider) decline(ctx context.Context, id uuid.UUID, pos int, reason st
 			return errClosed
 		}
 		now := p.now()
-		if err := p.o.Store.FinishBuiltinSigner(ctx, tx, id, pos, signing.SignerDeclined, reason, now); err != nil {
+		if err := tx.FinishSigner(ctx, id, pos, signing.SignerDeclined, reason, now); err != nil {
 			return err
 		}
-		if err := p.o.Store.AddBuiltinEvent(ctx, tx, id, &pos, "declined", who.IP, who.UserAgent,
+		if err := tx.AddEvent(ctx, id, &pos, "declined", who.IP, who.UserAgent,
 			map[string]any{"authenticatie": s.AuthMethod, "reden": reason}, now); err != nil {
 			return err
 		}
-		return p.o.Store.SetBuiltinStatus(ctx, tx, id, string(signing.ProgressDeclined), reason, now)
+		return tx.SetStatus(ctx, id, string(signing.ProgressDeclined), reason, now)
 	})
 	if err != nil {
 		return err
@@ -603,16 +602,16 @@ func (p *Provider) progress(ctx context.Context, id uuid.UUID) {
 
 var errClosed = errors.New("builtin: signing is closed for this signer")
 
-func signerAt(sg store.BuiltinSigning, pos int) (store.BuiltinSigner, error) {
+func signerAt(sg records.Signing, pos int) (records.Signer, error) {
 	for _, s := range sg.Signers {
 		if s.Position == pos {
 			return s, nil
 		}
 	}
-	return store.BuiltinSigner{}, &signing.Error{Code: signing.ENOTFOUND, Message: "Signer not found."}
+	return records.Signer{}, &signing.Error{Code: signing.ENOTFOUND, Message: "Signer not found."}
 }
 
-func signerName(s store.BuiltinSigner) string {
+func signerName(s records.Signer) string {
 	return strings.TrimSpace(s.Voornaam + " " + s.Achternaam)
 }
 
@@ -625,10 +624,10 @@ func (p *Provider) Tick(ctx context.Context) error {
 		return err
 	}
 	for _, id := range expired {
-		_ = p.o.Store.AddBuiltinEvent(ctx, nil, id, nil, "expired", "", "", nil, now)
+		_ = p.o.Store.AddBuiltinEvent(ctx, id, nil, "expired", "", "", nil, now)
 		p.progress(ctx, id)
 	}
-	send := func(refs []store.BuiltinRef, kind mailKind) {
+	send := func(refs []records.Ref, kind mailKind) {
 		for _, r := range refs {
 			if err := p.remind(ctx, r, kind); err != nil {
 				p.o.Logger.WarnContext(ctx, "builtin: reminder failed", "ref", r.SigningID, "signer", r.Position, "err", err)
@@ -655,10 +654,10 @@ func (p *Provider) Tick(ctx context.Context) error {
 // remind sends a reminder or expiry warning. Links are stored only as digests, so the mail carries
 // a link of its own; the signer's earlier links keep working, all until the same expiry. As with an
 // invitation, the link is committed before the mail goes out, outside the signing's lock.
-func (p *Provider) remind(ctx context.Context, r store.BuiltinRef, kind mailKind) error {
+func (p *Provider) remind(ctx context.Context, r records.Ref, kind mailKind) error {
 	var m *Mail
 	pos := r.Position
-	err := p.o.Store.LockBuiltinSigning(ctx, r.SigningID, func(tx pgx.Tx, sg store.BuiltinSigning) error {
+	err := p.o.Store.LockBuiltinSigning(ctx, r.SigningID, func(tx records.Tx, sg records.Signing) error {
 		m = nil
 		s, err := signerAt(sg, pos)
 		if err != nil || sg.Status != "pending" || s.Status != signing.SignerInvited || s.LinkExpires == nil {
@@ -666,10 +665,10 @@ func (p *Provider) remind(ctx context.Context, r store.BuiltinRef, kind mailKind
 		}
 		now := p.now()
 		token := newToken()
-		if err := p.o.Store.AddBuiltinLink(ctx, tx, sg.ID, pos, p.digest("link", token), *s.LinkExpires, now); err != nil {
+		if err := tx.AddLink(ctx, sg.ID, pos, p.digest("link", token), *s.LinkExpires, now); err != nil {
 			return err
 		}
-		if err := p.o.Store.AddBuiltinEvent(ctx, tx, sg.ID, &pos, string(kind), "", "", nil, now); err != nil {
+		if err := tx.AddEvent(ctx, sg.ID, &pos, string(kind), "", "", nil, now); err != nil {
 			return err
 		}
 		mail := p.invitationMail(sg, s, token, *s.LinkExpires, kind)
@@ -682,7 +681,7 @@ func (p *Provider) remind(ctx context.Context, r store.BuiltinRef, kind mailKind
 	if err := p.o.Mailer.SendMail(ctx, *m); err != nil {
 		// The new link stays: nobody knows it unless the mail arrived after all, and then it works.
 		// The earlier links are untouched.
-		if eerr := p.o.Store.AddBuiltinEvent(context.WithoutCancel(ctx), nil, r.SigningID, &pos, string(kind)+"_failed", "", "",
+		if eerr := p.o.Store.AddBuiltinEvent(context.WithoutCancel(ctx), r.SigningID, &pos, string(kind)+"_failed", "", "",
 			map[string]any{"error": err.Error()}, p.now()); eerr != nil {
 			err = errors.Join(err, eerr)
 		}
