@@ -44,7 +44,9 @@ run: ## try it: signingd dev (simulators, demo data, a throwaway Postgres when D
 	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/signingd dev $(ARGS)
 
 .PHONY: serve
-serve: ## serve on :8080 with migrations applied and the example landscape, against DATABASE_URL
+serve: ## serve on :8080 with the example landscape against DATABASE_URL; demo SECRET_KEY and KEY_ENCRYPTION_KEY unless set
+	@test -n "$$SECRET_KEY$$KEY_ENCRYPTION_KEY" || echo "make serve: demo SECRET_KEY and KEY_ENCRYPTION_KEY (published, not secret); set your own outside a try-out"
+	SECRET_KEY=$${SECRET_KEY:-signingd-dev-demo-pepper-not-secret} KEY_ENCRYPTION_KEY=$${KEY_ENCRYPTION_KEY:-ZGVtby1rZXktZW5jcnlwdGlvbi1rZXktbm90LXNlY3I=} \
 	ZGW_SECRET=$${ZGW_SECRET:-demo-secret} CONFIG_FILE=$${CONFIG_FILE:-examples/landscape.yaml} $(GO) run -ldflags "$(LDFLAGS)" ./cmd/signingd serve
 
 .PHONY: client

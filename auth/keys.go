@@ -7,10 +7,8 @@ import (
 	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
@@ -386,12 +384,4 @@ func ParseKEK(s string) ([]byte, error) {
 		}
 	}
 	return nil, errors.New("KEY_ENCRYPTION_KEY: want 32 bytes as base64 or hex (e.g. `openssl rand -base64 32`)")
-}
-
-// DeriveKEK derives a key-encryption key from the server pepper, for installations without
-// KEY_ENCRYPTION_KEY. It protects a database dump only when the pepper is kept elsewhere
-// (SECRET_KEY).
-func DeriveKEK(pepper []byte) []byte {
-	b, _ := hkdf.Key(sha256.New, pepper, nil, "signingd signing-key encryption", 32)
-	return b
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -17,7 +18,7 @@ type Config struct {
 	PublicURL       string        `env:"PUBLIC_URL" doc:"External base URL of this service, used in links and as token issuer."`
 	LogLevel        slog.Level    `env:"LOG_LEVEL" doc:"debug, info, warn or error."`
 	ConfigFile      string        `env:"CONFIG_FILE" doc:"Path of the landscape YAML file (organisations, ZGW services, providers)."`
-	SecretKey       Secret        `env:"SECRET_KEY" doc:"Server pepper for hashing API keys and client secrets (literal, env:NAME or file:/path). Generated and kept in the database when empty."`
+	SecretKey       Secret        `env:"SECRET_KEY" doc:"Server pepper keying the digests of API keys, client secrets and signer codes (literal, env:NAME or file:/path; e.g. openssl rand -base64 32). Required: serve, clients and keys refuse to start without it, so that nothing in the database alone opens a secret."`
 	MigrateOnStart  bool          `env:"MIGRATE_ON_START" doc:"Apply database migrations when serve starts."`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" doc:"How long a SIGTERM waits for requests and jobs to drain."`
 	Workers         int           `env:"WORKERS" doc:"Maximum number of jobs run at once by this replica."`
@@ -104,4 +105,22 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	return c, nil
+}
+
+// CheckKeys refuses a configuration whose secrets would have to live in the database: the pepper
+// (SECRET_KEY) and, for signing keys kept in the database, the key that seals them
+// (KEY_ENCRYPTION_KEY). A database reader must not be able to recover a one-time code or unseal a
+// token key. signingd dev sets demo values of both.
+func (c Config) CheckKeys() error {
+	var missing []string
+	if c.SecretKey.IsZero() {
+		missing = append(missing, "SECRET_KEY")
+	}
+	if c.Auth.KeyEncryptionKey.IsZero() && len(c.Auth.SigningKeyFiles) == 0 {
+		missing = append(missing, "KEY_ENCRYPTION_KEY")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("config: %s must be set (e.g. `openssl rand -base64 32` each, kept outside the database); see docs/operations.md, Keys", strings.Join(missing, " and "))
+	}
+	return nil
 }

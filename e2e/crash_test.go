@@ -89,7 +89,7 @@ providers:
 	}
 	vendor.SetWebhook("http://"+addr+"/api/v1/providers/simulated/webhook", webhookSecret)
 	procEnv := append(os.Environ(), "DATABASE_URL="+dbURL, "LISTEN_ADDR="+addr, "PUBLIC_URL=http://"+addr,
-		"CONFIG_FILE="+landFile, "SECRET_KEY=crash-test-pepper", "LOG_LEVEL=error", "WORKERS=20",
+		"CONFIG_FILE="+landFile, "SECRET_KEY=crash-test-pepper", "KEY_ENCRYPTION_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "LOG_LEVEL=error", "WORKERS=20",
 		"RETRY_BASE=50ms", "RETRY_MAX=500ms", "MAX_ATTEMPTS=50", "LOCK_RETRY=100ms", "JOB_POLL_INTERVAL=50ms",
 		"JOB_RESCUE_AFTER=2s", "SHUTDOWN_TIMEOUT=1s", "FORCE_UNLOCK_AFTER=2s")
 

@@ -120,20 +120,3 @@ func (s *Store) ClientByAPIKey(ctx context.Context, digest []byte) (Client, erro
 		WHERE k.digest = $1 AND k.revoked_at IS NULL AND c.revoked_at IS NULL`, digest))
 	return c, translate(err, "API key")
 }
-
-// Setting returns a named setting, generating and storing it with gen when absent. Concurrent
-// first calls agree on one value.
-func (s *Store) Setting(ctx context.Context, name string, gen func() string) (string, error) {
-	const q = `WITH ins AS (INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING value)
-		SELECT value FROM ins UNION ALL SELECT value FROM settings WHERE name = $1 LIMIT 1`
-	var v string
-	err := s.pool.QueryRow(ctx, q, name, gen()).Scan(&v)
-	if errors.Is(err, pgx.ErrNoRows) {
-		// Another replica inserted it after this statement's snapshot was taken; now it is visible.
-		err = s.pool.QueryRow(ctx, `SELECT value FROM settings WHERE name = $1`, name).Scan(&v)
-	}
-	if err != nil {
-		return "", fmt.Errorf("store: setting %s: %w", name, err)
-	}
-	return v, nil
-}

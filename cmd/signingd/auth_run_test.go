@@ -38,7 +38,7 @@ func TestAuthFullRunLogsNoSecrets(t *testing.T) {
 	}
 	env := envFunc(map[string]string{
 		"DATABASE_URL": dbtest.URL(t), "LISTEN_ADDR": addr, "PUBLIC_URL": base, "CONFIG_FILE": landscape,
-		"SECRET_KEY": "test-pepper", "KEY_ENCRYPTION_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+		"SECRET_KEY": "test-pepper", "KEY_ENCRYPTION_KEY": testKEK,
 		"SHUTDOWN_TIMEOUT": "5s", "LOG_LEVEL": "debug",
 	})
 	logs := &testkit.SyncBuffer{}

@@ -107,7 +107,7 @@ func clientsCreate(fs *flag.FlagSet) action {
 			return err
 		}
 		defer db.close()
-		pep, err := pepper(ctx, db.cfg, db.store)
+		pep, err := pepper(db.cfg)
 		if err != nil {
 			return err
 		}
@@ -219,7 +219,7 @@ func clientsRotateSecret(fs *flag.FlagSet) action {
 		if c.RevokedAt != nil {
 			return fmt.Errorf("client %s is revoked", id)
 		}
-		pep, err := pepper(ctx, db.cfg, db.store)
+		pep, err := pepper(db.cfg)
 		if err != nil {
 			return err
 		}

@@ -42,7 +42,8 @@ Runs signingd with everything it talks to in one process, for trying it out: the
 signer with its outbox at /dev/outbox, and signingd on LISTEN_ADDR (default :8080). It seeds a demo
 zaak with two documents and a client, and prints the commands to try a signing. CONFIG_FILE is
 ignored: the landscape points at the simulator. LOG_LEVEL defaults to warn, so that the printed
-instructions stay readable; LOG_LEVEL=info logs every step.
+instructions stay readable; LOG_LEVEL=info logs every step. SECRET_KEY and KEY_ENCRYPTION_KEY default
+to published demo values (it says so when it uses them); serve requires real ones.
 
 The database is DATABASE_URL's server when it answers, else a throwaway PostgreSQL cluster under
 --dir (initdb and pg_ctl from PATH or /usr/lib/postgresql/*/bin). On it, the database --database is
@@ -57,6 +58,13 @@ const (
 	devSigner2Email = "wethouder@gemeente.example"
 	devCallbackPath = "/dev/zac/notificaties"
 )
+
+// devKeys are the published demo values of the keys serve requires; dev uses them when the
+// environment sets none, and says so. They protect nothing: everyone knows them.
+var devKeys = map[string]string{
+	"SECRET_KEY":         "signingd-dev-demo-pepper-not-secret",
+	"KEY_ENCRYPTION_KEY": "ZGVtby1rZXktZW5jcnlwdGlvbi1rZXktbm90LXNlY3I=", // 32 bytes: "demo-key-encryption-key-not-secr"
+}
 
 type devOptions struct {
 	provider string
@@ -131,8 +139,15 @@ func dev(ctx context.Context, o devOptions, getenv func(string) string, stdout, 
 	stopVendor := serveBackground(vendorLn, vendor.Handler())
 	defer stopVendor()
 
+	for _, k := range []string{"SECRET_KEY", "KEY_ENCRYPTION_KEY"} {
+		if getenv(k) == "" {
+			fmt.Fprintf(out, "dev: %s is the published demo value %q (not secret; serve requires your own)\n", k, devKeys[k])
+		}
+	}
 	env := func(k string) string {
 		switch k {
+		case "SECRET_KEY", "KEY_ENCRYPTION_KEY":
+			return or(k, devKeys[k])
 		case "DATABASE_URL":
 			return dbURL
 		case "CONFIG_FILE":

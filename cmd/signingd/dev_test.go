@@ -128,6 +128,10 @@ func httpDo(t *testing.T, c *http.Client, method, u string, body io.Reader, head
 func TestDevBuiltin(t *testing.T) {
 	d := startDev(t, dbtest.NewDatabase(t), "--dir", t.TempDir(), "--database=")
 
+	// dev runs with demo keys (serve would refuse to start without keys) and says so.
+	d.find(`dev: SECRET_KEY is the published demo value`)
+	d.find(`dev: KEY_ENCRYPTION_KEY is the published demo value`)
+
 	// 1. The token, with the printed credentials at the printed URL.
 	secret := d.find(`client_secret: (\S+)`)[1]
 	apiKey := d.find(`api_key:\s+(\S+)`)[1]

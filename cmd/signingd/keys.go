@@ -51,11 +51,7 @@ func withKeyRing(ctx context.Context, e env, change func(*auth.KeyRing, *store.S
 	}
 	defer pool.Close()
 	st := store.New(pool, nil)
-	pep, err := pepper(ctx, cfg, st)
-	if err != nil {
-		return err
-	}
-	ring, err := openKeyRing(ctx, cfg, st, pep, logger)
+	ring, err := openKeyRing(ctx, cfg, st, logger)
 	if err != nil {
 		return err
 	}

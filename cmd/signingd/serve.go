@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -55,18 +53,14 @@ func open(ctx context.Context, getenv func(string) string, stderr io.Writer) (co
 	return cfg, logger, pool, nil
 }
 
-// pepper returns the server secret that keys the digests of API keys and client secrets: SECRET_KEY,
-// or one generated once and kept in the database so that every replica agrees.
-func pepper(ctx context.Context, cfg config.Config, s *store.Store) ([]byte, error) {
-	if !cfg.SecretKey.IsZero() {
-		return []byte(cfg.SecretKey.Value()), nil
+// pepper returns the server secret that keys the digests of API keys and client secrets and
+// protects one-time codes: SECRET_KEY, kept outside the database so that a database reader cannot
+// use it (see config.Config.CheckKeys).
+func pepper(cfg config.Config) ([]byte, error) {
+	if err := cfg.CheckKeys(); err != nil {
+		return nil, err
 	}
-	v, err := s.Setting(ctx, "pepper", func() string {
-		b := make([]byte, 32)
-		_, _ = rand.Read(b)
-		return hex.EncodeToString(b)
-	})
-	return []byte(v), err
+	return []byte(cfg.SecretKey.Value()), nil
 }
 
 func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) error {
@@ -75,6 +69,11 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) er
 		return err
 	}
 	defer pool.Close()
+	// The pepper and the key-encryption key live outside the database, or a database reader
+	// recovers one-time codes and unseals the token keys.
+	if err := cfg.CheckKeys(); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	if cfg.Builtin.DevOutbox {
 		// The outbox page shows every link and code of every organisation to anyone who can reach it.
 		return errors.New("serve: BUILTIN_DEV_OUTBOX is for signingd dev only; configure BUILTIN_SMTP_ADDR to send signer mail")
@@ -125,7 +124,7 @@ func assemble(ctx context.Context, cfg config.Config, logger *slog.Logger, pool 
 	if err := st.SyncOrganisations(ctx, cfg.Landscape.Organisations); err != nil {
 		return nil, err
 	}
-	pep, err := pepper(ctx, cfg, st)
+	pep, err := pepper(cfg)
 	if err != nil {
 		return nil, err
 	}

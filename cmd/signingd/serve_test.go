@@ -21,6 +21,9 @@ import (
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
+// testKEK is a KEY_ENCRYPTION_KEY for tests (32 bytes, base64).
+const testKEK = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -43,7 +46,7 @@ func TestServe(t *testing.T) {
 	t.Setenv("ZGW_SECRET", "demo-secret") // the example refers to it as env:ZGW_SECRET
 	dbURL := dbtest.NewDatabase(t)
 	env := envFunc(map[string]string{
-		"DATABASE_URL": dbURL, "LISTEN_ADDR": addr, "CONFIG_FILE": landscape, "SECRET_KEY": "test-pepper",
+		"DATABASE_URL": dbURL, "LISTEN_ADDR": addr, "CONFIG_FILE": landscape, "SECRET_KEY": "test-pepper", "KEY_ENCRYPTION_KEY": testKEK,
 		"SHUTDOWN_TIMEOUT": "5s", "LOG_LEVEL": "warn", "METRICS_ADDR": metricsAddr,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -192,7 +195,7 @@ func TestConfigCheckCommand(t *testing.T) {
 // Only dev has an outbox: serve refuses BUILTIN_DEV_OUTBOX instead of showing every link and code.
 func TestServeRefusesDevOutbox(t *testing.T) {
 	env := envFunc(map[string]string{"DATABASE_URL": dbtest.NewDatabase(t), "LISTEN_ADDR": freeAddr(t), "BUILTIN_DEV_OUTBOX": "true",
-		"SECRET_KEY": "test-pepper", "LOG_LEVEL": "warn"})
+		"SECRET_KEY": "test-pepper", "KEY_ENCRYPTION_KEY": testKEK, "LOG_LEVEL": "warn"})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -204,5 +207,48 @@ func TestServeRefusesDevOutbox(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("serve started with BUILTIN_DEV_OUTBOX")
+	}
+}
+
+// serve refuses to start without SECRET_KEY or KEY_ENCRYPTION_KEY: neither the pepper nor the key
+// that seals the token keys may sit in the database it protects (issue 15 item 7).
+func TestServeRefusesWithoutKeys(t *testing.T) {
+	dbURL := dbtest.NewDatabase(t)
+	for name, tc := range map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"no SECRET_KEY":         {map[string]string{"KEY_ENCRYPTION_KEY": testKEK}, "SECRET_KEY must be set"},
+		"no KEY_ENCRYPTION_KEY": {map[string]string{"SECRET_KEY": "test-pepper"}, "KEY_ENCRYPTION_KEY must be set"},
+		"neither":               {map[string]string{}, "SECRET_KEY and KEY_ENCRYPTION_KEY must be set"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			env := map[string]string{"DATABASE_URL": dbURL, "LISTEN_ADDR": freeAddr(t), "LOG_LEVEL": "warn"}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- run(ctx, []string{"serve"}, envFunc(env), io.Discard, io.Discard) }()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("serve: %v, want %q", err, tc.want)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("serve started")
+			}
+		})
+	}
+	// Nothing secret was generated into the database meanwhile.
+	pool, err := store.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var n int
+	if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM settings").Scan(&n); err != nil || n != 0 {
+		t.Errorf("settings rows: %d (%v)", n, err)
 	}
 }

@@ -17,7 +17,7 @@ import (
 // issuers, then API keys) and the token service's routes. The key ring rotates on schedule and the
 // audit trail is flushed until ctx ends; the caches follow the database's change announcements.
 func setupAuth(ctx context.Context, cfg config.Config, st *store.Store, pepper []byte, m *metrics.Metrics, logger *slog.Logger) (auth.Authenticator, func(*echo.Echo), error) {
-	keys, err := openKeyRing(ctx, cfg, st, pepper, logger)
+	keys, err := openKeyRing(ctx, cfg, st, logger)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -46,21 +46,16 @@ func setupAuth(ctx context.Context, cfg config.Config, st *store.Store, pepper [
 
 // openKeyRing opens the token signing keys: PEM files when SIGNING_KEY_FILES is set, else the
 // sealed keys in the database.
-func openKeyRing(ctx context.Context, cfg config.Config, st *store.Store, pepper []byte, logger *slog.Logger) (*auth.KeyRing, error) {
+func openKeyRing(ctx context.Context, cfg config.Config, st *store.Store, logger *slog.Logger) (*auth.KeyRing, error) {
 	if len(cfg.Auth.SigningKeyFiles) > 0 {
 		return auth.NewFileKeyRing(cfg.Auth.SigningKeyFiles)
 	}
-	var kek []byte
-	if cfg.Auth.KeyEncryptionKey.IsZero() {
-		if cfg.SecretKey.IsZero() {
-			logger.Warn("KEY_ENCRYPTION_KEY is not set: token signing keys are sealed with a key derived from the pepper kept in the same database; set KEY_ENCRYPTION_KEY in production")
-		}
-		kek = auth.DeriveKEK(pepper)
-	} else {
-		var err error
-		if kek, err = auth.ParseKEK(cfg.Auth.KeyEncryptionKey.Value()); err != nil {
-			return nil, fmt.Errorf("config: %w", err)
-		}
+	if err := cfg.CheckKeys(); err != nil {
+		return nil, err
+	}
+	kek, err := auth.ParseKEK(cfg.Auth.KeyEncryptionKey.Value())
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
 	}
 	return auth.NewKeyRing(ctx, auth.KeyRingOptions{Store: st, KEK: kek, Alg: cfg.Auth.TokenAlg,
 		RotationInterval: cfg.Auth.KeyRotationInterval, Logger: logger})

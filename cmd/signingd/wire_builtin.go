@@ -53,7 +53,7 @@ func setupBuiltin(ctx context.Context, cfg config.Config, st *store.Store, progr
 		}
 		logger.WarnContext(ctx, "built-in signer uses a generated demo certificate; signatures will not be trusted")
 	}
-	pep, err := pepper(ctx, cfg, st)
+	pep, err := pepper(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
