@@ -81,6 +81,10 @@ type ClientKey struct {
 
 // AddClientKey registers a public key (jwk) or a JWKS URL (jwksURI) for the client.
 func (s *Store) AddClientKey(ctx context.Context, clientUUID uuid.UUID, kid string, jwk json.RawMessage, jwksURI string) (ClientKey, error) {
+	return insertClientKey(ctx, s.pool, clientUUID, kid, jwk, jwksURI)
+}
+
+func insertClientKey(ctx context.Context, q rowQuerier, clientUUID uuid.UUID, kid string, jwk json.RawMessage, jwksURI string) (ClientKey, error) {
 	k := ClientKey{KID: kid, JWK: jwk, JWKSURI: jwksURI}
 	var jwkArg, uriArg any
 	if jwk != nil {
@@ -89,7 +93,7 @@ func (s *Store) AddClientKey(ctx context.Context, clientUUID uuid.UUID, kid stri
 	if jwksURI != "" {
 		uriArg = jwksURI
 	}
-	err := s.pool.QueryRow(ctx, `INSERT INTO client_keys (client_id, kid, jwk, jwks_uri) VALUES ($1, $2, $3, $4)
+	err := q.QueryRow(ctx, `INSERT INTO client_keys (client_id, kid, jwk, jwks_uri) VALUES ($1, $2, $3, $4)
 		RETURNING id, created_at`, clientUUID, kid, jwkArg, uriArg).Scan(&k.ID, &k.CreatedAt)
 	return k, translate(err, "Client key")
 }

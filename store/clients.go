@@ -48,14 +48,70 @@ func (s *Store) OrganisationID(ctx context.Context, rsin string) (uuid.UUID, err
 
 // CreateClient registers an API client for the organisation with the RSIN.
 func (s *Store) CreateClient(ctx context.Context, clientID, name, rsin string, scopes []string) (Client, error) {
-	c := Client{ClientID: clientID, Name: name, RSIN: rsin, Scopes: scopes}
-	err := s.pool.QueryRow(ctx, `INSERT INTO api_clients (client_id, organisation_id, name, scopes)
+	return insertClient(ctx, s.pool, Client{ClientID: clientID, Name: name, RSIN: rsin, Scopes: scopes})
+}
+
+// rowQuerier is a pool or a transaction.
+type rowQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func insertClient(ctx context.Context, q rowQuerier, c Client) (Client, error) {
+	err := q.QueryRow(ctx, `INSERT INTO api_clients (client_id, organisation_id, name, scopes)
 		SELECT $1, id, $2, $4 FROM organisations WHERE rsin = $3
-		RETURNING id, organisation_id, created_at`, clientID, name, rsin, scopes).Scan(&c.ID, &c.OrganisationID, &c.CreatedAt)
+		RETURNING id, organisation_id, created_at`, c.ClientID, c.Name, c.RSIN, c.Scopes).Scan(&c.ID, &c.OrganisationID, &c.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return c, &signing.Error{Code: signing.ENOTFOUND, Message: "Organisation " + rsin + " is not in the landscape."}
+		return c, &signing.Error{Code: signing.ENOTFOUND, Message: "Organisation " + c.RSIN + " is not in the landscape."}
 	}
-	return c, translate(err, "Client "+clientID)
+	return c, translate(err, "Client "+c.ClientID)
+}
+
+// NewClient is a client as `clients create` registers it: with a secret, keys for
+// private_key_jwt, or both, and optionally an API key.
+type NewClient struct {
+	ClientID, Name, RSIN string
+	Scopes               []string
+	// SecretDigest is the digest of its secret; nil registers a key-only client.
+	SecretDigest []byte
+	// APIKeyDigest is the digest of its API key; nil issues none.
+	APIKeyDigest []byte
+	// Keys are its private_key_jwt keys: KID with JWK or JWKSURI.
+	Keys []ClientKey
+}
+
+// RegisterClient creates the client with its secret, keys and API key in one transaction: all of
+// it, or nothing (no client with a secret nobody saw).
+func (s *Store) RegisterClient(ctx context.Context, n NewClient) (Client, error) {
+	if n.SecretDigest == nil && len(n.Keys) == 0 {
+		return Client{}, &signing.Error{Code: signing.EINVALID, Message: "A client needs a secret or a key."}
+	}
+	var c Client
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		if c, err = insertClient(ctx, tx, Client{ClientID: n.ClientID, Name: n.Name, RSIN: n.RSIN, Scopes: n.Scopes}); err != nil {
+			return err
+		}
+		if n.SecretDigest != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO client_secrets (client_id, digest) VALUES ($1, $2)`, c.ID, n.SecretDigest); err != nil {
+				return translate(err, "Client secret")
+			}
+		}
+		if n.APIKeyDigest != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO api_keys (client_id, digest) VALUES ($1, $2)`, c.ID, n.APIKeyDigest); err != nil {
+				return translate(err, "API key")
+			}
+		}
+		for _, k := range n.Keys {
+			if _, err := insertClientKey(ctx, tx, c.ID, k.KID, k.JWK, k.JWKSURI); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Client{}, err
+	}
+	return c, nil
 }
 
 // NewClientID returns a readable, unique client id.

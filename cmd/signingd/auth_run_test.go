@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -22,6 +24,7 @@ import (
 
 	"github.com/signingd/signingd/auth"
 	"github.com/signingd/signingd/internal/testkit"
+	"github.com/signingd/signingd/store"
 	"github.com/signingd/signingd/store/dbtest"
 )
 
@@ -242,5 +245,71 @@ func TestAuthFullRunLogsNoSecrets(t *testing.T) {
 				t.Errorf("audit trail contains a secret or token (%d chars)", len(s))
 			}
 		}
+	}
+}
+
+// clients create registers a client whole or not at all: a bad --key or --jwks-uri exits with an
+// error and leaves nothing behind; --no-secret registers a key-only client (issue 15 item 9).
+func TestClientsCreateWholeOrNothing(t *testing.T) {
+	landscape := filepath.Join(t.TempDir(), "landscape.yaml")
+	if err := os.WriteFile(landscape, []byte("organisations:\n  - rsin: \"002220647\"\n    name: Gemeente Demo\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dbURL := dbtest.NewDatabase(t)
+	env := envFunc(map[string]string{"DATABASE_URL": dbURL, "CONFIG_FILE": landscape, "SECRET_KEY": "test-pepper",
+		"KEY_ENCRYPTION_KEY": testKEK, "CLIENT_JWKS_HOSTS": "idp.example", "LOG_LEVEL": "warn"})
+	pool, err := store.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	count := func(table string) int {
+		var n int
+		if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	badKey := filepath.Join(t.TempDir(), "bad.pem")
+	if err := os.WriteFile(badKey, []byte("not a key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"clients", "create", "--rsin", "002220647", "--name", "ZAC", "--api-key"}
+	for name, extra := range map[string][]string{
+		"unreadable key":         {"--key", badKey},
+		"missing key file":       {"--key", filepath.Join(t.TempDir(), "none.pem")},
+		"jwks_uri over http":     {"--jwks-uri", "http://idp.example/jwks"},
+		"jwks_uri host not ours": {"--jwks-uri", "https://evil.example/jwks"},
+		"key-only without a key": {"--no-secret"},
+	} {
+		var out bytes.Buffer
+		if err := run(context.Background(), append(append([]string{}, base...), extra...), env, &out, io.Discard); err == nil {
+			t.Errorf("%s: clients create succeeded:\n%s", name, out.String())
+		}
+		if strings.Contains(out.String(), "client_secret") {
+			t.Errorf("%s: printed a secret for a client that was not created", name)
+		}
+	}
+	for _, table := range []string{"api_clients", "client_secrets", "api_keys", "client_keys"} {
+		if n := count(table); n != 0 {
+			t.Errorf("failed creates left %d rows in %s", n, table)
+		}
+	}
+
+	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKIXPublicKey(priv.Public())
+	keyFile := filepath.Join(t.TempDir(), "pub.pem")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"clients", "create", "--rsin", "002220647", "--name", "ZAC", "--no-secret", "--key", keyFile}, env, &out, io.Discard); err != nil {
+		t.Fatalf("key-only client: %v", err)
+	}
+	if strings.Contains(out.String(), "client_secret") || !strings.Contains(out.String(), "key_id:") {
+		t.Errorf("key-only client output:\n%s", out.String())
+	}
+	if count("api_clients") != 1 || count("client_secrets") != 0 || count("client_keys") != 1 {
+		t.Errorf("key-only client: %d clients, %d secrets, %d keys", count("api_clients"), count("client_secrets"), count("client_keys"))
 	}
 }

@@ -94,9 +94,16 @@ func clientsCreate(fs *flag.FlagSet) action {
 	apiKey := fs.Bool("api-key", false, "also issue an API key (X-API-Key header)")
 	keyFile := fs.String("key", "", "register a public key for private_key_jwt (JWK, PEM or ZITADEL key file)")
 	jwksURI := fs.String("jwks-uri", "", "register a JWKS URL for private_key_jwt (host must be in CLIENT_JWKS_HOSTS)")
+	noSecret := fs.Bool("no-secret", false, "a key-only client (private_key_jwt only): no secret; needs --key or --jwks-uri")
 	return func(ctx context.Context, e env, _ []string) error {
 		if *rsin == "" || *name == "" {
 			return fmt.Errorf("clients create needs --rsin and --name")
+		}
+		if *keyFile != "" && *jwksURI != "" {
+			return fmt.Errorf("clients create takes at most one of --key and --jwks-uri")
+		}
+		if *noSecret && *keyFile == "" && *jwksURI == "" {
+			return fmt.Errorf("clients create --no-secret needs --key or --jwks-uri")
 		}
 		sc, err := parseScopes(*scopes)
 		if err != nil {
@@ -111,33 +118,39 @@ func clientsCreate(fs *flag.FlagSet) action {
 		if err != nil {
 			return err
 		}
-		c, err := db.store.CreateClient(ctx, store.NewClientID(), *name, *rsin, sc)
+		// Everything is checked and made before anything is written, and written in one
+		// transaction: a bad key leaves no client behind.
+		n := store.NewClient{ClientID: store.NewClientID(), Name: *name, RSIN: *rsin, Scopes: sc}
+		var out strings.Builder
+		fmt.Fprintf(&out, "client_id:     %s\n", n.ClientID)
+		if !*noSecret {
+			secret := auth.GenerateSecret()
+			n.SecretDigest = auth.SecretDigest(pep, secret)
+			fmt.Fprintf(&out, "client_secret: %s\n", secret)
+		}
+		if *apiKey {
+			key := auth.GenerateAPIKey()
+			n.APIKeyDigest = auth.NewAPIKeys(db.store, pep).Digest(key)
+			fmt.Fprintf(&out, "api_key:       %s\n", key)
+		}
+		if *keyFile != "" || *jwksURI != "" {
+			k, line, err := clientKey(db.cfg, *keyFile, *jwksURI, "")
+			if err != nil {
+				return err
+			}
+			n.Keys = append(n.Keys, k)
+			fmt.Fprintln(&out, line)
+		}
+		c, err := db.store.RegisterClient(ctx, n)
 		if err != nil {
 			return err
 		}
-		secret := auth.GenerateSecret()
-		if err := db.store.AddClientSecret(ctx, c.ID, auth.SecretDigest(pep, secret), nil); err != nil {
-			return err
+		fmt.Fprint(e.stdout, out.String())
+		what := "The secret is shown only now. Get a token with client_credentials at %s%s.\n"
+		if *noSecret {
+			what = "A key-only client: get a token with client_credentials and private_key_jwt at %s%s.\n"
 		}
-		var keyLine string
-		if *keyFile != "" || *jwksURI != "" {
-			if keyLine, err = addKey(ctx, db.cfg, db.store, c, *keyFile, *jwksURI, ""); err != nil {
-				return err
-			}
-		}
-		fmt.Fprintf(e.stdout, "client_id:     %s\nclient_secret: %s\n", c.ClientID, secret)
-		if *apiKey {
-			key := auth.GenerateAPIKey()
-			if err := db.store.AddAPIKey(ctx, c.ID, auth.NewAPIKeys(db.store, pep).Digest(key)); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "api_key:       %s\n", key)
-		}
-		if keyLine != "" {
-			fmt.Fprintln(e.stdout, keyLine)
-		}
-		fmt.Fprintf(e.stdout, "\nThe secret is shown only now. Get a token with client_credentials at %s%s.\n",
-			strings.TrimRight(db.cfg.PublicURL, "/"), auth.TokenPath)
+		fmt.Fprintf(e.stdout, "\n"+what, strings.TrimRight(db.cfg.PublicURL, "/"), auth.TokenPath)
 		return db.audit(ctx, auth.EventClientCreated, c.ClientID, "scopes "+strings.Join(sc, " "))
 	}
 }
@@ -251,8 +264,11 @@ func clientsAddKey(fs *flag.FlagSet) action {
 		if err != nil {
 			return err
 		}
-		line, err := addKey(ctx, db.cfg, db.store, c, *keyFile, *jwksURI, *kid)
+		k, line, err := clientKey(db.cfg, *keyFile, *jwksURI, *kid)
 		if err != nil {
+			return err
+		}
+		if _, err := db.store.AddClientKey(ctx, c.ID, k.KID, k.JWK, k.JWKSURI); err != nil {
 			return err
 		}
 		fmt.Fprintln(e.stdout, line)
@@ -313,24 +329,22 @@ func parseScopes(s string) ([]string, error) {
 	return out, nil
 }
 
-// addKey registers a public key file or a JWKS URL for private_key_jwt.
-func addKey(ctx context.Context, cfg config.Config, st *store.Store, c store.Client, keyFile, jwksURI, kid string) (string, error) {
+// clientKey reads and checks a public key file or a JWKS URL for private_key_jwt, before anything
+// is written, and returns it with the line that reports it.
+func clientKey(cfg config.Config, keyFile, jwksURI, kid string) (store.ClientKey, string, error) {
 	if jwksURI != "" {
 		if err := auth.CheckJWKSURI(jwksURI, cfg.Auth.ClientJWKSHosts); err != nil {
-			return "", err
+			return store.ClientKey{}, "", err
 		}
-		if _, err := st.AddClientKey(ctx, c.ID, kid, nil, jwksURI); err != nil {
-			return "", err
-		}
-		return "jwks_uri:      " + jwksURI, nil
+		return store.ClientKey{KID: kid, JWKSURI: jwksURI}, "jwks_uri:      " + jwksURI, nil
 	}
 	b, err := os.ReadFile(keyFile)
 	if err != nil {
-		return "", fmt.Errorf("read key: %w", err)
+		return store.ClientKey{}, "", fmt.Errorf("read key: %w", err)
 	}
 	jwk, err := auth.ParsePublicKey(b)
 	if err != nil {
-		return "", err
+		return store.ClientKey{}, "", err
 	}
 	if kid != "" {
 		jwk.Kid = kid
@@ -338,9 +352,9 @@ func addKey(ctx context.Context, cfg config.Config, st *store.Store, c store.Cli
 	if jwk.Kid == "" {
 		jwk.Kid = jwk.Thumbprint()
 	}
-	raw, _ := json.Marshal(jwk)
-	if _, err := st.AddClientKey(ctx, c.ID, jwk.Kid, raw, ""); err != nil {
-		return "", err
+	raw, err := json.Marshal(jwk)
+	if err != nil {
+		return store.ClientKey{}, "", fmt.Errorf("key: %w", err)
 	}
-	return "key_id:        " + jwk.Kid, nil
+	return store.ClientKey{KID: jwk.Kid, JWK: raw}, "key_id:        " + jwk.Kid, nil
 }
