@@ -2,11 +2,14 @@ package jobs
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+	"github.com/riverqueue/river"
 
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/store"
@@ -16,6 +19,13 @@ import (
 // Progressed is told that a provider's signing moved (by webhook or by the built-in signer); it
 // queues a status check. Duplicates are harmless: the check is idempotent.
 func (wf *Workflow) Progressed(ctx context.Context, provider, ref string) error {
+	return wf.progressed(ctx, provider, ref, "")
+}
+
+// progressed queues the status check; delivery, when set, identifies a webhook delivery so that a
+// replay of it queues nothing (River keeps one job per args until it prunes completed jobs; by
+// then the vendor's signed timestamp has left its window).
+func (wf *Workflow) progressed(ctx context.Context, provider, ref, delivery string) error {
 	id, err := wf.store.TransactionByProviderRef(ctx, provider, ref)
 	if err != nil {
 		return err
@@ -26,8 +36,17 @@ func (wf *Workflow) Progressed(ctx context.Context, provider, ref string) error 
 		ctx, end = tracing.ContinueTrace(ctx, wf.cfg.Tracer, tp, "provider progressed")
 		defer end()
 	}
-	if _, err := wf.river.Insert(ctx, store.CheckProgressArgs{TransactionID: id}, nil); err != nil {
+	var opts *river.InsertOpts
+	if delivery != "" {
+		opts = &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	}
+	res, err := wf.river.Insert(ctx, store.CheckProgressArgs{TransactionID: id, Delivery: delivery}, opts)
+	if err != nil {
 		return err
+	}
+	if res.UniqueSkippedAsDuplicate {
+		wf.log.Debug("provider webhook replayed; no new check", "transaction_id", id.String(), "provider", provider)
+		return nil
 	}
 	wf.log.Debug("provider reported progress", "transaction_id", id.String(), "provider", provider)
 	return nil
@@ -59,7 +78,8 @@ func (wf *Workflow) webhook(c echo.Context) error {
 	case err != nil:
 		return c.JSON(http.StatusBadRequest, map[string]string{"title": "Webhook not understood."})
 	}
-	err = wf.Progressed(c.Request().Context(), name, ref)
+	sum := sha256.Sum256(body)
+	err = wf.progressed(c.Request().Context(), name, ref, name+":"+hex.EncodeToString(sum[:]))
 	switch {
 	case signing.ErrorCode(err) == signing.ENOTFOUND:
 		// An authenticated callback about a signing we don't know yet: the vendor was quicker than

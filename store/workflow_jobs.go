@@ -18,6 +18,9 @@ type CreateSigningArgs struct {
 type CheckProgressArgs struct {
 	TransactionID uuid.UUID `json:"transaction_id"`
 	Chain         bool      `json:"chain,omitempty"`
+	// Delivery is the SHA-256 of the webhook body that queued the check: a replayed delivery
+	// finds its job and queues none (the insert is unique by args).
+	Delivery string `json:"delivery,omitempty"`
 }
 
 // CollectArgs collects the signed documents and the evidence.

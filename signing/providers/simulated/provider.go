@@ -26,7 +26,13 @@ type Config struct {
 	// PollInterval is the safety-net poll for lost webhooks; 30 s when zero.
 	PollInterval time.Duration
 	Client       *http.Client
+	// Now is the clock the webhook's signed sent_at is checked against; time.Now when nil.
+	Now func() time.Time
 }
+
+// WebhookWindow is how far a webhook's signed sent_at may lie from our clock: a delivery captured
+// and replayed later is refused.
+const WebhookWindow = 5 * time.Minute
 
 // Provider adapts the simulated vendor to signing.Provider.
 type Provider struct {
@@ -229,7 +235,7 @@ func (p *Provider) Cancel(ctx context.Context, ref, reden string) error {
 }
 
 // VerifyWebhook implements signing.WebhookProvider: the body must carry a valid HMAC-SHA256 of
-// the shared secret in SignatureHeader.
+// the shared secret in SignatureHeader, and its signed sent_at must lie within WebhookWindow of now.
 func (p *Provider) VerifyWebhook(r *http.Request, body []byte) (string, error) {
 	got := strings.TrimPrefix(r.Header.Get(SignatureHeader), "sha256=")
 	want := Sign(p.cfg.WebhookSecret, body)
@@ -238,9 +244,18 @@ func (p *Provider) VerifyWebhook(r *http.Request, body []byte) (string, error) {
 	}
 	var in struct {
 		SigningID string `json:"signing_id"`
+		SentAt    string `json:"sent_at"`
 	}
 	if err := json.Unmarshal(body, &in); err != nil || in.SigningID == "" {
 		return "", fmt.Errorf("simulated: webhook body: %w", signing.ErrPermanent)
+	}
+	sent, err := time.Parse(time.RFC3339, in.SentAt)
+	now := time.Now
+	if p.cfg.Now != nil {
+		now = p.cfg.Now
+	}
+	if d := now().Sub(sent); err != nil || d > WebhookWindow || d < -WebhookWindow {
+		return "", signing.ErrWebhookUnauthorized // replayed, or signed without the time
 	}
 	return in.SigningID, nil
 }

@@ -458,7 +458,8 @@ func (s *Server) notify(v *vendorSigning, event string) {
 	if s.opts.WebhookURL == "" {
 		return
 	}
-	body, _ := json.Marshal(map[string]string{"signing_id": v.ID, "external_id": v.ExternalID, "event": event, "status": v.Status})
+	body, _ := json.Marshal(map[string]string{"signing_id": v.ID, "external_id": v.ExternalID, "event": event, "status": v.Status,
+		"sent_at": s.opts.Now().UTC().Format(time.RFC3339)})
 	url, secret := s.opts.WebhookURL, s.opts.WebhookSecret
 	s.wg.Add(1)
 	go func() {
