@@ -261,7 +261,7 @@ func TestBuiltinBrowserSign(t *testing.T) {
 	br := newPage(t)
 	sc := pe.customScenario([]docSpec{
 		{titel: "Besluit omgevingsvergunning", bestandsnaam: "besluit.pdf", formaat: "application/pdf",
-			content: signing.TextPDF([]string{"Besluit omgevingsvergunning Dorpsstraat 1"})},
+			content: pdf("Besluit omgevingsvergunning Dorpsstraat 1")},
 		{titel: "Overeenkomst", bestandsnaam: "overeenkomst.docx", formaat: docxFormaat,
 			content: makeDocx(t, "Overeenkomst gemeente Testdorp", "Artikel 1: de vergunning")},
 	}, []signerSpec{
@@ -458,7 +458,7 @@ func TestBuiltinBrowserDecline(t *testing.T) {
 	pe := newProdEnv(t, prodOptions{builtin: true})
 	br := newPage(t)
 	sc := pe.customScenario([]docSpec{{titel: "Besluit", bestandsnaam: "besluit.pdf", formaat: "application/pdf",
-		content: signing.TextPDF([]string{"Besluit subsidie"})}},
+		content: pdf("Besluit subsidie")}},
 		[]signerSpec{{email: "carla@example.nl", voornaam: "Carla", achternaam: "Bakker", volgorde: 1}})
 	id := pe.start(sc)
 	link := br.fromOutbox(pe.api.URL, "email", "carla@example.nl", linkRE)

@@ -25,6 +25,7 @@ import (
 	"github.com/signingd/signingd/api"
 	"github.com/signingd/signingd/auth"
 	"github.com/signingd/signingd/config"
+	"github.com/signingd/signingd/internal/report"
 	"github.com/signingd/signingd/jobs"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/providers/simulated"
@@ -251,7 +252,14 @@ type scenario struct {
 }
 
 // pdf returns a small one-page PDF with the given text.
-func pdf(text string) []byte { return signing.TextPDF([]string{text}) }
+// pdf is a one-line document.
+func pdf(text string) []byte {
+	b, err := report.Plain(text)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
 
 func (e *env) scenario(ndocs int, volgorde ...int) scenario {
 	e.t.Helper()

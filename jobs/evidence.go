@@ -435,7 +435,10 @@ func (wf *Workflow) evidenceContent(ctx context.Context, w store.Work, now time.
 		}
 		return evidenceSource{Blob: *b}, err
 	}
-	report := signing.EvidenceReport(w.Transaction, now)
+	report, err := evidenceReport(w.Transaction, now)
+	if err != nil {
+		return evidenceSource{}, err
+	}
 	threshold := wf.cfg.PartThreshold
 	if threshold <= 0 {
 		threshold = zgw.DefaultPartThreshold

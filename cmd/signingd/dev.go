@@ -28,6 +28,7 @@ import (
 
 	"github.com/signingd/signingd/auth"
 	"github.com/signingd/signingd/config"
+	"github.com/signingd/signingd/internal/report"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/providers/builtin"
 	"github.com/signingd/signingd/signing/providers/simulated"
@@ -279,8 +280,11 @@ func seedDemoZaak(s *sim.Sim, zt, iot, identificatie, adres string) (zaak string
 	seeds := []docSeed{{"Besluit omgevingsvergunning", "besluit-omgevingsvergunning.pdf"}, {"Bijlage situatietekening", "situatietekening.pdf"}}
 	var documenten []map[string]any
 	for _, ds := range seeds {
-		content := signing.TextPDF([]string{ds.titel, "Zaak " + identificatie + ", " + adres, "",
-			"Handtekening teamleider: {{Signer1}}", "", "Handtekening wethouder: {{Signer2}}"})
+		content, err := report.Plain(ds.titel, "Zaak "+identificatie+", "+adres, "",
+			"Handtekening teamleider: {{Signer1}}", "", "Handtekening wethouder: {{Signer2}}")
+		if err != nil {
+			return "", nil, nil, err
+		}
 		u, err := s.SeedDocument(content, sim.DocumentSeed{Titel: ds.titel, Bestandsnaam: ds.bestandsnaam, Formaat: "application/pdf",
 			Status: "in_bewerking", Zaak: zaak})
 		if err != nil {

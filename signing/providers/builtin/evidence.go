@@ -8,10 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/signintech/gopdf"
-	"golang.org/x/image/font/gofont/gobold"
-	"golang.org/x/image/font/gofont/goregular"
-
+	"github.com/signingd/signingd/internal/report"
 	"github.com/signingd/signingd/internal/text"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/pades"
@@ -92,146 +89,49 @@ var eventNames = map[string]string{
 	"reminder_failed": "herinnering niet verstuurd", "expiry_warning_failed": "verloopwaarschuwing niet verstuurd",
 }
 
-// report lays text out top to bottom on A4 pages.
-type report struct {
-	pdf *gopdf.GoPdf
-	y   float64
-}
-
-const (
-	marginX   = 50.0
-	pageWidth = 595.28 - 2*marginX
-)
-
-func (r *report) text(s string, size float64, bold bool) error {
-	font := "regular"
-	if bold {
-		font = "bold"
-	}
-	if err := r.pdf.SetFont(font, "", size); err != nil {
-		return err
-	}
-	lines, err := r.pdf.SplitText(s, pageWidth)
-	if err != nil {
-		lines = []string{s}
-	}
-	for _, l := range lines {
-		if r.y > 841.89-60 {
-			r.pdf.AddPage()
-			r.y = 50
-		}
-		r.pdf.SetXY(marginX, r.y)
-		if err := r.pdf.Cell(nil, l); err != nil {
-			return err
-		}
-		r.y += size * 1.4
-	}
-	return nil
-}
-
-func (r *report) gap(h float64) { r.y += h }
-
 func writeReport(w io.Writer, sg records.Signing, events []records.Event, now time.Time) error {
-	pdf := &gopdf.GoPdf{}
-	pdf.Start(gopdf.Config{PageSize: *gopdf.PageSizeA4})
-	pdf.SetInfo(gopdf.PdfInfo{Title: "Bewijsstuk ondertekening " + sg.Naam, Author: "signingd", Creator: "signingd", CreationDate: now})
-	if err := pdf.AddTTFFontData("regular", goregular.TTF); err != nil {
-		return err
-	}
-	if err := pdf.AddTTFFontData("bold", gobold.TTF); err != nil {
-		return err
-	}
-	pdf.AddPage()
-	r := &report{pdf: pdf, y: 50}
+	r := report.New(report.Info{Title: "Bewijsstuk ondertekening " + sg.Naam, Author: "signingd", Created: now})
 	utc := func(at time.Time) string { return at.UTC().Format("2006-01-02 15:04:05 UTC") }
-	steps := []func() error{
-		func() error { return r.text("Bewijsstuk van de ondertekening", 18, true) },
-		func() error { return r.text("Evidence report of the signing", 11, false) },
-	}
-	for _, f := range steps {
-		if err := f(); err != nil {
-			return err
-		}
-	}
-	r.gap(8)
-	lines := []struct {
-		s    string
-		size float64
-		bold bool
-	}{
-		{"Transactie", 13, true},
-		{"Naam: " + sg.Naam, 10, false},
-		{"Eigenaar: " + sg.Eigenaar, 10, false},
-		{"Transactie-id: " + sg.TransactionID.String(), 10, false},
-		{"Referentie: " + sg.ID.String(), 10, false},
-		{"Status: " + statusNL(sg.Status, sg.Reden), 10, false},
-		{"Aangemaakt: " + utc(sg.CreatedAt), 10, false},
-	}
+	r.Line(report.Title, "Bewijsstuk van de ondertekening")
+	r.Line(report.Body, "Evidence report of the signing")
+	r.Gap(8)
+	r.Line(report.Heading, "Transactie")
+	r.Line(report.Body, "Naam: "+sg.Naam)
+	r.Line(report.Body, "Eigenaar: "+sg.Eigenaar)
+	r.Line(report.Body, "Transactie-id: "+sg.TransactionID.String())
+	r.Line(report.Body, "Referentie: "+sg.ID.String())
+	r.Line(report.Body, "Status: "+statusNL(sg.Status, sg.Reden))
+	r.Line(report.Body, "Aangemaakt: "+utc(sg.CreatedAt))
 	if sg.FinishedAt != nil {
-		lines = append(lines, struct {
-			s    string
-			size float64
-			bold bool
-		}{"Afgerond: " + utc(*sg.FinishedAt), 10, false})
+		r.Line(report.Body, "Afgerond: "+utc(*sg.FinishedAt))
 	}
-	lines = append(lines, struct {
-		s    string
-		size float64
-		bold bool
-	}{"Rapport opgesteld: " + utc(now), 10, false})
-	for _, l := range lines {
-		if err := r.text(l.s, l.size, l.bold); err != nil {
-			return err
-		}
-	}
-	r.gap(8)
-	if err := r.text("Documenten", 13, true); err != nil {
-		return err
-	}
+	r.Line(report.Body, "Rapport opgesteld: "+utc(now))
+	r.Gap(8)
+	r.Line(report.Heading, "Documenten")
 	for _, d := range sg.Documents {
 		title := d.Titel
 		if title == "" {
 			title = d.Bestandsnaam
 		}
-		for _, l := range []struct {
-			s    string
-			size float64
-			bold bool
-		}{
-			{fmt.Sprintf("%d. %s (%s)", d.Position+1, title, d.Bestandsnaam), 10, true},
-			{"SHA-256 origineel: " + d.OriginalSHA256, 8.5, false},
-			{"SHA-256 ondertekend: " + d.CurrentSHA256, 8.5, false},
-		} {
-			if err := r.text(l.s, l.size, l.bold); err != nil {
-				return err
-			}
-		}
-		r.gap(4)
+		r.Line(report.Strong, fmt.Sprintf("%d. %s (%s)", d.Position+1, title, d.Bestandsnaam))
+		r.Line(report.Small, "SHA-256 origineel: "+d.OriginalSHA256)
+		r.Line(report.Small, "SHA-256 ondertekend: "+d.CurrentSHA256)
+		r.Gap(4)
 	}
-	r.gap(4)
-	if err := r.text("Ondertekenaars", 13, true); err != nil {
-		return err
-	}
+	r.Gap(4)
+	r.Line(report.Heading, "Ondertekenaars")
 	for _, s := range sg.Signers {
 		done := "—"
 		if s.DoneAt != nil {
 			done = utc(*s.DoneAt)
 		}
-		for _, l := range []string{
-			fmt.Sprintf("%d. %s <%s>", s.Position+1, signerName(s), s.Email),
-			"Volgorde: " + fmt.Sprint(s.Volgorde) + "; authenticatie: " + authDescription(s),
-			"Status: " + statusNL(s.Status, s.Reden) + "; op: " + done,
-		} {
-			if err := r.text(l, 10, false); err != nil {
-				return err
-			}
-		}
-		r.gap(4)
+		r.Line(report.Body, fmt.Sprintf("%d. %s <%s>", s.Position+1, signerName(s), s.Email))
+		r.Line(report.Body, "Volgorde: "+fmt.Sprint(s.Volgorde)+"; authenticatie: "+authDescription(s))
+		r.Line(report.Body, "Status: "+statusNL(s.Status, s.Reden)+"; op: "+done)
+		r.Gap(4)
 	}
-	r.gap(4)
-	if err := r.text("Gebeurtenissen (UTC)", 13, true); err != nil {
-		return err
-	}
+	r.Gap(4)
+	r.Line(report.Heading, "Gebeurtenissen (UTC)")
 	for _, e := range events {
 		who := "systeem"
 		if e.Position != nil {
@@ -245,10 +145,7 @@ func writeReport(w io.Writer, sg records.Signing, events []records.Event, now ti
 		if name == "" {
 			name = e.Type
 		}
-		line := fmt.Sprintf("%s  %s (%s) — %s", utc(e.At), name, e.Type, who)
-		if err := r.text(line, 9, true); err != nil {
-			return err
-		}
+		r.Line(report.Strong, fmt.Sprintf("%s  %s (%s) — %s", utc(e.At), name, e.Type, who))
 		var extra []string
 		if e.IP != "" {
 			extra = append(extra, "IP: "+e.IP)
@@ -257,21 +154,15 @@ func writeReport(w io.Writer, sg records.Signing, events []records.Event, now ti
 			extra = append(extra, "reden: "+reden)
 		}
 		if len(extra) > 0 {
-			if err := r.text(strings.Join(extra, "; "), 8.5, false); err != nil {
-				return err
-			}
+			r.Line(report.Small, strings.Join(extra, "; "))
 		}
 		if e.UserAgent != "" {
-			if err := r.text("User agent: "+e.UserAgent, 8.5, false); err != nil {
-				return err
-			}
+			r.Line(report.Small, "User agent: "+e.UserAgent)
 		}
 	}
-	r.gap(8)
-	if err := r.text("Dit rapport is met het certificaat van de dienst digitaal ondertekend (PAdES); wijzigingen maken die handtekening ongeldig.", 8.5, false); err != nil {
-		return err
-	}
-	_, err := pdf.WriteTo(w)
+	r.Gap(8)
+	r.Line(report.Small, "Dit rapport is met het certificaat van de dienst digitaal ondertekend (PAdES); wijzigingen maken die handtekening ongeldig.")
+	_, err := r.WriteTo(w)
 	return err
 }
 

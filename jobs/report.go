@@ -1,0 +1,55 @@
+package jobs
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/signingd/signingd/internal/report"
+	"github.com/signingd/signingd/signing"
+)
+
+// evidenceReport renders the evidence PDF the workflow attaches when the provider keeps no audit
+// trail of its own: the transaction, the SHA-256 of every original and signed document, the
+// signers and the events. It is small, so it is built in memory.
+func evidenceReport(t signing.Transaction, now time.Time) ([]byte, error) {
+	utc := func(at time.Time) string { return at.UTC().Format(time.RFC3339) }
+	r := report.New(report.Info{Title: "Bewijs van ondertekening " + t.Naam, Author: "signingd", Created: now})
+	r.Line(report.Title, "Bewijs van ondertekening")
+	r.Gap(8)
+	r.Line(report.Body, "Transactie: "+t.ID.String())
+	r.Line(report.Body, "Naam: "+t.Naam)
+	r.Line(report.Body, "Zaak: "+t.Zaak.URL)
+	r.Line(report.Body, "Opgesteld: "+utc(now))
+	r.Gap(8)
+	r.Line(report.Heading, "Documenten")
+	for _, d := range t.Documents {
+		r.Line(report.Strong, fmt.Sprintf("%s (versie %d)", d.URL, d.Versie))
+		r.Line(report.Small, "origineel sha-256: "+d.OriginalSHA256)
+		r.Line(report.Small, "ondertekend sha-256: "+d.SignedSHA256)
+		r.Gap(4)
+	}
+	r.Gap(4)
+	r.Line(report.Heading, "Ondertekenaars")
+	for _, s := range t.Signers {
+		at := ""
+		if s.SignedAt != nil {
+			at = utc(*s.SignedAt)
+		}
+		method := "geen"
+		if s.Authenticatie != nil {
+			method = s.Authenticatie.Methode
+		}
+		r.Line(report.Body, fmt.Sprintf("%s %s <%s> volgorde %d, authenticatie %s, %s %s",
+			s.Voornaam, s.Achternaam, s.Email, s.Volgorde, method, s.Status, at))
+	}
+	r.Gap(8)
+	r.Line(report.Heading, "Gebeurtenissen")
+	for _, e := range t.Events {
+		r.Line(report.Body, fmt.Sprintf("%s %s (%s) door %s", utc(e.At), e.Type, e.State, e.Actor))
+	}
+	b, err := r.Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("evidence report: %w", err)
+	}
+	return b, nil
+}
