@@ -45,7 +45,7 @@ func startDev(t *testing.T, dbURL string, args ...string) *devRun {
 			t.Logf("dev stdout:\n%s\ndev stderr:\n%s", d.out.String(), d.stderr.String())
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute)
 	for !strings.Contains(d.out.String(), "# 5.") {
 		select {
 		case err := <-d.done:
@@ -54,7 +54,7 @@ func startDev(t *testing.T, dbURL string, args ...string) *devRun {
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("dev printed no instructions within 30 s")
+			t.Fatal("dev printed no instructions within 2 minutes")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -364,7 +364,7 @@ func outboxMessages(t *testing.T, outbox, kind, to string) []string {
 func waitOutboxLink(t *testing.T, outbox, email string) string {
 	t.Helper()
 	link := regexp.MustCompile(`https?://[^\s<"]+/sign/[A-Za-z0-9_-]{43}`)
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
 		for _, m := range outboxMessages(t, outbox, "email", email) {
 			if l := link.FindString(m); l != "" {
