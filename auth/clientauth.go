@@ -14,8 +14,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/signingd/signingd/config"
 	"github.com/signingd/signingd/internal/clientip"
+	"github.com/signingd/signingd/internal/loopback"
 	"github.com/signingd/signingd/store"
 )
 
@@ -328,7 +328,7 @@ func CheckJWKSURI(raw string, hosts []string) error {
 	if err != nil || u.Host == "" || u.User != nil {
 		return fmt.Errorf("jwks_uri %q is not a URL", raw)
 	}
-	loopback := config.LoopbackHost(u.Hostname())
+	loopback := loopback.Host(u.Hostname())
 	if u.Scheme != "https" && !(u.Scheme == "http" && loopback) {
 		return fmt.Errorf("jwks_uri %q must be https", raw)
 	}

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -149,10 +147,10 @@ func checkHTTPSURL(raw string) error {
 
 // AuthConfig configures signingd's own token service.
 type AuthConfig struct {
-	// TokenAlg signs access tokens: ES256 (default) or RS256.
-	TokenAlg string `env:"TOKEN_ALG" doc:"Algorithm of the access tokens signingd issues: ES256 or RS256. RS256 signs about ten times slower (some 1 000 instead of 9 000 tokens a second on two cores); choose it only for a party that cannot check ES256."`
-	// TokenTTL is the lifetime of access tokens: 15 min by default, at most 1 h.
-	TokenTTL time.Duration `env:"TOKEN_TTL" doc:"Lifetime of access tokens (at most 1h)."`
+	// TokenAlg signs access tokens.
+	TokenAlg string `env:"TOKEN_ALG" default:"ES256" oneof:"ES256 RS256" doc:"Algorithm of the access tokens signingd issues: ES256 or RS256. RS256 signs about ten times slower (some 1 000 instead of 9 000 tokens a second on two cores); choose it only for a party that cannot check ES256."`
+	// TokenTTL is the lifetime of access tokens, at most MaxTokenTTL.
+	TokenTTL time.Duration `env:"TOKEN_TTL" default:"15m" min:"1s" doc:"Lifetime of access tokens (at most 1h)."`
 	// Audience is the aud of our tokens; PUBLIC_URL + "/api/v1" when empty.
 	Audience string `env:"TOKEN_AUDIENCE" doc:"aud of the access tokens; PUBLIC_URL + /api/v1 when empty."`
 	// KeyEncryptionKey seals the signing keys in the database: 32 bytes, base64 or hex.
@@ -161,16 +159,16 @@ type AuthConfig struct {
 	// the others are still accepted and published (the previous keys).
 	SigningKeyFiles []string `env:"SIGNING_KEY_FILES" doc:"Comma-separated PEM private keys to sign tokens with instead of database keys; the first signs, the others stay valid."`
 	// KeyRotationInterval rotates the database keys on a schedule; 0 turns the schedule off.
-	KeyRotationInterval time.Duration `env:"KEY_ROTATION_INTERVAL" doc:"Rotate the database signing keys this often; 0 turns the schedule off."`
+	KeyRotationInterval time.Duration `env:"KEY_ROTATION_INTERVAL" default:"720h" doc:"Rotate the database signing keys this often; 0 turns the schedule off."`
 	// RatePerClient limits an authenticated client's token, introspection and revocation requests
 	// per second; RatePerAddress limits failed client authentications per address (burst twice
 	// that), so it never refuses a client that authenticates correctly.
-	RatePerClient  float64 `env:"TOKEN_RATE_PER_CLIENT" doc:"Token, introspection and revocation requests per second per authenticated client (burst twice that); more get 429."`
-	RatePerAddress float64 `env:"TOKEN_RATE_PER_ADDRESS" doc:"Failed client authentications per second per client address (burst twice that); more get 429. A client that authenticates correctly is never refused by it."`
+	RatePerClient  float64 `env:"TOKEN_RATE_PER_CLIENT" default:"20" min:"0.01" doc:"Token, introspection and revocation requests per second per authenticated client (burst twice that); more get 429."`
+	RatePerAddress float64 `env:"TOKEN_RATE_PER_ADDRESS" default:"50" min:"0.01" doc:"Failed client authentications per second per client address (burst twice that); more get 429. A client that authenticates correctly is never refused by it."`
 	// LockoutThreshold failed authentications within LockoutDuration lock the client id at that
 	// address out, and make every further failure from the address a 429, for LockoutDuration.
-	LockoutThreshold int           `env:"AUTH_LOCKOUT_THRESHOLD" doc:"Failed client authentications within AUTH_LOCKOUT_DURATION that lock the client id out at that address (other clients at the address are still served)."`
-	LockoutDuration  time.Duration `env:"AUTH_LOCKOUT_DURATION" doc:"Window and length of the lockout after failed authentications."`
+	LockoutThreshold int           `env:"AUTH_LOCKOUT_THRESHOLD" default:"10" min:"1" doc:"Failed client authentications within AUTH_LOCKOUT_DURATION that lock the client id out at that address (other clients at the address are still served)."`
+	LockoutDuration  time.Duration `env:"AUTH_LOCKOUT_DURATION" default:"5m" doc:"Window and length of the lockout after failed authentications."`
 	// ClientJWKSHosts are the hosts a client's registered jwks_uri may point to.
 	ClientJWKSHosts []string `env:"CLIENT_JWKS_HOSTS" doc:"Comma-separated hosts a client's registered jwks_uri may point to."`
 }
@@ -179,85 +177,15 @@ type AuthConfig struct {
 const MaxTokenTTL = time.Hour
 
 // DefaultAuth returns the token service's defaults.
-func DefaultAuth() AuthConfig {
-	return AuthConfig{
-		TokenAlg:            "ES256",
-		TokenTTL:            15 * time.Minute,
-		KeyRotationInterval: 30 * 24 * time.Hour,
-		RatePerClient:       20,
-		RatePerAddress:      50,
-		LockoutThreshold:    10,
-		LockoutDuration:     5 * time.Minute,
-	}
-}
+func DefaultAuth() AuthConfig { return Defaults().Auth }
 
-// loadAuth reads the token service's settings from the environment.
-func loadAuth(getenv func(string) string, c *Config) error {
-	a := DefaultAuth()
-	var err error
-	if v := getenv("TOKEN_ALG"); v != "" {
-		if v != "ES256" && v != "RS256" {
-			return fmt.Errorf("config: TOKEN_ALG: want ES256 or RS256, got %q", v)
-		}
-		a.TokenAlg = v
-	}
-	dur := func(name string, dst *time.Duration) error {
-		if v := getenv(name); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil || d < 0 {
-				return fmt.Errorf("config: %s: want a duration like 15m, got %q", name, v)
-			}
-			*dst = d
-		}
-		return nil
-	}
-	num := func(name string, dst *float64) error {
-		if v := getenv(name); v != "" {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil || f <= 0 {
-				return fmt.Errorf("config: %s: want a positive number, got %q", name, v)
-			}
-			*dst = f
-		}
-		return nil
-	}
-	list := func(v string) []string {
-		var out []string
-		for s := range strings.SplitSeq(v, ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
-	if err := errors.Join(
-		dur("TOKEN_TTL", &a.TokenTTL), dur("KEY_ROTATION_INTERVAL", &a.KeyRotationInterval),
-		dur("AUTH_LOCKOUT_DURATION", &a.LockoutDuration),
-		num("TOKEN_RATE_PER_CLIENT", &a.RatePerClient), num("TOKEN_RATE_PER_ADDRESS", &a.RatePerAddress),
-	); err != nil {
-		return err
-	}
-	if a.TokenTTL <= 0 || a.TokenTTL > MaxTokenTTL {
+// check applies the token service's rules across values.
+func (a AuthConfig) check() error {
+	if a.TokenTTL > MaxTokenTTL {
 		return fmt.Errorf("config: TOKEN_TTL: want at most %s, got %s", MaxTokenTTL, a.TokenTTL)
 	}
 	if a.KeyRotationInterval != 0 && a.KeyRotationInterval < 2*MaxTokenTTL {
 		return fmt.Errorf("config: KEY_ROTATION_INTERVAL: want 0 or at least %s, so a previous key outlives its tokens", 2*MaxTokenTTL)
 	}
-	if v := getenv("AUTH_LOCKOUT_THRESHOLD"); v != "" {
-		if a.LockoutThreshold, err = strconv.Atoi(v); err != nil || a.LockoutThreshold < 1 {
-			return fmt.Errorf("config: AUTH_LOCKOUT_THRESHOLD: want a positive number, got %q", v)
-		}
-	}
-	if v := getenv("TOKEN_AUDIENCE"); v != "" {
-		a.Audience = v
-	}
-	if v := getenv("KEY_ENCRYPTION_KEY"); v != "" {
-		if a.KeyEncryptionKey, err = ParseSecret(v); err != nil {
-			return fmt.Errorf("config: KEY_ENCRYPTION_KEY: %w", err)
-		}
-	}
-	a.SigningKeyFiles = list(getenv("SIGNING_KEY_FILES"))
-	a.ClientJWKSHosts = list(getenv("CLIENT_JWKS_HOSTS"))
-	c.Auth = a
 	return nil
 }

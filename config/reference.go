@@ -2,23 +2,21 @@ package config
 
 import (
 	"fmt"
-	"log/slog"
 	"reflect"
 	"strings"
-	"time"
 )
 
-// Reference renders the environment variables of Config — name, default and meaning, from the
-// struct's env and doc tags — as a Markdown table, so the operator's guide cannot drift from the code.
+// Reference renders the environment variables of Config — name, default and meaning, from the same
+// struct tags the loader reads — as a Markdown table, so the operator's guide cannot drift from the
+// code.
 func Reference() string {
 	var b strings.Builder
 	b.WriteString("| variable | default | meaning |\n|---|---|---|\n")
-	writeReference(&b, reflect.ValueOf(Defaults()))
+	writeReference(&b, reflect.TypeFor[Config]())
 	return b.String()
 }
 
-func writeReference(b *strings.Builder, v reflect.Value) {
-	t := v.Type()
+func writeReference(b *strings.Builder, t reflect.Type) {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		env := f.Tag.Get("env")
@@ -27,29 +25,14 @@ func writeReference(b *strings.Builder, v reflect.Value) {
 		}
 		if env == "" {
 			if f.Type.Kind() == reflect.Struct {
-				writeReference(b, v.Field(i))
+				writeReference(b, f.Type)
 			}
 			continue
 		}
-		fmt.Fprintf(b, "| `%s` | %s | %s |\n", env, defaultText(v.Field(i)), strings.ReplaceAll(f.Tag.Get("doc"), "|", `\|`))
-	}
-}
-
-func defaultText(v reflect.Value) string {
-	if l, ok := v.Interface().(slog.Level); ok {
-		return "`" + strings.ToLower(l.String()) + "`"
-	}
-	if v.IsZero() {
-		return "—"
-	}
-	switch x := v.Interface().(type) {
-	case Secret:
-		return "(set)"
-	case time.Duration:
-		return "`" + x.String() + "`"
-	case fmt.Stringer:
-		return "`" + x.String() + "`"
-	default:
-		return fmt.Sprintf("`%v`", x)
+		def := "—"
+		if d := f.Tag.Get("default"); d != "" {
+			def = "`" + d + "`"
+		}
+		fmt.Fprintf(b, "| `%s` | %s | %s |\n", env, def, strings.ReplaceAll(f.Tag.Get("doc"), "|", `\|`))
 	}
 }

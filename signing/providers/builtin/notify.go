@@ -19,7 +19,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/signingd/signingd/config"
+	"github.com/signingd/signingd/internal/loopback"
 )
 
 // Mail is one e-mail to a signer (plain text).
@@ -148,7 +148,7 @@ func (s SMTPMailer) SendMail(ctx context.Context, m Mail) error {
 		mode = SMTPStartTLS
 	case SMTPStartTLS, SMTPImplicitTLS:
 	case SMTPPlain:
-		if !config.LoopbackHost(host) {
+		if !loopback.Host(host) {
 			return fmt.Errorf("builtin: smtp: plain text (TLS %q) only to a loopback host, not %q", mode, host)
 		}
 	default:
