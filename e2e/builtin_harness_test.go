@@ -138,7 +138,8 @@ func newProdEnv(t testing.TB, o prodOptions) *prodEnv {
 		bp, err := builtin.New(builtin.Options{
 			Store: store.BuiltinStore{Store: e.st}, PublicURL: e.api.URL, Progress: wf.Progressed, Logger: logger.With("provider", builtin.Name),
 			Mailer: pe.outbox, SMS: pe.outbox, Outbox: pe.outbox, Certificate: devCert,
-			Secret: []byte("builtin:e2e pepper of sufficient length"),
+			Secret:     []byte("builtin:e2e pepper of sufficient length"),
+			LinkExpiry: config.Defaults().Builtin.LinkExpiry, OTPLockout: config.Defaults().Builtin.OTPLockout,
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -75,7 +75,7 @@ func setup(t *testing.T) *env {
 	var err error
 	e.p, err = New(Options{Store: store.BuiltinStore{Store: e.st}, PublicURL: srv.URL, Mailer: e.outbox, SMS: e.outbox, Certificate: testCert,
 		Secret: []byte("test secret of at least 16 bytes"), Outbox: e.outbox, Now: e.clock.Now,
-		ReminderInterval: 48 * time.Hour, ExpiryWarning: 24 * time.Hour, LinkExpiry: 7 * 24 * time.Hour,
+		ReminderInterval: 48 * time.Hour, ExpiryWarning: 24 * time.Hour, LinkExpiry: 7 * 24 * time.Hour, OTPLockout: 15 * time.Minute,
 		Logger:   slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Progress: func(_ context.Context, provider, ref string) error { e.progress <- provider + ":" + ref; return nil }})
 	if err != nil {

@@ -61,10 +61,12 @@ type Options struct {
 	// Outbox, when set, is shown at /dev/outbox (signingd dev).
 	Outbox *Outbox
 
-	LinkExpiry       time.Duration // default 14 days, never past the deadline
+	// The operator's settings (BUILTIN_* in the environment, defaults in config): plain values, handed
+	// in whole by the caller.
+	LinkExpiry       time.Duration // required; a link never outlives the transaction's deadline either
 	ReminderInterval time.Duration // 0: no reminders
 	ExpiryWarning    time.Duration // 0: no warnings
-	OTPLockout       time.Duration // default 15 minutes
+	OTPLockout       time.Duration // required
 	Now              func() time.Time
 	Logger           *slog.Logger
 }
@@ -81,14 +83,11 @@ func New(o Options) (*Provider, error) {
 	if o.Store == nil || o.Mailer == nil || len(o.Secret) < 16 || o.Certificate.Key == nil || len(o.Certificate.Chain) == 0 {
 		return nil, errors.New("builtin: store, mailer, secret (≥ 16 bytes) and certificate are required")
 	}
+	if o.LinkExpiry <= 0 || o.OTPLockout <= 0 {
+		return nil, errors.New("builtin: link expiry and code lockout are required")
+	}
 	if o.SMS == nil {
 		o.SMS = noSMS{}
-	}
-	if o.LinkExpiry <= 0 {
-		o.LinkExpiry = 14 * 24 * time.Hour
-	}
-	if o.OTPLockout <= 0 {
-		o.OTPLockout = 15 * time.Minute
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -156,14 +155,11 @@ func (p *Provider) Create(ctx context.Context, req signing.CreateRequest) (strin
 	} else if ok {
 		return id.String(), p.invite(ctx, id)
 	}
-	if len(req.Documents) == 0 || len(req.Signers) == 0 {
-		return "", fmt.Errorf("builtin: create: no documents or no signers: %w", signing.ErrPermanent)
+	if len(req.Documents) == 0 || len(req.Signers) == 0 || req.Deadline.IsZero() {
+		return "", fmt.Errorf("builtin: create: no documents, no signers or no deadline: %w", signing.ErrPermanent)
 	}
 	sg := records.Signing{ID: uuid.New(), TransactionID: req.TransactionID, Naam: req.Naam, Eigenaar: req.Eigenaar,
 		Deadline: req.Deadline, CreatedAt: p.now()}
-	if sg.Deadline.IsZero() {
-		sg.Deadline = sg.CreatedAt.Add(30 * 24 * time.Hour)
-	}
 	for _, d := range req.Documents {
 		doc, err := p.storeDocument(ctx, req.TransactionID, d)
 		if err != nil {

@@ -4,11 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/signingd/signingd/internal/testkit"
 	"github.com/signingd/signingd/signing"
@@ -423,5 +426,29 @@ func TestEarlierLinksUntilTheSigningEnds(t *testing.T) {
 		if c, page := newBrowser(t).get(link); c != http.StatusGone || strings.Contains(page, "<form") {
 			t.Fatalf("link of a cancelled signing: %d, want 410", c)
 		}
+	}
+}
+
+// The operator's settings come in whole from the configuration: a signer without a link expiry or
+// a code lockout is refused rather than given a second default, and so is a signing without a
+// deadline.
+func TestSettingsRequired(t *testing.T) {
+	e := setup(t)
+	o := e.p.o
+	for name, change := range map[string]func(*Options){
+		"link expiry":  func(o *Options) { o.LinkExpiry = 0 },
+		"code lockout": func(o *Options) { o.OTPLockout = 0 },
+	} {
+		bad := o
+		change(&bad)
+		if _, err := New(bad); err == nil {
+			t.Errorf("New without %s: accepted", name)
+		}
+	}
+	_, err := e.p.Create(context.Background(), signing.CreateRequest{TransactionID: uuid.New(), Naam: "Zonder termijn",
+		Documents: []signing.ProviderDocument{pdfDoc(0, "Besluit", makePDF([]string{"Besluit"}))},
+		Signers:   []signing.ProviderSigner{signer(0, 1, "a@example.nl", "", "", "")}})
+	if !errors.Is(err, signing.ErrPermanent) {
+		t.Errorf("Create without a deadline: %v, want a permanent error", err)
 	}
 }
