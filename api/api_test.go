@@ -19,7 +19,6 @@ import (
 
 	"github.com/signingd/signingd/api"
 	"github.com/signingd/signingd/auth"
-	"github.com/signingd/signingd/config"
 	"github.com/signingd/signingd/jobs"
 	"github.com/signingd/signingd/store"
 	"github.com/signingd/signingd/store/dbtest"
@@ -66,7 +65,7 @@ func setup(t testing.TB, opts ...func(*options)) *env {
 func (e *env) client(rsin string, scopes ...string) string {
 	e.t.Helper()
 	ctx := context.Background()
-	if err := e.st.SyncOrganisations(ctx, []config.Organisation{{RSIN: rsin, Name: "Gemeente " + rsin}}); err != nil {
+	if err := e.st.SyncOrganisations(ctx, map[string]string{rsin: "Gemeente " + rsin}); err != nil {
 		e.t.Fatal(err)
 	}
 	if len(scopes) == 0 {

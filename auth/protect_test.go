@@ -174,7 +174,7 @@ func TestExternalIssuerJWKS(t *testing.T) {
 		o.issuers = []config.Issuer{{Issuer: iss, JWKSURL: idp.URL, Audience: "signingd", Algorithms: []string{"RS256"},
 			OrganisationClaim: "azp", Organisations: map[string]string{"zac-utrecht": rsin}, Scopes: []string{auth.ScopeRead}}}
 	})
-	if err := e.st.SyncOrganisations(context.Background(), []config.Organisation{{RSIN: rsin, Name: "Utrecht"}}); err != nil {
+	if err := e.st.SyncOrganisations(context.Background(), map[string]string{rsin: "Utrecht"}); err != nil {
 		t.Fatal(err)
 	}
 	ext := func(change func(jwt.MapClaims), kid string, m jwt.SigningMethod) string {
@@ -464,7 +464,7 @@ func TestAdminIntrospectsOwnOrganisationOnly(t *testing.T) {
 	admin, adminSecret := e.client(auth.ScopeAdmin)
 	rsin := dbtest.NewRSIN()
 	ctx := context.Background()
-	if err := e.st.SyncOrganisations(ctx, []config.Organisation{{RSIN: rsin, Name: "Elders"}}); err != nil {
+	if err := e.st.SyncOrganisations(ctx, map[string]string{rsin: "Elders"}); err != nil {
 		t.Fatal(err)
 	}
 	other, err := e.st.CreateClient(ctx, store.NewClientID(), "other", rsin, auth.AllScopes)

@@ -109,7 +109,7 @@ func setup(t testing.TB, opts ...func(*options)) *env {
 	pool := dbtest.Pool(t)
 	st := store.New(pool, nil)
 	e := &env{t: t, st: st, clock: &clock{}, rsin: dbtest.NewRSIN(), logs: o.logs}
-	if err := st.SyncOrganisations(ctx, []config.Organisation{{RSIN: e.rsin, Name: "Gemeente " + e.rsin}}); err != nil {
+	if err := st.SyncOrganisations(ctx, map[string]string{e.rsin: "Gemeente " + e.rsin}); err != nil {
 		t.Fatal(err)
 	}
 	var changes *auth.Changes

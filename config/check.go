@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/signingd/signingd/zgw"
 )
 
 // Problem is one thing wrong in a landscape file.
@@ -152,7 +154,7 @@ func (l Landscape) problems() []Problem {
 		for j, s := range o.Services {
 			sp := fmt.Sprintf("%s.services[%d]", path, j)
 			switch s.Kind {
-			case KindDRC, KindZRC, KindNRC, KindZTC:
+			case zgw.KindDRC, zgw.KindZRC, zgw.KindNRC, zgw.KindZTC:
 			default:
 				add(sp+".kind", "%q is not drc, zrc, nrc or ztc", s.Kind)
 			}
@@ -165,25 +167,25 @@ func (l Landscape) problems() []Problem {
 			secret(sp+".auth.secret", a.Secret)
 			secret(sp+".auth.private_key", a.PrivateKey)
 			switch a.Mode {
-			case AuthNone:
-			case "", AuthZGWJWT:
+			case zgw.AuthNone:
+			case "", zgw.AuthZGWJWT:
 				if a.ClientID == "" {
 					add(sp+".auth.client_id", "required for zgw-jwt")
 				}
 				if a.Secret.IsZero() && a.Secret.Err() == nil {
 					add(sp+".auth.secret", "required for zgw-jwt")
 				}
-			case AuthClientCredentials, AuthPrivateKeyJWT:
+			case zgw.AuthClientCredentials, zgw.AuthPrivateKeyJWT:
 				if a.ClientID == "" && a.KeyFile == "" {
 					add(sp+".auth.client_id", "required for %s", a.Mode)
 				}
 				if err := checkHTTPURL(a.TokenURL); err != nil {
 					add(sp+".auth.token_url", "%v", err)
 				}
-				if a.Mode == AuthClientCredentials && a.Secret.IsZero() && a.Secret.Err() == nil {
+				if a.Mode == zgw.AuthClientCredentials && a.Secret.IsZero() && a.Secret.Err() == nil {
 					add(sp+".auth.secret", "required for client-credentials")
 				}
-				if a.Mode == AuthPrivateKeyJWT && a.KeyFile == "" && a.PrivateKey.IsZero() && a.PrivateKey.Err() == nil {
+				if a.Mode == zgw.AuthPrivateKeyJWT && a.KeyFile == "" && a.PrivateKey.IsZero() && a.PrivateKey.Err() == nil {
 					add(sp+".auth", "private-key-jwt needs key_file or private_key")
 				}
 			default:

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/signingd/signingd/zgw"
 )
 
 // Landscape is the operator's YAML file: the organisations signingd serves, the ZGW services of each,
@@ -24,33 +26,17 @@ type Organisation struct {
 	Services []Service `yaml:"services"`
 }
 
-// Service kinds, as the ZGW component abbreviations.
-const (
-	KindDRC = "drc"
-	KindZRC = "zrc"
-	KindNRC = "nrc"
-	KindZTC = "ztc"
-)
-
 // Service is one ZGW API that signingd may call for an organisation. No request ever goes to a URL
 // that does not lie under the APIRoot of a configured service.
 type Service struct {
-	Kind    string      `yaml:"kind"`
+	Kind    string      `yaml:"kind"` // zgw.KindDRC, …
 	APIRoot string      `yaml:"api_root"`
 	Auth    ServiceAuth `yaml:"auth"`
 }
 
-// Outbound authentication modes.
-const (
-	AuthNone              = "none"
-	AuthZGWJWT            = "zgw-jwt"
-	AuthClientCredentials = "client-credentials"
-	AuthPrivateKeyJWT     = "private-key-jwt"
-)
-
 // ServiceAuth says how signingd authenticates to a ZGW service.
 type ServiceAuth struct {
-	Mode     string `yaml:"mode"`
+	Mode     string `yaml:"mode"` // zgw.AuthNone, …
 	ClientID string `yaml:"client_id"`
 	// Secret is the HS256 key (zgw-jwt) or the client secret (client-credentials).
 	Secret Secret `yaml:"secret"`
@@ -71,6 +57,35 @@ type ServiceAuth struct {
 	KeyID      string `yaml:"key_id"`
 	Algorithm  string `yaml:"algorithm"` // RS256 or ES256; derived from the key when empty
 	Audience   string `yaml:"audience"`  // assertion aud; the token URL when empty
+}
+
+// OrganisationNames returns the organisations' names by RSIN, for the store.
+func (l Landscape) OrganisationNames() map[string]string {
+	out := make(map[string]string, len(l.Organisations))
+	for _, o := range l.Organisations {
+		out[o.RSIN] = o.Name
+	}
+	return out
+}
+
+// ZGW returns the organisations' ZGW services as the plain values the zgw registry takes, with the
+// secrets resolved.
+func (l Landscape) ZGW() []zgw.Organisation {
+	out := make([]zgw.Organisation, 0, len(l.Organisations))
+	for _, o := range l.Organisations {
+		org := zgw.Organisation{RSIN: o.RSIN}
+		for _, s := range o.Services {
+			a := s.Auth
+			org.Services = append(org.Services, zgw.ServiceSpec{Kind: s.Kind, APIRoot: s.APIRoot, Auth: zgw.ServiceAuth{
+				Mode: a.Mode, ClientID: a.ClientID, Secret: a.Secret.Value(),
+				UserID: a.UserID, UserRepresentation: a.UserRepresentation, Claims: a.Claims,
+				TokenURL: a.TokenURL, Scopes: a.Scopes, AuthStyle: a.AuthStyle,
+				KeyFile: a.KeyFile, PrivateKey: a.PrivateKey.Value(), KeyID: a.KeyID, Algorithm: a.Algorithm, Audience: a.Audience,
+			}})
+		}
+		out = append(out, org)
+	}
+	return out
 }
 
 // Provider configures one signing provider.

@@ -88,7 +88,7 @@ func newProdEnv(t testing.TB, o prodOptions) *prodEnv {
 	if o.builtin {
 		providerName = builtin.Name
 	}
-	land, reg, pool := e.landscape(ctx, providerName, config.ServiceAuth{Mode: config.AuthNone})
+	land, reg, pool := e.landscape(ctx, providerName, config.ServiceAuth{Mode: zgw.AuthNone})
 	logger := slog.New(slog.DiscardHandler)
 	if os.Getenv("E2E_LOG") != "" {
 		logger = slog.New(tracing.LogHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})))

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/signingd/signingd/auth"
-	"github.com/signingd/signingd/config"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/providers/simulated"
 	"github.com/signingd/signingd/store"
@@ -95,7 +94,7 @@ providers:
 
 	// An API client, registered the way `signingd clients create` does, with the same pepper.
 	st := store.New(pool, nil)
-	if err := st.SyncOrganisations(context.Background(), []config.Organisation{{RSIN: rsin, Name: "Crash"}}); err != nil {
+	if err := st.SyncOrganisations(context.Background(), map[string]string{rsin: "Crash"}); err != nil {
 		t.Fatal(err)
 	}
 	client, err := st.CreateClient(context.Background(), store.NewClientID(), "crash", rsin, auth.AllScopes)

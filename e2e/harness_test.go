@@ -73,20 +73,20 @@ func (e *env) landscape(ctx context.Context, provider string, sa config.ServiceA
 	e.t.Helper()
 	land := config.Landscape{
 		Organisations: []config.Organisation{{RSIN: e.rsin, Name: "Gemeente Test", Provider: provider, Services: []config.Service{
-			{Kind: config.KindDRC, APIRoot: e.zgw.DRC(), Auth: sa},
-			{Kind: config.KindZRC, APIRoot: e.zgw.ZRC(), Auth: sa},
-			{Kind: config.KindNRC, APIRoot: e.zgw.NRC(), Auth: sa},
-			{Kind: config.KindZTC, APIRoot: e.zgw.ZTC(), Auth: sa},
+			{Kind: zgw.KindDRC, APIRoot: e.zgw.DRC(), Auth: sa},
+			{Kind: zgw.KindZRC, APIRoot: e.zgw.ZRC(), Auth: sa},
+			{Kind: zgw.KindNRC, APIRoot: e.zgw.NRC(), Auth: sa},
+			{Kind: zgw.KindZTC, APIRoot: e.zgw.ZTC(), Auth: sa},
 		}}},
 		Providers: []config.Provider{{Name: provider, AuthMethods: []string{signing.AuthSMS, signing.AuthEmail}}},
 	}
-	reg, err := zgw.NewRegistry(land, zgw.RegistryOptions{})
+	reg, err := zgw.NewRegistry(land.ZGW(), zgw.RegistryOptions{})
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	pool := freshDB(e.t)
 	e.st = store.New(pool, nil)
-	if err := e.st.SyncOrganisations(ctx, land.Organisations); err != nil {
+	if err := e.st.SyncOrganisations(ctx, land.OrganisationNames()); err != nil {
 		e.t.Fatal(err)
 	}
 	return land, reg, pool
@@ -182,7 +182,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	t.Cleanup(func() { vsrv.Close(); e.vendor.Close() })
 	e.vendorURL = vsrv.URL
 
-	sa := config.ServiceAuth{Mode: config.AuthNone}
+	sa := config.ServiceAuth{Mode: zgw.AuthNone}
 	if o.zgwAuth != nil {
 		sa = *o.zgwAuth
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/signingd/signingd/config"
 	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/zgw"
 	"github.com/signingd/signingd/zgw/sim"
 )
 
@@ -18,7 +19,7 @@ import (
 func forcedUnlockAuth(o *envOptions, scopes ...string) {
 	o.sim.Tokens = sim.TokensOpenZaak
 	o.sim.Clients = map[string]sim.Client{"signingd-e2e": {Secret: "e2e-zgw-secret", Scopes: scopes}}
-	o.zgwAuth = &config.ServiceAuth{Mode: config.AuthZGWJWT, ClientID: "signingd-e2e", Secret: config.NewSecret("e2e-zgw-secret"),
+	o.zgwAuth = &config.ServiceAuth{Mode: zgw.AuthZGWJWT, ClientID: "signingd-e2e", Secret: config.NewSecret("e2e-zgw-secret"),
 		UserID: "signingd", UserRepresentation: "signingd"}
 }
 

@@ -11,7 +11,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/signingd/signingd/config"
 	"github.com/signingd/signingd/signing"
 )
 
@@ -27,13 +26,14 @@ type Client struct {
 	RevokedAt      *time.Time
 }
 
-// SyncOrganisations makes the organisations table hold every organisation of the landscape. It never
-// deletes: transactions keep referring to an organisation that left the file.
-func (s *Store) SyncOrganisations(ctx context.Context, orgs []config.Organisation) error {
-	for _, o := range orgs {
+// SyncOrganisations makes the organisations table hold every organisation of the landscape, given
+// as names by RSIN. It never deletes: transactions keep referring to an organisation that left the
+// file.
+func (s *Store) SyncOrganisations(ctx context.Context, names map[string]string) error {
+	for rsin, name := range names {
 		if _, err := s.pool.Exec(ctx, `INSERT INTO organisations (rsin, name) VALUES ($1, $2)
-			ON CONFLICT (rsin) DO UPDATE SET name = excluded.name`, o.RSIN, o.Name); err != nil {
-			return fmt.Errorf("store: sync organisation %s: %w", o.RSIN, err)
+			ON CONFLICT (rsin) DO UPDATE SET name = excluded.name`, rsin, name); err != nil {
+			return fmt.Errorf("store: sync organisation %s: %w", rsin, err)
 		}
 	}
 	return nil

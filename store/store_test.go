@@ -9,7 +9,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/signingd/signingd/config"
 	"github.com/signingd/signingd/jobs"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/store"
@@ -22,7 +21,7 @@ func newTransaction(t *testing.T, s *store.Store, key string) store.NewTransacti
 	t.Helper()
 	ctx := context.Background()
 	rsin := dbtest.NewRSIN()
-	if err := s.SyncOrganisations(ctx, []config.Organisation{{RSIN: rsin, Name: "test"}}); err != nil {
+	if err := s.SyncOrganisations(ctx, map[string]string{rsin: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	c, err := s.CreateClient(ctx, store.NewClientID(), "test", rsin, []string{"admin"})

@@ -24,7 +24,6 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
-	"github.com/signingd/signingd/config"
 	"github.com/signingd/signingd/internal/text"
 )
 
@@ -36,7 +35,7 @@ type Authenticator interface {
 
 // NewAuthenticator builds the authenticator for a service's auth configuration. The registry does
 // this for every configured service; it is exported for tools and tests.
-func NewAuthenticator(a config.ServiceAuth, opts RegistryOptions) (Authenticator, error) {
+func NewAuthenticator(a ServiceAuth, opts RegistryOptions) (Authenticator, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -44,19 +43,19 @@ func NewAuthenticator(a config.ServiceAuth, opts RegistryOptions) (Authenticator
 	return newAuthenticator(a, opts)
 }
 
-func newAuthenticator(a config.ServiceAuth, opts RegistryOptions) (Authenticator, error) {
+func newAuthenticator(a ServiceAuth, opts RegistryOptions) (Authenticator, error) {
 	switch a.Mode {
-	case "", config.AuthNone:
+	case "", AuthNone:
 		return noAuth{}, nil
-	case config.AuthZGWJWT:
+	case AuthZGWJWT:
 		return newZGWJWT(a, opts.Now)
-	case config.AuthClientCredentials:
+	case AuthClientCredentials:
 		return newClientCredentials(a, opts.TokenClient)
-	case config.AuthPrivateKeyJWT:
+	case AuthPrivateKeyJWT:
 		return newPrivateKeyJWT(a, opts.TokenClient, opts.Now)
 	}
 	return nil, fmt.Errorf("unknown mode %q (want %s, %s, %s or %s)", a.Mode,
-		config.AuthNone, config.AuthZGWJWT, config.AuthClientCredentials, config.AuthPrivateKeyJWT)
+		AuthNone, AuthZGWJWT, AuthClientCredentials, AuthPrivateKeyJWT)
 }
 
 type noAuth struct{}
@@ -82,14 +81,14 @@ type zgwJWT struct {
 // matters to any provider.
 const zgwJWTCache = 20 * time.Second
 
-func newZGWJWT(a config.ServiceAuth, now func() time.Time) (*zgwJWT, error) {
+func newZGWJWT(a ServiceAuth, now func() time.Time) (*zgwJWT, error) {
 	if a.ClientID == "" {
 		return nil, errors.New("zgw-jwt needs client_id")
 	}
-	if a.Secret.IsZero() {
+	if a.Secret == "" {
 		return nil, errors.New("zgw-jwt needs secret")
 	}
-	z := &zgwJWT{secret: []byte(a.Secret.Value()), now: now, base: jwt.MapClaims{
+	z := &zgwJWT{secret: []byte(a.Secret), now: now, base: jwt.MapClaims{
 		"iss":                 a.ClientID,
 		"client_id":           a.ClientID,
 		"user_id":             a.UserID,
@@ -215,8 +214,8 @@ func authStyle(s string) (oauth2.AuthStyle, error) {
 	return 0, fmt.Errorf("auth_style %q: want basic or post", s)
 }
 
-func newClientCredentials(a config.ServiceAuth, hc *http.Client) (Authenticator, error) {
-	if a.ClientID == "" || a.Secret.IsZero() || a.TokenURL == "" {
+func newClientCredentials(a ServiceAuth, hc *http.Client) (Authenticator, error) {
+	if a.ClientID == "" || a.Secret == "" || a.TokenURL == "" {
 		return nil, errors.New("client-credentials needs client_id, secret and token_url")
 	}
 	if err := checkTokenURL(a.TokenURL); err != nil {
@@ -227,7 +226,7 @@ func newClientCredentials(a config.ServiceAuth, hc *http.Client) (Authenticator,
 		return nil, err
 	}
 	cfg := clientcredentials.Config{
-		ClientID: a.ClientID, ClientSecret: a.Secret.Value(), TokenURL: a.TokenURL, Scopes: a.Scopes, AuthStyle: style,
+		ClientID: a.ClientID, ClientSecret: a.Secret, TokenURL: a.TokenURL, Scopes: a.Scopes, AuthStyle: style,
 	}
 	// The token source outlives any one request; it uses this context only for its HTTP client.
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, hc)
@@ -269,7 +268,7 @@ type assertionSource struct {
 // assertionLifetime bounds how long a captured assertion could be replayed.
 const assertionLifetime = 5 * time.Minute
 
-func newPrivateKeyJWT(a config.ServiceAuth, hc *http.Client, now func() time.Time) (Authenticator, error) {
+func newPrivateKeyJWT(a ServiceAuth, hc *http.Client, now func() time.Time) (Authenticator, error) {
 	if a.TokenURL == "" {
 		return nil, errors.New("private-key-jwt needs token_url")
 	}
@@ -299,8 +298,8 @@ func newPrivateKeyJWT(a config.ServiceAuth, hc *http.Client, now func() time.Tim
 		if s.keyID == "" {
 			s.keyID = kf.KeyID
 		}
-	case !a.PrivateKey.IsZero():
-		pemData = a.PrivateKey.Value()
+	case a.PrivateKey != "":
+		pemData = a.PrivateKey
 	default:
 		return nil, errors.New("private-key-jwt needs key_file or private_key")
 	}

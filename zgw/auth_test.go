@@ -21,8 +21,6 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-
-	"github.com/signingd/signingd/config"
 )
 
 // bearerServer is a DRC stand-in that records the bearer tokens it receives.
@@ -45,9 +43,9 @@ func newBearerServer(t *testing.T) *bearerServer {
 	return b
 }
 
-func (b *bearerServer) client(t *testing.T, a config.ServiceAuth, now func() time.Time) (*Client, string) {
+func (b *bearerServer) client(t *testing.T, a ServiceAuth, now func() time.Time) (*Client, string) {
 	t.Helper()
-	reg, err := NewRegistry(testLandscape(config.Service{Kind: config.KindDRC, APIRoot: b.URL + "/api/v1", Auth: a}),
+	reg, err := NewRegistry(testLandscape(ServiceSpec{Kind: KindDRC, APIRoot: b.URL + "/api/v1", Auth: a}),
 		RegistryOptions{Now: now})
 	if err != nil {
 		t.Fatal(err)
@@ -65,8 +63,8 @@ func TestZGWJWTClaims(t *testing.T) {
 	srv := newBearerServer(t)
 	now := time.Date(2025, 3, 27, 10, 0, 0, 900_000_000, time.UTC)
 	clock := func() time.Time { return now }
-	cl, eio := srv.client(t, config.ServiceAuth{
-		Mode: config.AuthZGWJWT, ClientID: "signingd", Secret: config.NewSecret("geheim"),
+	cl, eio := srv.client(t, ServiceAuth{
+		Mode: AuthZGWJWT, ClientID: "signingd", Secret: "geheim",
 		UserID: "signingd", UserRepresentation: "Ondertekenservice",
 		Claims: map[string]any{"rsin": testRSIN, "aud": "zgw", "sub": "signingd", "jti": true, "exp": 300},
 	}, clock)
@@ -171,8 +169,8 @@ func TestClientCredentials(t *testing.T) {
 				return nil
 			})
 			srv := newBearerServer(t)
-			cl, eio := srv.client(t, config.ServiceAuth{Mode: config.AuthClientCredentials, ClientID: "signingd",
-				Secret: config.NewSecret("cc-secret"), TokenURL: te.URL + "/oauth/token", AuthStyle: style,
+			cl, eio := srv.client(t, ServiceAuth{Mode: AuthClientCredentials, ClientID: "signingd",
+				Secret: "cc-secret", TokenURL: te.URL + "/oauth/token", AuthStyle: style,
 				Scopes: []string{"zgw.documenten", "rsin"}}, nil)
 			for range 3 {
 				if _, err := cl.Lock(context.Background(), eio); err != nil {
@@ -190,16 +188,16 @@ func TestClientCredentials(t *testing.T) {
 	// A short-lived token is refreshed; a refused client gives a permanent error.
 	te := newTokenEndpoint(t, 5, func(*tokenEndpoint, *http.Request) error { return nil })
 	srv := newBearerServer(t)
-	cl, eio := srv.client(t, config.ServiceAuth{Mode: config.AuthClientCredentials, ClientID: "c",
-		Secret: config.NewSecret("s"), TokenURL: te.URL}, nil)
+	cl, eio := srv.client(t, ServiceAuth{Mode: AuthClientCredentials, ClientID: "c",
+		Secret: "s", TokenURL: te.URL}, nil)
 	cl.Lock(context.Background(), eio)
 	cl.Lock(context.Background(), eio)
 	if te.requests != 2 || srv.last() != "at-2" {
 		t.Errorf("expiring token not refreshed: %d requests, bearer %q", te.requests, srv.last())
 	}
 	te2 := newTokenEndpoint(t, 5, func(*tokenEndpoint, *http.Request) error { return errors.New("no") })
-	cl2, _ := srv.client(t, config.ServiceAuth{Mode: config.AuthClientCredentials, ClientID: "c",
-		Secret: config.NewSecret("s"), TokenURL: te2.URL}, nil)
+	cl2, _ := srv.client(t, ServiceAuth{Mode: AuthClientCredentials, ClientID: "c",
+		Secret: "s", TokenURL: te2.URL}, nil)
 	_, err := cl2.Lock(context.Background(), eio)
 	if !IsPermanent(err) || StatusCode(err) != 401 || strings.Contains(err.Error(), "secret") {
 		t.Errorf("refused client: %v", err)
@@ -249,7 +247,7 @@ func TestPrivateKeyJWT(t *testing.T) {
 	}
 	te := newTokenEndpoint(t, 3600, assertionCheck(&rsaKey.PublicKey, "RS256", "81693565968962154", "78366401571920522@acme"))
 	srv := newBearerServer(t)
-	cl, eio := srv.client(t, config.ServiceAuth{Mode: config.AuthPrivateKeyJWT, TokenURL: te.URL + "/oauth/v2/token",
+	cl, eio := srv.client(t, ServiceAuth{Mode: AuthPrivateKeyJWT, TokenURL: te.URL + "/oauth/v2/token",
 		KeyFile: keyFile, Scopes: []string{"openid"}}, nil)
 	for range 2 {
 		if _, err := cl.Lock(context.Background(), eio); err != nil {
@@ -263,9 +261,9 @@ func TestPrivateKeyJWT(t *testing.T) {
 	// ES256 from a PKCS#8 PEM, with a short-lived token so every call signs a fresh assertion.
 	der, _ := x509.MarshalPKCS8PrivateKey(ecKey)
 	te2 := newTokenEndpoint(t, 5, assertionCheck(&ecKey.PublicKey, "ES256", "ec-1", "signingd"))
-	cl2, _ := srv.client(t, config.ServiceAuth{Mode: config.AuthPrivateKeyJWT, TokenURL: te2.URL + "/oauth/v2/token",
+	cl2, _ := srv.client(t, ServiceAuth{Mode: AuthPrivateKeyJWT, TokenURL: te2.URL + "/oauth/v2/token",
 		ClientID: "signingd", KeyID: "ec-1",
-		PrivateKey: config.NewSecret(string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})))}, nil)
+		PrivateKey: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))}, nil)
 	for range 3 {
 		if _, err := cl2.Lock(context.Background(), eio); err != nil {
 			t.Fatalf("%v (endpoint saw %v)", err, te2.failures)
@@ -276,17 +274,17 @@ func TestPrivateKeyJWT(t *testing.T) {
 	}
 
 	// A configured audience replaces the token URL; the endpoint above then refuses it.
-	cl3, _ := srv.client(t, config.ServiceAuth{Mode: config.AuthPrivateKeyJWT, TokenURL: te2.URL + "/oauth/v2/token",
+	cl3, _ := srv.client(t, ServiceAuth{Mode: AuthPrivateKeyJWT, TokenURL: te2.URL + "/oauth/v2/token",
 		ClientID: "signingd", KeyID: "ec-1", Audience: "https://issuer.example",
-		PrivateKey: config.NewSecret(string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})))}, nil)
+		PrivateKey: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))}, nil)
 	if _, err := cl3.Lock(context.Background(), eio); StatusCode(err) != 401 || !strings.Contains(strings.Join(te2.failures, ";"), "aud") {
 		t.Errorf("audience not applied: %v (%v)", err, te2.failures)
 	}
 
 	// Mismatched algorithm and key are refused at startup.
-	_, err := NewRegistry(testLandscape(config.Service{Kind: config.KindDRC, APIRoot: srv.URL, Auth: config.ServiceAuth{
-		Mode: config.AuthPrivateKeyJWT, TokenURL: te.URL, ClientID: "x", Algorithm: "RS256",
-		PrivateKey: config.NewSecret(string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})))}}), RegistryOptions{})
+	_, err := NewRegistry(testLandscape(ServiceSpec{Kind: KindDRC, APIRoot: srv.URL, Auth: ServiceAuth{
+		Mode: AuthPrivateKeyJWT, TokenURL: te.URL, ClientID: "x", Algorithm: "RS256",
+		PrivateKey: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))}}), RegistryOptions{})
 	if err == nil {
 		t.Error("RS256 with an EC key accepted")
 	}
@@ -300,8 +298,8 @@ func TestTokenEndpointRedirectNotFollowed(t *testing.T) {
 	}))
 	defer redirector.Close()
 	srv := newBearerServer(t)
-	cl, eio := srv.client(t, config.ServiceAuth{Mode: config.AuthClientCredentials, ClientID: "c",
-		Secret: config.NewSecret("s"), TokenURL: redirector.URL + "/token"}, nil)
+	cl, eio := srv.client(t, ServiceAuth{Mode: AuthClientCredentials, ClientID: "c",
+		Secret: "s", TokenURL: redirector.URL + "/token"}, nil)
 	if _, err := cl.Lock(context.Background(), eio); err == nil {
 		t.Fatal("lock succeeded without a token")
 	}

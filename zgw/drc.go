@@ -10,8 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/signingd/signingd/config"
 )
 
 func versieQuery(versie int) url.Values {
@@ -24,7 +22,7 @@ func versieQuery(versie int) url.Values {
 // RetrieveEIO reads the metadata of a document; versie 0 means the latest version.
 func (c *Client) RetrieveEIO(ctx context.Context, eioURL string, versie int) (*EnkelvoudigInformatieObject, error) {
 	var eio EnkelvoudigInformatieObject
-	err := c.doJSON(ctx, request{op: "retrieve document", kind: config.KindDRC, method: http.MethodGet,
+	err := c.doJSON(ctx, request{op: "retrieve document", kind: KindDRC, method: http.MethodGet,
 		url: eioURL, query: versieQuery(versie), okStatus: []int{http.StatusOK}}, nil, &eio)
 	if err != nil {
 		return nil, err
@@ -47,7 +45,7 @@ func (c *Client) DownloadInhoud(ctx context.Context, inhoudURL string) (io.ReadC
 }
 
 func (c *Client) download(ctx context.Context, u string, q url.Values) (io.ReadCloser, error) {
-	resp, err := c.send(ctx, request{op: "download", kind: config.KindDRC, method: http.MethodGet, url: u, query: q,
+	resp, err := c.send(ctx, request{op: "download", kind: KindDRC, method: http.MethodGet, url: u, query: q,
 		header: http.Header{"Accept": {"*/*"}}, okStatus: []int{http.StatusOK}})
 	if err != nil {
 		return nil, err
@@ -78,7 +76,7 @@ func (c *Client) Lock(ctx context.Context, eioURL string) (string, error) {
 		Lock string `json:"lock"`
 	}
 	// The OAS requires Content-Type: application/json on the lock call, which has no body.
-	err := c.doJSON(ctx, request{op: "lock", kind: config.KindDRC, method: http.MethodPost,
+	err := c.doJSON(ctx, request{op: "lock", kind: KindDRC, method: http.MethodPost,
 		url: strings.TrimSuffix(eioURL, "/") + "/lock", ctype: "application/json",
 		okStatus: []int{http.StatusOK}}, nil, &out)
 	if err != nil {
@@ -96,14 +94,14 @@ func (c *Client) Unlock(ctx context.Context, eioURL, lock string) error {
 	if lock == "" {
 		return fmt.Errorf("zgw: unlock %s: empty lock id (use ForceUnlock)", eioURL)
 	}
-	return c.doJSON(ctx, request{op: "unlock", kind: config.KindDRC, method: http.MethodPost,
+	return c.doJSON(ctx, request{op: "unlock", kind: KindDRC, method: http.MethodPost,
 		url: strings.TrimSuffix(eioURL, "/") + "/unlock", okStatus: []int{http.StatusNoContent, http.StatusOK}},
 		map[string]string{"lock": lock}, nil)
 }
 
 // ForceUnlock releases someone else's lock; it needs the scope documenten.geforceerd-unlock.
 func (c *Client) ForceUnlock(ctx context.Context, eioURL string) error {
-	return c.doJSON(ctx, request{op: "force unlock", kind: config.KindDRC, method: http.MethodPost,
+	return c.doJSON(ctx, request{op: "force unlock", kind: KindDRC, method: http.MethodPost,
 		url: strings.TrimSuffix(eioURL, "/") + "/unlock", okStatus: []int{http.StatusNoContent, http.StatusOK}},
 		struct{}{}, nil)
 }
@@ -122,7 +120,7 @@ func (c *Client) UpdateEIO(ctx context.Context, eioURL, lock string, fields EIOF
 	if lock == "" {
 		return nil, fmt.Errorf("zgw: update document %s: no lock", eioURL)
 	}
-	r := request{op: "update document", kind: config.KindDRC, method: http.MethodPatch, url: eioURL,
+	r := request{op: "update document", kind: KindDRC, method: http.MethodPatch, url: eioURL,
 		okStatus: []int{http.StatusOK}}
 	eio, err := c.writeEIO(ctx, r, fields, lock, content)
 	if err != nil {
@@ -165,11 +163,11 @@ func (c *Client) CreateEIO(ctx context.Context, drcRoot string, fields EIOFields
 func (c *Client) StartCreateEIO(ctx context.Context, drcRoot string, fields EIOFields, content *Content) (*EnkelvoudigInformatieObject, error) {
 	if drcRoot == "" {
 		var ok bool
-		if drcRoot, ok = c.reg.Root(c.rsin, config.KindDRC); !ok {
+		if drcRoot, ok = c.reg.Root(c.rsin, KindDRC); !ok {
 			return nil, fmt.Errorf("zgw: create document: organisation %s has no DRC", c.rsin)
 		}
 	}
-	r := request{op: "create document", kind: config.KindDRC, method: http.MethodPost,
+	r := request{op: "create document", kind: KindDRC, method: http.MethodPost,
 		url: strings.TrimSuffix(drcRoot, "/") + "/enkelvoudiginformatieobjecten", okStatus: []int{http.StatusCreated}}
 	eio, err := c.writeEIO(ctx, r, fields, "", content)
 	if err != nil {
@@ -247,7 +245,7 @@ func (e *UploadPendingError) Unwrap() error { return e.Err }
 // DeleteEIO deletes a document with all its versions; it needs the scope documenten.verwijderen.
 // The DRC refuses (400) while the document is locked or related to a zaak or besluit (drc-008).
 func (c *Client) DeleteEIO(ctx context.Context, eioURL string) error {
-	return c.doJSON(ctx, request{op: "delete document", kind: config.KindDRC, method: http.MethodDelete,
+	return c.doJSON(ctx, request{op: "delete document", kind: KindDRC, method: http.MethodDelete,
 		url: eioURL, okStatus: []int{http.StatusNoContent}}, nil, nil)
 }
 

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/signingd/signingd/config"
 )
 
 // fakeDRC serves canned answers on a loopback server, one handler per test case.
@@ -20,7 +18,7 @@ func fakeClient(t *testing.T, h http.HandlerFunc) (*Client, string) {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	root := srv.URL + "/api/v1"
-	reg := mustRegistry(t, testLandscape(config.Service{Kind: config.KindDRC, APIRoot: root}))
+	reg := mustRegistry(t, testLandscape(ServiceSpec{Kind: KindDRC, APIRoot: root}))
 	return NewClient(reg, testRSIN, ClientOptions{HTTPClient: srv.Client()}), root + "/enkelvoudiginformatieobjecten/f491249e-0651-4d22-a8a8-bb35885e9245"
 }
 

@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-
-	"github.com/signingd/signingd/config"
 )
 
 // FindEIOs lists the documents in the DRC under drcRoot (the organisation's first DRC when empty)
@@ -16,7 +14,7 @@ import (
 func (c *Client) FindEIOs(ctx context.Context, drcRoot, bronorganisatie, identificatie string) ([]EnkelvoudigInformatieObject, error) {
 	if drcRoot == "" {
 		var ok bool
-		if drcRoot, ok = c.reg.Root(c.rsin, config.KindDRC); !ok {
+		if drcRoot, ok = c.reg.Root(c.rsin, KindDRC); !ok {
 			return nil, fmt.Errorf("zgw: find documents: organisation %s has no DRC", c.rsin)
 		}
 	}
@@ -29,7 +27,7 @@ func (c *Client) FindEIOs(ctx context.Context, drcRoot, bronorganisatie, identif
 			Next    *string                       `json:"next"`
 			Results []EnkelvoudigInformatieObject `json:"results"`
 		}
-		if err := c.doJSON(ctx, request{op: "find documents", kind: config.KindDRC, method: http.MethodGet,
+		if err := c.doJSON(ctx, request{op: "find documents", kind: KindDRC, method: http.MethodGet,
 			url: u, query: q, okStatus: []int{http.StatusOK}}, nil, &page); err != nil {
 			return nil, err
 		}

@@ -17,7 +17,6 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/signingd/signingd/config"
 	"github.com/signingd/signingd/zgw"
 	"github.com/signingd/signingd/zgw/sim"
 )
@@ -79,12 +78,12 @@ func TestSimOneGroundOAuth(t *testing.T) {
 	p := newIDP(t, "cc-secret", &ecKey.PublicKey)
 	for _, c := range []struct {
 		name string
-		auth config.ServiceAuth
+		auth zgw.ServiceAuth
 	}{
-		{"client credentials", config.ServiceAuth{Mode: config.AuthClientCredentials, ClientID: "signingd",
-			Secret: config.NewSecret("cc-secret"), TokenURL: p.URL + "/token", AuthStyle: "post"}},
-		{"private_key_jwt", config.ServiceAuth{Mode: config.AuthPrivateKeyJWT, ClientID: "signingd", KeyID: "k1",
-			TokenURL: p.URL + "/token", PrivateKey: config.NewSecret(string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})))}},
+		{"client credentials", zgw.ServiceAuth{Mode: zgw.AuthClientCredentials, ClientID: "signingd",
+			Secret: "cc-secret", TokenURL: p.URL + "/token", AuthStyle: "post"}},
+		{"private_key_jwt", zgw.ServiceAuth{Mode: zgw.AuthPrivateKeyJWT, ClientID: "signingd", KeyID: "k1",
+			TokenURL: p.URL + "/token", PrivateKey: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			before := p.issued.Load()
@@ -112,8 +111,8 @@ func TestSimOneGroundOAuth(t *testing.T) {
 		})
 	}
 	// A token endpoint that refuses the client: a permanent error, and no ZGW request at all.
-	e := newEnv(t, envOpts{auth: config.ServiceAuth{Mode: config.AuthClientCredentials, ClientID: "signingd",
-		Secret: config.NewSecret("wrong"), TokenURL: p.URL + "/token"}, sim: sim.Options{Tokens: sim.TokensOneGround}})
+	e := newEnv(t, envOpts{auth: zgw.ServiceAuth{Mode: zgw.AuthClientCredentials, ClientID: "signingd",
+		Secret: "wrong", TokenURL: p.URL + "/token"}, sim: sim.Options{Tokens: sim.TokensOneGround}})
 	doc, _ := e.sim.SeedDocument([]byte("x"), sim.DocumentSeed{})
 	if _, err := e.c.RetrieveEIO(context.Background(), doc, 0); !zgw.IsPermanent(err) || zgw.StatusCode(err) != 401 {
 		t.Errorf("refused client: %v", err)

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/signingd/signingd/config"
 	"github.com/signingd/signingd/internal/text"
 )
 
@@ -44,13 +43,13 @@ func (e *URLError) Error() string {
 
 func kindName(kind string) string {
 	switch kind {
-	case config.KindDRC:
+	case KindDRC:
 		return "Documenten API (drc)"
-	case config.KindZRC:
+	case KindZRC:
 		return "Zaken API (zrc)"
-	case config.KindNRC:
+	case KindNRC:
 		return "Notificaties API (nrc)"
-	case config.KindZTC:
+	case KindZTC:
 		return "Catalogi API (ztc)"
 	}
 	return kind
@@ -75,7 +74,7 @@ type RegistryOptions struct {
 // NewRegistry builds the registry from the landscape. It fails on API roots that can't be parsed
 // safely and on authentication that can't work (missing secret, unreadable key), so a bad landscape
 // stops the service at startup instead of at the first signing.
-func NewRegistry(l config.Landscape, opts RegistryOptions) (*Registry, error) {
+func NewRegistry(orgs []Organisation, opts RegistryOptions) (*Registry, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -85,7 +84,7 @@ func NewRegistry(l config.Landscape, opts RegistryOptions) (*Registry, error) {
 	}
 	r := &Registry{byRSIN: map[string][]*Service{}}
 	var errs []error
-	for i, o := range l.Organisations {
+	for i, o := range orgs {
 		for j, s := range o.Services {
 			field := fmt.Sprintf("organisations[%d].services[%d]", i, j)
 			root, err := parseRoot(s.APIRoot)

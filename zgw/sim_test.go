@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/signingd/signingd/config"
 	"github.com/signingd/signingd/internal/testkit"
 	"github.com/signingd/signingd/zgw"
 	"github.com/signingd/signingd/zgw/sim"
@@ -30,7 +29,7 @@ type env struct {
 
 type envOpts struct {
 	sim    sim.Options
-	auth   config.ServiceAuth
+	auth   zgw.ServiceAuth
 	now    func() time.Time
 	upload zgw.UploadOptions
 }
@@ -39,12 +38,12 @@ func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
 	srv := sim.NewServer(o.sim)
 	t.Cleanup(srv.Close)
-	var services []config.Service
-	for kind, root := range map[string]string{config.KindDRC: srv.DRC(), config.KindZRC: srv.ZRC(),
-		config.KindNRC: srv.NRC(), config.KindZTC: srv.ZTC()} {
-		services = append(services, config.Service{Kind: kind, APIRoot: root, Auth: o.auth})
+	var services []zgw.ServiceSpec
+	for kind, root := range map[string]string{zgw.KindDRC: srv.DRC(), zgw.KindZRC: srv.ZRC(),
+		zgw.KindNRC: srv.NRC(), zgw.KindZTC: srv.ZTC()} {
+		services = append(services, zgw.ServiceSpec{Kind: kind, APIRoot: root, Auth: o.auth})
 	}
-	reg, err := zgw.NewRegistry(config.Landscape{Organisations: []config.Organisation{{RSIN: rsin, Services: services}}},
+	reg, err := zgw.NewRegistry([]zgw.Organisation{{RSIN: rsin, Services: services}},
 		zgw.RegistryOptions{Now: o.now})
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +133,7 @@ func TestSimDocumentCalls(t *testing.T) {
 func TestSimForcedUnlock(t *testing.T) {
 	e := newEnv(t, envOpts{
 		sim:  sim.Options{Tokens: sim.TokensOpenZaak, Clients: map[string]sim.Client{"signingd": {Secret: "geheim", Scopes: []string{sim.AllScopes}}}},
-		auth: config.ServiceAuth{Mode: config.AuthZGWJWT, ClientID: "signingd", Secret: config.NewSecret("geheim"), UserID: "signingd", UserRepresentation: "Ondertekenservice"},
+		auth: zgw.ServiceAuth{Mode: zgw.AuthZGWJWT, ClientID: "signingd", Secret: "geheim", UserID: "signingd", UserRepresentation: "Ondertekenservice"},
 	})
 	doc, _ := e.sim.SeedDocument([]byte("x"), sim.DocumentSeed{})
 	if _, err := e.sim.LockDocument(doc); err != nil {
@@ -374,7 +373,7 @@ func TestSimFaults(t *testing.T) {
 // future, which Open Zaak refuses and OneGround (iat ignored, 30 s skew) accepts; the correct clock
 // passes both.
 func TestSimTokenModes(t *testing.T) {
-	auth := config.ServiceAuth{Mode: config.AuthZGWJWT, ClientID: "signingd", Secret: config.NewSecret("geheim"),
+	auth := zgw.ServiceAuth{Mode: zgw.AuthZGWJWT, ClientID: "signingd", Secret: "geheim",
 		UserID: "signingd", UserRepresentation: "Ondertekenservice", Claims: map[string]any{"exp": 300, "rsin": rsin}}
 	clients := map[string]sim.Client{"signingd": {Secret: "geheim", Scopes: []string{"documenten.lezen"}}}
 	ahead := func() time.Time { return time.Now().Add(20 * time.Second) }

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-
-	"github.com/signingd/signingd/config"
 )
 
 // countingServer records every request it gets; the SSRF tests assert it got none.
@@ -63,8 +61,8 @@ func TestSSRFRefused(t *testing.T) {
 		}
 	})
 	drcURL, _ := url.Parse(drc.URL)
-	reg := mustRegistry(t, testLandscape(config.Service{Kind: config.KindDRC, APIRoot: drc.URL + "/api/v1",
-		Auth: config.ServiceAuth{Mode: config.AuthZGWJWT, ClientID: "signingd", Secret: config.NewSecret("s3cret")}}))
+	reg := mustRegistry(t, testLandscape(ServiceSpec{Kind: KindDRC, APIRoot: drc.URL + "/api/v1",
+		Auth: ServiceAuth{Mode: AuthZGWJWT, ClientID: "signingd", Secret: "s3cret"}}))
 	cl := NewClient(reg, testRSIN, ClientOptions{Upload: UploadOptions{PartThreshold: 5}})
 	ctx := context.Background()
 
@@ -129,8 +127,8 @@ func TestRedirectStripsCredentials(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	reg := mustRegistry(t, testLandscape(config.Service{Kind: config.KindDRC, APIRoot: srv.URL + "/api/v1",
-		Auth: config.ServiceAuth{Mode: config.AuthZGWJWT, ClientID: "signingd", Secret: config.NewSecret("s3cret")}}))
+	reg := mustRegistry(t, testLandscape(ServiceSpec{Kind: KindDRC, APIRoot: srv.URL + "/api/v1",
+		Auth: ServiceAuth{Mode: AuthZGWJWT, ClientID: "signingd", Secret: "s3cret"}}))
 	cl := NewClient(reg, testRSIN, ClientOptions{})
 	for _, id := range []string{"a", "b"} {
 		rc, err := cl.Download(context.Background(), srv.URL+"/api/v1/enkelvoudiginformatieobjecten/"+id, 0)
@@ -157,8 +155,8 @@ func TestRedirectStripsCredentials(t *testing.T) {
 func TestAnswerURLsSentOnAreChecked(t *testing.T) {
 	zrc := newCountingServer(t, nil)
 	reg := mustRegistry(t, testLandscape(
-		config.Service{Kind: config.KindDRC, APIRoot: "https://drc.example/api/v1", Auth: config.ServiceAuth{Mode: config.AuthNone}},
-		config.Service{Kind: config.KindZRC, APIRoot: zrc.URL + "/api/v1", Auth: config.ServiceAuth{Mode: config.AuthNone}}))
+		ServiceSpec{Kind: KindDRC, APIRoot: "https://drc.example/api/v1", Auth: ServiceAuth{Mode: AuthNone}},
+		ServiceSpec{Kind: KindZRC, APIRoot: zrc.URL + "/api/v1", Auth: ServiceAuth{Mode: AuthNone}}))
 	cl := NewClient(reg, testRSIN, ClientOptions{})
 	zaak := zrc.URL + "/api/v1/zaken/2cc803a9-7404-4289-8f3d-f2300f666eac"
 	for _, doc := range []string{

@@ -12,8 +12,6 @@ import (
 	"net/http"
 	"net/textproto"
 	"sort"
-
-	"github.com/signingd/signingd/config"
 )
 
 // writeEIO sends a create or PATCH with the fields, the lock (PATCH only) and the content: base64
@@ -141,7 +139,7 @@ func (c *Client) putPart(ctx context.Context, p BestandsDeel, lock string, data 
 		_, err := writeMultipart(pw, boundary, lock, p, data)
 		pw.CloseWithError(err)
 	}()
-	resp, err := c.send(ctx, request{op: fmt.Sprintf("upload part %d", p.Volgnummer), kind: config.KindDRC,
+	resp, err := c.send(ctx, request{op: fmt.Sprintf("upload part %d", p.Volgnummer), kind: KindDRC,
 		method: http.MethodPut, url: p.URL, body: pr, length: overhead + p.Omvang,
 		ctype: "multipart/form-data; boundary=" + boundary, okStatus: []int{http.StatusOK}})
 	if err != nil {

@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-
-	"github.com/signingd/signingd/config"
 )
 
 // crsHeaders are required on every ZRC /zaken operation, geometry or not.
@@ -16,7 +14,7 @@ var crsHeaders = http.Header{"Accept-Crs": {"EPSG:4326"}, "Content-Crs": {"EPSG:
 // RetrieveZaak reads a zaak.
 func (c *Client) RetrieveZaak(ctx context.Context, zaakURL string) (*Zaak, error) {
 	var z Zaak
-	err := c.doJSON(ctx, request{op: "retrieve zaak", kind: config.KindZRC, method: http.MethodGet, url: zaakURL,
+	err := c.doJSON(ctx, request{op: "retrieve zaak", kind: KindZRC, method: http.MethodGet, url: zaakURL,
 		header: crsHeaders.Clone(), okStatus: []int{http.StatusOK}}, nil, &z)
 	if err != nil {
 		return nil, err
@@ -26,7 +24,7 @@ func (c *Client) RetrieveZaak(ctx context.Context, zaakURL string) (*Zaak, error
 
 // zrcRootOf returns the API root of the ZRC that holds zaakURL.
 func (c *Client) zrcRootOf(zaakURL string) (string, error) {
-	svc, _, err := c.reg.Resolve(c.rsin, config.KindZRC, zaakURL)
+	svc, _, err := c.reg.Resolve(c.rsin, KindZRC, zaakURL)
 	if err != nil {
 		return "", err
 	}
@@ -40,7 +38,7 @@ func (c *Client) CreateZaakInformatieObject(ctx context.Context, zio ZaakInforma
 		return nil, fmt.Errorf("zgw: create zaakinformatieobject: zaak: %w", err)
 	}
 	// The document's URL came from a DRC's answer; it goes to the ZRC only if a trigger could name it.
-	if err := c.reg.CheckResource(c.rsin, config.KindDRC, zio.Informatieobject); err != nil {
+	if err := c.reg.CheckResource(c.rsin, KindDRC, zio.Informatieobject); err != nil {
 		return nil, fmt.Errorf("zgw: create zaakinformatieobject: informatieobject: %w", err)
 	}
 	in := struct {
@@ -50,7 +48,7 @@ func (c *Client) CreateZaakInformatieObject(ctx context.Context, zio ZaakInforma
 		Beschrijving     string `json:"beschrijving,omitempty"`
 	}{zio.Informatieobject, zio.Zaak, zio.Titel, zio.Beschrijving}
 	var out ZaakInformatieObject
-	err = c.doJSON(ctx, request{op: "create zaakinformatieobject", kind: config.KindZRC, method: http.MethodPost,
+	err = c.doJSON(ctx, request{op: "create zaakinformatieobject", kind: KindZRC, method: http.MethodPost,
 		url: root + "/zaakinformatieobjecten", okStatus: []int{http.StatusCreated}}, in, &out)
 	if err != nil {
 		return nil, err
@@ -70,7 +68,7 @@ func (c *Client) ListZaakInformatieObjecten(ctx context.Context, zaakURL, inform
 		q.Set("informatieobject", informatieobjectURL)
 	}
 	var out []ZaakInformatieObject
-	err = c.doJSON(ctx, request{op: "list zaakinformatieobjecten", kind: config.KindZRC, method: http.MethodGet,
+	err = c.doJSON(ctx, request{op: "list zaakinformatieobjecten", kind: KindZRC, method: http.MethodGet,
 		url: root + "/zaakinformatieobjecten", query: q, okStatus: []int{http.StatusOK}}, nil, &out)
 	return out, err
 }
@@ -78,7 +76,7 @@ func (c *Client) ListZaakInformatieObjecten(ctx context.Context, zaakURL, inform
 // RetrieveInformatieObjectType reads an informatieobjecttype from the Catalogi API.
 func (c *Client) RetrieveInformatieObjectType(ctx context.Context, iotURL string) (*InformatieObjectType, error) {
 	var iot InformatieObjectType
-	err := c.doJSON(ctx, request{op: "retrieve informatieobjecttype", kind: config.KindZTC, method: http.MethodGet,
+	err := c.doJSON(ctx, request{op: "retrieve informatieobjecttype", kind: KindZTC, method: http.MethodGet,
 		url: iotURL, okStatus: []int{http.StatusOK}}, nil, &iot)
 	if err != nil {
 		return nil, err
@@ -91,7 +89,7 @@ func (c *Client) nrcRoot(nrcRoot string) (string, error) {
 	if nrcRoot != "" {
 		return strings.TrimSuffix(nrcRoot, "/"), nil
 	}
-	root, ok := c.reg.Root(c.rsin, config.KindNRC)
+	root, ok := c.reg.Root(c.rsin, KindNRC)
 	if !ok {
 		return "", fmt.Errorf("organisation %s has no NRC", c.rsin)
 	}
@@ -110,7 +108,7 @@ func (c *Client) ListKanalen(ctx context.Context, nrcRoot, naam string) ([]Kanaa
 		q = url.Values{"naam": {naam}}
 	}
 	var out []Kanaal
-	err = c.doJSON(ctx, request{op: "list kanalen", kind: config.KindNRC, method: http.MethodGet,
+	err = c.doJSON(ctx, request{op: "list kanalen", kind: KindNRC, method: http.MethodGet,
 		url: root + "/kanaal", query: q, okStatus: []int{http.StatusOK}}, nil, &out)
 	return out, err
 }
@@ -126,7 +124,7 @@ func (c *Client) CreateKanaal(ctx context.Context, nrcRoot string, k Kanaal) (*K
 	}
 	k.URL = ""
 	var out Kanaal
-	err = c.doJSON(ctx, request{op: "create kanaal", kind: config.KindNRC, method: http.MethodPost,
+	err = c.doJSON(ctx, request{op: "create kanaal", kind: KindNRC, method: http.MethodPost,
 		url: root + "/kanaal", okStatus: []int{http.StatusCreated}}, k, &out)
 	if err != nil {
 		return nil, err
@@ -160,7 +158,7 @@ func (c *Client) Notify(ctx context.Context, nrcRoot string, n Notificatie) (*No
 		}
 	}
 	var out Notificatie
-	err = c.doJSON(ctx, request{op: "notify", kind: config.KindNRC, method: http.MethodPost,
+	err = c.doJSON(ctx, request{op: "notify", kind: KindNRC, method: http.MethodPost,
 		url: root + "/notificaties", okStatus: []int{http.StatusOK, http.StatusCreated}}, n, &out)
 	if err != nil {
 		return nil, err

@@ -88,7 +88,7 @@ func run(ctx context.Context, conc int, dur time.Duration, cpuprofile string) er
 	}
 	st.SetJobs(jc)
 	rsin := "002220647"
-	if err := st.SyncOrganisations(ctx, []config.Organisation{{RSIN: rsin, Name: "Bench"}}); err != nil {
+	if err := st.SyncOrganisations(ctx, map[string]string{rsin: "Bench"}); err != nil {
 		return err
 	}
 	client, err := st.CreateClient(ctx, "bench", "bench", rsin, auth.AllScopes)

@@ -75,7 +75,7 @@ func openClients(ctx context.Context, e env) (clientsDB, error) {
 		return clientsDB{}, err
 	}
 	st := store.New(pool, nil)
-	if err := st.SyncOrganisations(ctx, cfg.Landscape.Organisations); err != nil {
+	if err := st.SyncOrganisations(ctx, cfg.Landscape.OrganisationNames()); err != nil {
 		pool.Close()
 		return clientsDB{}, err
 	}

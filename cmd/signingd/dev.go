@@ -33,6 +33,7 @@ import (
 	"github.com/signingd/signingd/signing/providers/builtin"
 	"github.com/signingd/signingd/signing/providers/simulated"
 	"github.com/signingd/signingd/store"
+	"github.com/signingd/signingd/zgw"
 	"github.com/signingd/signingd/zgw/sim"
 )
 
@@ -222,13 +223,13 @@ func dev(ctx context.Context, o devOptions, getenv func(string) string, stdout, 
 // devLandscape is the one organisation of dev, with every ZGW service on the simulator and both
 // providers configured; provider picks the one that signs.
 func devLandscape(s *sim.Sim, provider, vendorURL, webhookSecret string) config.Landscape {
-	none := config.ServiceAuth{Mode: config.AuthNone}
+	none := config.ServiceAuth{Mode: zgw.AuthNone}
 	return config.Landscape{
 		Organisations: []config.Organisation{{RSIN: devRSIN, Name: "Gemeente Voorbeeld (signingd dev)", Provider: provider, Services: []config.Service{
-			{Kind: config.KindDRC, APIRoot: s.DRC(), Auth: none},
-			{Kind: config.KindZRC, APIRoot: s.ZRC(), Auth: none},
-			{Kind: config.KindZTC, APIRoot: s.ZTC(), Auth: none},
-			{Kind: config.KindNRC, APIRoot: s.NRC(), Auth: none},
+			{Kind: zgw.KindDRC, APIRoot: s.DRC(), Auth: none},
+			{Kind: zgw.KindZRC, APIRoot: s.ZRC(), Auth: none},
+			{Kind: zgw.KindZTC, APIRoot: s.ZTC(), Auth: none},
+			{Kind: zgw.KindNRC, APIRoot: s.NRC(), Auth: none},
 		}}},
 		Providers: []config.Provider{
 			{Name: builtin.Name, AuthMethods: []string{signing.AuthSMS, signing.AuthEmail}},

@@ -121,7 +121,7 @@ func assemble(ctx context.Context, cfg config.Config, logger *slog.Logger, pool 
 	}()
 	st := store.New(pool, nil)
 	a.store = st
-	if err := st.SyncOrganisations(ctx, cfg.Landscape.Organisations); err != nil {
+	if err := st.SyncOrganisations(ctx, cfg.Landscape.OrganisationNames()); err != nil {
 		return nil, err
 	}
 	pep, err := pepper(cfg)
@@ -129,7 +129,7 @@ func assemble(ctx context.Context, cfg config.Config, logger *slog.Logger, pool 
 		return nil, err
 	}
 	a.pepper = pep
-	registry, err := zgw.NewRegistry(cfg.Landscape, zgw.RegistryOptions{Logger: logger})
+	registry, err := zgw.NewRegistry(cfg.Landscape.ZGW(), zgw.RegistryOptions{Logger: logger})
 	if err != nil {
 		return nil, err
 	}
