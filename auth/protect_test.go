@@ -259,7 +259,7 @@ func TestExternalIssuerStrict(t *testing.T) {
 		o.issuers[1].Types = []string{"at+jwt", "JWT"}
 		o.issuers[1].MaxLifetime = 2 * time.Hour
 	})
-	if err := e.st.SyncOrganisations(context.Background(), []config.Organisation{{RSIN: rsin, Name: "Utrecht"}}); err != nil {
+	if err := e.st.SyncOrganisations(context.Background(), map[string]string{rsin: "Utrecht"}); err != nil {
 		t.Fatal(err)
 	}
 	ext := func(iss, typ string, change func(jwt.MapClaims)) string {

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
+
+	"github.com/signingd/signingd/internal/loopback"
 )
 
 // Issuer is an external identity provider whose tokens the API accepts (Keycloak, ZITADEL,
@@ -139,7 +142,7 @@ func checkHTTPSURL(raw string) error {
 		return err
 	}
 	u, _ := url.Parse(raw)
-	if u.Scheme != "https" && !LoopbackHost(u.Hostname()) {
+	if u.Scheme != "https" && !loopback.Host(u.Hostname()) {
 		return fmt.Errorf("%q: want https (http only on loopback)", raw)
 	}
 	return nil

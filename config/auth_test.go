@@ -1,6 +1,9 @@
 package config
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestIssuerValidate(t *testing.T) {
 	ok := Issuer{Issuer: "https://idp.example", JWKSURL: "https://idp.example/jwks", Audience: "signingd"}
