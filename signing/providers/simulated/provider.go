@@ -153,9 +153,11 @@ func (p *Provider) upload(ctx context.Context, id string, d signing.ProviderDocu
 	if err != nil {
 		return fmt.Errorf("simulated: open document %d: %w", d.Position, err)
 	}
-	defer rc.Close()
+	// The transport closes the body, and may still read it after Do returned (an early answer):
+	// closing it here as well raced with that read.
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, p.cfg.BaseURL+"/api/signings/"+url.PathEscape(id)+"/documents/"+strconv.Itoa(d.Position), rc)
 	if err != nil {
+		rc.Close()
 		return fmt.Errorf("simulated: upload: %w", err)
 	}
 	req.ContentLength = d.Size
