@@ -134,11 +134,14 @@ func (c *Client) putPart(ctx context.Context, p BestandsDeel, lock string, data 
 		return fmt.Errorf("zgw: upload part %d: %w", p.Volgnummer, err)
 	}
 	pr, pw := io.Pipe()
-	defer pr.Close()
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		_, err := writeMultipart(pw, boundary, lock, p, data)
 		pw.CloseWithError(err)
 	}()
+	// as in writeEIO: return only once the content is no longer read (the next part reads on)
+	defer func() { pr.Close(); <-done }()
 	resp, err := c.send(ctx, request{op: fmt.Sprintf("upload part %d", p.Volgnummer), kind: KindDRC,
 		method: http.MethodPut, url: p.URL, body: pr, length: overhead + p.Omvang,
 		ctype: "multipart/form-data; boundary=" + boundary, okStatus: []int{http.StatusOK}})
