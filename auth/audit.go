@@ -26,7 +26,8 @@ const (
 
 // Auditor writes the audit trail in batches, off the request path: a token request costs a channel
 // send, not a database round trip. Entries reach the table within auditFlushInterval; a full queue
-// makes callers wait rather than lose entries.
+// makes callers wait rather than lose entries. Refusals are counted per (client id, address,
+// reason, minute) and written once their minute is over, so a flood cannot flood the table.
 type Auditor struct {
 	st     *store.Store
 	logger *slog.Logger
@@ -42,7 +43,16 @@ type Auditor struct {
 const (
 	auditFlushInterval = 100 * time.Millisecond
 	auditBatch         = 1000
+	// maxRefusalKeys bounds the refusals counted in memory; when full they are written at once.
+	maxRefusalKeys = 10_000
 )
+
+// refusalKey is what refusals are counted by: a flood of bad requests costs a row per minute per
+// (client id, address, reason), not a row per request.
+type refusalKey struct {
+	clientID, address, reason string
+	minute                    time.Time
+}
 
 // NewAuditor starts the writer. Close it to write what is queued.
 func NewAuditor(st *store.Store, logger *slog.Logger) *Auditor {
@@ -113,6 +123,33 @@ func (a *Auditor) run() {
 	t := time.NewTicker(auditFlushInterval)
 	defer t.Stop()
 	batch := make([]store.AuditEntry, 0, auditBatch)
+	refusals := map[refusalKey]*store.AuditEntry{}
+	// settle moves counted refusals to the batch: those of minutes that are over, or all.
+	settle := func(all bool) {
+		now := time.Now()
+		for k, e := range refusals {
+			if all || !now.Before(k.minute.Add(time.Minute)) {
+				batch = append(batch, *e)
+				delete(refusals, k)
+			}
+		}
+	}
+	add := func(e store.AuditEntry) {
+		if e.Event != EventRefused {
+			batch = append(batch, e)
+			return
+		}
+		k := refusalKey{clientID: e.ClientID, address: e.Address, reason: e.Reason, minute: e.At.Truncate(time.Minute)}
+		if r, ok := refusals[k]; ok {
+			r.Count++
+			return
+		}
+		if len(refusals) >= maxRefusalKeys {
+			settle(true)
+		}
+		e.At, e.Count = k.minute, 1
+		refusals[k] = &e
+	}
 	write := func() {
 		if len(batch) == 0 {
 			return
@@ -128,10 +165,11 @@ func (a *Auditor) run() {
 		select {
 		case e, ok := <-a.ch:
 			if !ok {
+				settle(true)
 				write()
 				return
 			}
-			batch = append(batch, e)
+			add(e)
 			if len(batch) >= auditBatch {
 				write()
 			}
@@ -139,14 +177,16 @@ func (a *Auditor) run() {
 			for drained := false; !drained; {
 				select {
 				case e := <-a.ch:
-					batch = append(batch, e)
+					add(e)
 				default:
 					drained = true
 				}
 			}
+			settle(true)
 			write()
 			close(done)
 		case <-t.C:
+			settle(false)
 			write()
 		}
 	}

@@ -292,6 +292,34 @@ func TestExternalIssuerStrict(t *testing.T) {
 	wantStatus(t, e.api(ext(lenient, "JWT", func(c jwt.MapClaims) { c["exp"] = inMinutes(90) })), http.StatusOK)
 }
 
+// A flood of refusals is counted, not written row by row: 300 wrong secrets from one address make
+// one audit row per (client id, address, reason, minute) with the count, not 300 rows.
+func TestRefusalsAreCounted(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	id, _ := e.client()
+	cc := url.Values{"grant_type": {"client_credentials"}}
+	for range 300 {
+		wantStatus(t, e.post(auth.TokenPath, cc, id, "sgs_wrong"), http.StatusUnauthorized)
+	}
+	e.svc.FlushAudit()
+	trail, err := e.st.AuditTrail(context.Background(), id, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, total := 0, 0
+	for _, a := range trail {
+		if a.Event == auth.EventRefused && a.Reason == "wrong secret" {
+			rows++
+			total += a.Count
+		}
+	}
+	// A minute may turn during the run: then the count is split over two rows.
+	if rows < 1 || rows > 2 || total != 300 {
+		t.Errorf("300 refusals made %d rows counting %d, want 1 (or 2 across a minute) counting 300", rows, total)
+	}
+}
+
 // An external issuer checked by RFC 7662 introspection.
 func TestExternalIssuerIntrospection(t *testing.T) {
 	t.Parallel()

@@ -337,6 +337,8 @@ type AuditEntry struct {
 	Reason   string
 	JTI      string
 	Scope    string
+	// Count is how many times it happened (refusals are counted per minute); 0 means 1.
+	Count int
 }
 
 // InsertAudit appends entries to the audit trail in one round trip.
@@ -345,11 +347,11 @@ func (s *Store) InsertAudit(ctx context.Context, entries []AuditEntry) error {
 		return nil
 	}
 	_, err := s.pool.CopyFrom(ctx, pgx.Identifier{"auth_audit"},
-		[]string{"at", "event", "client_id", "address", "method", "reason", "jti", "scope"},
+		[]string{"at", "event", "client_id", "address", "method", "reason", "jti", "scope", "count"},
 		pgx.CopyFromSlice(len(entries), func(i int) ([]any, error) {
 			e := entries[i]
 			return []any{e.At, e.Event, nullable(e.ClientID), nullable(e.Address), nullable(e.Method),
-				nullable(e.Reason), nullable(e.JTI), nullable(e.Scope)}, nil
+				nullable(e.Reason), nullable(e.JTI), nullable(e.Scope), max(e.Count, 1)}, nil
 		}))
 	if err != nil {
 		return fmt.Errorf("store: insert audit: %w", err)
@@ -360,14 +362,14 @@ func (s *Store) InsertAudit(ctx context.Context, entries []AuditEntry) error {
 // AuditTrail returns the newest entries of the audit trail, for a client or (clientID "") all.
 func (s *Store) AuditTrail(ctx context.Context, clientID string, limit int) ([]AuditEntry, error) {
 	rows, err := s.pool.Query(ctx, `SELECT at, event, COALESCE(client_id, ''), COALESCE(address, ''), COALESCE(method, ''),
-		COALESCE(reason, ''), COALESCE(jti, ''), COALESCE(scope, '') FROM auth_audit
+		COALESCE(reason, ''), COALESCE(jti, ''), COALESCE(scope, ''), count FROM auth_audit
 		WHERE $1 = '' OR client_id = $1 ORDER BY id DESC LIMIT $2`, clientID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: audit trail: %w", err)
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (AuditEntry, error) {
 		var e AuditEntry
-		err := r.Scan(&e.At, &e.Event, &e.ClientID, &e.Address, &e.Method, &e.Reason, &e.JTI, &e.Scope)
+		err := r.Scan(&e.At, &e.Event, &e.ClientID, &e.Address, &e.Method, &e.Reason, &e.JTI, &e.Scope, &e.Count)
 		return e, err
 	})
 }

@@ -188,8 +188,9 @@ func TestAuthFullRunLogsNoSecrets(t *testing.T) {
 	if s, _ := post(auth.TokenPath, cc, id, secret2); s != 200 {
 		t.Errorf("new secret: %d", s)
 	}
+	// Refusals are counted until their minute is over (or serve stops): checked at the end.
 	show := cli("clients", "show", id)
-	for _, want := range []string{"318276671", "1 valid", "issued", "refused", "client_changed"} {
+	for _, want := range []string{"318276671", "1 valid", "issued", "client_changed"} {
 		if !strings.Contains(show, want) {
 			t.Errorf("show lacks %q:\n%s", want, show)
 		}

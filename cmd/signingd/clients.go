@@ -209,7 +209,11 @@ func clientsShow(ctx context.Context, e env, args []string) error {
 		fmt.Fprintln(stdout, "\nrecent audit entries:")
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		for _, e := range trail {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", e.At.Format(time.RFC3339), e.Event, e.Method, e.Address, e.Reason)
+			event := e.Event
+			if e.Count > 1 {
+				event += fmt.Sprintf(" ×%d", e.Count)
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", e.At.Format(time.RFC3339), event, e.Method, e.Address, e.Reason)
 		}
 		return tw.Flush()
 	}
