@@ -19,9 +19,9 @@ import (
 
 	"github.com/signingd/signingd/api"
 	"github.com/signingd/signingd/auth"
-	"github.com/signingd/signingd/jobs"
 	"github.com/signingd/signingd/store"
 	"github.com/signingd/signingd/store/dbtest"
+	"github.com/signingd/signingd/workflow"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
@@ -47,7 +47,7 @@ func setup(t testing.TB, opts ...func(*options)) *env {
 	}
 	pool := dbtest.Pool(t)
 	st := store.New(pool, nil)
-	jc, err := jobs.NewClient(pool, st, jobs.Config{}) // insert-only: jobs stay in the table to be inspected
+	jc, err := workflow.NewClient(pool, st, workflow.Config{}) // insert-only: jobs stay in the table to be inspected
 	if err != nil {
 		t.Fatal(err)
 	}

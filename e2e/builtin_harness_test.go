@@ -21,7 +21,6 @@ import (
 	"github.com/signingd/signingd/api"
 	"github.com/signingd/signingd/auth"
 	"github.com/signingd/signingd/config"
-	"github.com/signingd/signingd/jobs"
 	"github.com/signingd/signingd/metrics"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/providers/builtin"
@@ -29,6 +28,7 @@ import (
 	"github.com/signingd/signingd/store"
 	"github.com/signingd/signingd/store/dbtest"
 	"github.com/signingd/signingd/tracing"
+	"github.com/signingd/signingd/workflow"
 	"github.com/signingd/signingd/zgw"
 	"github.com/signingd/signingd/zgw/sim"
 )
@@ -111,7 +111,7 @@ func newProdEnv(t testing.TB, o prodOptions) *prodEnv {
 		providers[simulated.Name] = simulated.New(simulated.Config{BaseURL: vsrv.URL, WebhookSecret: webhookSecret,
 			PollInterval: 300 * time.Millisecond, Client: &http.Client{Transport: tracing.Transport(tp, nil), Timeout: 30 * time.Second}})
 	}
-	cfg := jobs.Config{
+	cfg := workflow.Config{
 		Workers: 20, Logger: logger, Registry: reg, Providers: providers,
 		HTTPClient:        &http.Client{Timeout: 5 * time.Second, Transport: tracing.Transport(tp, pe.metrics.Transport(zgw.DefaultTransport()))},
 		RetryBase:         50 * time.Millisecond,
@@ -122,7 +122,7 @@ func newProdEnv(t testing.TB, o prodOptions) *prodEnv {
 		Metrics:           pe.metrics,
 		Tracer:            tp,
 	}
-	jc, wf, err := jobs.New(pool, e.st, cfg)
+	jc, wf, err := workflow.New(pool, e.st, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

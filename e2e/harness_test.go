@@ -26,11 +26,11 @@ import (
 	"github.com/signingd/signingd/auth"
 	"github.com/signingd/signingd/config"
 	"github.com/signingd/signingd/internal/report"
-	"github.com/signingd/signingd/jobs"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/providers/simulated"
 	"github.com/signingd/signingd/store"
 	"github.com/signingd/signingd/store/dbtest"
+	"github.com/signingd/signingd/workflow"
 	"github.com/signingd/signingd/zgw"
 	"github.com/signingd/signingd/zgw/sim"
 )
@@ -64,7 +64,7 @@ type envOptions struct {
 	vendorWrap func(http.Handler) http.Handler
 }
 
-type jobsConfig = jobs.Config
+type jobsConfig = workflow.Config
 
 // freshDB gives an env a database of its own, so that its River client works only its own jobs.
 // landscape is one organisation served by the ZGW simulator (every service with auth sa) and the
@@ -192,7 +192,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	prov := simulated.New(simulated.Config{BaseURL: vsrv.URL, WebhookSecret: webhookSecret, PollInterval: 2 * time.Second})
-	cfg := jobs.Config{
+	cfg := workflow.Config{
 		Workers: 20, Logger: logger, Registry: reg,
 		Providers:         map[string]signing.Provider{simulated.Name: prov},
 		HTTPClient:        &http.Client{Timeout: 5 * time.Second},
@@ -205,7 +205,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	if o.jobs != nil {
 		o.jobs(&cfg)
 	}
-	jc, wf, err := jobs.New(pool, e.st, cfg)
+	jc, wf, err := workflow.New(pool, e.st, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

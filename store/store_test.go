@@ -9,10 +9,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/signingd/signingd/jobs"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/store"
 	"github.com/signingd/signingd/store/dbtest"
+	"github.com/signingd/signingd/workflow"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
@@ -106,7 +106,7 @@ func TestIntakeJobIsRiversOwn(t *testing.T) {
 func TestExpiredIdempotencyKeyIsReusable(t *testing.T) {
 	t.Parallel()
 	s := store.New(dbtest.Pool(t), nil)
-	jc, err := jobs.NewClient(dbtest.Pool(t), s, jobs.Config{})
+	jc, err := workflow.NewClient(dbtest.Pool(t), s, workflow.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestExpiredIdempotencyKeyIsReusable(t *testing.T) {
 func TestEventsAreAppendOnly(t *testing.T) {
 	t.Parallel()
 	s := store.New(dbtest.Pool(t), nil)
-	jc, _ := jobs.NewClient(dbtest.Pool(t), s, jobs.Config{})
+	jc, _ := workflow.NewClient(dbtest.Pool(t), s, workflow.Config{})
 	s.SetJobs(jc)
 	in := newTransaction(t, s, "")
 	if _, _, err := s.CreateTransaction(context.Background(), in); err != nil {

@@ -342,3 +342,31 @@ var (
 	_ river.JobArgs = FetchDocumentsArgs{}
 	_ river.JobArgs = AbortArgs{}
 )
+
+// TxID returns the transaction the job works on.
+func (a FetchDocumentsArgs) TxID() uuid.UUID { return a.TransactionID }
+
+// TxID returns the transaction the job works on.
+func (a AbortArgs) TxID() uuid.UUID { return a.TransactionID }
+
+// The two queues of the workflow's jobs: intake work (fetch, create at the provider) and finishing
+// work (every step after the signing, aborts included) have worker pools of their own. They are
+// named here because the store writes the first job of each itself; the other jobs are the
+// workflow's.
+const (
+	QueueIntake = "intake"
+	QueueFinish = "finish"
+
+	priorityFinish = 1
+	priorityStart  = 3
+)
+
+// InsertOpts puts intake work in its own queue.
+func (FetchDocumentsArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueIntake, Priority: priorityStart}
+}
+
+// InsertOpts puts aborts with the finishing work: they end a transaction too.
+func (AbortArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueFinish, Priority: priorityFinish}
+}

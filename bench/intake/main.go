@@ -33,8 +33,8 @@ import (
 	"github.com/signingd/signingd/api"
 	"github.com/signingd/signingd/auth"
 	"github.com/signingd/signingd/config"
-	"github.com/signingd/signingd/jobs"
 	"github.com/signingd/signingd/store"
+	"github.com/signingd/signingd/workflow"
 )
 
 func main() {
@@ -82,7 +82,7 @@ func run(ctx context.Context, conc int, dur time.Duration, cpuprofile string) er
 		return err
 	}
 	st := store.New(pool, nil)
-	jc, err := jobs.NewClient(pool, st, jobs.Config{})
+	jc, err := workflow.NewClient(pool, st, workflow.Config{})
 	if err != nil {
 		return err
 	}

@@ -15,13 +15,13 @@ import (
 
 	"github.com/signingd/signingd/api"
 	"github.com/signingd/signingd/config"
-	"github.com/signingd/signingd/jobs"
 	"github.com/signingd/signingd/metrics"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/providers/builtin"
 	"github.com/signingd/signingd/signing/providers/simulated"
 	"github.com/signingd/signingd/store"
 	"github.com/signingd/signingd/tracing"
+	"github.com/signingd/signingd/workflow"
 	"github.com/signingd/signingd/zgw"
 )
 
@@ -95,8 +95,8 @@ type app struct {
 	store    *store.Store
 	pepper   []byte
 	registry *zgw.Registry
-	jobs     *jobs.Client
-	workflow *jobs.Workflow
+	jobs     *workflow.Client
+	workflow *workflow.Workflow
 	metrics  *metrics.Metrics
 	handler  http.Handler
 	closers  []func()
@@ -149,7 +149,7 @@ func assemble(ctx context.Context, cfg config.Config, logger *slog.Logger, pool 
 	wcfg := workflowConfig(cfg, logger, registry, providers)
 	wcfg.Metrics, wcfg.Tracer = m, tp
 	wcfg.HTTPClient = &http.Client{Transport: tracing.Transport(tp, m.Transport(zgw.DefaultTransport()))}
-	jc, wf, err := jobs.New(pool, st, wcfg)
+	jc, wf, err := workflow.New(pool, st, wcfg)
 	if err != nil {
 		return nil, err
 	}
@@ -279,9 +279,9 @@ func migrate(ctx context.Context, getenv func(string) string, stderr io.Writer) 
 }
 
 // workflowConfig turns the process configuration into the job client's.
-func workflowConfig(cfg config.Config, logger *slog.Logger, reg *zgw.Registry, providers map[string]signing.Provider) jobs.Config {
+func workflowConfig(cfg config.Config, logger *slog.Logger, reg *zgw.Registry, providers map[string]signing.Provider) workflow.Config {
 	w := cfg.Workflow
-	return jobs.Config{
+	return workflow.Config{
 		Workers: cfg.Workers, Logger: logger, Registry: reg, Providers: providers,
 		Drift: signing.DriftPolicy(w.DriftPolicy), BlobRetention: w.BlobRetention,
 		RetryBase: w.RetryBase, RetryMax: w.RetryMax, MaxAttempts: w.MaxAttempts, LockRetry: w.LockRetry,

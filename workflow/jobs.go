@@ -1,12 +1,26 @@
-package store
+package workflow
 
 import (
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
+
+	"github.com/signingd/signingd/store"
 )
 
-// The job args of the workflow steps. They live here because the store enqueues them in the same
-// database transaction as the state change that calls for them.
+// The jobs of the workflow, one per step. The first job (store.FetchDocumentsArgs) and the abort job
+// (store.AbortArgs) are defined by the store, which writes them itself in the intake and in every
+// abort; so are the two queues they go to.
+//
+// Queues: intake work (fetch, create at the provider) and finishing work (progress, collect, upload,
+// evidence, notify, abort) have worker pools of their own, so that a burst of new transactions
+// cannot take the workers that the transactions about to finish need. Within a queue, priorities
+// still put the later steps first (River's 1 is the highest).
+
+const (
+	priorityFinish   = 1
+	priorityProgress = 2
+	priorityStart    = 3
+)
 
 // CreateSigningArgs starts the signing at the provider.
 type CreateSigningArgs struct {
@@ -68,12 +82,6 @@ func (NotifyArgs) Kind() string { return "notify" }
 func (CleanupArgs) Kind() string { return "cleanup_blobs" }
 
 // TxID returns the transaction the job works on.
-func (a FetchDocumentsArgs) TxID() uuid.UUID { return a.TransactionID }
-
-// TxID returns the transaction the job works on.
-func (a AbortArgs) TxID() uuid.UUID { return a.TransactionID }
-
-// TxID returns the transaction the job works on.
 func (a CreateSigningArgs) TxID() uuid.UUID { return a.TransactionID }
 
 // TxID returns the transaction the job works on.
@@ -91,64 +99,44 @@ func (a EvidenceArgs) TxID() uuid.UUID { return a.TransactionID }
 // TxID returns the transaction the job works on.
 func (a NotifyArgs) TxID() uuid.UUID { return a.TransactionID }
 
-var (
-	_ river.JobArgs = CreateSigningArgs{}
-	_ river.JobArgs = CheckProgressArgs{}
-	_ river.JobArgs = CollectArgs{}
-	_ river.JobArgs = UploadArgs{}
-	_ river.JobArgs = EvidenceArgs{}
-	_ river.JobArgs = NotifyArgs{}
-	_ river.JobArgs = CleanupArgs{}
-)
-
-// Queues: intake work (fetch, create at the provider) and finishing work (progress, collect,
-// upload, evidence, notify, abort) have worker pools of their own, so that a burst of new
-// transactions cannot take the workers that the transactions about to finish need. Within a queue,
-// priorities still put the later steps first (River's 1 is the highest).
-const (
-	QueueIntake = "intake"
-	QueueFinish = "finish"
-
-	priorityFinish = 1
-	priorityStart  = 3
-)
-
-// InsertOpts puts intake work in its own queue.
-func (FetchDocumentsArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueIntake, Priority: priorityStart}
-}
-
 // InsertOpts puts intake work in its own queue.
 func (CreateSigningArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueIntake, Priority: priorityStart}
+	return river.InsertOpts{Queue: store.QueueIntake, Priority: priorityStart}
 }
 
 // InsertOpts puts status checks with the finishing work, behind the steps after them.
 func (CheckProgressArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueFinish, Priority: 2}
+	return river.InsertOpts{Queue: store.QueueFinish, Priority: priorityProgress}
 }
 
 // InsertOpts puts finishing work in its own queue.
 func (CollectArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueFinish, Priority: priorityFinish}
+	return river.InsertOpts{Queue: store.QueueFinish, Priority: priorityFinish}
 }
 
 // InsertOpts puts finishing work in its own queue.
 func (UploadArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueFinish, Priority: priorityFinish}
+	return river.InsertOpts{Queue: store.QueueFinish, Priority: priorityFinish}
 }
 
 // InsertOpts puts finishing work in its own queue.
 func (EvidenceArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueFinish, Priority: priorityFinish}
+	return river.InsertOpts{Queue: store.QueueFinish, Priority: priorityFinish}
 }
 
 // InsertOpts puts finishing work in its own queue.
 func (NotifyArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueFinish, Priority: priorityFinish}
+	return river.InsertOpts{Queue: store.QueueFinish, Priority: priorityFinish}
 }
 
-// InsertOpts puts aborts with the finishing work: they end a transaction too.
-func (AbortArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueFinish, Priority: priorityFinish}
-}
+var (
+	_ txArgs        = CreateSigningArgs{}
+	_ txArgs        = CheckProgressArgs{}
+	_ txArgs        = CollectArgs{}
+	_ txArgs        = UploadArgs{}
+	_ txArgs        = EvidenceArgs{}
+	_ txArgs        = NotifyArgs{}
+	_ txArgs        = store.FetchDocumentsArgs{}
+	_ txArgs        = store.AbortArgs{}
+	_ river.JobArgs = CleanupArgs{}
+)

@@ -1,4 +1,4 @@
-package jobs
+package workflow
 
 import (
 	"bytes"
@@ -55,7 +55,7 @@ const eventEvidenceDiscarded = "evidence_discarded"
 
 // errEvidenceTaken means the DRC refused a create because the identificatie exists: a document of an
 // earlier run that a lookup has not shown yet.
-var errEvidenceTaken = errors.New("jobs: the evidence identificatie is taken")
+var errEvidenceTaken = errors.New("workflow: the evidence identificatie is taken")
 
 // evidenceIdentificatie is the identificatie of a transaction's evidence document: unique with the
 // bronorganisatie, within the DRC's 40 characters, and how a retry finds the document again.
@@ -459,7 +459,7 @@ func (wf *Workflow) evidenceContent(ctx context.Context, w store.Work, now time.
 		return evidenceSource{}, err
 	}
 	if b == nil {
-		return evidenceSource{}, fmt.Errorf("jobs: evidence content of %s not stored", w.ID)
+		return evidenceSource{}, fmt.Errorf("workflow: evidence content of %s not stored", w.ID)
 	}
 	return evidenceSource{Blob: *b}, nil
 }

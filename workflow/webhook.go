@@ -1,4 +1,4 @@
-package jobs
+package workflow
 
 import (
 	"context"
@@ -12,7 +12,6 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/signingd/signingd/signing"
-	"github.com/signingd/signingd/store"
 	"github.com/signingd/signingd/tracing"
 )
 
@@ -40,7 +39,7 @@ func (wf *Workflow) progressed(ctx context.Context, provider, ref, delivery stri
 	if delivery != "" {
 		opts = &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
 	}
-	res, err := wf.river.Insert(ctx, store.CheckProgressArgs{TransactionID: id, Delivery: delivery}, opts)
+	res, err := wf.river.Insert(ctx, CheckProgressArgs{TransactionID: id, Delivery: delivery}, opts)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,7 @@
-// Package jobs runs signingd's durable work: River workers on Postgres, one per workflow step.
+// Package workflow runs the signing workflow: its steps as River jobs on Postgres, one worker per step.
 // Every step is idempotent: it may run twice (after a crash, a lost completion, a duplicate
 // webhook) and then finds its work done or continues where the last run stopped.
-package jobs
+package workflow
 
 import (
 	"context"
@@ -188,12 +188,12 @@ func New(pool *pgxpool.Pool, s *store.Store, cfg Config) (*Client, *Workflow, er
 			river.QueueDefault: {MaxWorkers: min(cfg.Workers, 4)},
 		}
 		rc.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.CleanupInterval),
-			func() (river.JobArgs, *river.InsertOpts) { return store.CleanupArgs{}, nil },
+			func() (river.JobArgs, *river.InsertOpts) { return CleanupArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true})}
 	}
 	c, err := river.NewClient(riverpgxv5.New(pool), rc)
 	if err != nil {
-		return nil, nil, fmt.Errorf("jobs: new client: %w", err)
+		return nil, nil, fmt.Errorf("workflow: new client: %w", err)
 	}
 	wf.river = c
 	return c, wf, nil
@@ -224,11 +224,11 @@ func (p *retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
 
 // cleanupWorker deletes the content of transactions that ended more than BlobRetention ago.
 type cleanupWorker struct {
-	river.WorkerDefaults[store.CleanupArgs]
+	river.WorkerDefaults[CleanupArgs]
 	wf *Workflow
 }
 
-func (w *cleanupWorker) Work(ctx context.Context, _ *river.Job[store.CleanupArgs]) error {
+func (w *cleanupWorker) Work(ctx context.Context, _ *river.Job[CleanupArgs]) error {
 	now := w.wf.cfg.Now().UTC()
 	n, err := w.wf.store.DeleteFinishedBlobs(ctx, now.Add(-w.wf.cfg.BlobRetention), now)
 	if err != nil {

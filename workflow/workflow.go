@@ -1,10 +1,11 @@
-package jobs
+package workflow
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -139,7 +140,7 @@ func abortFrom[T txArgs](ctx context.Context, wf *Workflow, job *river.Job[T], r
 		return complete(ctx, tx, job)
 	})
 	if err != nil {
-		return fmt.Errorf("jobs: abort %s: %w", job.Args.TxID(), err)
+		return fmt.Errorf("workflow: abort %s: %w", job.Args.TxID(), err)
 	}
 	return nil
 }
@@ -147,7 +148,58 @@ func abortFrom[T txArgs](ctx context.Context, wf *Workflow, job *river.Job[T], r
 // complete marks the job completed inside tx.
 func complete[T txArgs](ctx context.Context, tx pgx.Tx, job *river.Job[T]) error {
 	if _, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job); err != nil {
-		return fmt.Errorf("jobs: complete %s: %w", job.Kind, err)
+		return fmt.Errorf("workflow: complete %s: %w", job.Kind, err)
 	}
 	return nil
 }
+
+const actor = "worker"
+
+// redenLockedByOther starts the reden of a transaction that waited longer than LockWaitMax for
+// someone else's lock on a document.
+const redenLockedByOther = "Document is vergrendeld door een ander"
+
+// eventLockForced is the audit event of a lock of ours, whose id was lost, forced open.
+const eventLockForced = "lock_forced"
+
+func (wf *Workflow) zgw(rsin string) *zgw.Client {
+	wf.clients.mu.Lock()
+	defer wf.clients.mu.Unlock()
+	if wf.clients.m == nil {
+		wf.clients.m = map[string]*zgw.Client{}
+	}
+	c, ok := wf.clients.m[rsin]
+	if !ok {
+		c = zgw.NewClient(wf.cfg.Registry, rsin, zgw.ClientOptions{
+			HTTPClient: wf.cfg.HTTPClient, Logger: wf.log, Now: wf.cfg.Now,
+			Upload: zgw.UploadOptions{PartThreshold: wf.cfg.PartThreshold},
+		})
+		wf.clients.m[rsin] = c
+	}
+	return c
+}
+
+func (wf *Workflow) provider(name string) (signing.Provider, error) {
+	p, ok := wf.cfg.Providers[name]
+	if !ok {
+		return nil, fmt.Errorf("workflow: provider %q is not configured: %w", name, signing.ErrPermanent)
+	}
+	return p, nil
+}
+
+// work loads a transaction for a step that may run only in one of states. A step that comes too
+// late (a retry after the transaction moved on) gets store.ErrStale and ends quietly.
+func (wf *Workflow) work(ctx context.Context, id uuid.UUID, states ...signing.State) (store.Work, error) {
+	w, err := wf.store.Work(ctx, id)
+	if err != nil {
+		return w, err
+	}
+	if !slices.Contains(states, w.State) {
+		return w, store.ErrStale
+	}
+	return w, nil
+}
+
+func docName(d store.WorkDocument) string { return signing.DocumentName(d.Document) }
+
+func today(now time.Time) string { return now.UTC().Format(time.DateOnly) }

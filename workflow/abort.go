@@ -1,0 +1,88 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/store"
+	"github.com/signingd/signingd/zgw"
+)
+
+// abort cancels the signing at the provider, releases any lock we hold and queues the
+// OndertekenenAfgebroken notification.
+func (wf *Workflow) abort(ctx context.Context, job *river.Job[store.AbortArgs], log *slog.Logger) error {
+	id := job.Args.TransactionID
+	w, err := wf.work(ctx, id, signing.StateAborting)
+	if err != nil {
+		return err
+	}
+	last := job.Attempt >= job.MaxAttempts
+	if w.ProviderRef != "" {
+		if p, err := wf.provider(w.Provider); err == nil {
+			if err := p.Cancel(ctx, w.ProviderRef, w.Reden); err != nil {
+				if !last && !permanent(err) {
+					return fmt.Errorf("cancel at provider: %w", err)
+				}
+				log.Error("cancel at provider failed; giving up on it", "err", err)
+			}
+		}
+	}
+	c := wf.zgw(w.RSIN)
+	if w.BewijsInformatieobjecttype != "" && w.EvidenceURL == "" && (w.EvidenceUploadURL != "" || w.EvidenceRequestedAt != nil) {
+		if err := wf.abortEvidence(ctx, c, w, log); err != nil {
+			if !last && !permanent(err) {
+				return fmt.Errorf("release the evidence document: %w", err)
+			}
+			log.Error("an incomplete evidence document may be left in the DRC", "err", err)
+		}
+	}
+	for _, d := range w.Docs {
+		if d.LockID == "" && d.LockRequestedAt != nil {
+			if err := wf.releaseLostLock(ctx, c, id, d, last, log); err != nil {
+				return err
+			}
+			continue
+		}
+		if d.LockID == "" {
+			continue
+		}
+		// An upload in parts cut short is completed rather than left locked: the DRC refuses to
+		// unlock incomplete parts, and the new version exists already.
+		done, err := wf.releaseEarlierLock(ctx, c, id, d, log)
+		if err != nil && !zgw.IsNotFound(err) {
+			if !last {
+				return fmt.Errorf("release lock of document %d: %w", d.Position, err)
+			}
+			log.Error("releasing lock failed; giving up on it", "document", d.Position, "err", err)
+		}
+		if done != nil {
+			if err := wf.store.SetUploaded(ctx, id, d.Position, done.Versie, wf.cfg.Now().UTC()); err != nil {
+				return err
+			}
+		}
+		if err := wf.store.ClearLock(ctx, id, d.Position); err != nil {
+			return err
+		}
+	}
+	now := wf.cfg.Now().UTC()
+	err = wf.store.InTx(ctx, func(tx pgx.Tx) error {
+		if _, err := wf.store.Expect(ctx, tx, id, signing.StateAborting); err != nil {
+			return err
+		}
+		if err := wf.store.WriteNotification(ctx, tx, id, signing.ActieAfgebroken, message(w, signing.ActieAfgebroken, w.Reden, now), now); err != nil {
+			return err
+		}
+		if err := wf.store.Enqueue(ctx, tx, NotifyArgs{TransactionID: id}, &river.InsertOpts{MaxAttempts: wf.cfg.NotifyMaxTry}); err != nil {
+			return err
+		}
+		return complete(ctx, tx, job)
+	})
+	if err == nil {
+		log.Info("transaction aborted; notifying", "reden", w.Reden)
+	}
+	return err
+}

@@ -1,0 +1,150 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/store"
+)
+
+// nextPoll schedules the next status poll: after the provider's interval, but no later than the
+// deadline, so expiry is noticed on time.
+func (wf *Workflow) nextPoll(p signing.Provider, deadline, now time.Time) *river.InsertOpts {
+	at := now.Add(p.Info().PollInterval)
+	if deadline.Before(at) {
+		at = deadline.Add(time.Second)
+	}
+	return &river.InsertOpts{ScheduledAt: at}
+}
+
+// progress asks the provider where the signing stands and records signer progress; on completion
+// it moves on to collecting, on a decline or expiry it aborts.
+func (wf *Workflow) progress(ctx context.Context, job *river.Job[CheckProgressArgs], log *slog.Logger) error {
+	id := job.Args.TransactionID
+	w, err := wf.work(ctx, id, signing.StateAwaitingSignatures)
+	if err != nil {
+		return err
+	}
+	now := wf.cfg.Now().UTC()
+	if !now.Before(w.Deadline) {
+		log.Info("transaction expired")
+		return abortFrom(ctx, wf, job, signing.RedenExpired, map[string]any{"deadline": w.Deadline}, now)
+	}
+	p, err := wf.provider(w.Provider)
+	if err != nil {
+		return failAt(signing.StepProgress, "", err)
+	}
+	prog, err := p.Status(ctx, w.ProviderRef)
+	if err != nil {
+		return failAt(signing.StepProgress, "", err)
+	}
+	return wf.store.InTx(ctx, func(tx pgx.Tx) error {
+		if _, err := wf.store.Expect(ctx, tx, id, signing.StateAwaitingSignatures); err != nil {
+			return err
+		}
+		if _, err := wf.store.ApplySignerProgress(ctx, tx, id, prog.Signers, now); err != nil {
+			return err
+		}
+		switch prog.Status {
+		case signing.ProgressCompleted:
+			if err := wf.store.Advance(ctx, tx, id, store.Step{From: signing.StateAwaitingSignatures, To: signing.StateCollecting,
+				Event: signing.EventStateChanged, Actor: actor, Now: now, Next: CollectArgs{TransactionID: id}}); err != nil {
+				return err
+			}
+			log.Info("all signers signed")
+		case signing.ProgressDeclined:
+			position, reason := 0, prog.Reden
+			for _, sp := range prog.Signers {
+				if sp.Status == signing.SignerDeclined && sp.Position >= 0 && sp.Position < len(w.Signers) {
+					position = sp.Position + 1
+					if sp.Reden != "" {
+						reason = sp.Reden
+					}
+				}
+			}
+			if err := wf.store.Abort(ctx, tx, id, signing.RedenDeclined(position, reason), signing.EventAborting, "provider", nil, now); err != nil {
+				return err
+			}
+			log.Info("signer declined")
+		case signing.ProgressCancelled:
+			if err := wf.store.Abort(ctx, tx, id, "Ingetrokken bij de ondertekenaanbieder", signing.EventAborting, "provider", nil, now); err != nil {
+				return err
+			}
+		case signing.ProgressExpired:
+			if err := wf.store.Abort(ctx, tx, id, signing.RedenExpired, signing.EventAborting, "provider", nil, now); err != nil {
+				return err
+			}
+		default:
+			if job.Args.Chain {
+				if err := wf.store.Enqueue(ctx, tx, CheckProgressArgs{TransactionID: id, Chain: true}, wf.nextPoll(p, w.Deadline, now)); err != nil {
+					return err
+				}
+			}
+		}
+		return complete(ctx, tx, job)
+	})
+}
+
+// collect streams the signed PDFs (and the provider's evidence, if it has any) into the store.
+func (wf *Workflow) collect(ctx context.Context, job *river.Job[CollectArgs], log *slog.Logger) error {
+	id := job.Args.TransactionID
+	w, err := wf.work(ctx, id, signing.StateCollecting)
+	if err != nil {
+		return err
+	}
+	p, err := wf.provider(w.Provider)
+	if err != nil {
+		return failAt(signing.StepCollect, "", err)
+	}
+	for _, d := range w.Docs {
+		if d.SignedBlob != nil {
+			continue
+		}
+		rc, err := p.Signed(ctx, w.ProviderRef, d.Position)
+		if err != nil {
+			return failAt(signing.StepCollect, docName(d), err)
+		}
+		blob, err := wf.store.PutBlob(ctx, id, rc)
+		rc.Close()
+		if err != nil {
+			return failAt(signing.StepCollect, docName(d), err)
+		}
+		if err := wf.store.InTx(ctx, func(tx pgx.Tx) error {
+			return wf.store.SetDocumentSigned(ctx, tx, id, d.Position, blob)
+		}); err != nil {
+			return err
+		}
+	}
+	if ev, err := wf.store.EvidenceBlob(ctx, id); err != nil {
+		return err
+	} else if ev == nil {
+		rc, err := p.Evidence(ctx, w.ProviderRef)
+		switch {
+		case errors.Is(err, signing.ErrNoEvidence):
+		case err != nil:
+			return failAt(signing.StepCollect, "", err)
+		default:
+			blob, err := wf.store.PutBlob(ctx, id, rc)
+			rc.Close()
+			if err != nil {
+				return err
+			}
+			if err := wf.store.InTx(ctx, func(tx pgx.Tx) error { return wf.store.SetEvidenceBlob(ctx, tx, id, blob.ID) }); err != nil {
+				return err
+			}
+		}
+	}
+	log.Info("signed documents collected")
+	return wf.store.InTx(ctx, func(tx pgx.Tx) error {
+		if err := wf.store.Advance(ctx, tx, id, store.Step{From: signing.StateCollecting, To: signing.StateUploading,
+			Event: signing.EventStateChanged, Actor: actor, Now: wf.cfg.Now().UTC(), Next: UploadArgs{TransactionID: id}}); err != nil {
+			return err
+		}
+		return complete(ctx, tx, job)
+	})
+}
