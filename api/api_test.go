@@ -19,9 +19,10 @@ import (
 
 	"github.com/signingd/signingd/api"
 	"github.com/signingd/signingd/auth"
+	"github.com/signingd/signingd/internal/app"
+	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/store"
 	"github.com/signingd/signingd/store/dbtest"
-	"github.com/signingd/signingd/workflow"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
@@ -46,17 +47,18 @@ func setup(t testing.TB, opts ...func(*options)) *env {
 		f(&o)
 	}
 	pool := dbtest.Pool(t)
-	st := store.New(pool, nil)
-	jc, err := workflow.NewClient(pool, st, workflow.Config{}) // insert-only: jobs stay in the table to be inspected
+	var keys *auth.APIKeys
+	// No workers: jobs stay in the table to be inspected.
+	a, err := app.New(context.Background(), app.Options{Pool: pool,
+		Build: func(_ context.Context, st *store.Store, _ signing.ProgressFunc) (app.Parts, error) {
+			keys = auth.NewAPIKeys(st, []byte("test pepper"))
+			return app.Parts{API: api.Deps{Auth: auth.Chain{keys}, PublicURL: "http://signingd.test", Ready: o.ready, CheckURL: o.checkURL}}, nil
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.SetJobs(jc)
-	keys := auth.NewAPIKeys(st, []byte("test pepper"))
-	e := &env{t: t, st: st, pool: pool, keys: keys}
-	e.srv = httptest.NewServer(api.New(api.Deps{
-		Store: st, Auth: auth.Chain{keys}, PublicURL: "http://signingd.test", Ready: o.ready, CheckURL: o.checkURL,
-	}))
+	e := &env{t: t, st: a.Store, pool: pool, keys: keys}
+	e.srv = httptest.NewServer(a.Handler)
 	t.Cleanup(e.srv.Close)
 	return e
 }
@@ -516,7 +518,7 @@ func TestRevokedClientRefused(t *testing.T) {
 
 func TestHealthAndReadiness(t *testing.T) {
 	t.Parallel()
-	e := setup(t, func(o *options) { o.ready = store.New(dbtest.Pool(t), nil).Ping })
+	e := setup(t, func(o *options) { o.ready = store.New(dbtest.Pool(t), store.Jobs{}).Ping })
 	if r := e.do("GET", "/healthz", "", nil); r.status != 200 {
 		t.Errorf("healthz: %d", r.status)
 	}
@@ -529,7 +531,7 @@ func TestHealthAndReadiness(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer down.Close()
-	e2 := setup(t, func(o *options) { o.ready = store.New(down, nil).Ping })
+	e2 := setup(t, func(o *options) { o.ready = store.New(down, store.Jobs{}).Ping })
 	if r := e2.do("GET", "/readyz", "", nil); r.status != 503 {
 		t.Errorf("readyz without database: %d %s", r.status, r.body)
 	}

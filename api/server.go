@@ -68,7 +68,9 @@ type Deps struct {
 	// BodyRules limit the request bodies of mounted routes by path prefix; the token service's
 	// routes take its forms, every other route at most MaxBodySize and no multipart.
 	BodyRules []BodyRule
-	// Mounts add routes that other packages serve (token endpoint, provider webhooks, signer pages).
+	// Webhooks, when Progressed is set, serves the providers' callbacks.
+	Webhooks Webhooks
+	// Mounts add routes that other packages serve (token endpoint, signer pages).
 	// Routes mounted on the root, even under /api/v1, skip the API-key/bearer middleware: they
 	// authenticate their own way.
 	Mounts []func(e *echo.Echo)
@@ -134,6 +136,9 @@ func New(d Deps) *echo.Echo {
 	s := &Server{d: d}
 	v1 := e.Group("/api/v1", authenticate(d.Auth))
 	gen.RegisterHandlers(v1GroupRouter{v1}, gen.NewStrictHandler(s, nil))
+	if d.Webhooks.Progressed != nil {
+		e.POST("/api/v1/providers/:name/webhook", d.webhook)
+	}
 	for _, m := range d.Mounts {
 		m(e)
 	}

@@ -107,7 +107,7 @@ func setup(t testing.TB, opts ...func(*options)) *env {
 	logger := slog.New(slog.NewJSONHandler(o.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx := context.Background()
 	pool := dbtest.Pool(t)
-	st := store.New(pool, nil)
+	st := store.New(pool, store.Jobs{})
 	e := &env{t: t, st: st, clock: &clock{}, rsin: dbtest.NewRSIN(), logs: o.logs}
 	if err := st.SyncOrganisations(ctx, map[string]string{e.rsin: "Gemeente " + e.rsin}); err != nil {
 		t.Fatal(err)

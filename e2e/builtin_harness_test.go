@@ -19,8 +19,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/signingd/signingd/api"
-	"github.com/signingd/signingd/auth"
 	"github.com/signingd/signingd/config"
+	"github.com/signingd/signingd/internal/app"
 	"github.com/signingd/signingd/metrics"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/providers/builtin"
@@ -59,7 +59,6 @@ var (
 
 func newProdEnv(t testing.TB, o prodOptions) *prodEnv {
 	t.Helper()
-	ctx := context.Background()
 	e := &env{t: t, rsin: dbtest.NewRSIN()}
 	pe := &prodEnv{env: e}
 	e.zgw = sim.NewServer(sim.Options{})
@@ -88,7 +87,7 @@ func newProdEnv(t testing.TB, o prodOptions) *prodEnv {
 	if o.builtin {
 		providerName = builtin.Name
 	}
-	land, reg, pool := e.landscape(ctx, providerName, config.ServiceAuth{Mode: zgw.AuthNone})
+	land, reg, pool := e.landscape(providerName, config.ServiceAuth{Mode: zgw.AuthNone})
 	logger := slog.New(slog.DiscardHandler)
 	if os.Getenv("E2E_LOG") != "" {
 		logger = slog.New(tracing.LogHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})))
@@ -112,7 +111,7 @@ func newProdEnv(t testing.TB, o prodOptions) *prodEnv {
 			PollInterval: 300 * time.Millisecond, Client: &http.Client{Transport: tracing.Transport(tp, nil), Timeout: 30 * time.Second}})
 	}
 	cfg := workflow.Config{
-		Workers: 20, Logger: logger, Registry: reg, Providers: providers,
+		Workers: 20, Logger: logger, Registry: reg,
 		HTTPClient:        &http.Client{Timeout: 5 * time.Second, Transport: tracing.Transport(tp, pe.metrics.Transport(zgw.DefaultTransport()))},
 		RetryBase:         50 * time.Millisecond,
 		RetryMax:          time.Second,
@@ -122,56 +121,41 @@ func newProdEnv(t testing.TB, o prodOptions) *prodEnv {
 		Metrics:           pe.metrics,
 		Tracer:            tp,
 	}
-	jc, wf, err := workflow.New(pool, e.st, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.st.SetJobs(jc)
-	mounts := []func(*echo.Echo){wf.MountWebhooks}
-	if o.builtin {
-		devCertOnce.Do(func() { devCert, devCA, devCertErr = builtin.DevCertificate("Gemeente Test ondertekening") })
-		if devCertErr != nil {
-			t.Fatal(devCertErr)
+	a := e.assemble(pool, land, cfg, func(st *store.Store, progress signing.ProgressFunc) (app.Parts, error) {
+		var mounts []func(*echo.Echo)
+		if o.builtin {
+			devCertOnce.Do(func() { devCert, devCA, devCertErr = builtin.DevCertificate("Gemeente Test ondertekening") })
+			if devCertErr != nil {
+				return app.Parts{}, devCertErr
+			}
+			pe.ca = devCA
+			pe.outbox = builtin.NewOutbox()
+			bp, err := builtin.New(builtin.Options{
+				Store: store.BuiltinStore{Store: st}, PublicURL: e.api.URL, Progress: progress, Logger: logger.With("provider", builtin.Name),
+				Mailer: pe.outbox, SMS: pe.outbox, Outbox: pe.outbox, Certificate: devCert,
+				Secret:     []byte("builtin:e2e pepper of sufficient length"),
+				LinkExpiry: config.Defaults().Builtin.LinkExpiry, OTPLockout: config.Defaults().Builtin.OTPLockout,
+			})
+			if err != nil {
+				return app.Parts{}, err
+			}
+			runCtx, stop := context.WithCancel(context.Background())
+			t.Cleanup(stop)
+			go bp.Run(runCtx)
+			providers[builtin.Name] = bp
+			mounts = append(mounts, bp.Mount)
 		}
-		pe.ca = devCA
-		pe.outbox = builtin.NewOutbox()
-		bp, err := builtin.New(builtin.Options{
-			Store: store.BuiltinStore{Store: e.st}, PublicURL: e.api.URL, Progress: wf.Progressed, Logger: logger.With("provider", builtin.Name),
-			Mailer: pe.outbox, SMS: pe.outbox, Outbox: pe.outbox, Certificate: devCert,
-			Secret:     []byte("builtin:e2e pepper of sufficient length"),
-			LinkExpiry: config.Defaults().Builtin.LinkExpiry, OTPLockout: config.Defaults().Builtin.OTPLockout,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		runCtx, stop := context.WithCancel(context.Background())
-		t.Cleanup(stop)
-		go bp.Run(runCtx)
-		providers[builtin.Name] = bp // the workflow reads the same map, as in serve
-		mounts = append(mounts, bp.Mount)
-	}
-	if err := jc.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = jc.Stop(sctx)
-	})
-	keys := auth.NewAPIKeys(e.st, []byte("e2e pepper"))
-	h := api.New(api.Deps{
-		Store: e.st, Auth: auth.Chain{keys}, Landscape: land, CheckURL: reg.CheckResource,
-		PublicURL: e.api.URL, Logger: logger, Mounts: mounts,
-		Metrics: pe.metrics, ServeMetrics: true, Tracer: tp,
+		return app.Parts{Providers: providers, API: api.Deps{
+			Landscape: land, CheckURL: reg.CheckResource, PublicURL: e.api.URL, Logger: logger, Mounts: mounts,
+			Metrics: pe.metrics, ServeMetrics: true, Tracer: tp,
+		}}, nil
 	})
 	mu.Lock()
-	handler = h
+	handler = a.Handler
 	mu.Unlock()
 	if e.vendor != nil && !o.noWebhook {
 		e.vendor.SetWebhook(e.api.URL+"/api/v1/providers/simulated/webhook", webhookSecret)
 	}
-
-	e.addClient(keys)
 	return pe
 }
 

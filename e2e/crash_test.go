@@ -93,7 +93,7 @@ providers:
 		"JOB_RESCUE_AFTER=2s", "SHUTDOWN_TIMEOUT=1s", "FORCE_UNLOCK_AFTER=2s")
 
 	// An API client, registered the way `signingd clients create` does, with the same pepper.
-	st := store.New(pool, nil)
+	st := store.New(pool, store.Jobs{})
 	if err := st.SyncOrganisations(context.Background(), map[string]string{rsin: "Crash"}); err != nil {
 		t.Fatal(err)
 	}

@@ -20,11 +20,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/labstack/echo/v4"
 
 	"github.com/signingd/signingd/api"
 	"github.com/signingd/signingd/auth"
 	"github.com/signingd/signingd/config"
+	"github.com/signingd/signingd/internal/app"
 	"github.com/signingd/signingd/internal/report"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/providers/simulated"
@@ -66,10 +66,9 @@ type envOptions struct {
 
 type jobsConfig = workflow.Config
 
-// freshDB gives an env a database of its own, so that its River client works only its own jobs.
 // landscape is one organisation served by the ZGW simulator (every service with auth sa) and the
-// named provider, in a fresh database with the store on it: what both harnesses start from.
-func (e *env) landscape(ctx context.Context, provider string, sa config.ServiceAuth) (config.Landscape, *zgw.Registry, *pgxpool.Pool) {
+// named provider, and a fresh database: what both harnesses start from.
+func (e *env) landscape(provider string, sa config.ServiceAuth) (config.Landscape, *zgw.Registry, *pgxpool.Pool) {
 	e.t.Helper()
 	land := config.Landscape{
 		Organisations: []config.Organisation{{RSIN: e.rsin, Name: "Gemeente Test", Provider: provider, Services: []config.Service{
@@ -84,12 +83,38 @@ func (e *env) landscape(ctx context.Context, provider string, sa config.ServiceA
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	pool := freshDB(e.t)
-	e.st = store.New(pool, nil)
-	if err := e.st.SyncOrganisations(ctx, land.OrganisationNames()); err != nil {
+	return land, reg, freshDB(e.t)
+}
+
+// assemble builds signingd as serve does (internal/app) on pool, with the organisations of land,
+// the store in e.st, an API key client in e.key, and starts its jobs until the test ends.
+func (e *env) assemble(pool *pgxpool.Pool, land config.Landscape, cfg workflow.Config, build func(st *store.Store, progress signing.ProgressFunc) (app.Parts, error)) *app.App {
+	e.t.Helper()
+	ctx := context.Background()
+	a, err := app.New(ctx, app.Options{Pool: pool, Workflow: cfg,
+		Build: func(ctx context.Context, st *store.Store, progress signing.ProgressFunc) (app.Parts, error) {
+			if err := st.SyncOrganisations(ctx, land.OrganisationNames()); err != nil {
+				return app.Parts{}, err
+			}
+			keys := auth.NewAPIKeys(st, []byte("e2e pepper"))
+			parts, err := build(st, progress)
+			parts.API.Auth = auth.Chain{keys}
+			return parts, err
+		}})
+	if err != nil {
 		e.t.Fatal(err)
 	}
-	return land, reg, pool
+	e.st = a.Store
+	if err := a.Start(ctx); err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = a.Stop(sctx)
+	})
+	e.addClient(auth.NewAPIKeys(a.Store, []byte("e2e pepper")))
+	return a
 }
 
 func freshDB(t testing.TB) *pgxpool.Pool {
@@ -160,7 +185,6 @@ func (s *subscriber) For(id string) []sim.Message {
 
 func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
-	ctx := context.Background()
 	e := &env{t: t, rsin: dbtest.NewRSIN()}
 	e.zgw = sim.NewServer(o.sim)
 	t.Cleanup(e.zgw.Close)
@@ -186,7 +210,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	if o.zgwAuth != nil {
 		sa = *o.zgwAuth
 	}
-	land, reg, pool := e.landscape(ctx, simulated.Name, sa)
+	land, reg, pool := e.landscape(simulated.Name, sa)
 	logger := slog.New(slog.DiscardHandler)
 	if os.Getenv("E2E_LOG") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -194,7 +218,6 @@ func newEnv(t testing.TB, o envOptions) *env {
 	prov := simulated.New(simulated.Config{BaseURL: vsrv.URL, WebhookSecret: webhookSecret, PollInterval: 2 * time.Second})
 	cfg := workflow.Config{
 		Workers: 20, Logger: logger, Registry: reg,
-		Providers:         map[string]signing.Provider{simulated.Name: prov},
 		HTTPClient:        &http.Client{Timeout: 5 * time.Second},
 		RetryBase:         50 * time.Millisecond,
 		RetryMax:          time.Second,
@@ -205,28 +228,14 @@ func newEnv(t testing.TB, o envOptions) *env {
 	if o.jobs != nil {
 		o.jobs(&cfg)
 	}
-	jc, wf, err := workflow.New(pool, e.st, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.st.SetJobs(jc)
-	if err := jc.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = jc.Stop(sctx)
+	a := e.assemble(pool, land, cfg, func(*store.Store, signing.ProgressFunc) (app.Parts, error) {
+		return app.Parts{Providers: map[string]signing.Provider{simulated.Name: prov}, API: api.Deps{
+			Landscape: land, CheckURL: reg.CheckResource, PublicURL: "http://signingd.test", Logger: logger, Expiry: o.expiry,
+		}}, nil
 	})
-	keys := auth.NewAPIKeys(e.st, []byte("e2e pepper"))
-	e.api = httptest.NewServer(api.New(api.Deps{
-		Store: e.st, Auth: auth.Chain{keys}, Landscape: land, CheckURL: reg.CheckResource,
-		PublicURL: "http://signingd.test", Logger: logger, Expiry: o.expiry, Mounts: []func(*echo.Echo){wf.MountWebhooks},
-	}))
+	e.api = httptest.NewServer(a.Handler)
 	t.Cleanup(e.api.Close)
 	e.vendor.SetWebhook(e.api.URL+"/api/v1/providers/simulated/webhook", webhookSecret)
-
-	e.addClient(keys)
 	return e
 }
 

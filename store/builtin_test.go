@@ -65,7 +65,7 @@ func TestBuiltinLinks(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s := store.New(pool, nil)
+	s := store.New(pool, store.Jobs{})
 	resolves := func(when string, digests ...[]byte) {
 		t.Helper()
 		for i, d := range digests {

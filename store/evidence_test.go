@@ -16,7 +16,7 @@ import (
 func TestEvidenceUpload(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := store.New(dbtest.Pool(t), nil)
+	s := store.New(dbtest.Pool(t), store.Jobs{})
 	in := newTransaction(t, s, "")
 	if _, _, err := s.CreateTransaction(ctx, in); err != nil {
 		t.Fatal(err)

@@ -21,12 +21,22 @@ type JobInserter interface {
 	InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 }
 
+// Jobs is how the store queues the workflow's jobs, in the same database transaction as the state
+// change that calls for them.
+type Jobs struct {
+	// Inserter inserts every job but the first; a store without one cannot queue (tests of other
+	// parts, commands that only manage clients).
+	Inserter JobInserter
+	// MaxAttempts is the workflow's attempt limit for the intake's job, which the store writes
+	// itself; River's default when zero.
+	MaxAttempts int
+}
+
 // Store is the database of one signingd deployment.
 type Store struct {
 	pool *pgxpool.Pool
 	jobs JobInserter
-	// maxAttempts is the workflow's attempt limit for the intake's job, which the store inserts
-	// itself; River's default when zero.
+	// maxAttempts is the workflow's attempt limit for the intake's job; River's default when zero.
 	maxAttempts int
 }
 
@@ -46,17 +56,10 @@ func Open(ctx context.Context, databaseURL string) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
-// New returns a Store on pool. jobs may be nil until the job client exists (SetJobs).
-func New(pool *pgxpool.Pool, jobs JobInserter) *Store {
-	return &Store{pool: pool, jobs: jobs}
+// New returns a Store on pool that queues jobs as jobs says.
+func New(pool *pgxpool.Pool, jobs Jobs) *Store {
+	return &Store{pool: pool, jobs: jobs.Inserter, maxAttempts: jobs.MaxAttempts}
 }
-
-// SetJobs sets the job inserter; River's client needs the pool first, the store needs the client.
-func (s *Store) SetJobs(jobs JobInserter) { s.jobs = jobs }
-
-// SetMaxAttempts sets the attempt limit of the first job the intake writes, to match the limit the
-// job client gives every other job.
-func (s *Store) SetMaxAttempts(n int) { s.maxAttempts = n }
 
 func (s *Store) intakeMaxAttempts() int {
 	if s.maxAttempts > 0 {

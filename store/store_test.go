@@ -55,7 +55,7 @@ func TestIntakeFailureLeavesNoRow(t *testing.T) {
 		CREATE TRIGGER refuse_jobs BEFORE INSERT ON river_job FOR EACH ROW EXECUTE FUNCTION refuse()`); err != nil {
 		t.Fatal(err)
 	}
-	s := store.New(pool, nil)
+	s := store.New(pool, store.Jobs{})
 	in := newTransaction(t, s, "key-1")
 	if _, _, err := s.CreateTransaction(ctx, in); err == nil {
 		t.Fatal("intake succeeded although its job could not be written")
@@ -84,8 +84,7 @@ func TestIntakeFailureLeavesNoRow(t *testing.T) {
 
 func TestIntakeJobIsRiversOwn(t *testing.T) {
 	t.Parallel()
-	s := store.New(dbtest.Pool(t), nil)
-	s.SetMaxAttempts(7)
+	s := store.New(dbtest.Pool(t), store.Jobs{MaxAttempts: 7})
 	in := newTransaction(t, s, "")
 	in.Traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 	if _, _, err := s.CreateTransaction(context.Background(), in); err != nil {
@@ -105,12 +104,7 @@ func TestIntakeJobIsRiversOwn(t *testing.T) {
 
 func TestExpiredIdempotencyKeyIsReusable(t *testing.T) {
 	t.Parallel()
-	s := store.New(dbtest.Pool(t), nil)
-	jc, err := workflow.NewClient(dbtest.Pool(t), s, workflow.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.SetJobs(jc)
+	s := newStore(t)
 	first := newTransaction(t, s, "key-2")
 	if _, _, err := s.CreateTransaction(context.Background(), first); err != nil {
 		t.Fatal(err)
@@ -134,9 +128,7 @@ func TestExpiredIdempotencyKeyIsReusable(t *testing.T) {
 
 func TestEventsAreAppendOnly(t *testing.T) {
 	t.Parallel()
-	s := store.New(dbtest.Pool(t), nil)
-	jc, _ := workflow.NewClient(dbtest.Pool(t), s, workflow.Config{})
-	s.SetJobs(jc)
+	s := newStore(t)
 	in := newTransaction(t, s, "")
 	if _, _, err := s.CreateTransaction(context.Background(), in); err != nil {
 		t.Fatal(err)
@@ -170,4 +162,14 @@ func TestCheckMigrations(t *testing.T) {
 	if err := store.CheckMigrations(context.Background(), empty); err == nil {
 		t.Error("empty database reported current")
 	}
+}
+
+// newStore returns a store that queues jobs as the workflow's inserter does; nothing works them.
+func newStore(t *testing.T) *store.Store {
+	t.Helper()
+	ins, err := workflow.NewInserter(dbtest.Pool(t), workflow.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store.New(dbtest.Pool(t), store.Jobs{Inserter: ins})
 }

@@ -69,17 +69,9 @@ func (wf *Workflow) abort(ctx context.Context, job *river.Job[store.AbortArgs], 
 		}
 	}
 	now := wf.cfg.Now().UTC()
-	err = wf.store.InTx(ctx, func(tx pgx.Tx) error {
-		if _, err := wf.store.Expect(ctx, tx, id, signing.StateAborting); err != nil {
-			return err
-		}
-		if err := wf.store.WriteNotification(ctx, tx, id, signing.ActieAfgebroken, message(w, signing.ActieAfgebroken, w.Reden, now), now); err != nil {
-			return err
-		}
-		if err := wf.store.Enqueue(ctx, tx, NotifyArgs{TransactionID: id}, &river.InsertOpts{MaxAttempts: wf.cfg.NotifyMaxTry}); err != nil {
-			return err
-		}
-		return complete(ctx, tx, job)
+	err = end(ctx, wf, job, store.Step{From: signing.StateAborting, Next: NotifyArgs{TransactionID: id},
+		NextOpts: &river.InsertOpts{MaxAttempts: wf.cfg.NotifyMaxTry}}, func(tx pgx.Tx) error {
+		return wf.store.WriteNotification(ctx, tx, id, signing.ActieAfgebroken, message(w, signing.ActieAfgebroken, w.Reden, now), now)
 	})
 	if err == nil {
 		log.Info("transaction aborted; notifying", "reden", w.Reden)

@@ -144,19 +144,37 @@ func (c *Config) defaults() {
 // Client is River's client for signingd's jobs.
 type Client = river.Client[pgx.Tx]
 
-// NewClient returns the River client with every workflow worker. With Workers > 0 it also works
-// jobs once started.
-func NewClient(pool *pgxpool.Pool, s *store.Store, cfg Config) (*Client, error) {
-	c, _, err := New(pool, s, cfg)
-	return c, err
+// NewInserter returns the River client that inserts the workflow's jobs and works none. The store
+// gets it at construction, before the workflow (which needs the store) exists. It gives every job
+// cfg's attempt limit and carries the trace into it.
+func NewInserter(pool *pgxpool.Pool, cfg Config) (*Client, error) {
+	cfg.defaults()
+	rc := &river.Config{Logger: cfg.Logger, MaxAttempts: cfg.MaxAttempts}
+	if cfg.Tracer != nil {
+		rc.Middleware = []rivertype.Middleware{tracing.NewJobMiddleware(cfg.Tracer)}
+	}
+	c, err := river.NewClient(riverpgxv5.New(pool), rc)
+	if err != nil {
+		return nil, fmt.Errorf("workflow: new inserter: %w", err)
+	}
+	return c, nil
 }
 
-// New returns the River client and the workflow behind its workers (for webhooks and the built-in
-// signer's progress calls).
-func New(pool *pgxpool.Pool, s *store.Store, cfg Config) (*Client, *Workflow, error) {
+// Attempts is the attempt limit of every step under cfg (12 when MaxAttempts is zero); the store
+// gives it to the first job, which it writes itself.
+func (c Config) Attempts() int {
+	c.defaults()
+	return c.MaxAttempts
+}
+
+// New returns the workflow on s, whose inserter queues the steps. With cfg.Workers > 0 it has a
+// River client that works the steps once started; with none it only gives Progress its meaning.
+func New(pool *pgxpool.Pool, s *store.Store, cfg Config) (*Workflow, error) {
 	cfg.defaults()
-	s.SetMaxAttempts(cfg.MaxAttempts)
 	wf := &Workflow{cfg: cfg, store: s, log: cfg.Logger}
+	if cfg.Workers == 0 {
+		return wf, nil
+	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, step(wf, "fetch", wf.fetch))
 	river.AddWorker(workers, step(wf, "create", wf.create))
@@ -176,27 +194,41 @@ func New(pool *pgxpool.Pool, s *store.Store, cfg Config) (*Client, *Workflow, er
 		FetchPollInterval:    cfg.FetchPollInterval,
 		FetchCooldown:        cfg.FetchCooldown,
 		MaxAttempts:          cfg.MaxAttempts,
-	}
-	if cfg.Tracer != nil {
-		rc.Middleware = []rivertype.Middleware{tracing.NewJobMiddleware(cfg.Tracer)}
-	}
-	if cfg.Workers > 0 {
-		rc.Queues = map[string]river.QueueConfig{
+		Queues: map[string]river.QueueConfig{
 			store.QueueIntake: {MaxWorkers: cfg.IntakeWorkers},
 			store.QueueFinish: {MaxWorkers: cfg.FinishWorkers},
 			// Cleanup, and jobs queued by an older version before the queues were split.
 			river.QueueDefault: {MaxWorkers: min(cfg.Workers, 4)},
-		}
-		rc.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.CleanupInterval),
+		},
+		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.CleanupInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return CleanupArgs{}, nil },
-			&river.PeriodicJobOpts{RunOnStart: true})}
+			&river.PeriodicJobOpts{RunOnStart: true})},
+	}
+	if cfg.Tracer != nil {
+		rc.Middleware = []rivertype.Middleware{tracing.NewJobMiddleware(cfg.Tracer)}
 	}
 	c, err := river.NewClient(riverpgxv5.New(pool), rc)
 	if err != nil {
-		return nil, nil, fmt.Errorf("workflow: new client: %w", err)
+		return nil, fmt.Errorf("workflow: new client: %w", err)
 	}
 	wf.river = c
-	return c, wf, nil
+	return wf, nil
+}
+
+// Start works the steps until Stop (nothing without workers).
+func (wf *Workflow) Start(ctx context.Context) error {
+	if wf.river == nil {
+		return nil
+	}
+	return wf.river.Start(ctx)
+}
+
+// Stop lets running steps finish, within ctx.
+func (wf *Workflow) Stop(ctx context.Context) error {
+	if wf.river == nil {
+		return nil
+	}
+	return wf.river.Stop(ctx)
 }
 
 // retryPolicy backs off exponentially with jitter, and waits at least as long as a server asked

@@ -43,16 +43,10 @@ func (wf *Workflow) evidence(ctx context.Context, job *river.Job[EvidenceArgs], 
 		}
 		log.Info("evidence document linked to the zaak", "evidence", eioURL)
 	}
-	return wf.store.InTx(ctx, func(tx pgx.Tx) error {
-		if err := wf.store.Advance(ctx, tx, id, store.Step{From: signing.StateUploading, To: signing.StateNotifying,
-			Event: signing.EventStateChanged, Actor: actor, Now: now, Next: NotifyArgs{TransactionID: id},
-			NextOpts: &river.InsertOpts{MaxAttempts: wf.cfg.NotifyMaxTry}}); err != nil {
-			return err
-		}
-		if err := wf.store.WriteNotification(ctx, tx, id, signing.ActieVoltooid, message(w, signing.ActieVoltooid, "", now), now); err != nil {
-			return err
-		}
-		return complete(ctx, tx, job)
+	return end(ctx, wf, job, store.Step{From: signing.StateUploading, To: signing.StateNotifying,
+		Event: signing.EventStateChanged, Actor: actor, Now: now, Next: NotifyArgs{TransactionID: id},
+		NextOpts: &river.InsertOpts{MaxAttempts: wf.cfg.NotifyMaxTry}}, func(tx pgx.Tx) error {
+		return wf.store.WriteNotification(ctx, tx, id, signing.ActieVoltooid, message(w, signing.ActieVoltooid, "", now), now)
 	})
 }
 
@@ -96,15 +90,8 @@ func (wf *Workflow) notify(ctx context.Context, job *river.Job[NotifyArgs], log 
 	if w.State == signing.StateAborting {
 		to = signing.StateAborted
 	}
-	err = wf.store.InTx(ctx, func(tx pgx.Tx) error {
-		if err := wf.store.MarkNotified(ctx, tx, id, now); err != nil {
-			return err
-		}
-		if err := wf.store.Advance(ctx, tx, id, store.Step{From: w.State, To: to, Event: signing.EventNotified, Actor: actor, Now: now}); err != nil {
-			return err
-		}
-		return complete(ctx, tx, job)
-	})
+	err = end(ctx, wf, job, store.Step{From: w.State, To: to, Event: signing.EventNotified, Actor: actor, Now: now},
+		func(tx pgx.Tx) error { return wf.store.MarkNotified(ctx, tx, id, now) })
 	if err == nil {
 		log.InfoContext(ctx, "notification accepted by the NRC", "state", to)
 		if !sent {

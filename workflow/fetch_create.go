@@ -69,15 +69,7 @@ func (wf *Workflow) fetch(ctx context.Context, job *river.Job[store.FetchDocumen
 		}
 		log.Info("document fetched", "document", d.Position, "versie", d.Versie, "size", blob.Size)
 	}
-	return wf.store.InTx(ctx, func(tx pgx.Tx) error {
-		if _, err := wf.store.Expect(ctx, tx, id, signing.StateFetching); err != nil {
-			return err
-		}
-		if err := wf.store.Enqueue(ctx, tx, CreateSigningArgs{TransactionID: id}, nil); err != nil {
-			return err
-		}
-		return complete(ctx, tx, job)
-	})
+	return end(ctx, wf, job, store.Step{From: signing.StateFetching, Next: CreateSigningArgs{TransactionID: id}}, nil)
 }
 
 // create starts the signing at the provider. Providers key signings by transaction id, so a
@@ -118,16 +110,11 @@ func (wf *Workflow) create(ctx context.Context, job *river.Job[CreateSigningArgs
 		return err
 	}
 	now := wf.cfg.Now().UTC()
-	err = wf.store.InTx(ctx, func(tx pgx.Tx) error {
-		if err := wf.store.Advance(ctx, tx, id, store.Step{From: signing.StateFetching, To: signing.StateAwaitingSignatures,
-			Event: signing.EventProviderCreated, Actor: actor, Detail: map[string]any{"provider": w.Provider, "ref": ref}, Now: now,
-			// The first poll runs at once: signers may act (and webhooks arrive) before this commit
-			// makes the reference known.
-			Next: CheckProgressArgs{TransactionID: id, Chain: true}}); err != nil {
-			return err
-		}
-		return complete(ctx, tx, job)
-	})
+	err = end(ctx, wf, job, store.Step{From: signing.StateFetching, To: signing.StateAwaitingSignatures,
+		Event: signing.EventProviderCreated, Actor: actor, Detail: map[string]any{"provider": w.Provider, "ref": ref}, Now: now,
+		// The first poll runs at once: signers may act (and webhooks arrive) before this commit
+		// makes the reference known.
+		Next: CheckProgressArgs{TransactionID: id, Chain: true}}, nil)
 	switch {
 	case err == nil:
 		log.InfoContext(ctx, "signing created at provider", "provider", w.Provider, "ref", ref)

@@ -14,8 +14,8 @@ import (
 
 // nextPoll schedules the next status poll: after the provider's interval, but no later than the
 // deadline, so expiry is noticed on time.
-func (wf *Workflow) nextPoll(p signing.Provider, deadline, now time.Time) *river.InsertOpts {
-	at := now.Add(p.Info().PollInterval)
+func nextPoll(interval time.Duration, deadline, now time.Time) *river.InsertOpts {
+	at := now.Add(interval)
 	if deadline.Before(at) {
 		at = deadline.Add(time.Second)
 	}
@@ -43,10 +43,7 @@ func (wf *Workflow) progress(ctx context.Context, job *river.Job[CheckProgressAr
 	if err != nil {
 		return failAt(signing.StepProgress, "", err)
 	}
-	return wf.store.InTx(ctx, func(tx pgx.Tx) error {
-		if _, err := wf.store.Expect(ctx, tx, id, signing.StateAwaitingSignatures); err != nil {
-			return err
-		}
+	return end(ctx, wf, job, store.Step{From: signing.StateAwaitingSignatures}, func(tx pgx.Tx) error {
 		if _, err := wf.store.ApplySignerProgress(ctx, tx, id, prog.Signers, now); err != nil {
 			return err
 		}
@@ -81,12 +78,10 @@ func (wf *Workflow) progress(ctx context.Context, job *river.Job[CheckProgressAr
 			}
 		default:
 			if job.Args.Chain {
-				if err := wf.store.Enqueue(ctx, tx, CheckProgressArgs{TransactionID: id, Chain: true}, wf.nextPoll(p, w.Deadline, now)); err != nil {
-					return err
-				}
+				return wf.store.Enqueue(ctx, tx, CheckProgressArgs{TransactionID: id, Chain: true}, nextPoll(p.Info().PollInterval, w.Deadline, now))
 			}
 		}
-		return complete(ctx, tx, job)
+		return nil
 	})
 }
 
@@ -140,11 +135,6 @@ func (wf *Workflow) collect(ctx context.Context, job *river.Job[CollectArgs], lo
 		}
 	}
 	log.Info("signed documents collected")
-	return wf.store.InTx(ctx, func(tx pgx.Tx) error {
-		if err := wf.store.Advance(ctx, tx, id, store.Step{From: signing.StateCollecting, To: signing.StateUploading,
-			Event: signing.EventStateChanged, Actor: actor, Now: wf.cfg.Now().UTC(), Next: UploadArgs{TransactionID: id}}); err != nil {
-			return err
-		}
-		return complete(ctx, tx, job)
-	})
+	return end(ctx, wf, job, store.Step{From: signing.StateCollecting, To: signing.StateUploading,
+		Event: signing.EventStateChanged, Actor: actor, Now: wf.cfg.Now().UTC(), Next: UploadArgs{TransactionID: id}}, nil)
 }

@@ -31,15 +31,7 @@ func (wf *Workflow) upload(ctx context.Context, job *river.Job[UploadArgs], log 
 			return failAt(signing.StepUpload, docName(d), err)
 		}
 	}
-	return wf.store.InTx(ctx, func(tx pgx.Tx) error {
-		if _, err := wf.store.Expect(ctx, tx, id, signing.StateUploading); err != nil {
-			return err
-		}
-		if err := wf.store.Enqueue(ctx, tx, EvidenceArgs{TransactionID: id}, nil); err != nil {
-			return err
-		}
-		return complete(ctx, tx, job)
-	})
+	return end(ctx, wf, job, store.Step{From: signing.StateUploading, Next: EvidenceArgs{TransactionID: id}}, nil)
 }
 
 // uploadDocument is lock → store the lock id → one PATCH → unlock. A lock left by a crashed run is

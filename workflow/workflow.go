@@ -89,45 +89,77 @@ func (w *stepWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 	id := job.Args.TxID()
 	log := w.wf.log.With("transaction_id", id.String(), "step", w.name, "attempt", job.Attempt)
 	err := w.fn(ctx, job, log)
-	switch {
-	case err == nil, errors.Is(err, store.ErrStale):
-		return nil
-	case errors.Is(err, errLocked):
-		result = "waiting"
-		log.InfoContext(ctx, "document locked by someone else; waiting", "retry_in", w.wf.cfg.LockRetry.String())
-		return river.JobSnooze(w.wf.cfg.LockRetry)
-	case ctx.Err() != nil:
+	if err != nil && ctx.Err() != nil {
 		result = "retry"
 		return err // shutting down or timed out: River retries
 	}
-	abortable := w.name != "notify" && w.name != "abort"
-	var f *failure
-	step, doc := w.name, ""
-	if errors.As(err, &f) {
-		step, doc = f.step, f.doc
+	d := decide(w.name, err, job.Attempt, job.MaxAttempts)
+	result = d.result
+	switch d.result {
+	case resultOK:
+		return nil
+	case resultWaiting:
+		log.InfoContext(ctx, "document locked by someone else; waiting", "retry_in", w.wf.cfg.LockRetry.String())
+		return river.JobSnooze(w.wf.cfg.LockRetry)
+	case resultFailed:
+		if d.technical {
+			log.ErrorContext(ctx, "step failed for good; aborting", "err", err, "permanent", permanent(err))
+		} else {
+			log.WarnContext(ctx, "step cannot go on; aborting", "err", err, "reden", d.reden)
+		}
+		return abortFrom(ctx, w.wf, job, d.reden, d.detail, w.wf.cfg.Now().UTC())
 	}
-	now := w.wf.cfg.Now().UTC()
-	if errors.Is(err, errDrift) {
-		result = "failed"
-		log.WarnContext(ctx, "document changed while being signed; aborting", "err", err)
-		return abortFrom(ctx, w.wf, job, signing.RedenDrift, map[string]any{"document": doc}, now)
-	}
-	if ae := (*abortError)(nil); errors.As(err, &ae) {
-		result = "failed"
-		log.WarnContext(ctx, "step cannot go on; aborting", "err", err)
-		return abortFrom(ctx, w.wf, job, ae.reden, map[string]any{"document": doc, "error": ae.err.Error()}, now)
-	}
-	if abortable && (permanent(err) || job.Attempt >= job.MaxAttempts) {
-		result = "failed"
-		log.ErrorContext(ctx, "step failed for good; aborting", "err", err, "permanent", permanent(err))
-		return abortFrom(ctx, w.wf, job, signing.RedenTechnical(step, doc), map[string]any{"error": err.Error()}, now)
-	}
-	result = "retry"
 	log.WarnContext(ctx, "step failed; will retry", "err", err)
 	if ra, ok := zgw.RetryAfter(err); ok {
 		return fmt.Errorf("%w [retry-after %dms]", err, ra.Milliseconds())
 	}
 	return err
+}
+
+// The outcomes of a step, as the metrics count them.
+const (
+	resultOK      = "ok"      // done, or too late to matter (store.ErrStale)
+	resultWaiting = "waiting" // a document locked by someone else: snooze, no attempt spent
+	resultRetry   = "retry"   // River retries with backoff
+	resultFailed  = "failed"  // the transaction aborts with reden
+)
+
+// decision is what the policy makes of a step's outcome.
+type decision struct {
+	result string
+	reden  string         // the abort's reden, when result is resultFailed
+	detail map[string]any // the abort event's detail
+	// technical marks an abort for a failure (permanent, or out of attempts) rather than for a
+	// condition of the document.
+	technical bool
+}
+
+// decide is the retry, wait and abort policy for the step (the worker's name) that ended with err. A changed document and a condition that cannot
+// change (abortError) abort at once with their own reden; a permanent error, or any error on the
+// last attempt, aborts with the technical reden naming the step (and document). notify and abort
+// never abort: they retry until River gives up, as the transaction already ends.
+func decide(step string, err error, attempt, maxAttempts int) decision {
+	switch {
+	case err == nil, errors.Is(err, store.ErrStale):
+		return decision{result: resultOK}
+	case errors.Is(err, errLocked):
+		return decision{result: resultWaiting}
+	}
+	abortable := step != "notify" && step != "abort"
+	doc := ""
+	if f := (*failure)(nil); errors.As(err, &f) {
+		step, doc = f.step, f.doc
+	}
+	if errors.Is(err, errDrift) {
+		return decision{result: resultFailed, reden: signing.RedenDrift, detail: map[string]any{"document": doc}}
+	}
+	if ae := (*abortError)(nil); errors.As(err, &ae) {
+		return decision{result: resultFailed, reden: ae.reden, detail: map[string]any{"document": doc, "error": ae.err.Error()}}
+	}
+	if abortable && (permanent(err) || attempt >= maxAttempts) {
+		return decision{result: resultFailed, reden: signing.RedenTechnical(step, doc), detail: map[string]any{"error": err.Error()}, technical: true}
+	}
+	return decision{result: resultRetry}
 }
 
 // abortFrom moves the transaction to aborting and completes the job in the same database
@@ -143,6 +175,36 @@ func abortFrom[T txArgs](ctx context.Context, wf *Workflow, job *river.Job[T], r
 		return fmt.Errorf("workflow: abort %s: %w", job.Args.TxID(), err)
 	}
 	return nil
+}
+
+// end is how every step ends, in one database transaction: the transaction is still in the state
+// the step ran in (st.From; else the step came too late and ends with store.ErrStale), it moves on
+// to st.To with its event when st.To is set, the next job is queued, what the step writes with it
+// (with, when not nil) is written, and the job is completed. A crash leaves all of it or none.
+func end[T txArgs](ctx context.Context, wf *Workflow, job *river.Job[T], st store.Step, with func(pgx.Tx) error) error {
+	id := job.Args.TxID()
+	return wf.store.InTx(ctx, func(tx pgx.Tx) error {
+		if st.To != "" {
+			if err := wf.store.Advance(ctx, tx, id, st); err != nil {
+				return err
+			}
+		} else {
+			if _, err := wf.store.Expect(ctx, tx, id, st.From); err != nil {
+				return err
+			}
+			if st.Next != nil {
+				if err := wf.store.Enqueue(ctx, tx, st.Next, st.NextOpts); err != nil {
+					return err
+				}
+			}
+		}
+		if with != nil {
+			if err := with(tx); err != nil {
+				return err
+			}
+		}
+		return complete(ctx, tx, job)
+	})
 }
 
 // complete marks the job completed inside tx.

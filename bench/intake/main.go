@@ -33,8 +33,9 @@ import (
 	"github.com/signingd/signingd/api"
 	"github.com/signingd/signingd/auth"
 	"github.com/signingd/signingd/config"
+	"github.com/signingd/signingd/internal/app"
+	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/store"
-	"github.com/signingd/signingd/workflow"
 )
 
 func main() {
@@ -81,13 +82,19 @@ func run(ctx context.Context, conc int, dur time.Duration, cpuprofile string) er
 	if err := store.Migrate(ctx, pool); err != nil {
 		return err
 	}
-	st := store.New(pool, nil)
-	jc, err := workflow.NewClient(pool, st, workflow.Config{})
+	rsin := "002220647"
+	key := auth.GenerateAPIKey()
+	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	// The intake as serve assembles it, without workers: the jobs stay queued.
+	var keys *auth.APIKeys
+	a, err := app.New(ctx, app.Options{Pool: pool, Build: func(_ context.Context, st *store.Store, _ signing.ProgressFunc) (app.Parts, error) {
+		keys = auth.NewAPIKeys(st, []byte("bench pepper"))
+		return app.Parts{API: api.Deps{Auth: auth.Chain{keys}, Logger: logger}}, nil
+	}})
 	if err != nil {
 		return err
 	}
-	st.SetJobs(jc)
-	rsin := "002220647"
+	st := a.Store
 	if err := st.SyncOrganisations(ctx, map[string]string{rsin: "Bench"}); err != nil {
 		return err
 	}
@@ -95,17 +102,14 @@ func run(ctx context.Context, conc int, dur time.Duration, cpuprofile string) er
 	if err != nil {
 		return err
 	}
-	keys := auth.NewAPIKeys(st, []byte("bench pepper"))
-	key := auth.GenerateAPIKey()
 	if err := st.AddAPIKey(ctx, client.ID, keys.Digest(key)); err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: api.New(api.Deps{Store: st, Auth: auth.Chain{keys}, Logger: logger})}
+	srv := &http.Server{Handler: a.Handler}
 	go srv.Serve(ln) //nolint:errcheck
 	defer srv.Close()
 	url := "http://" + ln.Addr().String() + "/api/v1/transactions"

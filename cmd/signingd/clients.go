@@ -74,7 +74,7 @@ func openClients(ctx context.Context, e env) (clientsDB, error) {
 	if err != nil {
 		return clientsDB{}, err
 	}
-	st := store.New(pool, nil)
+	st := store.New(pool, store.Jobs{})
 	if err := st.SyncOrganisations(ctx, cfg.Landscape.OrganisationNames()); err != nil {
 		pool.Close()
 		return clientsDB{}, err

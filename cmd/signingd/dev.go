@@ -317,18 +317,18 @@ func lastSegment(u string) string { return u[strings.LastIndexByte(u, '/')+1:] }
 type devCredentials struct{ clientID, secret, apiKey string }
 
 func devClient(ctx context.Context, a *app) (devCredentials, error) {
-	c, err := a.store.CreateClient(ctx, store.NewClientID(), "Demo ZAC (signingd dev)", devRSIN, auth.AllScopes)
+	c, err := a.Store.CreateClient(ctx, store.NewClientID(), "Demo ZAC (signingd dev)", devRSIN, auth.AllScopes)
 	if err != nil {
 		return devCredentials{}, err
 	}
 	cred := devCredentials{clientID: c.ClientID, secret: auth.GenerateSecret(), apiKey: auth.GenerateAPIKey()}
-	if err := a.store.AddClientSecret(ctx, c.ID, auth.SecretDigest(a.pepper, cred.secret), nil); err != nil {
+	if err := a.Store.AddClientSecret(ctx, c.ID, auth.SecretDigest(a.pepper, cred.secret), nil); err != nil {
 		return cred, err
 	}
-	if err := a.store.AddAPIKey(ctx, c.ID, auth.NewAPIKeys(a.store, a.pepper).Digest(cred.apiKey)); err != nil {
+	if err := a.Store.AddAPIKey(ctx, c.ID, auth.NewAPIKeys(a.Store, a.pepper).Digest(cred.apiKey)); err != nil {
 		return cred, err
 	}
-	return cred, a.store.InsertAudit(ctx, []store.AuditEntry{{At: time.Now(), Event: auth.EventClientCreated, ClientID: c.ClientID,
+	return cred, a.Store.InsertAudit(ctx, []store.AuditEntry{{At: time.Now(), Event: auth.EventClientCreated, ClientID: c.ClientID,
 		Method: "cli", Reason: "signingd dev demo client"}})
 }
 

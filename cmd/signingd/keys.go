@@ -50,7 +50,7 @@ func withKeyRing(ctx context.Context, e env, change func(*auth.KeyRing, *store.S
 		return err
 	}
 	defer pool.Close()
-	st := store.New(pool, nil)
+	st := store.New(pool, store.Jobs{})
 	ring, err := openKeyRing(ctx, cfg, st, logger)
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/signingd/signingd/api"
 	"github.com/signingd/signingd/config"
+	signingdapp "github.com/signingd/signingd/internal/app"
 	"github.com/signingd/signingd/metrics"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/providers/builtin"
@@ -89,16 +91,13 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) er
 // app is the service as serve assembles it between the open database and the listener; `signingd
 // dev` runs the same assembly, so what a new user tries is what production runs.
 type app struct {
+	*signingdapp.App
 	cfg      config.Config
 	logger   *slog.Logger
 	pool     *pgxpool.Pool
-	store    *store.Store
 	pepper   []byte
 	registry *zgw.Registry
-	jobs     *workflow.Client
-	workflow *workflow.Workflow
 	metrics  *metrics.Metrics
-	handler  http.Handler
 	closers  []func()
 }
 
@@ -109,9 +108,10 @@ func (a *app) close() {
 	}
 }
 
-// assemble builds the service on an open, migrated pool: store, ZGW registry, providers, jobs, the
-// built-in signer, authentication and the API handler. Background work (key rotation, the built-in
-// signer's ticks) runs until ctx ends. extra mounts more routes on the API's router.
+// assemble builds the service on an open, migrated pool with internal/app: the store, then on it
+// the ZGW registry, providers (the built-in signer among them), authentication and the API's
+// dependencies, then the workflow and the API handler. Background work (key rotation, the
+// built-in signer's ticks) runs until ctx ends. extra mounts more routes on the API's router.
 func assemble(ctx context.Context, cfg config.Config, logger *slog.Logger, pool *pgxpool.Pool, getenv func(string) string, extra ...func(*echo.Echo)) (_ *app, err error) {
 	a := &app{cfg: cfg, logger: logger, pool: pool}
 	defer func() {
@@ -119,16 +119,6 @@ func assemble(ctx context.Context, cfg config.Config, logger *slog.Logger, pool 
 			a.close()
 		}
 	}()
-	st := store.New(pool, nil)
-	a.store = st
-	if err := st.SyncOrganisations(ctx, cfg.Landscape.OrganisationNames()); err != nil {
-		return nil, err
-	}
-	pep, err := pepper(cfg)
-	if err != nil {
-		return nil, err
-	}
-	a.pepper = pep
 	registry, err := zgw.NewRegistry(cfg.Landscape.ZGW(), zgw.RegistryOptions{Logger: logger})
 	if err != nil {
 		return nil, err
@@ -139,70 +129,80 @@ func assemble(ctx context.Context, cfg config.Config, logger *slog.Logger, pool 
 		return nil, err
 	}
 	a.closers = append(a.closers, func() { _ = stopTracing(context.Background()) }) // best effort flush at exit
-	providers, err := buildProviders(cfg.Landscape, &http.Client{Transport: tracing.Transport(tp, nil), Timeout: time.Minute})
-	if err != nil {
-		return nil, err
-	}
 	m := metrics.New()
 	m.RegisterDatabase(pool)
 	a.metrics = m
-	wcfg := workflowConfig(cfg, logger, registry, providers)
+	wcfg := workflowConfig(cfg, logger, registry)
 	wcfg.Metrics, wcfg.Tracer = m, tp
 	wcfg.HTTPClient = &http.Client{Transport: tracing.Transport(tp, m.Transport(zgw.DefaultTransport()))}
-	jc, wf, err := workflow.New(pool, st, wcfg)
+	pep, err := pepper(cfg)
 	if err != nil {
 		return nil, err
 	}
-	a.jobs, a.workflow = jc, wf
-	st.SetJobs(jc)
-	mounts := []func(*echo.Echo){wf.MountWebhooks}
-	// The built-in signer tells the workflow of progress directly; the workflow reads providers from
-	// the same map, so adding it after the workflow exists is enough.
-	bp, mountBuiltin, err := setupBuiltin(ctx, cfg, st, wf.Progressed, logger)
-	if err != nil {
+	build := func(ctx context.Context, st *store.Store, progress signing.ProgressFunc) (signingdapp.Parts, error) {
+		if err := st.SyncOrganisations(ctx, cfg.Landscape.OrganisationNames()); err != nil {
+			return signingdapp.Parts{}, err
+		}
+		a.pepper = pep
+		providers, err := buildProviders(cfg.Landscape, &http.Client{Transport: tracing.Transport(tp, nil), Timeout: time.Minute})
+		if err != nil {
+			return signingdapp.Parts{}, err
+		}
+		var mounts []func(*echo.Echo)
+		bp, mountBuiltin, err := setupBuiltin(ctx, cfg, st, progress, logger)
+		if err != nil {
+			return signingdapp.Parts{}, err
+		}
+		if bp != nil {
+			providers[bp.Info().Name] = bp
+			mounts = append(mounts, mountBuiltin)
+		}
+		authn, mountAuth, err := setupAuth(ctx, cfg, st, pep, m, logger)
+		if err != nil {
+			return signingdapp.Parts{}, err
+		}
+		mounts = append(mounts, mountAuth)
+		mounts = append(mounts, extra...)
+		return signingdapp.Parts{Providers: providers, API: api.Deps{
+			Auth:           authn,
+			Metrics:        m,
+			ServeMetrics:   cfg.MetricsAddr == "",
+			Tracer:         tp,
+			Mounts:         mounts,
+			Expiry:         cfg.Workflow.Expiry,
+			Landscape:      cfg.Landscape,
+			CheckURL:       registry.CheckResource,
+			PublicURL:      cfg.PublicURL,
+			TrustedProxies: cfg.TrustedProxies,
+			BodyRules: []api.BodyRule{
+				{Prefix: "/sign/", Limit: builtin.MaxFormSize, Types: []string{"application/x-www-form-urlencoded"}},
+			},
+			Logger: logger,
+			Ready:  readiness(st, pool),
+		}}, nil
+	}
+	if a.App, err = signingdapp.New(ctx, signingdapp.Options{Pool: pool, Workflow: wcfg, Build: build}); err != nil {
 		return nil, err
 	}
-	if bp != nil {
-		providers[bp.Info().Name] = bp
-		mounts = append(mounts, mountBuiltin)
-	}
-	authn, mountAuth, err := setupAuth(ctx, cfg, st, pep, m, logger)
-	if err != nil {
-		return nil, err
-	}
-	mounts = append(mounts, mountAuth)
-	mounts = append(mounts, extra...)
-	migrationsOK := false
-	a.handler = api.New(api.Deps{
-		Store:          st,
-		Auth:           authn,
-		Metrics:        m,
-		ServeMetrics:   cfg.MetricsAddr == "",
-		Tracer:         tp,
-		Mounts:         mounts,
-		Expiry:         cfg.Workflow.Expiry,
-		Landscape:      cfg.Landscape,
-		CheckURL:       registry.CheckResource,
-		PublicURL:      cfg.PublicURL,
-		TrustedProxies: cfg.TrustedProxies,
-		BodyRules: []api.BodyRule{
-			{Prefix: "/sign/", Limit: builtin.MaxFormSize, Types: []string{"application/x-www-form-urlencoded"}},
-		},
-		Logger: logger,
-		Ready: func(ctx context.Context) error {
-			if err := st.Ping(ctx); err != nil {
+	return a, nil
+}
+
+// readiness answers /readyz: the database answers and its schema is current. The schema is checked
+// until it is found current once (it does not go back), by concurrent requests.
+func readiness(st *store.Store, pool *pgxpool.Pool) func(context.Context) error {
+	var migrationsOK atomic.Bool
+	return func(ctx context.Context) error {
+		if err := st.Ping(ctx); err != nil {
+			return err
+		}
+		if !migrationsOK.Load() {
+			if err := store.CheckMigrations(ctx, pool); err != nil {
 				return err
 			}
-			if !migrationsOK {
-				if err := store.CheckMigrations(ctx, pool); err != nil {
-					return err
-				}
-				migrationsOK = true
-			}
-			return nil
-		},
-	})
-	return a, nil
+			migrationsOK.Store(true)
+		}
+		return nil
+	}
 }
 
 // run listens on LISTEN_ADDR, starts the jobs and serves until ctx ends, then drains. serving, when
@@ -211,7 +211,7 @@ func (a *app) run(ctx context.Context, serving func(addr net.Addr)) error {
 	cfg, logger := a.cfg, a.logger
 	srv := &http.Server{
 		Addr:              cfg.ListenAddr,
-		Handler:           a.handler,
+		Handler:           a.Handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -222,11 +222,11 @@ func (a *app) run(ctx context.Context, serving func(addr net.Addr)) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	if err := a.jobs.Start(ctx); err != nil {
+	if err := a.Start(ctx); err != nil {
 		ln.Close()
 		return fmt.Errorf("start jobs: %w", err)
 	}
-	go a.workflow.EnsureKanalen(ctx, rsins(cfg.Landscape))
+	go a.Workflow.EnsureKanalen(ctx, rsins(cfg.Landscape))
 	if cfg.MetricsAddr != "" {
 		msrv := &http.Server{Addr: cfg.MetricsAddr, Handler: a.metrics.Handler(), ReadHeaderTimeout: 10 * time.Second}
 		go func() {
@@ -253,7 +253,7 @@ func (a *app) run(ctx context.Context, serving func(addr net.Addr)) error {
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(sctx)
-	if jerr := a.jobs.Stop(sctx); jerr != nil {
+	if jerr := a.Stop(sctx); jerr != nil {
 		err = errors.Join(err, fmt.Errorf("stop jobs: %w", jerr))
 	}
 	logger.Info("stopped")
@@ -279,10 +279,10 @@ func migrate(ctx context.Context, getenv func(string) string, stderr io.Writer) 
 }
 
 // workflowConfig turns the process configuration into the job client's.
-func workflowConfig(cfg config.Config, logger *slog.Logger, reg *zgw.Registry, providers map[string]signing.Provider) workflow.Config {
+func workflowConfig(cfg config.Config, logger *slog.Logger, reg *zgw.Registry) workflow.Config {
 	w := cfg.Workflow
 	return workflow.Config{
-		Workers: cfg.Workers, Logger: logger, Registry: reg, Providers: providers,
+		Workers: cfg.Workers, Logger: logger, Registry: reg,
 		Drift: signing.DriftPolicy(w.DriftPolicy), BlobRetention: w.BlobRetention,
 		RetryBase: w.RetryBase, RetryMax: w.RetryMax, MaxAttempts: w.MaxAttempts, LockRetry: w.LockRetry,
 		LockWaitMax: w.LockWaitMax, ForceUnlockAfter: w.ForceUnlockAfter,

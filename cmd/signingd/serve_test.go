@@ -63,7 +63,7 @@ func TestServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	st := store.New(pool, nil)
+	st := store.New(pool, store.Jobs{})
 	c, err := st.CreateClient(context.Background(), store.NewClientID(), "ZAC", "002220647", auth.AllScopes)
 	if err != nil {
 		t.Fatal(err)

@@ -67,7 +67,7 @@ func setup(t *testing.T) *env {
 			panic(err)
 		}
 	})
-	e := &env{st: store.New(dbtest.Pool(t), nil), outbox: NewOutbox(), clock: &clock{t: time.Now().UTC()}, progress: make(chan string, 100)}
+	e := &env{st: store.New(dbtest.Pool(t), store.Jobs{}), outbox: NewOutbox(), clock: &clock{t: time.Now().UTC()}, progress: make(chan string, 100)}
 	router := echo.New()
 	srv := httptest.NewServer(router)
 	t.Cleanup(srv.Close)

@@ -1,0 +1,81 @@
+package workflow
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/store"
+	"github.com/signingd/signingd/zgw"
+)
+
+func TestDecide(t *testing.T) {
+	t.Parallel()
+	unavailable := &zgw.Error{Op: "retrieve", Status: 503}
+	badRequest := &zgw.Error{Op: "retrieve", Status: 400}
+	tests := []struct {
+		name          string
+		step          string
+		err           error
+		attempt, max  int
+		result, reden string
+	}{
+		{"done", "fetch", nil, 1, 12, resultOK, ""},
+		{"too late to matter", "upload", fmt.Errorf("advance: %w", store.ErrStale), 12, 12, resultOK, ""},
+		{"locked by someone else waits, even on the last attempt", "upload", failAt(signing.StepUpload, "Besluit", errLocked), 12, 12, resultWaiting, ""},
+		{"a transient error is retried", "fetch", failAt(signing.StepFetch, "Besluit", unavailable), 3, 12, resultRetry, ""},
+		{"a transient error on the last attempt aborts naming step and document", "fetch", failAt(signing.StepFetch, "Besluit", unavailable), 12, 12,
+			resultFailed, "Technische fout bij het ophalen van document Besluit"},
+		{"a permanent ZGW error aborts at once", "fetch", failAt(signing.StepFetch, "Besluit", badRequest), 1, 12,
+			resultFailed, "Technische fout bij het ophalen van document Besluit"},
+		{"a permanent provider error aborts at once", "create", failAt(signing.StepCreate, "", fmt.Errorf("refused: %w", signing.ErrPermanent)), 1, 12,
+			resultFailed, signing.RedenTechnical(signing.StepCreate, "")},
+		{"not found is permanent", "progress", failAt(signing.StepProgress, "", &signing.Error{Code: signing.ENOTFOUND}), 1, 12,
+			resultFailed, signing.RedenTechnical(signing.StepProgress, "")},
+		{"a changed document aborts with the drift reden", "upload", failAt(signing.StepUpload, "Besluit", fmt.Errorf("versie 2 signed: %w", errDrift)), 1, 12,
+			resultFailed, "Document is gewijzigd tijdens het ondertekenen"},
+		{"a lock never released aborts with its own reden", "upload", failAt(signing.StepUpload, "Besluit",
+			&abortError{reden: redenLockedByOther + ": Besluit", err: errors.New("locked for 24h0m0s")}), 1, 12,
+			resultFailed, "Document is vergrendeld door een ander: Besluit"},
+		{"notify never aborts: the transaction ends already", "notify", badRequest, 100, 100, resultRetry, ""},
+		{"abort never aborts", "abort", unavailable, 12, 12, resultRetry, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := decide(tt.step, tt.err, tt.attempt, tt.max)
+			if d.result != tt.result || d.reden != tt.reden {
+				t.Fatalf("decide = %q %q, want %q %q", d.result, d.reden, tt.result, tt.reden)
+			}
+		})
+	}
+}
+
+func TestNextPollStopsAtTheDeadline(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC)
+	if got := nextPoll(time.Minute, now.Add(time.Hour), now).ScheduledAt; !got.Equal(now.Add(time.Minute)) {
+		t.Errorf("far from the deadline: poll at %s, want after the interval", got)
+	}
+	deadline := now.Add(20 * time.Second)
+	if got := nextPoll(time.Minute, deadline, now).ScheduledAt; !got.Equal(deadline.Add(time.Second)) {
+		t.Errorf("near the deadline: poll at %s, want just after the deadline %s", got, deadline)
+	}
+}
+
+func TestRetryPolicyHonoursRetryAfter(t *testing.T) {
+	t.Parallel()
+	p := &retryPolicy{base: time.Second, max: 10 * time.Minute}
+	err := fmt.Errorf("%w [retry-after %dms]", &zgw.Error{Status: 429}, (90 * time.Second).Milliseconds())
+	job := &rivertype.JobRow{Attempt: 1, Errors: []rivertype.AttemptError{{Error: err.Error()}}}
+	if got := time.Until(p.NextRetry(job)); got < 89*time.Second {
+		t.Errorf("retry in %s, want at least the 90 s the server asked", got)
+	}
+	job = &rivertype.JobRow{Attempt: 30}
+	if got := time.Until(p.NextRetry(job)); got > 10*time.Minute || got < 5*time.Minute-time.Second {
+		t.Errorf("retry in %s after many attempts, want between half the maximum and the maximum", got)
+	}
+}
