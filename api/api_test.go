@@ -36,8 +36,9 @@ type env struct {
 }
 
 type options struct {
-	ready    func(context.Context) error
-	checkURL api.URLChecker
+	providers map[string]signing.Provider
+	ready     func(context.Context) error
+	checkURL  api.URLChecker
 }
 
 func setup(t testing.TB, opts ...func(*options)) *env {
@@ -52,7 +53,7 @@ func setup(t testing.TB, opts ...func(*options)) *env {
 	a, err := app.New(context.Background(), app.Options{Pool: pool,
 		Build: func(_ context.Context, st *store.Store, _ signing.ProgressFunc) (app.Parts, error) {
 			keys = auth.NewAPIKeys(st, []byte("test pepper"))
-			return app.Parts{API: api.Deps{Auth: auth.Chain{keys}, PublicURL: "http://signingd.test", Ready: o.ready, CheckURL: o.checkURL}}, nil
+			return app.Parts{Providers: o.providers, API: api.Deps{Auth: auth.Chain{keys}, PublicURL: "http://signingd.test", Ready: o.ready, CheckURL: o.checkURL}}, nil
 		}})
 	if err != nil {
 		t.Fatal(err)

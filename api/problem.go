@@ -45,7 +45,7 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		p := toProblem(err)
 		p.Instance = "urn:request:" + c.Response().Header().Get(echo.HeaderXRequestID)
 		if p.Status >= 500 {
-			loggerFrom(c.Request().Context(), logger).Error("request failed", "error", err, "status", p.Status)
+			loggerFrom(c.Request().Context(), logger).Error("request failed", "err", err, "status", p.Status)
 		}
 		if p.Status == http.StatusUnauthorized {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)

@@ -115,7 +115,7 @@ func New(d Deps) *echo.Echo {
 	e.Use(requestLogger(d.Logger))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisablePrintStack: true,
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-			d.Logger.Error("panic", "error", err, "stack", string(stack))
+			d.Logger.Error("panic", "err", err, "stack", string(stack))
 			return err
 		}}))
 
@@ -125,7 +125,7 @@ func New(d Deps) *echo.Echo {
 		defer cancel()
 		if d.Ready != nil {
 			if err := d.Ready(ctx); err != nil {
-				d.Logger.Warn("not ready", "error", err)
+				d.Logger.Warn("not ready", "err", err)
 				return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": readyReason(err)})
 			}
 		}

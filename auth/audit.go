@@ -76,7 +76,7 @@ func (a *Auditor) Record(e store.AuditEntry) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := a.st.InsertAudit(ctx, []store.AuditEntry{e}); err != nil {
-			a.logger.Error("write auth audit trail", "error", err, "entries", 1)
+			a.logger.Error("write auth audit trail", "err", err, "entries", 1)
 		}
 		return
 	}
@@ -157,7 +157,7 @@ func (a *Auditor) run() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := a.st.InsertAudit(ctx, batch); err != nil {
-			a.logger.Error("write auth audit trail", "error", err, "entries", len(batch))
+			a.logger.Error("write auth audit trail", "err", err, "entries", len(batch))
 		}
 		batch = batch[:0]
 	}

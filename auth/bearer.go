@@ -136,7 +136,7 @@ func (b *Bearer) Authenticate(ctx context.Context, r *http.Request) (Principal, 
 		}
 		var ie *errInternal
 		if errors.As(err, &ie) {
-			b.logger.Error("bearer validation failed", "error", ie.error)
+			b.logger.Error("bearer validation failed", "err", ie.error)
 			return Principal{}, &signing.Error{Code: signing.EUNAVAILABLE, Message: "Token validation is unavailable; retry later."}
 		}
 		b.logger.Debug("bearer token refused", "reason", err.Error())

@@ -27,7 +27,7 @@ func (c *Changes) Watch(ctx context.Context, st *store.Store, logger *slog.Logge
 	st.ListenAuthChanges(ctx, c.changed, func(err error) {
 		m.AuthListening(err == nil)
 		if err != nil {
-			logger.Warn("not listening for revocations; other replicas' revocations take effect within "+RevocationCacheTTL.String(), "error", err)
+			logger.Warn("not listening for revocations; other replicas' revocations take effect within "+RevocationCacheTTL.String(), "err", err)
 			return
 		}
 		c.clients.Add(1)

@@ -91,7 +91,7 @@ func writeError(c echo.Context, e *oauthError) error {
 func (s *Service) refuse(c echo.Context, clientID, method string, e *oauthError) error {
 	reason := e.reason
 	if e.status >= 500 {
-		s.o.Logger.Error("token service", "error", reason)
+		s.o.Logger.Error("token service", "err", reason)
 		reason, e.desc = "internal error", ""
 	}
 	s.audit.Record(store.AuditEntry{At: s.o.Now(), Event: EventRefused, ClientID: clientID, Address: clientip.From(c.Request()),

@@ -269,7 +269,7 @@ func (k *KeyRing) keys(ctx context.Context) *keySet {
 	}
 	defer k.mu.Unlock()
 	if err := k.reload(ctx); err != nil {
-		k.logger.Warn("reload signing keys", "error", err)
+		k.logger.Warn("reload signing keys", "err", err)
 		// Try again after another interval rather than on every request.
 		stale := *set
 		stale.loaded = k.now()
@@ -296,7 +296,7 @@ func (k *KeyRing) lookup(ctx context.Context, kid string) (*signingKey, bool) {
 	err := k.reload(ctx)
 	k.mu.Unlock()
 	if err != nil {
-		k.logger.Warn("reload signing keys", "error", err)
+		k.logger.Warn("reload signing keys", "err", err)
 		return nil, false
 	}
 	sk, ok := k.set.Load().byKID[kid]
@@ -340,16 +340,16 @@ func (k *KeyRing) Run(ctx context.Context) {
 			case err == nil:
 				k.logger.Info("signing keys rotated on schedule")
 			case !errors.Is(err, store.ErrNotDue):
-				k.logger.Error("rotate signing keys", "error", err)
+				k.logger.Error("rotate signing keys", "err", err)
 			}
 		}
 		k.mu.Lock()
 		if err := k.reload(ctx); err != nil && ctx.Err() == nil {
-			k.logger.Warn("reload signing keys", "error", err)
+			k.logger.Warn("reload signing keys", "err", err)
 		}
 		k.mu.Unlock()
 		if err := k.st.PruneAuth(ctx, k.now()); err != nil && ctx.Err() == nil {
-			k.logger.Warn("prune auth tables", "error", err)
+			k.logger.Warn("prune auth tables", "err", err)
 		}
 	}
 }

@@ -218,6 +218,8 @@ func newEnv(t testing.TB, o envOptions) *env {
 	prov := simulated.New(simulated.Config{BaseURL: vsrv.URL, WebhookSecret: webhookSecret, PollInterval: 2 * time.Second})
 	cfg := workflow.Config{
 		Workers: 20, Logger: logger, Registry: reg,
+		// The provider as a test's jobs option may wrap it; the assembly hands these over.
+		Providers:         map[string]signing.Provider{simulated.Name: prov},
 		HTTPClient:        &http.Client{Timeout: 5 * time.Second},
 		RetryBase:         50 * time.Millisecond,
 		RetryMax:          time.Second,
@@ -229,7 +231,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 		o.jobs(&cfg)
 	}
 	a := e.assemble(pool, land, cfg, func(*store.Store, signing.ProgressFunc) (app.Parts, error) {
-		return app.Parts{Providers: map[string]signing.Provider{simulated.Name: prov}, API: api.Deps{
+		return app.Parts{Providers: cfg.Providers, API: api.Deps{
 			Landscape: land, CheckURL: reg.CheckResource, PublicURL: "http://signingd.test", Logger: logger, Expiry: o.expiry,
 		}}, nil
 	})

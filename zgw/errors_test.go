@@ -200,3 +200,28 @@ func TestRetryAfterParsing(t *testing.T) {
 		}
 	}
 }
+
+// countingReader counts its reads in a plain field, so that the race detector sees a read after
+// the caller took the reader back.
+type countingReader struct{ reads int }
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	r.reads++
+	n := min(len(p), 512)
+	clear(p[:n])
+	return n, nil
+}
+
+// TestFailedUploadStopsReadingContent: when the DRC answers before reading the body, the content
+// is no longer read once UpdateEIO returns (the caller closes it then; run with -race).
+func TestFailedUploadStopsReadingContent(t *testing.T) {
+	cl, eio := fakeClient(t, func(w http.ResponseWriter, r *http.Request) {
+		problem(w, 400, "invalid")
+	})
+	content := &countingReader{}
+	_, err := cl.UpdateEIO(context.Background(), eio, "abc", EIOFields{Titel: "x"}, &Content{Reader: content, Size: 4 << 20})
+	if err == nil {
+		t.Fatal("upload refused by the DRC succeeded")
+	}
+	content.reads = -1 // the caller owns the reader again
+}
