@@ -27,7 +27,7 @@ func (wf *Workflow) abort(ctx context.Context, job *river.Job[store.AbortArgs], 
 				if !last && !permanent(err) {
 					return fmt.Errorf("cancel at provider: %w", err)
 				}
-				log.Error("cancel at provider failed; giving up on it", "err", err)
+				log.ErrorContext(ctx, "cancel at provider failed; giving up on it", "err", err)
 			}
 		}
 	}
@@ -37,7 +37,7 @@ func (wf *Workflow) abort(ctx context.Context, job *river.Job[store.AbortArgs], 
 			if !last && !permanent(err) {
 				return fmt.Errorf("release the evidence document: %w", err)
 			}
-			log.Error("an incomplete evidence document may be left in the DRC", "err", err)
+			log.ErrorContext(ctx, "an incomplete evidence document may be left in the DRC", "err", err)
 		}
 	}
 	for _, d := range w.Docs {
@@ -57,7 +57,7 @@ func (wf *Workflow) abort(ctx context.Context, job *river.Job[store.AbortArgs], 
 			if !last {
 				return fmt.Errorf("release lock of document %d: %w", d.Position, err)
 			}
-			log.Error("releasing lock failed; giving up on it", "document", d.Position, "err", err)
+			log.ErrorContext(ctx, "releasing lock failed; giving up on it", "document", d.Position, "err", err)
 		}
 		if done != nil {
 			if err := wf.store.SetUploaded(ctx, id, d.Position, done.Versie, wf.cfg.Now().UTC()); err != nil {
@@ -74,7 +74,7 @@ func (wf *Workflow) abort(ctx context.Context, job *river.Job[store.AbortArgs], 
 		return wf.store.WriteNotification(ctx, tx, id, signing.ActieAfgebroken, message(w, signing.ActieAfgebroken, w.Reden, now), now)
 	})
 	if err == nil {
-		log.Info("transaction aborted; notifying", "reden", w.Reden)
+		log.InfoContext(ctx, "transaction aborted; notifying", "reden", w.Reden)
 	}
 	return err
 }

@@ -267,7 +267,7 @@ func (w *cleanupWorker) Work(ctx context.Context, _ *river.Job[CleanupArgs]) err
 		return err
 	}
 	if n > 0 {
-		w.wf.log.Info("deleted stored content of finished transactions", "blobs", n)
+		w.wf.log.InfoContext(ctx, "deleted stored content of finished transactions", "blobs", n)
 	}
 	return nil
 }

@@ -93,7 +93,7 @@ func (wf *Workflow) createEvidence(ctx context.Context, c *zgw.Client, w store.W
 		if !errors.Is(err, errEvidenceTaken) {
 			return u, err
 		}
-		log.Info("evidence identificatie taken by a document of an earlier run; looking it up again", "identificatie", ident)
+		log.InfoContext(ctx, "evidence identificatie taken by a document of an earlier run; looking it up again", "identificatie", ident)
 	}
 	return "", failAt(signing.StepEvidence, "", fmt.Errorf("evidence document %s: the DRC refuses its identificatie but does not list it", ident))
 }
@@ -139,13 +139,13 @@ func (wf *Workflow) newEvidence(ctx context.Context, c *zgw.Client, w store.Work
 			// Aborted meanwhile; the abort may have looked before this document existed. Leave
 			// nothing locked or incomplete behind.
 			if derr := wf.dropEvidence(context.WithoutCancel(ctx), c, id, eio, eio.Lock, ev.stored(), log); derr != nil {
-				log.Error("an incomplete evidence document may be left in the DRC", "evidence", eio.URL, "err", derr)
+				log.ErrorContext(ctx, "an incomplete evidence document may be left in the DRC", "evidence", eio.URL, "err", derr)
 			}
 		}
 		return "", err
 	}
 	up.url, up.lock = eio.URL, eio.Lock
-	log.Info("evidence document created; uploading its parts", "evidence", eio.URL, "parts", len(eio.Bestandsdelen))
+	log.InfoContext(ctx, "evidence document created; uploading its parts", "evidence", eio.URL, "parts", len(eio.Bestandsdelen))
 	return wf.finishEvidence(ctx, c, id, eio, eio.Lock, ev, log)
 }
 
@@ -167,7 +167,7 @@ func (wf *Workflow) recoverEvidence(ctx context.Context, c *zgw.Client, id uuid.
 		}
 		switch {
 		case evidenceComplete(eio):
-			log.Info("found the complete evidence document of an earlier run", "evidence", eio.URL)
+			log.InfoContext(ctx, "found the complete evidence document of an earlier run", "evidence", eio.URL)
 			return eio.URL, wf.store.SetEvidenceURL(ctx, id, eio.URL, wf.cfg.Now().UTC())
 		case eio.Locked:
 			lock := eio.PartsLock()
@@ -188,7 +188,7 @@ func (wf *Workflow) recoverEvidence(ctx context.Context, c *zgw.Client, id uuid.
 				}
 				up.url, up.lock = eio.URL, lock
 			}
-			log.Info("resuming the upload of the evidence document", "evidence", eio.URL, "parts", len(eio.Bestandsdelen),
+			log.InfoContext(ctx, "resuming the upload of the evidence document", "evidence", eio.URL, "parts", len(eio.Bestandsdelen),
 				"done", countDone(eio))
 			u, err := wf.finishEvidence(ctx, c, id, eio, lock, ev, log)
 			if zgw.IsWrongLock(err) {
@@ -244,7 +244,7 @@ func (wf *Workflow) finishEvidence(ctx context.Context, c *zgw.Client, id uuid.U
 	if final.Locked || !evidenceComplete(final) {
 		return "", failAt(signing.StepEvidence, "", fmt.Errorf("the DRC shows evidence document %s incomplete after its upload", final.URL))
 	}
-	log.Info("evidence document uploaded", "evidence", final.URL)
+	log.InfoContext(ctx, "evidence document uploaded", "evidence", final.URL)
 	return final.URL, wf.store.SetEvidenceURL(ctx, id, final.URL, wf.cfg.Now().UTC())
 }
 
@@ -258,7 +258,7 @@ func (wf *Workflow) forceOpenEvidence(ctx context.Context, c *zgw.Client, id uui
 		since = *requested
 	}
 	if age := now.Sub(since); age < wf.cfg.ForceUnlockAfter {
-		log.Info("evidence document locked by a lock of ours whose id was lost; waiting before forcing it open",
+		log.InfoContext(ctx, "evidence document locked by a lock of ours whose id was lost; waiting before forcing it open",
 			"evidence", eio.URL, "force_in", (wf.cfg.ForceUnlockAfter - age).Round(time.Second).String())
 		return errLocked
 	}
@@ -277,7 +277,7 @@ func (wf *Workflow) forceOpenEvidence(ctx context.Context, c *zgw.Client, id uui
 	}); err != nil {
 		return err
 	}
-	log.Warn("forced open the evidence document locked by a lock of ours whose id was lost", "evidence", eio.URL)
+	log.WarnContext(ctx, "forced open the evidence document locked by a lock of ours whose id was lost", "evidence", eio.URL)
 	return nil
 }
 
@@ -306,7 +306,7 @@ func (wf *Workflow) discardEvidence(ctx context.Context, c *zgw.Client, id uuid.
 	}); err != nil {
 		return err
 	}
-	log.Warn("deleted the incomplete evidence document of an interrupted upload; creating it again", "evidence", eio.URL)
+	log.WarnContext(ctx, "deleted the incomplete evidence document of an interrupted upload; creating it again", "evidence", eio.URL)
 	return wf.store.ClearEvidenceUpload(ctx, id)
 }
 
@@ -371,7 +371,7 @@ func (wf *Workflow) dropEvidence(ctx context.Context, c *zgw.Client, id uuid.UUI
 	}); err != nil {
 		return err
 	}
-	log.Warn("deleted the evidence document of an aborted transaction whose upload never completed", "evidence", eio.URL)
+	log.WarnContext(ctx, "deleted the evidence document of an aborted transaction whose upload never completed", "evidence", eio.URL)
 	return wf.store.ClearEvidenceUpload(ctx, id)
 }
 

@@ -41,7 +41,7 @@ func (wf *Workflow) evidence(ctx context.Context, job *river.Job[EvidenceArgs], 
 				return failAt(signing.StepEvidence, "", err)
 			}
 		}
-		log.Info("evidence document linked to the zaak", "evidence", eioURL)
+		log.InfoContext(ctx, "evidence document linked to the zaak", "evidence", eioURL)
 	}
 	return end(ctx, wf, job, store.Step{From: signing.StateUploading, To: signing.StateNotifying,
 		Event: signing.EventStateChanged, Actor: actor, Now: now, Next: NotifyArgs{TransactionID: id},
@@ -135,7 +135,7 @@ func (wf *Workflow) EnsureKanalen(ctx context.Context, rsins []string) {
 			continue
 		}
 		if err := wf.ensureKanaal(ctx, wf.zgw(rsin)); err != nil {
-			wf.log.Warn("kanaal not ensured at start", "rsin", rsin, "err", err)
+			wf.log.WarnContext(ctx, "kanaal not ensured at start", "rsin", rsin, "err", err)
 		}
 	}
 }

@@ -67,7 +67,7 @@ func (wf *Workflow) fetch(ctx context.Context, job *river.Job[store.FetchDocumen
 		}); err != nil {
 			return err
 		}
-		log.Info("document fetched", "document", d.Position, "versie", d.Versie, "size", blob.Size)
+		log.InfoContext(ctx, "document fetched", "document", d.Position, "versie", d.Versie, "size", blob.Size)
 	}
 	return end(ctx, wf, job, store.Step{From: signing.StateFetching, Next: CreateSigningArgs{TransactionID: id}}, nil)
 }

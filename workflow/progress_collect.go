@@ -32,7 +32,7 @@ func (wf *Workflow) progress(ctx context.Context, job *river.Job[CheckProgressAr
 	}
 	now := wf.cfg.Now().UTC()
 	if !now.Before(w.Deadline) {
-		log.Info("transaction expired")
+		log.InfoContext(ctx, "transaction expired")
 		return abortFrom(ctx, wf, job, signing.RedenExpired, map[string]any{"deadline": w.Deadline}, now)
 	}
 	p, err := wf.provider(w.Provider)
@@ -53,7 +53,7 @@ func (wf *Workflow) progress(ctx context.Context, job *river.Job[CheckProgressAr
 				Event: signing.EventStateChanged, Actor: actor, Now: now, Next: CollectArgs{TransactionID: id}}); err != nil {
 				return err
 			}
-			log.Info("all signers signed")
+			log.InfoContext(ctx, "all signers signed")
 		case signing.ProgressDeclined:
 			position, reason := 0, prog.Reden
 			for _, sp := range prog.Signers {
@@ -67,7 +67,7 @@ func (wf *Workflow) progress(ctx context.Context, job *river.Job[CheckProgressAr
 			if err := wf.store.Abort(ctx, tx, id, signing.RedenDeclined(position, reason), signing.EventAborting, "provider", nil, now); err != nil {
 				return err
 			}
-			log.Info("signer declined")
+			log.InfoContext(ctx, "signer declined")
 		case signing.ProgressCancelled:
 			if err := wf.store.Abort(ctx, tx, id, "Ingetrokken bij de ondertekenaanbieder", signing.EventAborting, "provider", nil, now); err != nil {
 				return err
@@ -134,7 +134,7 @@ func (wf *Workflow) collect(ctx context.Context, job *river.Job[CollectArgs], lo
 			}
 		}
 	}
-	log.Info("signed documents collected")
+	log.InfoContext(ctx, "signed documents collected")
 	return end(ctx, wf, job, store.Step{From: signing.StateCollecting, To: signing.StateUploading,
 		Event: signing.EventStateChanged, Actor: actor, Now: wf.cfg.Now().UTC(), Next: UploadArgs{TransactionID: id}}, nil)
 }

@@ -98,7 +98,7 @@ func (wf *Workflow) uploadDocument(ctx context.Context, c *zgw.Client, w store.W
 	if uerr != nil {
 		return fmt.Errorf("unlock: %w", uerr) // the stored lock id lets the retry release it
 	}
-	log.Info("signed document uploaded", "document", d.Position, "versie", res.Versie)
+	log.InfoContext(ctx, "signed document uploaded", "document", d.Position, "versie", res.Versie)
 	return wf.store.SetUploaded(ctx, id, d.Position, res.Versie, now)
 }
 
@@ -124,12 +124,12 @@ func (wf *Workflow) releaseEarlierLock(ctx context.Context, c *zgw.Client, id uu
 			return nil, fmt.Errorf("finish the interrupted upload: %w", err)
 		}
 		if done != nil {
-			log.Info("finished the interrupted upload in parts", "document", d.Position, "versie", done.Versie)
+			log.InfoContext(ctx, "finished the interrupted upload in parts", "document", d.Position, "versie", done.Versie)
 		}
 	} else if err := c.Unlock(ctx, d.URL, d.LockID); err != nil && !zgw.IsWrongLock(err) {
 		return nil, fmt.Errorf("release earlier lock: %w", err)
 	} else {
-		log.Info("released lock of an interrupted upload", "document", d.Position)
+		log.InfoContext(ctx, "released lock of an interrupted upload", "document", d.Position)
 	}
 	if err := wf.store.ClearLock(ctx, id, d.Position); err != nil {
 		return nil, err
@@ -152,9 +152,9 @@ func (wf *Workflow) acquireLock(ctx context.Context, c *zgw.Client, id uuid.UUID
 			// Cancelled meanwhile: the abort did not know this lock, so release it here. The
 			// intent stays until the unlock is known to have worked.
 			if uerr := c.Unlock(context.WithoutCancel(ctx), d.URL, lock); uerr != nil {
-				log.Warn("unlock after cancel failed", "document", d.Position, "err", uerr)
+				log.WarnContext(ctx, "unlock after cancel failed", "document", d.Position, "err", uerr)
 			} else if cerr := wf.store.ClearLock(context.WithoutCancel(ctx), id, d.Position); cerr != nil {
-				log.Warn("forgetting the lock intent failed", "document", d.Position, "err", cerr)
+				log.WarnContext(ctx, "forgetting the lock intent failed", "document", d.Position, "err", cerr)
 			}
 			return "", err
 		}
@@ -194,7 +194,7 @@ func (wf *Workflow) acquireLock(ctx context.Context, c *zgw.Client, id uuid.UUID
 func (wf *Workflow) lostLock(ctx context.Context, c *zgw.Client, id uuid.UUID, d store.WorkDocument, requested time.Time, log *slog.Logger) (string, error) {
 	now := wf.cfg.Now().UTC()
 	if age := now.Sub(requested); age < wf.cfg.ForceUnlockAfter {
-		log.Info("document locked, perhaps by a lock of ours whose id was lost; waiting before forcing it open",
+		log.InfoContext(ctx, "document locked, perhaps by a lock of ours whose id was lost; waiting before forcing it open",
 			"document", d.Position, "force_in", (wf.cfg.ForceUnlockAfter - age).Round(time.Second).String())
 		return "", errLocked
 	}
@@ -217,7 +217,7 @@ func (wf *Workflow) lostLock(ctx context.Context, c *zgw.Client, id uuid.UUID, d
 	if err := wf.store.ClearLock(ctx, id, d.Position); err != nil {
 		return "", err
 	}
-	log.Warn("forced open a document locked by a lock of ours whose id was lost", "document", d.Position,
+	log.WarnContext(ctx, "forced open a document locked by a lock of ours whose id was lost", "document", d.Position,
 		"lock_requested_at", requested)
 	d.LockRequestedAt = nil
 	return wf.acquireLock(ctx, c, id, d, log)
@@ -236,9 +236,9 @@ func (wf *Workflow) releaseLostLock(ctx context.Context, c *zgw.Client, id uuid.
 			if !last && !zgw.IsPermanent(err) {
 				return fmt.Errorf("force unlock of document %d: %w", d.Position, err)
 			}
-			log.Error("document may stay locked by a lock of ours whose id was lost", "document", d.Position, "err", err)
+			log.ErrorContext(ctx, "document may stay locked by a lock of ours whose id was lost", "document", d.Position, "err", err)
 		} else {
-			log.Warn("forced open a document locked by a lock of ours whose id was lost", "document", d.Position)
+			log.WarnContext(ctx, "forced open a document locked by a lock of ours whose id was lost", "document", d.Position)
 		}
 	}
 	return wf.store.ClearLock(ctx, id, d.Position)

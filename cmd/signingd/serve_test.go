@@ -4,15 +4,19 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/signingd/signingd/api"
 	"github.com/signingd/signingd/auth"
 	"github.com/signingd/signingd/config"
 	"github.com/signingd/signingd/store"
@@ -251,4 +255,32 @@ func TestServeRefusesWithoutKeys(t *testing.T) {
 	if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM settings").Scan(&n); err != nil || n != 0 {
 		t.Errorf("settings rows: %d (%v)", n, err)
 	}
+}
+
+// TestReadyzConcurrently hits /readyz from many clients at once, as load balancers do: every one is
+// answered ready while they share the schema check (an atomic; the pool orders these requests too
+// much for -race to catch the old plain bool here).
+func TestReadyzConcurrently(t *testing.T) {
+	pool := dbtest.Pool(t)
+	st := store.New(pool, store.Jobs{})
+	srv := httptest.NewServer(api.New(api.Deps{Store: st, Ready: readiness(st, pool), Logger: slog.New(slog.DiscardHandler)}))
+	defer srv.Close()
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range 32 {
+		wg.Go(func() {
+			<-start
+			res, err := http.Get(srv.URL + "/readyz")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				t.Errorf("/readyz: %d", res.StatusCode)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
 }
