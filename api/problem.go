@@ -113,3 +113,12 @@ func fromHTTPError(e *echo.HTTPError) problem {
 	}
 	return p
 }
+
+// respondProblem writes err as problem+json without logging it: for expected answers, such as a
+// 503 that asks the caller to retry.
+func respondProblem(c echo.Context, err error) error {
+	p := toProblem(err)
+	p.Instance = "urn:request:" + c.Response().Header().Get(echo.HeaderXRequestID)
+	c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
+	return c.JSON(p.Status, p)
+}

@@ -49,10 +49,10 @@ func (d *Deps) webhook(c echo.Context) error {
 		// the commit that stores its reference. Let it retry rather than lose the news until the
 		// next poll; transactions are never deleted, so this does not repeat for ever.
 		c.Response().Header().Set("Retry-After", "1")
-		return &signing.Error{Code: signing.EUNAVAILABLE, Message: "Unknown signing; try again shortly."}
+		return respondProblem(c, &signing.Error{Code: signing.EUNAVAILABLE, Message: "Unknown signing; try again shortly."})
 	case err != nil:
 		loggerFrom(ctx, d.Logger).ErrorContext(ctx, "webhook: queue status check", "provider", name, "err", err)
-		return &signing.Error{Code: signing.EUNAVAILABLE, Message: "Try again later."}
+		return respondProblem(c, &signing.Error{Code: signing.EUNAVAILABLE, Message: "Try again later."})
 	}
 	return c.NoContent(http.StatusAccepted)
 }

@@ -3,6 +3,7 @@ package api_test
 import (
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/providers/simulated"
@@ -13,7 +14,7 @@ func TestWebhookAnswersProblems(t *testing.T) {
 	const secret = "webhook secret"
 	prov := simulated.New(simulated.Config{BaseURL: "http://vendor.invalid", WebhookSecret: secret})
 	e := setup(t, func(o *options) { o.providers = map[string]signing.Provider{simulated.Name: prov} })
-	unknown, _ := json.Marshal(map[string]string{"signing_id": "never-created"})
+	unknown, _ := json.Marshal(map[string]string{"signing_id": "never-created", "sent_at": time.Now().UTC().Format(time.RFC3339)})
 	tests := []struct {
 		name, provider string
 		body           []byte
