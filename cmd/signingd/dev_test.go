@@ -211,14 +211,17 @@ func TestDevBuiltin(t *testing.T) {
 			Kenmerken map[string]string `json:"kenmerken"`
 		} `json:"message"`
 	}
-	_, body = httpDo(t, nil, http.MethodGet, deliveries, nil)
-	if err := json.Unmarshal([]byte(body), &ds); err != nil {
-		t.Fatalf("deliveries: %v %s", err, body)
-	}
+	// the simulator records a delivery once the callback answered, a moment after dev printed it
 	n := 0
-	for _, dl := range ds {
-		if dl.Delivered && dl.Message.Actie == "OndertekenenVoltooid" && dl.Message.Kenmerken["transaction_id"] == id {
-			n++
+	for deadline := time.Now().Add(10 * time.Second); n == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		_, body = httpDo(t, nil, http.MethodGet, deliveries, nil)
+		if err := json.Unmarshal([]byte(body), &ds); err != nil {
+			t.Fatalf("deliveries: %v %s", err, body)
+		}
+		for _, dl := range ds {
+			if dl.Delivered && dl.Message.Actie == "OndertekenenVoltooid" && dl.Message.Kenmerken["transaction_id"] == id {
+				n++
+			}
 		}
 	}
 	if n != 1 {
