@@ -19,8 +19,10 @@ import (
 
 	"github.com/signingd/signingd/api"
 	"github.com/signingd/signingd/auth"
+	"github.com/signingd/signingd/config"
 	"github.com/signingd/signingd/internal/app"
 	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/signing/providers/simulated"
 	"github.com/signingd/signingd/store"
 	"github.com/signingd/signingd/store/dbtest"
 )
@@ -39,6 +41,7 @@ type options struct {
 	providers map[string]signing.Provider
 	ready     func(context.Context) error
 	checkURL  api.URLChecker
+	landscape *config.Landscape
 }
 
 func setup(t testing.TB, opts ...func(*options)) *env {
@@ -47,13 +50,22 @@ func setup(t testing.TB, opts ...func(*options)) *env {
 	for _, f := range opts {
 		f(&o)
 	}
+	if o.providers == nil {
+		// Nothing works the jobs: the vendor is never called.
+		o.providers = map[string]signing.Provider{simulated.Name: simulated.New(simulated.Config{BaseURL: "http://vendor.invalid"})}
+	}
+	land := config.Landscape{DefaultProvider: simulated.Name}
+	if o.landscape != nil {
+		land = *o.landscape
+	}
 	pool := dbtest.Pool(t)
 	var keys *auth.APIKeys
 	// No workers: jobs stay in the table to be inspected.
 	a, err := app.New(context.Background(), app.Options{Pool: pool,
 		Build: func(_ context.Context, st *store.Store, _ signing.ProgressFunc) (app.Parts, error) {
 			keys = auth.NewAPIKeys(st, []byte("test pepper"))
-			return app.Parts{Providers: o.providers, API: api.Deps{Auth: auth.Chain{keys}, PublicURL: "http://signingd.test", Ready: o.ready, CheckURL: o.checkURL}}, nil
+			return app.Parts{Providers: o.providers, API: api.Deps{Auth: auth.Chain{keys}, PublicURL: "http://signingd.test", Ready: o.ready, CheckURL: o.checkURL,
+				Landscape: land}}, nil
 		}})
 	if err != nil {
 		t.Fatal(err)
@@ -293,6 +305,35 @@ func TestCreateTransactionChecksURLsAgainstLandscape(t *testing.T) {
 	r := e.do("POST", "/api/v1/transactions", key, []byte(body))
 	if r.status != 400 || !strings.Contains(string(r.body), `"name":"documenten.0.url","code":"not_allowed"`) {
 		t.Fatalf("got %d %s", r.status, r.body)
+	}
+}
+
+// TestCreateTransactionNeedsARunningProvider: a trigger of an organisation that no provider signs
+// for, or whose provider is not running, is refused before anything is stored.
+func TestCreateTransactionNeedsARunningProvider(t *testing.T) {
+	t.Parallel()
+	rsin := dbtest.NewRSIN()
+	tests := []struct {
+		name      string
+		landscape config.Landscape
+		providers map[string]signing.Provider
+	}{
+		{name: "no provider", landscape: config.Landscape{Organisations: []config.Organisation{{RSIN: rsin, Name: "A"}}}},
+		{name: "not running", landscape: config.Landscape{DefaultProvider: "builtin"}},
+		{name: "none running", landscape: config.Landscape{DefaultProvider: simulated.Name}, providers: map[string]signing.Provider{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := setup(t, func(o *options) { o.landscape, o.providers = &tt.landscape, tt.providers })
+			key := e.client(rsin)
+			r := e.do("POST", "/api/v1/transactions", key, example(t, "trigger-minimal.json"))
+			if r.status != http.StatusServiceUnavailable || r.header.Get("Content-Type") != "application/problem+json" {
+				t.Errorf("got %d %s %s, want 503 problem+json", r.status, r.header.Get("Content-Type"), r.body)
+			}
+			if n := e.count("SELECT count(*) FROM transactions t JOIN organisations o ON o.id = t.organisation_id WHERE o.rsin = $1", rsin); n != 0 {
+				t.Errorf("%d transactions stored", n)
+			}
+		})
 	}
 }
 

@@ -8,8 +8,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/signingd/signingd"
 	"github.com/signingd/signingd/auth"
-	"github.com/signingd/signingd/signing"
 )
 
 type ctxKey int
@@ -95,7 +95,7 @@ func authenticate(a auth.Authenticator) echo.MiddlewareFunc {
 				return err
 			}
 			if scope, ok := routeScopes[req.Method+" "+c.Path()]; ok && !p.HasScope(scope) {
-				return signing.Errorf(signing.EFORBIDDEN, "This operation needs scope %s.", scope)
+				return signingd.Errorf(signingd.EFORBIDDEN, "This operation needs scope %s.", scope)
 			}
 			ctx := context.WithValue(req.Context(), principalKey, p)
 			l := loggerFrom(ctx, slog.Default()).With("client_id", p.ClientID)

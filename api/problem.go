@@ -9,30 +9,30 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd"
 )
 
 // statusOf is the one table from application error codes to HTTP statuses.
 var statusOf = map[string]int{
-	signing.EINVALID:       http.StatusBadRequest,
-	signing.EUNAUTHORIZED:  http.StatusUnauthorized,
-	signing.EFORBIDDEN:     http.StatusForbidden,
-	signing.ENOTFOUND:      http.StatusNotFound,
-	signing.ECONFLICT:      http.StatusConflict,
-	signing.EUNPROCESSABLE: http.StatusUnprocessableEntity,
-	signing.EUNAVAILABLE:   http.StatusServiceUnavailable,
-	signing.EINTERNAL:      http.StatusInternalServerError,
+	signingd.EINVALID:       http.StatusBadRequest,
+	signingd.EUNAUTHORIZED:  http.StatusUnauthorized,
+	signingd.EFORBIDDEN:     http.StatusForbidden,
+	signingd.ENOTFOUND:      http.StatusNotFound,
+	signingd.ECONFLICT:      http.StatusConflict,
+	signingd.EUNPROCESSABLE: http.StatusUnprocessableEntity,
+	signingd.EUNAVAILABLE:   http.StatusServiceUnavailable,
+	signingd.EINTERNAL:      http.StatusInternalServerError,
 }
 
 // problem is an RFC 9457 problem document with the ZGW invalidParams extension.
 type problem struct {
-	Type          string               `json:"type,omitempty"`
-	Code          string               `json:"code"`
-	Title         string               `json:"title"`
-	Status        int                  `json:"status"`
-	Detail        string               `json:"detail,omitempty"`
-	Instance      string               `json:"instance,omitempty"`
-	InvalidParams []signing.FieldError `json:"invalidParams,omitempty"`
+	Type          string                `json:"type,omitempty"`
+	Code          string                `json:"code"`
+	Title         string                `json:"title"`
+	Status        int                   `json:"status"`
+	Detail        string                `json:"detail,omitempty"`
+	Instance      string                `json:"instance,omitempty"`
+	InvalidParams []signingd.FieldError `json:"invalidParams,omitempty"`
 }
 
 // errorHandler writes every error as application/problem+json. Internal errors are logged and their
@@ -60,7 +60,7 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 }
 
 func toProblem(err error) problem {
-	var appErr *signing.Error
+	var appErr *signingd.Error
 	var httpErr *echo.HTTPError
 	switch {
 	case errors.As(err, &appErr):
@@ -81,7 +81,7 @@ func toProblem(err error) problem {
 	case errors.Is(err, context.Canceled):
 		return problem{Code: "canceled", Status: 499, Title: "Client closed request"}
 	default:
-		return problem{Code: signing.EINTERNAL, Status: http.StatusInternalServerError, Title: http.StatusText(http.StatusInternalServerError)}
+		return problem{Code: signingd.EINTERNAL, Status: http.StatusInternalServerError, Title: http.StatusText(http.StatusInternalServerError)}
 	}
 }
 
@@ -92,14 +92,14 @@ func fromHTTPError(e *echo.HTTPError) problem {
 	msg, _ := e.Message.(string)
 	switch e.Code {
 	case http.StatusBadRequest:
-		p.Code = signing.EINVALID
+		p.Code = signingd.EINVALID
 		p.Detail = "The request is invalid."
 		if name, ok := strings.CutPrefix(msg, "Invalid format for parameter "); ok {
 			name, _, _ = strings.Cut(name, ":")
-			p.InvalidParams = []signing.FieldError{{Name: name, Code: "invalid", Reason: "Invalid format."}}
+			p.InvalidParams = []signingd.FieldError{{Name: name, Code: "invalid", Reason: "Invalid format."}}
 		} else {
 			// Echo's bind errors: malformed or mistyped JSON.
-			p.InvalidParams = []signing.FieldError{{Name: "body", Code: "parse", Reason: "The body is not valid JSON."}}
+			p.InvalidParams = []signingd.FieldError{{Name: "body", Code: "parse", Reason: "The body is not valid JSON."}}
 		}
 	case http.StatusUnsupportedMediaType:
 		p.Detail = "This route does not accept a body of this media type."

@@ -4,6 +4,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -18,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/signingd/signingd"
 	"github.com/signingd/signingd/api/gen"
 	"github.com/signingd/signingd/auth"
 	"github.com/signingd/signingd/config"
@@ -35,9 +37,6 @@ const MaxBodySize = 1 << 20
 // maxPage is the last page a list may ask for: far beyond any real list, and its offset fits the
 // database's integers at every page size.
 const maxPage = 1_000_000
-
-// DefaultProvider signs for organisations that name none.
-const DefaultProvider = "simulated"
 
 // DefaultAuthMethods are the signer authentication methods of a provider that declares none.
 var DefaultAuthMethods = []string{signing.AuthSMS, signing.AuthEmail}
@@ -57,7 +56,7 @@ type Deps struct {
 	TrustedProxies []netip.Prefix
 	Logger         *slog.Logger
 	Now            func() time.Time
-	Expiry         time.Duration // how long a transaction may wait for signatures
+	Expiry         time.Duration // how long a transaction may wait for signatures; EXPIRY's default when zero
 	Ready          func(ctx context.Context) error
 	// Metrics, when set, counts every request; ServeMetrics also serves them at /metrics (leave it
 	// off when they have a listen address of their own).
@@ -92,7 +91,7 @@ func New(d Deps) *echo.Echo {
 		d.Logger = slog.Default()
 	}
 	if d.Expiry == 0 {
-		d.Expiry = 30 * 24 * time.Hour
+		d.Expiry = config.Defaults().Workflow.Expiry
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -146,7 +145,7 @@ func New(d Deps) *echo.Echo {
 }
 
 func readyReason(err error) string {
-	if strings.Contains(err.Error(), "schema is behind") {
+	if errors.Is(err, store.ErrSchemaBehind) {
 		return "database schema is behind"
 	}
 	return "database unreachable"
@@ -189,21 +188,27 @@ func (r v1GroupRouter) TRACE(p string, h echo.HandlerFunc, m ...echo.MiddlewareF
 func principal(ctx context.Context) (auth.Principal, error) {
 	p, ok := PrincipalFrom(ctx)
 	if !ok {
-		return p, signing.Errorf(signing.EUNAUTHORIZED, "Authentication required.")
+		return p, signingd.Errorf(signingd.EUNAUTHORIZED, "Authentication required.")
 	}
 	return p, nil
 }
 
-// providerFor returns the provider name and its authentication methods for an organisation.
-func (s *Server) providerFor(rsin string) (string, []string) {
-	name := DefaultProvider
-	if o, ok := s.d.Landscape.Organisation(rsin); ok && o.Provider != "" {
-		name = o.Provider
+// providerFor returns the provider that signs for an organisation and its signer authentication
+// methods. An organisation without one, or whose provider is not running here, cannot sign: its
+// trigger is refused before anything is stored.
+func (s *Server) providerFor(rsin string) (string, []string, error) {
+	p, ok := s.d.Landscape.ProviderFor(rsin)
+	if !ok {
+		return "", nil, signingd.Errorf(signingd.EUNAVAILABLE, "No signing provider is configured for this organisation.")
 	}
-	if p, ok := s.d.Landscape.Provider(name); ok && len(p.AuthMethods) > 0 {
-		return name, p.AuthMethods
+	if _, running := s.d.Webhooks.Providers[p.Name]; !running {
+		s.d.Logger.Error("the organisation's provider is not running", "rsin", rsin, "provider", p.Name)
+		return "", nil, signingd.Errorf(signingd.EUNAVAILABLE, "The signing provider of this organisation is not available.")
 	}
-	return name, DefaultAuthMethods
+	if len(p.AuthMethods) > 0 {
+		return p.Name, p.AuthMethods, nil
+	}
+	return p.Name, DefaultAuthMethods, nil
 }
 
 // CreateTransaction is the intake of a trigger message.
@@ -212,12 +217,15 @@ func (s *Server) CreateTransaction(ctx context.Context, req gen.CreateTransactio
 	if err != nil {
 		return nil, err
 	}
-	provider, methods := s.providerFor(p.RSIN)
+	provider, methods, err := s.providerFor(p.RSIN)
+	if err != nil {
+		return nil, err
+	}
 	opts := signing.ValidateOptions{AuthMethods: methods}
 	if s.d.CheckURL != nil {
 		opts.CheckURL = func(kind, u string) error {
 			if err := s.d.CheckURL(p.RSIN, kind, u); err != nil {
-				return &signing.Error{Code: signing.EINVALID, Message: err.Error()}
+				return &signingd.Error{Code: signingd.EINVALID, Message: err.Error()}
 			}
 			return nil
 		}
@@ -234,8 +242,8 @@ func (s *Server) CreateTransaction(ctx context.Context, req gen.CreateTransactio
 	if req.Params.IdempotencyKey != nil {
 		key = *req.Params.IdempotencyKey
 		if !validIdempotencyKey(key) {
-			return nil, &signing.Error{Code: signing.EINVALID, Message: "The Idempotency-Key header is invalid.",
-				Fields: []signing.FieldError{{Name: "Idempotency-Key", Code: "invalid",
+			return nil, &signingd.Error{Code: signingd.EINVALID, Message: "The Idempotency-Key header is invalid.",
+				Fields: []signingd.FieldError{{Name: "Idempotency-Key", Code: "invalid",
 					Reason: "Use 1 to 255 visible ASCII characters, e.g. a UUID."}}}
 		}
 	}
@@ -278,31 +286,31 @@ func (s *Server) ListTransactions(ctx context.Context, req gen.ListTransactionsR
 		return nil, err
 	}
 	f := signing.ListFilter{Page: 1, PageSize: 100}
-	var bad []signing.FieldError
+	var bad []signingd.FieldError
 	if req.Params.Zaak != nil {
 		f.Zaak = *req.Params.Zaak
 		if !utf8.ValidString(f.Zaak) || strings.IndexByte(f.Zaak, 0) >= 0 {
-			bad = append(bad, signing.FieldError{Name: "zaak", Code: "invalid", Reason: "Not a zaak URL."})
+			bad = append(bad, signingd.FieldError{Name: "zaak", Code: "invalid", Reason: "Not a zaak URL."})
 		}
 	}
 	if req.Params.Status != nil {
 		f.State = signing.State(*req.Params.Status)
 		if !f.State.Valid() {
-			bad = append(bad, signing.FieldError{Name: "status", Code: "invalid_choice", Reason: "Unknown status."})
+			bad = append(bad, signingd.FieldError{Name: "status", Code: "invalid_choice", Reason: "Unknown status."})
 		}
 	}
 	if req.Params.Page != nil {
 		if f.Page = *req.Params.Page; f.Page < 1 || f.Page > maxPage {
-			bad = append(bad, signing.FieldError{Name: "page", Code: "range", Reason: "Must be between 1 and " + strconv.Itoa(maxPage) + "."})
+			bad = append(bad, signingd.FieldError{Name: "page", Code: "range", Reason: "Must be between 1 and " + strconv.Itoa(maxPage) + "."})
 		}
 	}
 	if req.Params.PageSize != nil {
 		if f.PageSize = *req.Params.PageSize; f.PageSize < 1 || f.PageSize > 100 {
-			bad = append(bad, signing.FieldError{Name: "pageSize", Code: "range", Reason: "Must be between 1 and 100."})
+			bad = append(bad, signingd.FieldError{Name: "pageSize", Code: "range", Reason: "Must be between 1 and 100."})
 		}
 	}
 	if len(bad) > 0 {
-		return nil, &signing.Error{Code: signing.EINVALID, Message: "Invalid query parameters.", Fields: bad}
+		return nil, &signingd.Error{Code: signingd.EINVALID, Message: "Invalid query parameters.", Fields: bad}
 	}
 	list, count, err := s.d.Store.Transactions(ctx, p.OrganisationID, f)
 	if err != nil {
@@ -347,12 +355,12 @@ func (s *Server) CancelTransaction(ctx context.Context, req gen.CancelTransactio
 	if req.Body != nil && req.Body.Reden != nil {
 		r := strings.TrimSpace(*req.Body.Reden)
 		if utf8.RuneCountInString(r) > 500 {
-			return nil, &signing.Error{Code: signing.EINVALID, Message: "Invalid cancel request.",
-				Fields: []signing.FieldError{{Name: "reden", Code: "max_length", Reason: "At most 500 characters."}}}
+			return nil, &signingd.Error{Code: signingd.EINVALID, Message: "Invalid cancel request.",
+				Fields: []signingd.FieldError{{Name: "reden", Code: "max_length", Reason: "At most 500 characters."}}}
 		}
 		if strings.IndexByte(r, 0) >= 0 { // Postgres text cannot hold it
-			return nil, &signing.Error{Code: signing.EINVALID, Message: "Invalid cancel request.",
-				Fields: []signing.FieldError{{Name: "reden", Code: "invalid", Reason: "May not contain a NUL character."}}}
+			return nil, &signingd.Error{Code: signingd.EINVALID, Message: "Invalid cancel request.",
+				Fields: []signingd.FieldError{{Name: "reden", Code: "invalid", Reason: "May not contain a NUL character."}}}
 		}
 		if r != "" {
 			reden = "Ingetrokken: " + r

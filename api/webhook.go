@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/signingd/signingd"
 	"github.com/signingd/signingd/signing"
 )
 
@@ -26,33 +27,33 @@ func (d *Deps) webhook(c echo.Context) error {
 	name := c.Param("name")
 	p, ok := d.Webhooks.Providers[name].(signing.WebhookProvider)
 	if !ok {
-		return &signing.Error{Code: signing.ENOTFOUND, Message: "No such provider."}
+		return &signingd.Error{Code: signingd.ENOTFOUND, Message: "No such provider."}
 	}
 	body, err := io.ReadAll(io.LimitReader(c.Request().Body, MaxBodySize))
 	if err != nil {
-		return &signing.Error{Code: signing.EINVALID, Message: "Unreadable body."}
+		return &signingd.Error{Code: signingd.EINVALID, Message: "Unreadable body."}
 	}
 	ctx := c.Request().Context()
 	ref, err := p.VerifyWebhook(c.Request(), body)
 	switch {
 	case errors.Is(err, signing.ErrWebhookUnauthorized):
 		loggerFrom(ctx, d.Logger).WarnContext(ctx, "webhook refused", "provider", name)
-		return &signing.Error{Code: signing.EUNAUTHORIZED, Message: "Webhook not authenticated."}
+		return &signingd.Error{Code: signingd.EUNAUTHORIZED, Message: "Webhook not authenticated."}
 	case err != nil:
-		return &signing.Error{Code: signing.EINVALID, Message: "Webhook not understood."}
+		return &signingd.Error{Code: signingd.EINVALID, Message: "Webhook not understood."}
 	}
 	sum := sha256.Sum256(body)
 	err = d.Webhooks.Progressed(ctx, name, ref, name+":"+hex.EncodeToString(sum[:]))
 	switch {
-	case signing.ErrorCode(err) == signing.ENOTFOUND:
+	case signingd.ErrorCode(err) == signingd.ENOTFOUND:
 		// An authenticated callback about a signing we don't know yet: the vendor was quicker than
 		// the commit that stores its reference. Let it retry rather than lose the news until the
 		// next poll; transactions are never deleted, so this does not repeat for ever.
 		c.Response().Header().Set("Retry-After", "1")
-		return respondProblem(c, &signing.Error{Code: signing.EUNAVAILABLE, Message: "Unknown signing; try again shortly."})
+		return respondProblem(c, &signingd.Error{Code: signingd.EUNAVAILABLE, Message: "Unknown signing; try again shortly."})
 	case err != nil:
 		loggerFrom(ctx, d.Logger).ErrorContext(ctx, "webhook: queue status check", "provider", name, "err", err)
-		return respondProblem(c, &signing.Error{Code: signing.EUNAVAILABLE, Message: "Try again later."})
+		return respondProblem(c, &signingd.Error{Code: signingd.EUNAVAILABLE, Message: "Try again later."})
 	}
 	return c.NoContent(http.StatusAccepted)
 }

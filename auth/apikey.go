@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd"
 	"github.com/signingd/signingd/store"
 )
 
@@ -72,7 +72,7 @@ func (a *APIKeys) Authenticate(ctx context.Context, r *http.Request) (Principal,
 		return Principal{}, ErrNoCredentials
 	}
 	if !strings.HasPrefix(key, apiKeyPrefix) || len(key) > 100 {
-		return Principal{}, signing.Errorf(signing.EUNAUTHORIZED, "Invalid API key.")
+		return Principal{}, signingd.Errorf(signingd.EUNAUTHORIZED, "Invalid API key.")
 	}
 	digest := a.Digest(key)
 	now := a.now()
@@ -84,8 +84,8 @@ func (a *APIKeys) Authenticate(ctx context.Context, r *http.Request) (Principal,
 		return c.p, nil
 	}
 	cl, err := a.store.ClientByAPIKey(ctx, digest)
-	if signing.ErrorCode(err) == signing.ENOTFOUND {
-		return Principal{}, signing.Errorf(signing.EUNAUTHORIZED, "Invalid API key.")
+	if signingd.ErrorCode(err) == signingd.ENOTFOUND {
+		return Principal{}, signingd.Errorf(signingd.EUNAUTHORIZED, "Invalid API key.")
 	} else if err != nil {
 		return Principal{}, err
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd"
 )
 
 // Scopes a client can hold.
@@ -38,7 +38,7 @@ func (p Principal) HasScope(scope string) bool {
 	return slices.Contains(p.Scopes, scope) || slices.Contains(p.Scopes, ScopeAdmin)
 }
 
-// Authenticator finds the caller of a request. It returns an EUNAUTHORIZED *signing.Error when the
+// Authenticator finds the caller of a request. It returns an EUNAUTHORIZED *signingd.Error when the
 // request carries no credentials it recognises or bad ones.
 type Authenticator interface {
 	Authenticate(ctx context.Context, r *http.Request) (Principal, error)
@@ -49,7 +49,7 @@ type Authenticator interface {
 type Chain []Authenticator
 
 // ErrNoCredentials is returned by an authenticator when the request has none of its kind.
-var ErrNoCredentials = &signing.Error{Code: signing.EUNAUTHORIZED, Message: "Authentication required."}
+var ErrNoCredentials = &signingd.Error{Code: signingd.EUNAUTHORIZED, Message: "Authentication required."}
 
 // Authenticate implements Authenticator.
 func (c Chain) Authenticate(ctx context.Context, r *http.Request) (Principal, error) {

@@ -15,8 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/signingd/signingd"
 	"github.com/signingd/signingd/config"
-	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/store"
 )
 
@@ -114,7 +114,7 @@ func NewBearer(o BearerOptions) (*Bearer, error) {
 
 // refused is the answer for every bad token; the reason is safe to show (it never quotes the token).
 func refused(reason string) error {
-	return &signing.Error{Code: signing.EUNAUTHORIZED, Message: "Invalid access token: " + reason + "."}
+	return &signingd.Error{Code: signingd.EUNAUTHORIZED, Message: "Invalid access token: " + reason + "."}
 }
 
 // Authenticate implements Authenticator.
@@ -130,14 +130,14 @@ func (b *Bearer) Authenticate(ctx context.Context, r *http.Request) (Principal, 
 	tok = strings.TrimSpace(tok)
 	p, err := b.validate(ctx, tok)
 	if err != nil {
-		var se *signing.Error
+		var se *signingd.Error
 		if errors.As(err, &se) {
 			return Principal{}, err
 		}
 		var ie *errInternal
 		if errors.As(err, &ie) {
 			b.logger.Error("bearer validation failed", "err", ie.error)
-			return Principal{}, &signing.Error{Code: signing.EUNAVAILABLE, Message: "Token validation is unavailable; retry later."}
+			return Principal{}, &signingd.Error{Code: signingd.EUNAVAILABLE, Message: "Token validation is unavailable; retry later."}
 		}
 		b.logger.Debug("bearer token refused", "reason", err.Error())
 		return Principal{}, refused(strings.TrimSuffix(err.Error(), "."))
@@ -289,7 +289,7 @@ func (b *Bearer) principal(ctx context.Context, e *external, all map[string]any)
 		rsin = e.cfg.Organisations[rsin]
 	}
 	if rsin == "" || !printable(rsin) {
-		return Principal{}, &signing.Error{Code: signing.EFORBIDDEN, Message: "The token names no organisation signingd serves."}
+		return Principal{}, &signingd.Error{Code: signingd.EFORBIDDEN, Message: "The token names no organisation signingd serves."}
 	}
 	var id string
 	if e.cfg.ClientIDClaim != "" {
@@ -312,8 +312,8 @@ func (b *Bearer) principal(ctx context.Context, e *external, all map[string]any)
 	}
 	if !found {
 		_, err = b.st.EnsureClient(ctx, clientID, id+" ("+e.cfg.Issuer+")", rsin)
-		if signing.ErrorCode(err) == signing.ENOTFOUND {
-			return Principal{}, &signing.Error{Code: signing.EFORBIDDEN, Message: "The token's organisation is not served by signingd."}
+		if signingd.ErrorCode(err) == signingd.ENOTFOUND {
+			return Principal{}, &signingd.Error{Code: signingd.EFORBIDDEN, Message: "The token's organisation is not served by signingd."}
 		} else if err != nil {
 			return Principal{}, &errInternal{err}
 		}
@@ -327,7 +327,7 @@ func (b *Bearer) principal(ctx context.Context, e *external, all map[string]any)
 		return Principal{}, errors.New("client is revoked")
 	}
 	if c.RSIN != rsin {
-		return Principal{}, &signing.Error{Code: signing.EFORBIDDEN, Message: "The token's organisation differs from its client's."}
+		return Principal{}, &signingd.Error{Code: signingd.EFORBIDDEN, Message: "The token's organisation differs from its client's."}
 	}
 	scopes := e.cfg.Scopes
 	if len(scopes) == 0 {

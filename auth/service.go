@@ -18,9 +18,9 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/signingd/signingd"
 	"github.com/signingd/signingd/config"
 	"github.com/signingd/signingd/metrics"
-	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/store"
 )
 
@@ -330,7 +330,7 @@ func (cc *clientCache) load(ctx context.Context, clientID string) (store.ClientW
 	gen := cc.changes.clientsGen() // before the query: a change announced during it makes the entry stale
 	c, err := cc.st.ClientForTokenRequest(ctx, clientID, now)
 	found := err == nil
-	if err != nil && signing.ErrorCode(err) != signing.ENOTFOUND {
+	if err != nil && signingd.ErrorCode(err) != signingd.ENOTFOUND {
 		return c, false, err
 	}
 	cc.put(clientID, cachedClient{c: c, found: found, expires: now.Add(RevocationCacheTTL), gen: gen})

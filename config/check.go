@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"regexp"
@@ -136,6 +137,9 @@ func (l Landscape) problems() []Problem {
 		}
 		providers[p.Name] = true
 	}
+	if d := l.DefaultProvider; d != "" && d != BuiltinProvider && !providers[d] {
+		add("default_provider", "no provider named %q under providers", d)
+	}
 	seen := map[string]bool{}
 	for i, o := range l.Organisations {
 		path := fmt.Sprintf("organisations[%d]", i)
@@ -148,7 +152,10 @@ func (l Landscape) problems() []Problem {
 		if o.Name == "" {
 			add(path+".name", "required")
 		}
-		if o.Provider != "" && len(l.Providers) > 0 && !providers[o.Provider] {
+		switch name := cmp.Or(o.Provider, l.DefaultProvider); {
+		case name == "":
+			add(path+".provider", "required: name the provider that signs for this organisation (%s or one under providers), or set default_provider", BuiltinProvider)
+		case o.Provider != "" && o.Provider != BuiltinProvider && !providers[o.Provider]:
 			add(path+".provider", "no provider named %q under providers", o.Provider)
 		}
 		for j, s := range o.Services {

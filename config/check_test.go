@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -51,6 +52,58 @@ issuers:
 		if !found {
 			t.Errorf("no problem %q in\n%v", w, problems)
 		}
+	}
+}
+
+// TestProviderChoice: every organisation is signed for by its own provider or the landscape's
+// default; one with neither, or naming one that does not exist, is refused by config check.
+func TestProviderChoice(t *testing.T) {
+	const org = `organisations:
+  - rsin: "002220647"
+    name: Gemeente A
+%s
+  - rsin: "813264571"
+    name: Gemeente B
+    provider: builtin
+providers:
+  - name: simulated
+    auth_methods: [sms]
+`
+	tests := []struct {
+		name, provider, dflt string
+		want                 string // problem prefix, "" for none
+		wantA                string // provider of Gemeente A
+	}{
+		{name: "own", provider: "    provider: simulated", wantA: "simulated"},
+		{name: "default", dflt: "default_provider: simulated", wantA: "simulated"},
+		{name: "builtin as default", dflt: "default_provider: builtin", wantA: "builtin"},
+		{name: "none", want: "line 2: organisations[0].provider: required"},
+		{name: "unknown", provider: "    provider: vendorx", want: `line 4: organisations[0].provider: no provider named "vendorx"`},
+		{name: "unknown default", dflt: "default_provider: vendorx", want: `line 11: default_provider: no provider named "vendorx"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := fmt.Sprintf(org, tt.provider) + tt.dflt + "\n"
+			l, problems := CheckLandscape([]byte(file))
+			if tt.want == "" {
+				if len(problems) > 0 {
+					t.Fatalf("problems %v", problems)
+				}
+				if p, ok := l.ProviderFor("002220647"); !ok || p.Name != tt.wantA {
+					t.Errorf("ProviderFor(A) = %+v, %v; want %s", p, ok, tt.wantA)
+				}
+				if p, ok := l.ProviderFor("813264571"); !ok || p.Name != "builtin" {
+					t.Errorf("ProviderFor(B) = %+v, %v; want builtin", p, ok)
+				}
+				if p, _ := l.ProviderFor("002220647"); p.Name == "simulated" && len(p.AuthMethods) != 1 {
+					t.Errorf("simulated's configuration lost: %+v", p)
+				}
+				return
+			}
+			if len(problems) != 1 || !strings.HasPrefix(problems[0].Error(), tt.want) {
+				t.Errorf("problems %v, want one starting %q", problems, tt.want)
+			}
+		})
 	}
 }
 

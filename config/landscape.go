@@ -13,6 +13,8 @@ import (
 type Landscape struct {
 	Organisations []Organisation `yaml:"organisations"`
 	Providers     []Provider     `yaml:"providers"`
+	// DefaultProvider signs for organisations that name none. Empty: each organisation names its own.
+	DefaultProvider string `yaml:"default_provider"`
 	// Issuers are external identity providers whose tokens the API accepts.
 	Issuers []Issuer `yaml:"issuers"`
 }
@@ -21,7 +23,8 @@ type Landscape struct {
 type Organisation struct {
 	RSIN string `yaml:"rsin"`
 	Name string `yaml:"name"`
-	// Provider names the provider that signs this organisation's transactions.
+	// Provider names the provider that signs this organisation's transactions: builtin or one
+	// under providers. The landscape's default_provider when empty.
 	Provider string    `yaml:"provider"`
 	Services []Service `yaml:"services"`
 }
@@ -125,6 +128,26 @@ func (l Landscape) Organisation(rsin string) (Organisation, bool) {
 		}
 	}
 	return Organisation{}, false
+}
+
+// BuiltinProvider is the name of the built-in signer, which needs no entry under providers.
+const BuiltinProvider = "builtin"
+
+// ProviderFor returns the provider that signs for the organisation with rsin: its own, else the
+// landscape's default. ok is false when there is none. A provider without an entry under providers
+// (the built-in signer) comes back with only its name.
+func (l Landscape) ProviderFor(rsin string) (p Provider, ok bool) {
+	name := l.DefaultProvider
+	if o, found := l.Organisation(rsin); found && o.Provider != "" {
+		name = o.Provider
+	}
+	if name == "" {
+		return Provider{}, false
+	}
+	if p, found := l.Provider(name); found {
+		return p, true
+	}
+	return Provider{Name: name}, true
 }
 
 // Provider returns the provider configuration with the given name.

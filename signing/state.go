@@ -1,6 +1,10 @@
 package signing
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/signingd/signingd"
+)
 
 // State is where a transaction is in its life.
 type State string
@@ -59,7 +63,7 @@ func CanTransition(from, to State) bool {
 // Transition checks a state change; an illegal one is an ECONFLICT error.
 func Transition(from, to State) error {
 	if !CanTransition(from, to) {
-		return &Error{Code: ECONFLICT, Message: fmt.Sprintf("Transaction cannot go from %s to %s.", from, to)}
+		return &signingd.Error{Code: signingd.ECONFLICT, Message: fmt.Sprintf("Transaction cannot go from %s to %s.", from, to)}
 	}
 	return nil
 }

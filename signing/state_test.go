@@ -1,6 +1,10 @@
 package signing
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/signingd/signingd"
+)
 
 func TestTransition(t *testing.T) {
 	tests := []struct {
@@ -28,8 +32,8 @@ func TestTransition(t *testing.T) {
 		if (err == nil) != tt.ok {
 			t.Errorf("Transition(%s, %s) = %v, want ok=%v", tt.from, tt.to, err, tt.ok)
 		}
-		if err != nil && ErrorCode(err) != ECONFLICT {
-			t.Errorf("Transition(%s, %s) code = %s, want conflict", tt.from, tt.to, ErrorCode(err))
+		if err != nil && signingd.ErrorCode(err) != signingd.ECONFLICT {
+			t.Errorf("Transition(%s, %s) code = %s, want conflict", tt.from, tt.to, signingd.ErrorCode(err))
 		}
 	}
 }

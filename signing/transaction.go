@@ -1,3 +1,5 @@
+// Package signing is the domain of signingd: the trigger message, the transaction and its states,
+// and the interfaces the workflow needs. It imports neither the HTTP framework nor the database driver.
 package signing
 
 import (

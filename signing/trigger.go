@@ -16,6 +16,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/signingd/signingd"
 )
 
 // Trigger is the standardized trigger message of the signing pattern: which versions of which documents
@@ -101,18 +103,18 @@ func DecodeTrigger(data []byte, opts ValidateOptions) (Trigger, error) {
 	d := decoder{opts: opts}
 	t := d.trigger(data)
 	if len(d.errs) > 0 {
-		return Trigger{}, &Error{Code: EINVALID, Message: "The trigger message is invalid.", Fields: d.errs}
+		return Trigger{}, &signingd.Error{Code: signingd.EINVALID, Message: "The trigger message is invalid.", Fields: d.errs}
 	}
 	return t, nil
 }
 
 type decoder struct {
 	opts ValidateOptions
-	errs []FieldError
+	errs []signingd.FieldError
 }
 
 func (d *decoder) fail(name, code, format string, args ...any) {
-	d.errs = append(d.errs, FieldError{Name: name, Code: code, Reason: fmt.Sprintf(format, args...)})
+	d.errs = append(d.errs, signingd.FieldError{Name: name, Code: code, Reason: fmt.Sprintf(format, args...)})
 }
 
 func (d *decoder) trigger(data []byte) Trigger {
@@ -436,7 +438,7 @@ func (d *decoder) url(name string, v any, kind string) string {
 	}
 	if d.opts.CheckURL != nil {
 		if err := d.opts.CheckURL(kind, s); err != nil {
-			d.fail(name, "not_allowed", "%s", ErrorMessage(err))
+			d.fail(name, "not_allowed", "%s", signingd.ErrorMessage(err))
 			return ""
 		}
 	}

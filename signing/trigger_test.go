@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/signingd/signingd"
 )
 
 var testOpts = ValidateOptions{AuthMethods: []string{AuthSMS, AuthEmail}}
@@ -138,9 +140,9 @@ func TestDecodeTriggerInvalidFields(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := DecodeTrigger(mutate(t, tt.mutate), testOpts)
-			var e *Error
-			if !errors.As(err, &e) || e.Code != EINVALID {
-				t.Fatalf("err = %v, want EINVALID", err)
+			var e *signingd.Error
+			if !errors.As(err, &e) || e.Code != signingd.EINVALID {
+				t.Fatalf("err = %v, want signingd.EINVALID", err)
 			}
 			got := map[string]string{}
 			for _, f := range e.Fields {
@@ -176,7 +178,7 @@ func TestDecodeTriggerIgnoresUnknownFields(t *testing.T) {
 func TestDecodeTriggerLongLists(t *testing.T) {
 	body := `{"extra": [` + strings.Repeat(`{"a":[1,2,3]},`, 10_000) + `1], "documenten": [` + strings.Repeat(`{},`, 100_000) + `{}]}`
 	_, err := DecodeTrigger([]byte(body), testOpts)
-	var e *Error
+	var e *signingd.Error
 	if !errors.As(err, &e) {
 		t.Fatalf("err = %v", err)
 	}
@@ -196,9 +198,9 @@ func TestDecodeTriggerMalformed(t *testing.T) {
 	deep := `{"x":` + strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000) + `}`
 	for _, body := range []string{``, `{`, `[]`, `"x"`, `null`, `{"naam": }`, deep, `{"x": [1,}`, `{} {}`} {
 		_, err := DecodeTrigger([]byte(body), testOpts)
-		var e *Error
-		if !errors.As(err, &e) || e.Code != EINVALID || len(e.Fields) == 0 || e.Fields[0].Name != "body" {
-			t.Errorf("body %q: err = %v, want EINVALID naming body", body, err)
+		var e *signingd.Error
+		if !errors.As(err, &e) || e.Code != signingd.EINVALID || len(e.Fields) == 0 || e.Fields[0].Name != "body" {
+			t.Errorf("body %q: err = %v, want signingd.EINVALID naming body", body, err)
 		}
 	}
 }
@@ -209,12 +211,12 @@ func TestDecodeTriggerCheckURL(t *testing.T) {
 	opts.CheckURL = func(kind, u string) error {
 		kinds = append(kinds, kind)
 		if strings.Contains(u, "0b9e7c52") {
-			return Errorf(EINVALID, "Not under a configured DRC.")
+			return signingd.Errorf(signingd.EINVALID, "Not under a configured DRC.")
 		}
 		return nil
 	}
 	_, err := DecodeTrigger(readExample(t, "trigger-full.json"), opts)
-	var e *Error
+	var e *signingd.Error
 	if !errors.As(err, &e) || len(e.Fields) != 1 || e.Fields[0].Name != "documenten.1.url" || e.Fields[0].Code != "not_allowed" {
 		t.Fatalf("err = %#v, want documenten.1.url not_allowed", err)
 	}
@@ -233,8 +235,8 @@ func FuzzDecodeTrigger(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tr, err := DecodeTrigger(data, testOpts)
 		if err != nil {
-			var e *Error
-			if !errors.As(err, &e) || e.Code != EINVALID || len(e.Fields) == 0 {
+			var e *signingd.Error
+			if !errors.As(err, &e) || e.Code != signingd.EINVALID || len(e.Fields) == 0 {
 				t.Fatalf("unexpected error %v", err)
 			}
 			return
@@ -274,7 +276,7 @@ func TestDecodeTriggerResourceURLShape(t *testing.T) {
 			m["zaak"].(map[string]any)["url"] = m["zaak"].(map[string]any)["url"].(string) + suffix
 		})
 		_, err := DecodeTrigger(b, testOpts)
-		var e *Error
+		var e *signingd.Error
 		if !errors.As(err, &e) {
 			t.Fatalf("%q: err = %v", suffix, err)
 		}

@@ -10,7 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd"
 )
 
 // ClientWithSecrets is a client with the digests of its secrets that were valid when it was read.
@@ -133,7 +133,7 @@ func (s *Store) DeleteClient(ctx context.Context, clientID string) error {
 		return fmt.Errorf("store: delete client: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return &signing.Error{Code: signing.ENOTFOUND, Message: "Client " + clientID + " not found."}
+		return &signingd.Error{Code: signingd.ENOTFOUND, Message: "Client " + clientID + " not found."}
 	}
 	return nil
 }
@@ -143,7 +143,7 @@ func (s *Store) DeleteClient(ctx context.Context, clientID string) error {
 // have an owner and an operator can revoke them like any other client.
 func (s *Store) EnsureClient(ctx context.Context, clientID, name, rsin string) (Client, error) {
 	c, err := s.ClientByClientID(ctx, clientID)
-	if signing.ErrorCode(err) != signing.ENOTFOUND {
+	if signingd.ErrorCode(err) != signingd.ENOTFOUND {
 		return c, err
 	}
 	_, err = s.pool.Exec(ctx, `INSERT INTO api_clients (client_id, organisation_id, name, scopes)

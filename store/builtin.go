@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd"
 	"github.com/signingd/signingd/signing/providers/builtin/records"
 )
 
@@ -378,7 +378,7 @@ func (s *Store) AuthenticateBuiltinSession(ctx context.Context, session, renewed
 func authenticateSession(ctx context.Context, db execer, session, renewed []byte, now time.Time) error {
 	tag, err := db.Exec(ctx, `UPDATE builtin_sessions SET digest = $2, authenticated_at = $3 WHERE digest = $1`, session, renewed, now)
 	if err == nil && tag.RowsAffected() != 1 {
-		err = &signing.Error{Code: signing.ENOTFOUND, Message: "Session not found."}
+		err = &signingd.Error{Code: signingd.ENOTFOUND, Message: "Session not found."}
 	}
 	return err
 }

@@ -11,8 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 
+	"github.com/signingd/signingd"
 	"github.com/signingd/signingd/migrations"
-	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/providers/builtin/records"
 	"github.com/signingd/signingd/store"
 	"github.com/signingd/signingd/store/dbtest"
@@ -121,7 +121,7 @@ func TestBuiltinLinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, d := range [][]byte{second, third, older} {
-		if _, _, err := s.BuiltinSignerByToken(ctx, d); signing.ErrorCode(err) != signing.ENOTFOUND {
+		if _, _, err := s.BuiltinSignerByToken(ctx, d); signingd.ErrorCode(err) != signingd.ENOTFOUND {
 			t.Fatalf("link %d after the invitation was undone: %v, want not found", i+1, err)
 		}
 	}

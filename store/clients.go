@@ -11,7 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd"
 )
 
 // Client is an application allowed to call the API, with its organisation.
@@ -61,7 +61,7 @@ func insertClient(ctx context.Context, q rowQuerier, c Client) (Client, error) {
 		SELECT $1, id, $2, $4 FROM organisations WHERE rsin = $3
 		RETURNING id, organisation_id, created_at`, c.ClientID, c.Name, c.RSIN, c.Scopes).Scan(&c.ID, &c.OrganisationID, &c.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return c, &signing.Error{Code: signing.ENOTFOUND, Message: "Organisation " + c.RSIN + " is not in the landscape."}
+		return c, &signingd.Error{Code: signingd.ENOTFOUND, Message: "Organisation " + c.RSIN + " is not in the landscape."}
 	}
 	return c, translate(err, "Client "+c.ClientID)
 }
@@ -83,7 +83,7 @@ type NewClient struct {
 // it, or nothing (no client with a secret nobody saw).
 func (s *Store) RegisterClient(ctx context.Context, n NewClient) (Client, error) {
 	if n.SecretDigest == nil && len(n.Keys) == 0 {
-		return Client{}, &signing.Error{Code: signing.EINVALID, Message: "A client needs a secret or a key."}
+		return Client{}, &signingd.Error{Code: signingd.EINVALID, Message: "A client needs a secret or a key."}
 	}
 	var c Client
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -56,6 +57,9 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	return nil
 }
 
+// ErrSchemaBehind is returned by CheckMigrations when the database lacks migrations this binary has.
+var ErrSchemaBehind = errors.New("store: database schema is behind; run `signingd migrate`")
+
 // CheckMigrations returns an error when the schema is behind this binary's migrations (ours or
 // River's), so that serve and /readyz refuse an old schema.
 func CheckMigrations(ctx context.Context, pool *pgxpool.Pool) error {
@@ -69,7 +73,7 @@ func CheckMigrations(ctx context.Context, pool *pgxpool.Pool) error {
 		return fmt.Errorf("store: check migrations: %w", err)
 	}
 	if pending {
-		return fmt.Errorf("store: database schema is behind; run `signingd migrate`")
+		return ErrSchemaBehind
 	}
 	rm, err := rivermigrate.New(riverpgxv5.New(pool), nil)
 	if err != nil {
@@ -80,7 +84,7 @@ func CheckMigrations(ctx context.Context, pool *pgxpool.Pool) error {
 		return fmt.Errorf("store: check river migrations: %w", err)
 	}
 	if !res.OK {
-		return fmt.Errorf("store: river schema is behind: %v", res.Messages)
+		return fmt.Errorf("%w (river: %v)", ErrSchemaBehind, res.Messages)
 	}
 	return nil
 }

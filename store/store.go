@@ -13,7 +13,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
-	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd"
 )
 
 // JobInserter enqueues River jobs inside a database transaction; *river.Client[pgx.Tx] is one.
@@ -86,9 +86,9 @@ func translate(err error, what string) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, pgx.ErrNoRows):
-		return &signing.Error{Code: signing.ENOTFOUND, Message: what + " not found."}
+		return &signingd.Error{Code: signingd.ENOTFOUND, Message: what + " not found."}
 	case errors.As(err, &pgErr) && pgErr.Code == "23505":
-		return &signing.Error{Code: signing.ECONFLICT, Message: what + " already exists."}
+		return &signingd.Error{Code: signingd.ECONFLICT, Message: what + " already exists."}
 	default:
 		return err
 	}

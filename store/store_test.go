@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/signingd/signingd"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/store"
 	"github.com/signingd/signingd/store/dbtest"
@@ -121,7 +123,7 @@ func TestExpiredIdempotencyKeyIsReusable(t *testing.T) {
 	again := later
 	again.ID = uuid.New()
 	again.Trigger.Naam = "a third trigger"
-	if _, _, err := s.CreateTransaction(context.Background(), again); signing.ErrorCode(err) != signing.EUNPROCESSABLE {
+	if _, _, err := s.CreateTransaction(context.Background(), again); signingd.ErrorCode(err) != signingd.EUNPROCESSABLE {
 		t.Fatalf("reuse within lifetime: %v", err)
 	}
 }
@@ -159,8 +161,8 @@ func TestCheckMigrations(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer empty.Close()
-	if err := store.CheckMigrations(context.Background(), empty); err == nil {
-		t.Error("empty database reported current")
+	if err := store.CheckMigrations(context.Background(), empty); !errors.Is(err, store.ErrSchemaBehind) {
+		t.Errorf("empty database: err = %v, want ErrSchemaBehind", err)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"github.com/signingd/signingd"
 	"github.com/signingd/signingd/signing"
 )
 
@@ -170,7 +171,7 @@ func (s *Store) replay(ctx context.Context, in NewTransaction) (uuid.UUID, bool,
 		return uuid.Nil, false, fmt.Errorf("store: idempotency lookup: %w", err)
 	}
 	if !bytes.Equal(hash, RequestHash(in.Trigger)) {
-		return uuid.Nil, false, &signing.Error{Code: signing.EUNPROCESSABLE,
+		return uuid.Nil, false, &signingd.Error{Code: signingd.EUNPROCESSABLE,
 			Message: "This Idempotency-Key was used for a different trigger message."}
 	}
 	return id, false, nil
@@ -290,7 +291,7 @@ func (s *Store) RequestCancel(ctx context.Context, orgID, id uuid.UUID, reden, a
 			return translate(err, "Transaction")
 		}
 		if err := signing.Transition(state, signing.StateAborting); err != nil {
-			return &signing.Error{Code: signing.ECONFLICT, Message: fmt.Sprintf("Transaction is %s and can no longer be cancelled.", state)}
+			return &signingd.Error{Code: signingd.ECONFLICT, Message: fmt.Sprintf("Transaction is %s and can no longer be cancelled.", state)}
 		}
 		if _, err := tx.Exec(ctx, `UPDATE transactions SET state = $2, reden = $3, updated_at = $4 WHERE id = $1`,
 			id, signing.StateAborting, reden, now); err != nil {

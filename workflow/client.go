@@ -9,8 +9,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"regexp"
-	"strconv"
 	"sync"
 	"time"
 
@@ -21,6 +19,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/signingd/signingd/config"
 	"github.com/signingd/signingd/metrics"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/store"
@@ -28,7 +27,8 @@ import (
 	"github.com/signingd/signingd/zgw"
 )
 
-// Config tunes the job client and the workflow.
+// Config tunes the job client and the workflow. A zero duration or count takes the default of
+// config.WorkflowConfig, where each default is written once.
 type Config struct {
 	Workers int // jobs run at once by this replica; 0 makes an insert-only client
 	// IntakeWorkers run fetch and create jobs (queue intake); Workers/8 (at least 2) when zero.
@@ -52,25 +52,25 @@ type Config struct {
 
 	Drift         signing.DriftPolicy // abort (default) or next_version
 	ServiceName   string              // auteur of evidence documents without eigenaar; "signingd" when empty
-	BlobRetention time.Duration       // how long content is kept after the end; 7 days when zero
+	BlobRetention time.Duration       // how long content is kept after the end
 
-	RetryBase    time.Duration // first retry delay; 1 s when zero
-	RetryMax     time.Duration // longest retry delay; 10 min when zero
-	MaxAttempts  int           // per step before the transaction aborts; 12 when zero
-	LockRetry    time.Duration // wait before retrying a document locked by someone else; 30 s when zero
+	RetryBase    time.Duration // first retry delay
+	RetryMax     time.Duration // longest retry delay
+	MaxAttempts  int           // per step before the transaction aborts
+	LockRetry    time.Duration // wait before retrying a document locked by someone else
 	NotifyMaxTry int           // NRC delivery attempts; 100 when zero
 	// LockWaitMax caps the wait for a document locked by someone else: then the transaction
-	// aborts. 24 h when zero.
+	// aborts.
 	LockWaitMax time.Duration
 	// ForceUnlockAfter is how long a document stays locked by a lock of ours whose id was lost
 	// (a crash or a timeout right after the lock request) before it is forced open, which needs the
-	// scope documenten.geforceerd-unlock; without it the transaction aborts. 10 min when zero.
+	// scope documenten.geforceerd-unlock; without it the transaction aborts.
 	ForceUnlockAfter time.Duration
 
 	FetchPollInterval time.Duration // River's; its default when zero
 	FetchCooldown     time.Duration
 	JobTimeout        time.Duration // 10 min when zero
-	RescueAfter       time.Duration // a running job of a dead process is retried after this; 15 min when zero
+	RescueAfter       time.Duration // a running job of a dead process is retried after this
 	CleanupInterval   time.Duration // how often stored content is cleaned up; 1 h when zero
 
 	Now func() time.Time
@@ -81,45 +81,32 @@ type Config struct {
 	Tracer trace.TracerProvider
 }
 
+// defaults fills what the caller left zero from the configuration's defaults (written once, in the
+// config package's tags), and the few settings that are not configuration.
 func (c *Config) defaults() {
+	d := config.Defaults().Workflow
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.Drift == "" {
-		c.Drift = signing.DriftAbort
+		c.Drift = signing.DriftPolicy(d.DriftPolicy)
 	}
 	if c.ServiceName == "" {
 		c.ServiceName = "signingd"
 	}
-	if c.BlobRetention == 0 {
-		c.BlobRetention = 7 * 24 * time.Hour
-	}
-	if c.RetryBase == 0 {
-		c.RetryBase = time.Second
-	}
-	if c.RetryMax == 0 {
-		c.RetryMax = 10 * time.Minute
-	}
-	if c.MaxAttempts == 0 {
-		c.MaxAttempts = 12
-	}
-	if c.LockRetry == 0 {
-		c.LockRetry = 30 * time.Second
-	}
-	if c.LockWaitMax == 0 {
-		c.LockWaitMax = 24 * time.Hour
-	}
-	if c.ForceUnlockAfter == 0 {
-		c.ForceUnlockAfter = 10 * time.Minute
-	}
+	setDefault(&c.BlobRetention, d.BlobRetention)
+	setDefault(&c.RetryBase, d.RetryBase)
+	setDefault(&c.RetryMax, d.RetryMax)
+	setDefault(&c.MaxAttempts, d.MaxAttempts)
+	setDefault(&c.LockRetry, d.LockRetry)
+	setDefault(&c.LockWaitMax, d.LockWaitMax)
+	setDefault(&c.ForceUnlockAfter, d.ForceUnlockAfter)
+	setDefault(&c.RescueAfter, d.RescueAfter)
 	if c.NotifyMaxTry == 0 {
 		c.NotifyMaxTry = 100
 	}
 	if c.JobTimeout == 0 {
 		c.JobTimeout = 10 * time.Minute
-	}
-	if c.RescueAfter == 0 {
-		c.RescueAfter = 15 * time.Minute
 	}
 	if c.RescueAfter <= c.JobTimeout {
 		c.JobTimeout = c.RescueAfter / 2
@@ -138,6 +125,13 @@ func (c *Config) defaults() {
 	}
 	if c.FinishWorkers == 0 {
 		c.FinishWorkers = max(c.Workers, 1)
+	}
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
 	}
 }
 
@@ -160,7 +154,7 @@ func NewInserter(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// Attempts is the attempt limit of every step under cfg (12 when MaxAttempts is zero); the store
+// Attempts is the attempt limit of every step under cfg; the store
 // gives it to the first job, which it writes itself.
 func (c Config) Attempts() int {
 	c.defaults()
@@ -171,7 +165,7 @@ func (c Config) Attempts() int {
 // River client that works the steps once started; with none it only gives Progress its meaning.
 func New(pool *pgxpool.Pool, s *store.Store, cfg Config) (*Workflow, error) {
 	cfg.defaults()
-	wf := &Workflow{cfg: cfg, store: s, log: cfg.Logger}
+	wf := &Workflow{cfg: cfg, store: s, log: cfg.Logger, retry: retryPolicy{base: cfg.RetryBase, max: cfg.RetryMax}}
 	if cfg.Workers == 0 {
 		return wf, nil
 	}
@@ -190,7 +184,7 @@ func New(pool *pgxpool.Pool, s *store.Store, cfg Config) (*Workflow, error) {
 		Logger:               cfg.Logger,
 		JobTimeout:           cfg.JobTimeout,
 		RescueStuckJobsAfter: cfg.RescueAfter,
-		RetryPolicy:          &retryPolicy{base: cfg.RetryBase, max: cfg.RetryMax},
+		RetryPolicy:          &wf.retry,
 		FetchPollInterval:    cfg.FetchPollInterval,
 		FetchCooldown:        cfg.FetchCooldown,
 		MaxAttempts:          cfg.MaxAttempts,
@@ -231,27 +225,19 @@ func (wf *Workflow) Stop(ctx context.Context) error {
 	return wf.river.Stop(ctx)
 }
 
-// retryPolicy backs off exponentially with jitter, and waits at least as long as a server asked
-// with Retry-After (carried in the error text, the only part of the error River keeps).
+// retryPolicy backs off exponentially with jitter.
 type retryPolicy struct{ base, max time.Duration }
 
-var retryAfterRe = regexp.MustCompile(`\[retry-after (\d+)ms\]`)
+func (p *retryPolicy) NextRetry(job *rivertype.JobRow) time.Time { return p.next(job.Attempt, 0) }
 
-func (p *retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
-	d := p.base << min(max(job.Attempt-1, 0), 20)
+// next is the time of the attempt after attempt, no sooner than atLeast from now.
+func (p *retryPolicy) next(attempt int, atLeast time.Duration) time.Time {
+	d := p.base << min(max(attempt-1, 0), 20)
 	if d > p.max || d <= 0 {
 		d = p.max
 	}
 	d = d/2 + rand.N(d/2+1) // jitter: spread retries of many transactions
-	if n := len(job.Errors); n > 0 {
-		if m := retryAfterRe.FindStringSubmatch(job.Errors[n-1].Error); m != nil {
-			ms, _ := strconv.Atoi(m[1])
-			if ra := time.Duration(ms) * time.Millisecond; ra > d {
-				d = ra
-			}
-		}
-	}
-	return time.Now().Add(d)
+	return time.Now().Add(max(d, atLeast))
 }
 
 // cleanupWorker deletes the content of transactions that ended more than BlobRetention ago.

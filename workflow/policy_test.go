@@ -1,13 +1,20 @@
 package workflow
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/signingd/signingd"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/store"
 	"github.com/signingd/signingd/zgw"
@@ -34,7 +41,7 @@ func TestDecide(t *testing.T) {
 			resultFailed, "Technische fout bij het ophalen van document Besluit"},
 		{"a permanent provider error aborts at once", "create", failAt(signing.StepCreate, "", fmt.Errorf("refused: %w", signing.ErrPermanent)), 1, 12,
 			resultFailed, signing.RedenTechnical(signing.StepCreate, "")},
-		{"not found is permanent", "progress", failAt(signing.StepProgress, "", &signing.Error{Code: signing.ENOTFOUND}), 1, 12,
+		{"not found is permanent", "progress", failAt(signing.StepProgress, "", &signingd.Error{Code: signingd.ENOTFOUND}), 1, 12,
 			resultFailed, signing.RedenTechnical(signing.StepProgress, "")},
 		{"a changed document aborts with the drift reden", "upload", failAt(signing.StepUpload, "Besluit", fmt.Errorf("versie 2 signed: %w", errDrift)), 1, 12,
 			resultFailed, "Document is gewijzigd tijdens het ondertekenen"},
@@ -66,16 +73,32 @@ func TestNextPollStopsAtTheDeadline(t *testing.T) {
 	}
 }
 
-func TestRetryPolicyHonoursRetryAfter(t *testing.T) {
+// TestRetryHonoursRetryAfter runs a step whose ZGW call was answered 429 with Retry-After: River is
+// told to retry no sooner than the server asked, and the next failure without one backs off as usual.
+func TestRetryHonoursRetryAfter(t *testing.T) {
 	t.Parallel()
-	p := &retryPolicy{base: time.Second, max: 10 * time.Minute}
-	err := fmt.Errorf("%w [retry-after %dms]", &zgw.Error{Status: 429}, (90 * time.Second).Milliseconds())
-	job := &rivertype.JobRow{Attempt: 1, Errors: []rivertype.AttemptError{{Error: err.Error()}}}
-	if got := time.Until(p.NextRetry(job)); got < 89*time.Second {
+	wf := &Workflow{log: slog.New(slog.DiscardHandler), retry: retryPolicy{base: time.Second, max: 10 * time.Minute}}
+	wf.cfg.defaults()
+	var answer error
+	w := step(wf, "fetch", func(context.Context, *river.Job[CollectArgs], *slog.Logger) error { return answer })
+	job := &river.Job[CollectArgs]{JobRow: &rivertype.JobRow{ID: 7, Attempt: 1, MaxAttempts: 12}, Args: CollectArgs{TransactionID: uuid.New()}}
+
+	answer = &zgw.Error{Status: http.StatusTooManyRequests, RetryAfter: 90 * time.Second}
+	if err := w.Work(context.Background(), job); err == nil || !strings.Contains(err.Error(), "429") {
+		t.Fatalf("Work = %v, want the 429 for River to retry", err)
+	}
+	if got := time.Until(w.NextRetry(job)); got < 89*time.Second {
 		t.Errorf("retry in %s, want at least the 90 s the server asked", got)
 	}
-	job = &rivertype.JobRow{Attempt: 30}
-	if got := time.Until(p.NextRetry(job)); got > 10*time.Minute || got < 5*time.Minute-time.Second {
+	answer = &zgw.Error{Status: http.StatusBadGateway}
+	if err := w.Work(context.Background(), job); err == nil {
+		t.Fatal("Work = nil after a 502")
+	}
+	if got := time.Until(w.NextRetry(job)); got > time.Second {
+		t.Errorf("retry in %s after a 502 at attempt 1, want the backoff of at most 1 s", got)
+	}
+	job.Attempt = 30
+	if got := time.Until(w.NextRetry(job)); got > 10*time.Minute || got < 5*time.Minute-time.Second {
 		t.Errorf("retry in %s after many attempts, want between half the maximum and the maximum", got)
 	}
 }

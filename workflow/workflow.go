@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"github.com/signingd/signingd"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/store"
 	"github.com/signingd/signingd/zgw"
@@ -27,6 +28,11 @@ type Workflow struct {
 	log     *slog.Logger
 	clients clients
 	kanalen sync.Map // NRC roots whose kanaal is known to exist
+	retry   retryPolicy
+	// waits holds, per job id, how long a server asked us to wait (Retry-After) before the step's
+	// next attempt. River asks the worker for the next retry in the process that ran the attempt,
+	// right after it, so the typed error need not travel through River's error text.
+	waits sync.Map
 }
 
 type txArgs interface {
@@ -79,7 +85,7 @@ func (e *abortError) Error() string { return e.reden + ": " + e.err.Error() }
 func (e *abortError) Unwrap() error { return e.err }
 
 func permanent(err error) bool {
-	return errors.Is(err, signing.ErrPermanent) || zgw.IsPermanent(err) || signing.ErrorCode(err) == signing.ENOTFOUND
+	return errors.Is(err, signing.ErrPermanent) || zgw.IsPermanent(err) || signingd.ErrorCode(err) == signingd.ENOTFOUND
 }
 
 func (w *stepWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
@@ -110,10 +116,20 @@ func (w *stepWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 		return abortFrom(ctx, w.wf, job, d.reden, d.detail, w.wf.cfg.Now().UTC())
 	}
 	log.WarnContext(ctx, "step failed; will retry", "err", err)
-	if ra, ok := zgw.RetryAfter(err); ok {
-		return fmt.Errorf("%w [retry-after %dms]", err, ra.Milliseconds())
+	if ra, ok := zgw.RetryAfter(err); ok && job.Attempt < job.MaxAttempts {
+		w.wf.waits.Store(job.ID, ra)
 	}
 	return err
+}
+
+// NextRetry backs off as the workflow's policy says, and waits at least as long as a server asked
+// in the attempt that just failed.
+func (w *stepWorker[T]) NextRetry(job *river.Job[T]) time.Time {
+	var atLeast time.Duration
+	if v, ok := w.wf.waits.LoadAndDelete(job.ID); ok {
+		atLeast = v.(time.Duration)
+	}
+	return w.wf.retry.next(job.Attempt, atLeast)
 }
 
 // The outcomes of a step, as the metrics count them.

@@ -35,6 +35,7 @@ import (
 	"github.com/signingd/signingd/config"
 	"github.com/signingd/signingd/internal/app"
 	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/signing/providers/simulated"
 	"github.com/signingd/signingd/store"
 )
 
@@ -89,7 +90,11 @@ func run(ctx context.Context, conc int, dur time.Duration, cpuprofile string) er
 	var keys *auth.APIKeys
 	a, err := app.New(ctx, app.Options{Pool: pool, Build: func(_ context.Context, st *store.Store, _ signing.ProgressFunc) (app.Parts, error) {
 		keys = auth.NewAPIKeys(st, []byte("bench pepper"))
-		return app.Parts{API: api.Deps{Auth: auth.Chain{keys}, Logger: logger}}, nil
+		// The vendor is never called: nothing works the jobs.
+		prov := simulated.New(simulated.Config{BaseURL: "http://vendor.invalid"})
+		land := config.Landscape{Organisations: []config.Organisation{{RSIN: rsin, Name: "Bench", Provider: simulated.Name}}}
+		return app.Parts{Providers: map[string]signing.Provider{simulated.Name: prov},
+			API: api.Deps{Auth: auth.Chain{keys}, Logger: logger, Landscape: land}}, nil
 	}})
 	if err != nil {
 		return err

@@ -36,7 +36,7 @@ func TestAuthFullRunLogsNoSecrets(t *testing.T) {
 	addr := freeAddr(t)
 	base := "http://" + addr
 	landscape := filepath.Join(t.TempDir(), "landscape.yaml")
-	if err := os.WriteFile(landscape, []byte("organisations:\n  - rsin: \"002220647\"\n    name: Gemeente Demo\n"), 0o600); err != nil {
+	if err := os.WriteFile(landscape, demoLandscape, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := envFunc(map[string]string{
@@ -253,7 +253,7 @@ func TestAuthFullRunLogsNoSecrets(t *testing.T) {
 // error and leaves nothing behind; --no-secret registers a key-only client (issue 15 item 9).
 func TestClientsCreateWholeOrNothing(t *testing.T) {
 	landscape := filepath.Join(t.TempDir(), "landscape.yaml")
-	if err := os.WriteFile(landscape, []byte("organisations:\n  - rsin: \"002220647\"\n    name: Gemeente Demo\n"), 0o600); err != nil {
+	if err := os.WriteFile(landscape, demoLandscape, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	dbURL := dbtest.NewDatabase(t)
@@ -314,3 +314,13 @@ func TestClientsCreateWholeOrNothing(t *testing.T) {
 		t.Errorf("key-only client: %d clients, %d secrets, %d keys", count("api_clients"), count("client_secrets"), count("client_keys"))
 	}
 }
+
+// demoLandscape is one organisation signed for by a vendor that is never called.
+var demoLandscape = []byte(`organisations:
+  - rsin: "002220647"
+    name: Gemeente Demo
+    provider: simulated
+providers:
+  - name: simulated
+    settings: {url: "http://vendor.invalid", webhook_secret: "not used"}
+`)

@@ -157,6 +157,9 @@ func assemble(ctx context.Context, cfg config.Config, logger *slog.Logger, pool 
 			providers[bp.Info().Name] = bp
 			mounts = append(mounts, mountBuiltin)
 		}
+		if err := providersRunning(cfg.Landscape, providers); err != nil {
+			return signingdapp.Parts{}, err
+		}
 		authn, mountAuth, err := setupAuth(ctx, cfg, st, pep, m, logger)
 		if err != nil {
 			return signingdapp.Parts{}, err
@@ -315,6 +318,23 @@ func buildProviders(l config.Landscape, hc *http.Client) (map[string]signing.Pro
 		}
 	}
 	return out, nil
+}
+
+// providersRunning refuses to start when an organisation's provider is not running here, rather
+// than accept triggers that cannot be signed.
+func providersRunning(l config.Landscape, providers map[string]signing.Provider) error {
+	var errs []error
+	for _, o := range l.Organisations {
+		p, _ := l.ProviderFor(o.RSIN) // config check: every organisation has one
+		if _, ok := providers[p.Name]; !ok {
+			hint := ""
+			if p.Name == builtin.Name {
+				hint = " (the built-in signer needs BUILTIN_SMTP_ADDR)"
+			}
+			errs = append(errs, fmt.Errorf("organisation %s: provider %q is not running%s", o.RSIN, p.Name, hint))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func rsins(l config.Landscape) []string {

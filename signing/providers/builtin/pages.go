@@ -20,6 +20,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"github.com/signingd/signingd"
 	"github.com/signingd/signingd/internal/clientip"
 	"github.com/signingd/signingd/internal/text"
 	"github.com/signingd/signingd/signing"
@@ -206,7 +207,7 @@ func (p *Provider) resolve(r *req) error {
 	}
 	ctx := r.c.Request().Context()
 	id, pos, err := p.o.Store.BuiltinSignerByToken(ctx, p.digest("link", r.token))
-	if signing.ErrorCode(err) == signing.ENOTFOUND {
+	if signingd.ErrorCode(err) == signingd.ENOTFOUND {
 		return errInvalid
 	}
 	if err != nil {
@@ -224,7 +225,7 @@ func (p *Provider) resolve(r *req) error {
 		switch {
 		case err == nil && sid == id && spos == pos:
 			r.session, r.sid, r.authed = d, ck.Value, authed
-		case err != nil && signing.ErrorCode(err) != signing.ENOTFOUND:
+		case err != nil && signingd.ErrorCode(err) != signingd.ENOTFOUND:
 			return err
 		}
 	}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/signingd/signingd"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/pades"
 	"github.com/signingd/signingd/signing/providers/builtin/records"
@@ -350,7 +351,7 @@ func (p *Provider) Status(ctx context.Context, ref string) (signing.Progress, er
 	}
 	sg, err := p.o.Store.BuiltinSigning(ctx, id)
 	if err != nil {
-		if signing.ErrorCode(err) == signing.ENOTFOUND {
+		if signingd.ErrorCode(err) == signingd.ENOTFOUND {
 			return signing.Progress{}, fmt.Errorf("builtin: status %s: %w: %w", ref, err, signing.ErrPermanent)
 		}
 		return signing.Progress{}, err
@@ -426,7 +427,7 @@ func (p *Provider) Cancel(ctx context.Context, ref, reden string) error {
 		}
 		return tx.AddEvent(ctx, id, nil, "cancelled", "", "", map[string]any{"reden": reden}, now)
 	})
-	if signing.ErrorCode(err) == signing.ENOTFOUND {
+	if signingd.ErrorCode(err) == signingd.ENOTFOUND {
 		return nil
 	}
 	return err
@@ -604,7 +605,7 @@ func signerAt(sg records.Signing, pos int) (records.Signer, error) {
 			return s, nil
 		}
 	}
-	return records.Signer{}, &signing.Error{Code: signing.ENOTFOUND, Message: "Signer not found."}
+	return records.Signer{}, &signingd.Error{Code: signingd.ENOTFOUND, Message: "Signer not found."}
 }
 
 func signerName(s records.Signer) string {

@@ -1,6 +1,4 @@
-// Package signing is the domain of signingd: the trigger message, the transaction and its states,
-// and the interfaces the workflow needs. It imports neither the HTTP framework nor the database driver.
-package signing
+package signingd
 
 import (
 	"errors"
@@ -36,9 +34,9 @@ type FieldError struct {
 
 func (e *Error) Error() string {
 	if len(e.Fields) > 0 {
-		return fmt.Sprintf("signing: %s: %s (%d invalid fields)", e.Code, e.Message, len(e.Fields))
+		return fmt.Sprintf("%s: %s (%d invalid fields)", e.Code, e.Message, len(e.Fields))
 	}
-	return fmt.Sprintf("signing: %s: %s", e.Code, e.Message)
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
 }
 
 // Errorf returns an *Error with the given code and a formatted message.
