@@ -116,9 +116,9 @@ func (e *env) checkEvidence(id string, sc scenario, want string) string {
 func TestWorkflowEvidencePartFault(t *testing.T) {
 	t.Parallel()
 	var evidence []byte
-	e := newEnv(t, envOptions{autoSign: true, sim: sim.Options{PartSize: 8 << 10}, jobs: func(c *jobsConfig) {
-		c.PartThreshold = 16 << 10 // the signed document (a few KiB) goes inline, the evidence (40 KiB) in parts
-		evidence = withEvidence(c, 40<<10)
+	e := newEnv(t, envOptions{autoSign: true, sim: sim.Options{PartSize: 32 << 10}, jobs: func(c *jobsConfig) {
+		c.PartThreshold = 64 << 10 // the signed document (some 30 KiB) goes inline, the evidence (160 KiB) in parts
+		evidence = withEvidence(c, 160<<10)
 	}})
 	e.zgw.AddFault(sim.Fault{Kind: sim.FaultError, Status: 503, Method: http.MethodPut, PathPrefix: sim.DRCPath + "/bestandsdelen/",
 		Skip: 1, Times: 1})
@@ -235,9 +235,9 @@ func TestWorkflowEvidenceLockLost(t *testing.T) {
 // with the parts) and deletes the document: nothing locked or incomplete stays in the DRC.
 func TestWorkflowEvidenceAbortCleans(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{autoSign: true, sim: sim.Options{PartSize: 8 << 10}, jobs: func(c *jobsConfig) {
-		c.PartThreshold = 16 << 10
-		withEvidence(c, 40<<10)
+	e := newEnv(t, envOptions{autoSign: true, sim: sim.Options{PartSize: 32 << 10}, jobs: func(c *jobsConfig) {
+		c.PartThreshold = 64 << 10
+		withEvidence(c, 160<<10)
 	}})
 	e.zgw.AddFault(sim.Fault{Kind: sim.FaultError, Status: 503, Method: http.MethodPut, PathPrefix: sim.DRCPath + "/bestandsdelen/"})
 	sc := e.scenario(1, 1)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -96,6 +97,16 @@ type ProviderSigner struct {
 	Identificatie string
 	Volgorde      int
 	Authenticatie *Authenticatie
+}
+
+// Placeholder is the text in a document where the signer with identificatie signs: "{{id}}", as
+// the trigger's identificatie names it with or without the braces; "" without one.
+func Placeholder(identificatie string) string {
+	id := strings.TrimSpace(identificatie)
+	if id == "" || strings.HasPrefix(id, "{{") {
+		return id
+	}
+	return "{{" + id + "}}"
 }
 
 // ProgressStatus is the overall state of a signing at the provider.

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -148,6 +149,27 @@ func PDFToText(t testing.TB, pdf []byte) string {
 		t.Fatalf("pdftotext: %v", err)
 	}
 	return string(out)
+}
+
+// Pages returns the page count of a PDF as poppler's pdfinfo reads it.
+func Pages(t testing.TB, pdf []byte) int {
+	t.Helper()
+	NeedTool(t, "pdfinfo")
+	out, err := exec.Command("pdfinfo", writeTemp(t, pdf)).Output()
+	if err != nil {
+		t.Fatalf("pdfinfo: %v", err)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(l, "Pages:"); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				t.Fatalf("pdfinfo pages %q", v)
+			}
+			return n
+		}
+	}
+	t.Fatalf("pdfinfo printed no page count:\n%s", out)
+	return 0
 }
 
 func writeTemp(t testing.TB, pdf []byte) string {

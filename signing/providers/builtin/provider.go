@@ -500,13 +500,7 @@ func (p *Provider) signDocument(ctx context.Context, sg records.Signing, d recor
 	defer os.Remove(in.Name())
 	defer in.Close()
 	name := signerName(s)
-	placeholder := ""
-	if id := strings.TrimSpace(s.Identificatie); id != "" {
-		placeholder = id
-		if !strings.HasPrefix(id, "{{") {
-			placeholder = "{{" + id + "}}"
-		}
-	}
+	placeholder := signing.Placeholder(s.Identificatie)
 	opts := pades.Options{
 		Signer: p.o.Certificate.Key, Certificates: p.o.Certificate.Chain, Name: name,
 		Reason:      fmt.Sprintf("Ondertekend door %s <%s> (authenticatie: %s)", name, s.Email, s.AuthMethod),

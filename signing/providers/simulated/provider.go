@@ -122,7 +122,8 @@ func (p *Provider) Create(ctx context.Context, req signing.CreateRequest) (strin
 			Name       string `json:"name"`
 			Volgorde   int    `json:"volgorde"`
 			AuthMethod string `json:"auth_method"`
-		}{s.Position, s.Email, strings.TrimSpace(s.Voornaam + " " + s.Achternaam), s.Volgorde, method})
+			Anchor     string `json:"anchor,omitempty"`
+		}{s.Position, s.Email, strings.TrimSpace(s.Voornaam + " " + s.Achternaam), s.Volgorde, method, signing.Placeholder(s.Identificatie)})
 	}
 	for _, d := range req.Documents {
 		in.Documents = append(in.Documents, struct {

@@ -1,6 +1,6 @@
 // Package simulated is a signing vendor in miniature, for tests and the demo: a Server with its own
 // small HTTP API (create a signing, upload documents, sign or decline per signer, cancel, fetch
-// stamped PDFs) that calls a webhook signed with HMAC-SHA256 on every change, and a Provider that
+// PDFs signed with PAdES signatures of its own) that calls a webhook signed with HMAC-SHA256 on every change, and a Provider that
 // adapts it to signing.Provider the way a real vendor adapter would.
 package simulated
 
@@ -53,6 +53,7 @@ type Server struct {
 	byExt    map[string]string
 	wg       sync.WaitGroup
 	closed   chan struct{}
+	sealer   *sealer
 }
 
 type vendorSigning struct {
@@ -72,7 +73,8 @@ type vendorSigner struct {
 	Name       string    `json:"name"`
 	Volgorde   int       `json:"volgorde"`
 	AuthMethod string    `json:"auth_method,omitempty"`
-	Status     string    `json:"status"` // pending, invited, signed, declined
+	Anchor     string    `json:"anchor,omitempty"` // text in the documents that the signature covers
+	Status     string    `json:"status"`           // pending, invited, signed, declined
 	At         time.Time `json:"at,omitzero"`
 	Reden      string    `json:"reden,omitempty"`
 	IP         string    `json:"ip,omitempty"`
@@ -98,7 +100,11 @@ func NewServer(opts ServerOptions) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Server{opts: opts, signings: map[string]*vendorSigning{}, byExt: map[string]string{}, closed: make(chan struct{})}
+	sl, err := newSealer(opts.Now())
+	if err != nil {
+		panic(fmt.Sprintf("simulated: signing key: %v", err)) // crypto/rand failing is not recoverable
+	}
+	return &Server{opts: opts, signings: map[string]*vendorSigning{}, byExt: map[string]string{}, closed: make(chan struct{}), sealer: sl}
 }
 
 // SetWebhook sets where webhooks go (the service URL is often known only after the vendor starts).
@@ -159,6 +165,7 @@ type createBody struct {
 		Name       string `json:"name"`
 		Volgorde   int    `json:"volgorde"`
 		AuthMethod string `json:"auth_method"`
+		Anchor     string `json:"anchor,omitempty"`
 	} `json:"signers"`
 	Documents []struct {
 		Position int    `json:"position"`
@@ -184,7 +191,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	}
 	v := &vendorSigning{ID: newID(), ExternalID: in.ExternalID, Naam: in.Naam, Status: StatusDraft, CreatedAt: s.opts.Now()}
 	for _, sg := range in.Signers {
-		v.Signers = append(v.Signers, &vendorSigner{Position: sg.Position, Email: sg.Email, Name: sg.Name, Volgorde: sg.Volgorde, AuthMethod: sg.AuthMethod, Status: "pending"})
+		v.Signers = append(v.Signers, &vendorSigner{Position: sg.Position, Email: sg.Email, Name: sg.Name, Volgorde: sg.Volgorde, AuthMethod: sg.AuthMethod, Anchor: sg.Anchor, Status: "pending"})
 	}
 	sort.SliceStable(v.Signers, func(i, j int) bool { return v.Signers[i].Position < v.Signers[j].Position })
 	for _, d := range in.Documents {
@@ -317,20 +324,16 @@ func (s *Server) invite(v *vendorSigning) {
 	}
 }
 
+// stampAll signs every document for its signers. A document that is no PDF the signer can read
+// (tests upload a few bytes) gets a trailing comment instead, so that signed still differs.
 func (s *Server) stampAll(v *vendorSigning) {
-	var names []string
-	for _, sg := range v.Signers {
-		names = append(names, fmt.Sprintf("%s (%s)", sg.Name, sg.At.UTC().Format("2006-01-02 15:04")))
-	}
-	text := "Digitaal ondertekend via simulated door: "
-	for i, n := range names {
-		if i > 0 {
-			text += ", "
-		}
-		text += n
-	}
 	for _, d := range v.Documents {
-		d.signed = Stamp(d.content, text)
+		signed, err := s.sealer.sign(d.content, v.Signers)
+		if err != nil {
+			s.opts.Logger.Warn("simulated: document not signed as a PDF", "signing", v.ID, "document", d.Position, "err", err)
+			signed = append(bytes.Clone(d.content), "\n% signed at the simulated vendor\n"...)
+		}
+		d.signed = signed
 	}
 }
 
