@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/signingd/signingd/internal/text"
 	"github.com/signingd/signingd/store"
 )
 
@@ -70,6 +71,7 @@ func (a *Auditor) Record(e store.AuditEntry) {
 	for _, f := range []*string{&e.Event, &e.ClientID, &e.Address, &e.Method, &e.Reason, &e.JTI, &e.Scope} {
 		*f = storable(*f)
 	}
+	e.ClientID = cutClientID(e.ClientID)
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	if a.closed { // shutting down: write it ourselves
@@ -116,6 +118,15 @@ func storable(s string) string {
 		return s
 	}
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
+// cutClientID cuts a client id longer than any client's to that length and a "…": enough to
+// recognise it in the audit trail, and no more.
+func cutClientID(id string) string {
+	if len(id) <= store.MaxClientIDLen {
+		return id
+	}
+	return text.Truncate(id, store.MaxClientIDLen+1)
 }
 
 func (a *Auditor) run() {

@@ -109,8 +109,13 @@ func (s *Service) authenticateClient(ctx context.Context, r *http.Request, form 
 	default:
 		return ac, "", s.failed("", addr, now, withBasic(invalidClient("no client authentication"), true))
 	}
-	if clientID == "" || len(clientID) > 200 || !printable(clientID) {
+	if clientID == "" || len(clientID) > 4*store.MaxClientIDLen || !printable(clientID) {
 		return ac, "", s.failed("", addr, now, invalidClient("no client_id, or one that can't be"))
+	}
+	if len(clientID) > store.MaxClientIDLen {
+		// no client has so long an id: refused without a lookup, and counted under the cut id
+		clientID = cutClientID(clientID)
+		return ac, clientID, s.failed(clientID, addr, now, withBasic(invalidClient("unknown client"), hasBasic))
 	}
 	if locked, wait := s.fails.locked(clientKey(clientID, addr), now); locked {
 		return ac, clientID, tooMany("locked out after failed attempts", wait)

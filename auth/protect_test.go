@@ -320,6 +320,37 @@ func TestRefusalsAreCounted(t *testing.T) {
 	}
 }
 
+// A client id longer than any client's is cut before it is recorded, so that a request cannot
+// write kilobytes into the audit trail; refusals with such ids still count together.
+func TestLongClientIDsAreCut(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	long := strings.Repeat("x", 70)
+	cc := url.Values{"grant_type": {"client_credentials"}}
+	for i := range 5 {
+		wantStatus(t, e.post(auth.TokenPath, cc, long+strconv.Itoa(i), "sgs_wrong"), http.StatusUnauthorized)
+	}
+	e.svc.FlushAudit()
+	trail, err := e.st.AuditTrail(context.Background(), "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := strings.Repeat("x", store.MaxClientIDLen) + "…"
+	rows, total := 0, 0
+	for _, a := range trail {
+		if len(a.ClientID) > len(cut) {
+			t.Errorf("client id of %d bytes recorded", len(a.ClientID))
+		}
+		if a.ClientID == cut {
+			rows++
+			total += a.Count
+		}
+	}
+	if rows < 1 || rows > 2 || total != 5 {
+		t.Errorf("5 refusals with long ids made %d rows under %q counting %d, want 1 (or 2 across a minute) counting 5", rows, cut, total)
+	}
+}
+
 // An external issuer checked by RFC 7662 introspection.
 func TestExternalIssuerIntrospection(t *testing.T) {
 	t.Parallel()

@@ -172,6 +172,8 @@ type AuthConfig struct {
 	// address out, and make every further failure from the address a 429, for LockoutDuration.
 	LockoutThreshold int           `env:"AUTH_LOCKOUT_THRESHOLD" default:"10" min:"1" doc:"Failed client authentications within AUTH_LOCKOUT_DURATION that lock the client id out at that address (other clients at the address are still served)."`
 	LockoutDuration  time.Duration `env:"AUTH_LOCKOUT_DURATION" default:"5m" doc:"Window and length of the lockout after failed authentications."`
+	// AuditRetention is how long the token service's audit trail is kept.
+	AuditRetention time.Duration `env:"AUDIT_RETENTION" default:"8760h" min:"1h" doc:"How long the token service's audit trail (tokens issued, refused, revoked; client changes) is kept; a periodic job deletes older entries (8760h is a year)."`
 	// ClientJWKSHosts are the hosts a client's registered jwks_uri may point to.
 	ClientJWKSHosts []string `env:"CLIENT_JWKS_HOSTS" doc:"Comma-separated hosts a client's registered jwks_uri may point to."`
 }

@@ -359,6 +359,26 @@ func (s *Store) InsertAudit(ctx context.Context, entries []AuditEntry) error {
 	return nil
 }
 
+// auditDeleteBatch is how many audit entries one statement deletes: small enough that the
+// token service's inserts never wait long on the cleanup.
+const auditDeleteBatch = 10_000
+
+// DeleteAuditBefore deletes the audit entries older than cutoff and returns how many.
+func (s *Store) DeleteAuditBefore(ctx context.Context, cutoff time.Time) (int64, error) {
+	var total int64
+	for {
+		tag, err := s.pool.Exec(ctx, `DELETE FROM auth_audit WHERE id IN
+			(SELECT id FROM auth_audit WHERE at < $1 ORDER BY at LIMIT $2)`, cutoff, auditDeleteBatch)
+		if err != nil {
+			return total, fmt.Errorf("store: delete audit: %w", err)
+		}
+		total += tag.RowsAffected()
+		if tag.RowsAffected() < auditDeleteBatch {
+			return total, nil
+		}
+	}
+}
+
 // AuditTrail returns the newest entries of the audit trail, for a client or (clientID "") all.
 func (s *Store) AuditTrail(ctx context.Context, clientID string, limit int) ([]AuditEntry, error) {
 	rows, err := s.pool.Query(ctx, `SELECT at, event, COALESCE(client_id, ''), COALESCE(address, ''), COALESCE(method, ''),

@@ -116,10 +116,19 @@ func (s *Store) RegisterClient(ctx context.Context, n NewClient) (Client, error)
 
 // NewClientID returns a readable, unique client id.
 func NewClientID() string {
-	b := make([]byte, 6)
+	b := make([]byte, clientIDRandom)
 	_, _ = rand.Read(b) // crypto/rand never fails on Linux
-	return "client-" + hex.EncodeToString(b)
+	return clientIDPrefix + hex.EncodeToString(b)
 }
+
+const (
+	clientIDPrefix = "client-"
+	clientIDRandom = 6 // bytes
+)
+
+// MaxClientIDLen is the length of the longest client id there is: every client gets NewClientID's.
+// A longer one in a request is no client's, and is cut before it is recorded.
+const MaxClientIDLen = len(clientIDPrefix) + 2*clientIDRandom
 
 const clientColumns = `c.id, c.client_id, c.name, c.organisation_id, o.rsin, c.scopes, c.created_at, c.revoked_at`
 

@@ -71,7 +71,8 @@ type Config struct {
 	FetchCooldown     time.Duration
 	JobTimeout        time.Duration // 10 min when zero
 	RescueAfter       time.Duration // a running job of a dead process is retried after this
-	CleanupInterval   time.Duration // how often stored content is cleaned up; 1 h when zero
+	CleanupInterval   time.Duration // how often stored content and the audit trail are cleaned up; 1 h when zero
+	AuditRetention    time.Duration // how long the token service's audit trail is kept
 
 	Now func() time.Time
 
@@ -102,6 +103,7 @@ func (c *Config) defaults() {
 	setDefault(&c.LockWaitMax, d.LockWaitMax)
 	setDefault(&c.ForceUnlockAfter, d.ForceUnlockAfter)
 	setDefault(&c.RescueAfter, d.RescueAfter)
+	setDefault(&c.AuditRetention, config.Defaults().Auth.AuditRetention)
 	if c.NotifyMaxTry == 0 {
 		c.NotifyMaxTry = 100
 	}
@@ -240,7 +242,8 @@ func (p *retryPolicy) next(attempt int, atLeast time.Duration) time.Time {
 	return time.Now().Add(max(d, atLeast))
 }
 
-// cleanupWorker deletes the content of transactions that ended more than BlobRetention ago.
+// cleanupWorker deletes the content of transactions that ended more than BlobRetention ago, and
+// the audit trail's entries older than AuditRetention.
 type cleanupWorker struct {
 	river.WorkerDefaults[CleanupArgs]
 	wf *Workflow
@@ -254,6 +257,12 @@ func (w *cleanupWorker) Work(ctx context.Context, _ *river.Job[CleanupArgs]) err
 	}
 	if n > 0 {
 		w.wf.log.InfoContext(ctx, "deleted stored content of finished transactions", "blobs", n)
+	}
+	if n, err = w.wf.store.DeleteAuditBefore(ctx, now.Add(-w.wf.cfg.AuditRetention)); err != nil {
+		return err
+	}
+	if n > 0 {
+		w.wf.log.InfoContext(ctx, "deleted audit entries past their retention", "entries", n, "retention", w.wf.cfg.AuditRetention.String())
 	}
 	return nil
 }

@@ -57,7 +57,8 @@ type NotifyArgs struct {
 	TransactionID uuid.UUID `json:"transaction_id"`
 }
 
-// CleanupArgs deletes stored content of transactions that ended long enough ago.
+// CleanupArgs deletes stored content of transactions that ended long enough ago, and audit
+// entries past their retention. Its kind keeps its first name, for jobs queued before.
 type CleanupArgs struct{}
 
 // Kind names the job for River.

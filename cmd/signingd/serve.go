@@ -290,7 +290,7 @@ func workflowConfig(cfg config.Config, logger *slog.Logger, reg *zgw.Registry) w
 		RetryBase: w.RetryBase, RetryMax: w.RetryMax, MaxAttempts: w.MaxAttempts, LockRetry: w.LockRetry,
 		LockWaitMax: w.LockWaitMax, ForceUnlockAfter: w.ForceUnlockAfter,
 		IntakeWorkers: w.IntakeWorkers, FinishWorkers: w.FinishWorkers,
-		FetchPollInterval: w.JobPoll, RescueAfter: w.RescueAfter,
+		FetchPollInterval: w.JobPoll, RescueAfter: w.RescueAfter, AuditRetention: cfg.Auth.AuditRetention,
 	}
 }
 
