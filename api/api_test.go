@@ -351,6 +351,7 @@ func TestCreateTransactionTransportErrors(t *testing.T) {
 	}{
 		{"too large", big, nil, 413},
 		{"wrong content type", example(t, "trigger-minimal.json"), []string{"Content-Type", "text/plain"}, 415},
+		{"no content type", example(t, "trigger-minimal.json"), []string{"Content-Type", ""}, 415},
 		{"malformed json", []byte(`{"naam": `), nil, 400},
 		{"empty body", []byte{}, nil, 400},
 	}
@@ -358,6 +359,9 @@ func TestCreateTransactionTransportErrors(t *testing.T) {
 		r := e.do("POST", "/api/v1/transactions", key, tt.body, tt.header...)
 		if r.status != tt.status || r.header.Get("Content-Type") != "application/problem+json" {
 			t.Errorf("%s: %d %s %s", tt.name, r.status, r.header.Get("Content-Type"), r.body)
+		}
+		if tt.name == "no content type" && !strings.Contains(string(r.body), "The Content-Type header is missing: send application/json.") {
+			t.Errorf("%s: the answer does not name the header: %s", tt.name, r.body)
 		}
 	}
 }
@@ -525,8 +529,13 @@ func TestAuthentication(t *testing.T) {
 		if r.status != tt.status {
 			t.Errorf("%s: %d %s", tt.name, r.status, r.body)
 		}
-		if tt.status == 401 && r.header.Get("WWW-Authenticate") != `Bearer error="invalid_token"` {
-			t.Errorf("%s: WWW-Authenticate %q", tt.name, r.header.Get("WWW-Authenticate"))
+		// RFC 6750 §3.1: no error code for a request without credentials.
+		want := `Bearer error="invalid_token"`
+		if tt.key == "" {
+			want = "Bearer"
+		}
+		if tt.status == 401 && r.header.Get("WWW-Authenticate") != want {
+			t.Errorf("%s: WWW-Authenticate %q, want %q", tt.name, r.header.Get("WWW-Authenticate"), want)
 		}
 	}
 	if r := e.do("GET", "/api/v1/transactions", reader, nil); r.status != 200 {

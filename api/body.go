@@ -20,11 +20,21 @@ type BodyRule struct {
 	Limit     int64
 	Types     []string
 	Multipart bool // multipart/form-data is accepted too
+	// TypeRequired refuses a body without Content-Type (415 naming the header), where a guess
+	// would turn into a confusing parse error.
+	TypeRequired bool
 }
 
 // tokenEndpointBodies are the token service's forms; OneGround's examples send them as multipart.
 // Other types are refused by the service itself, in OAuth's error format.
 var tokenEndpointBodies = BodyRule{Prefix: "/oauth2/", Limit: auth.MaxFormSize, Multipart: true}
+
+// apiBodies are the API's own JSON bodies (the trigger, a cancel). Vendors' webhooks, under
+// /api/v1/providers/, are read however the vendor sends them.
+var apiBodies = []BodyRule{
+	{Prefix: "/api/v1/providers/", Limit: MaxBodySize},
+	{Prefix: "/api/v1/", Limit: MaxBodySize, Types: []string{"application/json"}, TypeRequired: true},
+}
 
 // limitBodies applies the first matching rule (else MaxBodySize, no multipart) to every request
 // before routing, so that no handler or middleware can read more than its route allows.
@@ -55,6 +65,9 @@ func limitBodies(rules []BodyRule) echo.MiddlewareFunc {
 
 func (b BodyRule) check(contentType string) error {
 	if contentType == "" {
+		if b.TypeRequired {
+			return echo.NewHTTPError(http.StatusUnsupportedMediaType, "The Content-Type header is missing: send "+strings.Join(b.Types, " or ")+".")
+		}
 		return nil // the handler refuses what it cannot read
 	}
 	mt, _, err := mime.ParseMediaType(contentType)

@@ -48,7 +48,12 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			loggerFrom(c.Request().Context(), logger).Error("request failed", "err", err, "status", p.Status)
 		}
 		if p.Status == http.StatusUnauthorized {
-			c.Response().Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			// RFC 6750 §3.1: a request without credentials gets the challenge alone, no error code.
+			challenge := `Bearer error="invalid_token"`
+			if r := c.Request(); r.Header.Get(echo.HeaderAuthorization) == "" && r.Header.Get("X-API-Key") == "" {
+				challenge = "Bearer"
+			}
+			c.Response().Header().Set("WWW-Authenticate", challenge)
 		}
 		c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
 		if c.Request().Method == http.MethodHead {
@@ -103,6 +108,9 @@ func fromHTTPError(e *echo.HTTPError) problem {
 		}
 	case http.StatusUnsupportedMediaType:
 		p.Detail = "This route does not accept a body of this media type."
+		if msg != "" && msg != http.StatusText(e.Code) {
+			p.Detail = msg
+		}
 	case http.StatusRequestEntityTooLarge:
 		p.Detail = msg
 		if msg == "" || msg == http.StatusText(e.Code) {

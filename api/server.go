@@ -100,7 +100,7 @@ func New(d Deps) *echo.Echo {
 	// evidence read it with clientip.From (or c.RealIP, which asks the same).
 	e.Pre(echo.WrapMiddleware(clientip.New(d.TrustedProxies).Handler))
 	e.IPExtractor = clientip.From
-	e.Pre(limitBodies(append(d.BodyRules, tokenEndpointBodies)))
+	e.Pre(limitBodies(append(append(d.BodyRules, tokenEndpointBodies), apiBodies...)))
 	e.Use(middleware.RequestID())
 	if d.Metrics != nil {
 		e.Use(d.Metrics.Middleware())

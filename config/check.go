@@ -115,6 +115,46 @@ func mapValue(n *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
+// LandscapeWarnings reports what is allowed but deserves a look: organisations that share a ZGW API
+// root (a hosting party's one Open Zaak for several municipalities; signingd then relies on
+// bronorganisatie to keep them apart) and organisations without a Catalogi API (the evidence
+// type is not checked before signing). Call it on a landscape CheckLandscape accepted.
+func LandscapeWarnings(data []byte) []Problem {
+	l, problems := CheckLandscape(data)
+	if len(problems) > 0 {
+		return nil
+	}
+	var root yaml.Node
+	_ = yaml.Unmarshal(data, &root) // CheckLandscape parsed it
+	var ws []Problem
+	add := func(path, format string, args ...any) {
+		ws = append(ws, Problem{Path: path, Line: lineOf(&root, path), Message: fmt.Sprintf(format, args...)})
+	}
+	type owner struct {
+		org  int
+		rsin string
+	}
+	roots := map[string]owner{}
+	for i, o := range l.Organisations {
+		hasZTC := false
+		for j, svc := range o.Services {
+			hasZTC = hasZTC || svc.Kind == zgw.KindZTC
+			key := svc.Kind + " " + strings.ToLower(strings.TrimRight(svc.APIRoot, "/"))
+			if first, ok := roots[key]; ok && first.rsin != o.RSIN {
+				add(fmt.Sprintf("organisations[%d].services[%d].api_root", i, j),
+					"shared with organisations[%d] (%s): signingd signs only zaken and documents whose bronorganisatie is the organisation's own (or under signs_for); give each organisation its own ZGW credentials too", first.org, first.rsin)
+			} else if !ok {
+				roots[key] = owner{i, o.RSIN}
+			}
+		}
+		if !hasZTC {
+			add(fmt.Sprintf("organisations[%d].services", i),
+				"no ztc service: the evidence informatieobjecttype is not checked against the zaaktype before anyone is asked to sign")
+		}
+	}
+	return ws
+}
+
 // problems is the meaning check of a decoded landscape.
 func (l Landscape) problems() []Problem {
 	var ps []Problem
@@ -151,6 +191,11 @@ func (l Landscape) problems() []Problem {
 		seen[o.RSIN] = true
 		if o.Name == "" {
 			add(path+".name", "required")
+		}
+		for j, r := range o.SignsFor {
+			if !validRSIN(r) {
+				add(fmt.Sprintf("%s.signs_for[%d]", path, j), "%q is not a 9-digit RSIN (quote it)", r)
+			}
 		}
 		switch name := cmp.Or(o.Provider, l.DefaultProvider); {
 		case name == "":

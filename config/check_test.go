@@ -185,3 +185,39 @@ func TestIssuersExampleInDocs(t *testing.T) {
 		t.Errorf("example parsed as %+v", l.Issuers)
 	}
 }
+
+// TestLandscapeWarnings: organisations sharing an API root and organisations without a Catalogi
+// API are allowed, and config check says what that means.
+func TestLandscapeWarnings(t *testing.T) {
+	const file = `organisations:
+  - rsin: "002220647"
+    name: Gemeente A
+    provider: builtin
+    signs_for: ["813264571"]
+    services:
+      - {kind: drc, api_root: "https://openzaak.example/documenten/api/v1/", auth: {mode: none}}
+      - {kind: ztc, api_root: "https://openzaak.example/catalogi/api/v1/", auth: {mode: none}}
+  - rsin: "813264571"
+    name: Gemeente B
+    provider: builtin
+    services:
+      - {kind: drc, api_root: "https://openzaak.example/documenten/api/v1", auth: {mode: none}}
+`
+	ws := LandscapeWarnings([]byte(file))
+	want := []string{
+		`line 13: organisations[1].services[0].api_root: shared with organisations[0] (002220647)`,
+		`organisations[1].services: no ztc service`,
+	}
+	if len(ws) != len(want) {
+		t.Fatalf("warnings %v, want %d", ws, len(want))
+	}
+	for i, w := range want {
+		if !strings.Contains(ws[i].Error(), w) {
+			t.Errorf("warning %d = %q, want %q", i, ws[i].Error(), w)
+		}
+	}
+	if _, problems := CheckLandscape([]byte(strings.Replace(file, `["813264571"]`, `["81326457"]`, 1))); len(problems) != 1 ||
+		!strings.HasPrefix(problems[0].Error(), "line 5: organisations[0].signs_for[0]:") {
+		t.Errorf("a bad signs_for RSIN: %v", problems)
+	}
+}

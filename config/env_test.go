@@ -33,6 +33,7 @@ func TestEveryVariableIsRead(t *testing.T) {
 		"BUILTIN_SMTP_ADDR": "127.0.0.1:2525", "BUILTIN_SMS_URL": "https://sms.example/send",
 		"BUILTIN_GOTENBERG_URL": "http://gotenberg:3000", "TOKEN_TTL": "45m", "KEY_ROTATION_INTERVAL": "48h",
 		"TRUSTED_PROXIES": "10.0.0.0/8", "LOG_LEVEL": "debug", "MIGRATE_ON_START": "false",
+		"TIME_ZONE": "America/Kralendijk", // Caribisch Nederland
 	}
 	env := map[string]string{}
 	seen := map[string]bool{}
@@ -102,6 +103,7 @@ func TestFromEnvRefuses(t *testing.T) {
 		"BUILTIN_SMS_URL":        {"BUILTIN_SMS_URL": "ftp://sms.example"},
 		"TRUSTED_PROXIES":        {"TRUSTED_PROXIES": "proxy.example"},
 		"MIGRATE_ON_START":       {"MIGRATE_ON_START": "ja"},
+		"TIME_ZONE":              {"TIME_ZONE": "Amsterdam"},
 	} {
 		if _, err := FromEnv(envOf(m)); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s: %v, want an error naming it", name, err)

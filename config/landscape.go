@@ -27,6 +27,11 @@ type Organisation struct {
 	// under providers. The landscape's default_provider when empty.
 	Provider string    `yaml:"provider"`
 	Services []Service `yaml:"services"`
+	// SignsFor are further RSINs whose zaken and documents (their bronorganisatie) this
+	// organisation may have signed; none by default.
+	SignsFor []string `yaml:"signs_for"`
+	// ClosedZaken allows signing documents of a zaak that has an einddatum.
+	ClosedZaken bool `yaml:"closed_zaken"`
 }
 
 // Service is one ZGW API that signingd may call for an organisation. No request ever goes to a URL
@@ -76,7 +81,7 @@ func (l Landscape) OrganisationNames() map[string]string {
 func (l Landscape) ZGW() []zgw.Organisation {
 	out := make([]zgw.Organisation, 0, len(l.Organisations))
 	for _, o := range l.Organisations {
-		org := zgw.Organisation{RSIN: o.RSIN}
+		org := zgw.Organisation{RSIN: o.RSIN, Data: zgw.DataPolicy{SignsFor: o.SignsFor, ClosedZaken: o.ClosedZaken}}
 		for _, s := range o.Services {
 			a := s.Auth
 			org.Services = append(org.Services, zgw.ServiceSpec{Kind: s.Kind, APIRoot: s.APIRoot, Auth: zgw.ServiceAuth{

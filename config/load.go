@@ -62,6 +62,7 @@ var (
 	levelType    = reflect.TypeFor[slog.Level]()
 	secretType   = reflect.TypeFor[Secret]()
 	prefixesType = reflect.TypeFor[Prefixes]()
+	locationType = reflect.TypeFor[*time.Location]()
 )
 
 // set parses raw into the field v by the field's type and checks its min and oneof tags.
@@ -90,6 +91,13 @@ func set(v reflect.Value, raw string, tag reflect.StructTag) error {
 			return err
 		}
 		v.Set(reflect.ValueOf(s))
+		return nil
+	case locationType:
+		loc, err := time.LoadLocation(raw)
+		if err != nil || raw == "" || raw == "Local" {
+			return fmt.Errorf("want an IANA time zone such as Europe/Amsterdam, got %q", raw)
+		}
+		v.Set(reflect.ValueOf(loc))
 		return nil
 	case prefixesType:
 		p, err := ParsePrefixes(raw)

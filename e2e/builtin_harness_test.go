@@ -135,6 +135,7 @@ func newProdEnv(t testing.TB, o prodOptions) *prodEnv {
 				Mailer: pe.outbox, SMS: pe.outbox, Outbox: pe.outbox, Certificate: devCert,
 				Secret:     []byte("builtin:e2e pepper of sufficient length"),
 				LinkExpiry: config.Defaults().Builtin.LinkExpiry, OTPLockout: config.Defaults().Builtin.OTPLockout,
+				Location: config.Defaults().TimeZone,
 			})
 			if err != nil {
 				return app.Parts{}, err

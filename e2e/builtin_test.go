@@ -38,7 +38,7 @@ type signerSpec struct {
 // customScenario seeds a zaak with the documents and builds the trigger to sign them.
 func (e *env) customScenario(docs []docSpec, signers []signerSpec) scenario {
 	e.t.Helper()
-	zaak, err := e.zgw.SeedZaak(sim.ZaakSeed{Informatieobjecttypen: []string{e.zgw.DefaultIOT(), e.iot}})
+	zaak, err := e.zgw.SeedZaak(sim.ZaakSeed{Bronorganisatie: e.rsin, Informatieobjecttypen: []string{e.zgw.DefaultIOT(), e.iot}})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func (e *env) customScenario(docs []docSpec, signers []signerSpec) scenario {
 	var dl []map[string]any
 	for _, d := range docs {
 		u, err := e.zgw.SeedDocument(d.content, sim.DocumentSeed{Titel: d.titel, Bestandsnaam: d.bestandsnaam,
-			Status: "in_bewerking", Formaat: d.formaat, Zaak: zaak})
+			Status: "in_bewerking", Formaat: d.formaat, Zaak: zaak, Bronorganisatie: e.rsin})
 		if err != nil {
 			e.t.Fatal(err)
 		}

@@ -272,9 +272,20 @@ func pdf(text string) []byte {
 	return b
 }
 
+// scenario seeds a zaak of the organisation whose zaaktype allows the evidence type, with ndocs
+// PDF documents, and the trigger for them with a signer per volgorde.
 func (e *env) scenario(ndocs int, volgorde ...int) scenario {
 	e.t.Helper()
-	zaak, err := e.zgw.SeedZaak(sim.ZaakSeed{Informatieobjecttypen: []string{e.zgw.DefaultIOT(), e.iot}})
+	return e.scenarioOn(sim.ZaakSeed{Informatieobjecttypen: []string{e.zgw.DefaultIOT(), e.iot}}, ndocs, volgorde...)
+}
+
+// scenarioOn is scenario on a zaak seeded as z (of the organisation when z names no other).
+func (e *env) scenarioOn(z sim.ZaakSeed, ndocs int, volgorde ...int) scenario {
+	e.t.Helper()
+	if z.Bronorganisatie == "" {
+		z.Bronorganisatie = e.rsin
+	}
+	zaak, err := e.zgw.SeedZaak(z)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -283,7 +294,8 @@ func (e *env) scenario(ndocs int, volgorde ...int) scenario {
 	for i := range ndocs {
 		name := fmt.Sprintf("besluit-%d.docx", i+1)
 		u, err := e.zgw.SeedDocument(pdf(fmt.Sprintf("Besluit %d", i+1)), sim.DocumentSeed{
-			Titel: fmt.Sprintf("Besluit %d", i+1), Bestandsnaam: name, Status: "in_bewerking", Formaat: "application/pdf", Zaak: zaak})
+			Titel: fmt.Sprintf("Besluit %d", i+1), Bestandsnaam: name, Status: "in_bewerking", Formaat: "application/pdf", Zaak: zaak,
+			Bronorganisatie: e.rsin})
 		if err != nil {
 			e.t.Fatal(err)
 		}

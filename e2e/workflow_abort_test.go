@@ -175,11 +175,12 @@ func TestWorkflowLockConflict(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
 	sc := e.scenario(1, 1)
+	id := e.start(sc)
+	e.signingID(id) // locked once the signing is under way: the upload meets the lock
 	lock, err := e.zgw.LockDocument(sc.docs[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := e.start(sc)
 	e.vendorCall(id, 0, "sign", nil)
 	refused := func() bool {
 		for _, r := range e.zgw.RequestsTo("POST", "/lock") {

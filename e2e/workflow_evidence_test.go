@@ -186,7 +186,7 @@ func TestWorkflowEvidenceLockLost(t *testing.T) {
 			id := e.start(sc)
 			e.signingID(id)
 			orphan, _, err := e.zgw.SeedPendingUpload(777, sim.DocumentSeed{Titel: "Bewijs van ondertekening",
-				Identificatie: "sd-" + strings.ReplaceAll(id, "-", ""), Bronorganisatie: sim.DefaultRSIN,
+				Identificatie: "sd-" + strings.ReplaceAll(id, "-", ""), Bronorganisatie: e.rsin,
 				Informatieobjecttype: e.iot, Status: "definitief", Formaat: "application/pdf"})
 			if err != nil {
 				t.Fatal(err)

@@ -130,11 +130,12 @@ func TestWorkflowLockWaitMax(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{jobs: func(c *jobsConfig) { c.LockWaitMax = time.Second }})
 	sc := e.scenario(1, 1)
+	id := e.start(sc)
+	e.signingID(id) // locked once the signing is under way: the upload meets the lock
 	lock, err := e.zgw.LockDocument(sc.docs[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := e.start(sc)
 	e.vendorCall(id, 0, "sign", nil)
 	tx := e.wait(id, 30*time.Second)
 	if tx.State != signing.StateAborted || tx.Reden != `Document is vergrendeld door een ander: "Besluit 1"` {
@@ -159,7 +160,7 @@ func TestWorkflowEvidenceAfterCrash(t *testing.T) {
 	e.signingID(id)
 	ident := "sd-" + strings.ReplaceAll(id, "-", "")
 	orphan, err := e.zgw.SeedDocument(pdf("Bewijs"), sim.DocumentSeed{Titel: "Bewijs van ondertekening", Identificatie: ident,
-		Bronorganisatie: sim.DefaultRSIN, Informatieobjecttype: e.iot, Status: "definitief", Formaat: "application/pdf"})
+		Bronorganisatie: e.rsin, Informatieobjecttype: e.iot, Status: "definitief", Formaat: "application/pdf"})
 	if err != nil {
 		t.Fatal(err)
 	}

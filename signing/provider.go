@@ -64,6 +64,9 @@ type ProviderInfo struct {
 	// PollInterval is how often the workflow asks Status while a signing is pending. Webhook
 	// providers set a long interval as a safety net for lost callbacks.
 	PollInterval time.Duration
+	// Converts are the media types besides PDF that the provider turns into PDF itself; a
+	// document of another type is refused before anyone is asked to sign.
+	Converts []string
 }
 
 // CreateRequest is what a provider needs to start a signing.

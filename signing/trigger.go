@@ -79,6 +79,19 @@ const (
 	AuthEmail = "email"
 )
 
+// AuthWords is a signer's authentication method in the words a person reads in a stamp, an evidence
+// report or an event: never "null".
+func AuthWords(method string) string {
+	switch method {
+	case AuthSMS:
+		return "sms-code"
+	case AuthEmail:
+		return "e-mailcode"
+	default:
+		return "link per e-mail"
+	}
+}
+
 // Service kinds a trigger URL must belong to.
 const (
 	KindDRC = "drc"
@@ -169,7 +182,11 @@ func (d *decoder) trigger(data []byte) Trigger {
 			continue
 		}
 		var s Signer
-		if v := d.text(p+".e-mail", o["e-mail"], true, maxEmail); v != "" {
+		if o["e-mail"] == nil {
+			// The pattern does not say which fields are required; this one is because every
+			// provider invites, reminds and identifies a signer by it.
+			d.fail(p+".e-mail", "required", "Required: a signer is invited and reached by e-mail (the pattern's example gives every signer one).")
+		} else if v := d.text(p+".e-mail", o["e-mail"], true, maxEmail); v != "" {
 			s.Email = d.email(p+".e-mail", v)
 		}
 		s.Voornaam = d.text(p+".voornaam", o["voornaam"], false, maxText)

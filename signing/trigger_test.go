@@ -289,3 +289,38 @@ func TestDecodeTriggerResourceURLShape(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeTriggerPatternExample: the trigger exactly as the pattern publishes it is accepted;
+// without the optional eigenaar too; without a signer's e-mail it is a 400 that names the field
+// and says why the pattern's own text needs it.
+func TestDecodeTriggerPatternExample(t *testing.T) {
+	const pattern = `{
+  "naam": "string",
+  "eigenaar": "user@domain.example",
+  "zaak": {"uuid": "2cc803a9-7404-4289-8f3d-f2300f666eac", "url": "https://zaken.gemeente.example/api/v1/zaken/2cc803a9-7404-4289-8f3d-f2300f666eac"},
+  "bewijs_informatieobjecttype": "https://catalogi.gemeente.example/api/v1/informatieobjecttypen/0e0b5a4c-5b1e-4c52-9d7c-1f2a3b4c5d6e",
+  "documenten": [{"uuid": "f491249e-0651-4d22-a8a8-bb35885e9245",
+    "url": "https://documenten.gemeente.example/api/v1/enkelvoudiginformatieobjecten/f491249e-0651-4d22-a8a8-bb35885e9245",
+    "titel": "Some document", "versie": 1, "bestandsnaam": "some file.docx"}],
+  "ondertekenaars": [{"e-mail": "john.doe@some.domain", "voornaam": "John", "achternaam": "Doe", "identificatie": "Signer1",
+    "volgorde": 1, "authenticatie": {"methode": "sms", "waarde": "+31655555555"}}]
+}`
+	if _, err := DecodeTrigger([]byte(pattern), testOpts); err != nil {
+		t.Fatalf("the pattern's example: %v", err)
+	}
+	var m map[string]any
+	_ = json.Unmarshal([]byte(pattern), &m)
+	delete(m, "eigenaar")
+	b, _ := json.Marshal(m)
+	if _, err := DecodeTrigger(b, testOpts); err != nil {
+		t.Fatalf("without eigenaar: %v", err)
+	}
+	delete(m["ondertekenaars"].([]any)[0].(map[string]any), "e-mail")
+	b, _ = json.Marshal(m)
+	_, err := DecodeTrigger(b, testOpts)
+	var e *signingd.Error
+	if !errors.As(err, &e) || e.Code != signingd.EINVALID || len(e.Fields) != 1 || e.Fields[0].Name != "ondertekenaars.0.e-mail" ||
+		!strings.Contains(e.Fields[0].Reason, "invited") {
+		t.Errorf("without e-mail: %v %+v, want a 400 naming ondertekenaars.0.e-mail and why", err, e)
+	}
+}

@@ -9,6 +9,7 @@ import (
 const (
 	EventStateChanged     = "state_changed"
 	EventDocumentFetched  = "document_fetched"
+	EventZaakChecked      = "zaak_checked" // the zaak and the evidence type passed the checks before signing
 	EventProviderCreated  = "provider_created"
 	EventDocumentUploaded = "document_uploaded"
 	EventEvidenceCreated  = "evidence_created"

@@ -69,10 +69,11 @@ type Config struct {
 
 	FetchPollInterval time.Duration // River's; its default when zero
 	FetchCooldown     time.Duration
-	JobTimeout        time.Duration // 10 min when zero
-	RescueAfter       time.Duration // a running job of a dead process is retried after this
-	CleanupInterval   time.Duration // how often stored content and the audit trail are cleaned up; 1 h when zero
-	AuditRetention    time.Duration // how long the token service's audit trail is kept
+	JobTimeout        time.Duration  // 10 min when zero
+	RescueAfter       time.Duration  // a running job of a dead process is retried after this
+	CleanupInterval   time.Duration  // how often stored content and the audit trail are cleaned up; 1 h when zero
+	AuditRetention    time.Duration  // how long the token service's audit trail is kept
+	Location          *time.Location // time zone of the times in the evidence report (TIME_ZONE)
 
 	Now func() time.Time
 
@@ -104,6 +105,7 @@ func (c *Config) defaults() {
 	setDefault(&c.ForceUnlockAfter, d.ForceUnlockAfter)
 	setDefault(&c.RescueAfter, d.RescueAfter)
 	setDefault(&c.AuditRetention, config.Defaults().Auth.AuditRetention)
+	setDefault(&c.Location, config.Defaults().TimeZone)
 	if c.NotifyMaxTry == 0 {
 		c.NotifyMaxTry = 100
 	}

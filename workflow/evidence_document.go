@@ -435,7 +435,7 @@ func (wf *Workflow) evidenceContent(ctx context.Context, w store.Work, now time.
 		}
 		return evidenceSource{Blob: *b}, err
 	}
-	report, err := evidenceReport(w.Transaction, now)
+	report, err := evidenceReport(w.Transaction, now, wf.cfg.Location)
 	if err != nil {
 		return evidenceSource{}, err
 	}

@@ -6,15 +6,20 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/store"
+	"github.com/signingd/signingd/zgw"
 )
 
-// fetch reads metadata and content of exactly the requested versie of every document and keeps the
-// content with its SHA-256. Documents fetched by an earlier run are skipped.
+// fetch checks the ZGW data (checks.go) and reads the content of exactly the requested versie of
+// every document, keeping it with its SHA-256. Documents fetched by an earlier run are skipped.
+// Nothing has gone to the provider yet: a failed check aborts before anyone is invited.
 func (wf *Workflow) fetch(ctx context.Context, job *river.Job[store.FetchDocumentsArgs], log *slog.Logger) error {
 	id := job.Args.TransactionID
 	w, err := wf.store.Work(ctx, id)
@@ -35,41 +40,82 @@ func (wf *Workflow) fetch(ctx context.Context, job *river.Job[store.FetchDocumen
 		return store.ErrStale
 	}
 	c := wf.zgw(w.RSIN)
-	for _, d := range w.Docs {
-		if d.OriginalBlob != nil {
-			continue
-		}
-		meta, err := c.RetrieveEIO(ctx, d.URL, d.Versie)
-		if err != nil {
-			return failAt(signing.StepFetch, docName(d), err)
-		}
-		if meta.Versie != d.Versie {
-			return failAt(signing.StepFetch, docName(d), fmt.Errorf("DRC answered versie %d for %d: %w", meta.Versie, d.Versie, signing.ErrPermanent))
-		}
-		body, err := c.Download(ctx, d.URL, d.Versie)
-		if err != nil {
-			return failAt(signing.StepFetch, docName(d), err)
-		}
-		blob, err := wf.store.PutBlob(ctx, id, body)
-		body.Close()
-		if err != nil {
-			return failAt(signing.StepFetch, docName(d), err)
+	p, err := wf.provider(w.Provider)
+	if err != nil {
+		return failAt(signing.StepFetch, "", err)
+	}
+	// Before anyone is asked to sign: the zaak and the evidence type, then every document as it
+	// is fetched. What passed is recorded (an event, a stored document), so that a retry after a
+	// failed call does not ask the ZGW APIs again.
+	if !slices.ContainsFunc(w.Events, func(e signing.Event) bool { return e.Type == signing.EventZaakChecked }) {
+		if err := wf.checkZaak(ctx, c, w, log); err != nil {
+			return err
 		}
 		if err := wf.store.InTx(ctx, func(tx pgx.Tx) error {
 			if _, err := wf.store.Expect(ctx, tx, id, signing.StateFetching); err != nil {
 				return err
 			}
-			if err := wf.store.SetDocumentFetched(ctx, tx, id, d.Position, blob, meta.Formaat, meta.Status, meta.Titel, meta.Bestandsnaam); err != nil {
-				return err
-			}
-			return wf.store.Event(ctx, tx, id, signing.EventDocumentFetched, actor,
-				map[string]any{"document": d.Position, "versie": d.Versie, "sha256": blob.SHA256, "size": blob.Size}, now)
+			return wf.store.Event(ctx, tx, id, signing.EventZaakChecked, actor, nil, now)
 		}); err != nil {
 			return err
 		}
-		log.InfoContext(ctx, "document fetched", "document", d.Position, "versie", d.Versie, "size", blob.Size)
+	}
+	for _, d := range w.Docs {
+		if d.OriginalBlob != nil {
+			continue
+		}
+		latest, err := wf.checkDocument(ctx, c, w, d)
+		if err != nil {
+			return err
+		}
+		if err := wf.fetchDocument(ctx, c, w, d, latest, p.Info(), log); err != nil {
+			return err
+		}
 	}
 	return end(ctx, wf, job, store.Step{From: signing.StateFetching, Next: CreateSigningArgs{TransactionID: id}}, nil)
+}
+
+// fetchDocument stores the content of the requested versie of d (the latest, as checkDocument
+// found), after checking it against the DRC's metadata and the provider's formats.
+func (wf *Workflow) fetchDocument(ctx context.Context, c *zgw.Client, w store.Work, d store.WorkDocument, meta *zgw.EnkelvoudigInformatieObject, info signing.ProviderInfo, log *slog.Logger) error {
+	id, name := w.ID, docName(d)
+	body, err := c.Download(ctx, d.URL, d.Versie)
+	if err != nil {
+		return failAt(signing.StepFetch, name, err)
+	}
+	cc := newContentCheck(body, meta.Integriteit)
+	blob, err := wf.store.PutBlob(ctx, id, cc)
+	body.Close()
+	if err != nil {
+		return failAt(signing.StepFetch, name, err)
+	}
+	if why := cc.verify(meta); why != "" {
+		return checkFailed(checkContent, fmt.Sprintf("Document %s: %s", name, why))
+	}
+	if !cc.isPDF() && !slices.Contains(info.Converts, mediaType(meta.Formaat)) {
+		return checkFailed(checkFormat, fmt.Sprintf("Document %s is geen PDF (formaat %q) en de ondertekenaanbieder zet het niet om", name, meta.Formaat))
+	}
+	now := wf.cfg.Now().UTC()
+	if err := wf.store.InTx(ctx, func(tx pgx.Tx) error {
+		if _, err := wf.store.Expect(ctx, tx, id, signing.StateFetching); err != nil {
+			return err
+		}
+		if err := wf.store.SetDocumentFetched(ctx, tx, id, d.Position, blob, meta.Formaat, meta.Status, meta.Titel, meta.Bestandsnaam); err != nil {
+			return err
+		}
+		return wf.store.Event(ctx, tx, id, signing.EventDocumentFetched, actor,
+			map[string]any{"document": d.Position, "versie": d.Versie, "sha256": blob.SHA256, "size": blob.Size}, now)
+	}); err != nil {
+		return err
+	}
+	log.InfoContext(ctx, "document fetched", "document", d.Position, "versie", d.Versie, "size", blob.Size)
+	return nil
+}
+
+// mediaType is formaat without parameters, in lower case.
+func mediaType(formaat string) string {
+	t, _, _ := strings.Cut(formaat, ";")
+	return strings.ToLower(strings.TrimSpace(t))
 }
 
 // create starts the signing at the provider. Providers key signings by transaction id, so a

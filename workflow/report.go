@@ -11,8 +11,8 @@ import (
 // evidenceReport renders the evidence PDF the workflow attaches when the provider keeps no audit
 // trail of its own: the transaction, the SHA-256 of every original and signed document, the
 // signers and the events. It is small, so it is built in memory.
-func evidenceReport(t signing.Transaction, now time.Time) ([]byte, error) {
-	utc := func(at time.Time) string { return at.UTC().Format(time.RFC3339) }
+func evidenceReport(t signing.Transaction, now time.Time, loc *time.Location) ([]byte, error) {
+	utc := func(at time.Time) string { return at.In(loc).Format("2006-01-02 15:04:05 -07:00") }
 	r := report.New(report.Info{Title: "Bewijs van ondertekening " + t.Naam, Author: "signingd", Created: now})
 	r.Line(report.Title, "Bewijs van ondertekening")
 	r.Gap(8)
@@ -35,15 +35,15 @@ func evidenceReport(t signing.Transaction, now time.Time) ([]byte, error) {
 		if s.SignedAt != nil {
 			at = utc(*s.SignedAt)
 		}
-		method := "geen"
+		method := ""
 		if s.Authenticatie != nil {
 			method = s.Authenticatie.Methode
 		}
 		r.Line(report.Body, fmt.Sprintf("%s %s <%s> volgorde %d, authenticatie %s, %s %s",
-			s.Voornaam, s.Achternaam, s.Email, s.Volgorde, method, s.Status, at))
+			s.Voornaam, s.Achternaam, s.Email, s.Volgorde, signing.AuthWords(method), signerStatusNL[s.Status], at))
 	}
 	r.Gap(8)
-	r.Line(report.Heading, "Gebeurtenissen")
+	r.Line(report.Heading, "Gebeurtenissen ("+loc.String()+")")
 	for _, e := range t.Events {
 		r.Line(report.Body, fmt.Sprintf("%s %s (%s) door %s", utc(e.At), e.Type, e.State, e.Actor))
 	}
@@ -52,4 +52,10 @@ func evidenceReport(t signing.Transaction, now time.Time) ([]byte, error) {
 		return nil, fmt.Errorf("evidence report: %w", err)
 	}
 	return b, nil
+}
+
+// signerStatusNL is a signer's status in the report's language.
+var signerStatusNL = map[string]string{
+	signing.SignerPending: "wacht", signing.SignerInvited: "uitgenodigd",
+	signing.SignerSigned: "ondertekend", signing.SignerDeclined: "geweigerd",
 }

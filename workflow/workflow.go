@@ -78,6 +78,7 @@ var errDrift = errors.New("document changed while being signed")
 // change, such as a lock that is never released.
 type abortError struct {
 	reden string
+	check string // the check of the ZGW data that failed, if one did
 	err   error
 }
 
@@ -170,7 +171,11 @@ func decide(step string, err error, attempt, maxAttempts int) decision {
 		return decision{result: resultFailed, reden: signing.RedenDrift, detail: map[string]any{"document": doc}}
 	}
 	if ae := (*abortError)(nil); errors.As(err, &ae) {
-		return decision{result: resultFailed, reden: ae.reden, detail: map[string]any{"document": doc, "error": ae.err.Error()}}
+		detail := map[string]any{"document": doc, "error": ae.err.Error()}
+		if ae.check != "" {
+			detail["check"] = ae.check
+		}
+		return decision{result: resultFailed, reden: ae.reden, detail: detail}
 	}
 	if abortable && (permanent(err) || attempt >= maxAttempts) {
 		return decision{result: resultFailed, reden: signing.RedenTechnical(step, doc), detail: map[string]any{"error": err.Error()}, technical: true}

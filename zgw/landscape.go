@@ -21,6 +21,15 @@ const (
 type Organisation struct {
 	RSIN     string
 	Services []ServiceSpec
+	Data     DataPolicy
+}
+
+// DataPolicy says which ZGW data an organisation may have signed, beyond its own.
+type DataPolicy struct {
+	// SignsFor are further RSINs whose zaken and documents (bronorganisatie) it may have signed.
+	SignsFor []string
+	// ClosedZaken allows signing documents of a zaak that has an einddatum.
+	ClosedZaken bool
 }
 
 // ServiceSpec is one ZGW API of an organisation: its kind, API root and outbound authentication.

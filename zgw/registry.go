@@ -59,6 +59,7 @@ func kindName(kind string) string {
 // concurrent use; token caches live in the services' authenticators and are shared by all clients.
 type Registry struct {
 	byRSIN map[string][]*Service
+	data   map[string]DataPolicy
 }
 
 // RegistryOptions tunes how the registry builds the services' authenticators.
@@ -82,9 +83,10 @@ func NewRegistry(orgs []Organisation, opts RegistryOptions) (*Registry, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	r := &Registry{byRSIN: map[string][]*Service{}}
+	r := &Registry{byRSIN: map[string][]*Service{}, data: map[string]DataPolicy{}}
 	var errs []error
 	for i, o := range orgs {
+		r.data[o.RSIN] = o.Data
 		for j, s := range o.Services {
 			field := fmt.Sprintf("organisations[%d].services[%d]", i, j)
 			root, err := parseRoot(s.APIRoot)
@@ -199,6 +201,9 @@ func (r *Registry) Services(rsin, kind string) []*Service {
 	}
 	return out
 }
+
+// DataPolicy returns which ZGW data the organisation may have signed beyond its own.
+func (r *Registry) DataPolicy(rsin string) DataPolicy { return r.data[rsin] }
 
 // Root returns the API root of the organisation's first service of a kind: where signingd creates
 // resources (evidence documents, notifications) that no trigger URL points at.

@@ -167,6 +167,15 @@ func TestSimZaakAndNotificaties(t *testing.T) {
 	if err != nil || it.URL != iot || it.Concept {
 		t.Errorf("iot %+v, %v", it, err)
 	}
+	// The zaaktype's allowed informatieobjecttypen (Catalogi 1.3: by omschrijving), every page.
+	unrelated := e.sim.SeedInformatieobjecttype(sim.IOTSeed{Omschrijving: "Niet bij dit zaaktype"})
+	rels, err := e.c.ListZaaktypeInformatieObjectTypen(ctx, zaak.Zaaktype)
+	if err != nil || len(rels) != 1 || rels[0].Informatieobjecttype != it.Omschrijving || rels[0].Zaaktype != zaak.Zaaktype {
+		t.Errorf("zaaktype-informatieobjecttypen %+v, %v; want only %q", rels, err, it.Omschrijving)
+	}
+	if unrelated == iot {
+		t.Fatal("seeded the same informatieobjecttype twice")
+	}
 
 	f := false
 	bewijs := []byte("%PDF-1.7 bewijs van ondertekening")

@@ -84,6 +84,51 @@ func (c *Client) RetrieveInformatieObjectType(ctx context.Context, iotURL string
 	return &iot, nil
 }
 
+// ZaaktypeInformatieObjectType is one relation of a zaaktype with an informatieobjecttype that its
+// zaken may hold. Catalogi 1.3 names the informatieobjecttype by its omschrijving; some
+// implementations give its URL.
+type ZaaktypeInformatieObjectType struct {
+	URL                  string `json:"url"`
+	Zaaktype             string `json:"zaaktype"`
+	Informatieobjecttype string `json:"informatieobjecttype"`
+	Volgnummer           int    `json:"volgnummer"`
+	Richting             string `json:"richting"`
+}
+
+// maxListPages bounds how many pages of a list are read: far beyond any real zaaktype.
+const maxListPages = 50
+
+// ListZaaktypeInformatieObjectTypen returns the informatieobjecttypen a zaaktype allows, every page,
+// from the organisation's Catalogi API that holds the zaaktype (its first one when none does).
+func (c *Client) ListZaaktypeInformatieObjectTypen(ctx context.Context, zaaktypeURL string) ([]ZaaktypeInformatieObjectType, error) {
+	root := ""
+	if svc, _, err := c.reg.Resolve(c.rsin, KindZTC, zaaktypeURL); err == nil {
+		root = svc.Root
+	} else if r, ok := c.reg.Root(c.rsin, KindZTC); ok {
+		root = r
+	} else {
+		return nil, fmt.Errorf("zgw: list zaaktype-informatieobjecttypen: organisation %s has no ZTC", c.rsin)
+	}
+	next, q := strings.TrimSuffix(root, "/")+"/zaaktype-informatieobjecttypen", url.Values{"zaaktype": {zaaktypeURL}}
+	var out []ZaaktypeInformatieObjectType
+	for range maxListPages {
+		var page struct {
+			Next    *string                        `json:"next"`
+			Results []ZaaktypeInformatieObjectType `json:"results"`
+		}
+		if err := c.doJSON(ctx, request{op: "list zaaktype-informatieobjecttypen", kind: KindZTC, method: http.MethodGet,
+			url: next, query: q, okStatus: []int{http.StatusOK}}, nil, &page); err != nil {
+			return nil, err
+		}
+		out = append(out, page.Results...)
+		if page.Next == nil || *page.Next == "" {
+			return out, nil
+		}
+		next, q = *page.Next, nil // the next link carries the query
+	}
+	return nil, fmt.Errorf("zgw: list zaaktype-informatieobjecttypen: more than %d pages", maxListPages)
+}
+
 // nrcRoot returns nrcRoot, or the organisation's first NRC when empty.
 func (c *Client) nrcRoot(nrcRoot string) (string, error) {
 	if nrcRoot != "" {

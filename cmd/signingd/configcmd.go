@@ -44,6 +44,9 @@ func configCheck(_ context.Context, e env, args []string) error {
 	if len(problems) > 0 {
 		return fmt.Errorf("%s: %d problems", path, len(problems))
 	}
+	for _, w := range config.LandscapeWarnings(b) {
+		fmt.Fprintf(e.stdout, "%s:warning: %s\n", path, w.Error())
+	}
 	fmt.Fprintf(e.stdout, "%s: ok\n", path)
 	return nil
 }

@@ -25,6 +25,7 @@ func setupBuiltin(ctx context.Context, cfg config.Config, st *store.Store, progr
 		Store: store.BuiltinStore{Store: st}, PublicURL: cfg.PublicURL, Progress: progress, Logger: logger,
 		Converter:  builtin.Converter{GotenbergURL: bc.GotenbergURL},
 		LinkExpiry: bc.LinkExpiry, ReminderInterval: bc.ReminderInterval, ExpiryWarning: bc.ExpiryWarning, OTPLockout: bc.OTPLockout,
+		Location: cfg.TimeZone,
 	}
 	switch {
 	case bc.DevOutbox:

@@ -1,8 +1,10 @@
 package sim
 
 import (
+	"maps"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +27,10 @@ const (
 	FaultDropAfter FaultKind = "drop-after"
 	// FaultLatency delays the request by Latency and then serves it normally.
 	FaultLatency FaultKind = "latency"
+	// FaultAlter serves the request and changes the body of a successful answer on its way out
+	// (eight bytes appended), as a proxy that rewrites content would: the client gets other bytes
+	// than the DRC holds, with a consistent Content-Length.
+	FaultAlter FaultKind = "alter"
 )
 
 // Fault is one fault injection rule. A request matches when Method, Path (exact) and PathPrefix match, each if set; the
@@ -160,6 +166,17 @@ func (s *Sim) applyFaults(w http.ResponseWriter, r *http.Request, next http.Hand
 		}
 		record()
 		dropConnection(w)
+	case FaultAlter:
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		if rec.Code < 300 {
+			body = append(body, "\n%alter\n"...)
+		}
+		maps.Copy(w.Header(), rec.Header())
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(body)
 	case FaultRateLimit:
 		ra := ft.RetryAfter
 		if ra <= 0 {

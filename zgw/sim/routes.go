@@ -47,6 +47,7 @@ func (s *Sim) routes() http.Handler {
 
 	api("GET "+c+"/informatieobjecttypen/{uuid}", ZTCVersion, s.iotRetrieve, "catalogi.lezen")
 	api("GET "+c+"/zaaktypen/{uuid}", ZTCVersion, s.zaaktypeRetrieve, "catalogi.lezen", "documenten.lezen", "zaken.lezen")
+	api("GET "+c+"/zaaktype-informatieobjecttypen", ZTCVersion, s.ztiotList, "catalogi.lezen")
 
 	// Anything else under an API (including methods the sim does not implement, like DELETE on a zaak) is a
 	// problem+json 404 rather than ServeMux's plain-text answer.

@@ -1,8 +1,11 @@
 package sim
 
 import (
+	"maps"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -228,6 +231,49 @@ func (s *Sim) iotRetrieve(w http.ResponseWriter, r *http.Request, _ *principal) 
 }
 
 const catalogusUUID = "5f9c1d2e-3b4a-4c6d-8e7f-9a0b1c2d3e4f"
+
+// ztiotList lists the zaaktype-informatieobjecttype relations (Catalogi 1.3.1), filtered by
+// zaaktype (URL) and informatieobjecttype. As in Catalogi 1.3, a relation names the
+// informatieobjecttype by its omschrijving; the filter takes that or the type's URL.
+func (s *Sim) ztiotList(w http.ResponseWriter, r *http.Request, _ *principal) error {
+	q := r.URL.Query()
+	page := 1
+	if ps := q.Get("page"); ps != "" {
+		n, err := strconv.Atoi(ps)
+		if err != nil || n < 1 {
+			return notFound()
+		}
+		page = n
+	}
+	s.mu.Lock()
+	base := s.baseLocked()
+	types := slices.SortedFunc(maps.Values(s.zaaktyps), func(a, b *zaaktype) int { return strings.Compare(a.uuid, b.uuid) })
+	var results []map[string]any
+	for _, zt := range types {
+		ztURL := s.zaaktypeURL(base, zt.uuid)
+		if v := q.Get("zaaktype"); v != "" && v != ztURL {
+			continue
+		}
+		for i, id := range zt.informatieobjecttypen {
+			t := s.iots[id]
+			if t == nil {
+				continue
+			}
+			if v := q.Get("informatieobjecttype"); v != "" && v != t.omschrijving && v != s.iotURL(base, id) {
+				continue
+			}
+			results = append(results, map[string]any{
+				"url":      base + ZTCPath + "/zaaktype-informatieobjecttypen/" + zt.uuid[:8] + id[8:],
+				"zaaktype": ztURL, "zaaktypeIdentificatie": zt.identificatie,
+				"catalogus":            base + ZTCPath + "/catalogussen/" + catalogusUUID,
+				"informatieobjecttype": t.omschrijving, "volgnummer": i + 1, "richting": "intern", "statustype": nil,
+			})
+		}
+	}
+	s.mu.Unlock()
+	writeJSON(w, 200, paginate(r, base+ZTCPath+"/zaaktype-informatieobjecttypen", results, page))
+	return nil
+}
 
 func (s *Sim) zaaktypeRetrieve(w http.ResponseWriter, r *http.Request, _ *principal) error {
 	s.mu.Lock()

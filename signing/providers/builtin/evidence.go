@@ -58,7 +58,7 @@ func (p *Provider) makeEvidence(ctx context.Context, sg records.Signing, events 
 	}
 	defer os.Remove(unsigned.Name())
 	defer unsigned.Close()
-	if err := writeReport(unsigned, sg, events, p.now()); err != nil {
+	if err := writeReport(unsigned, sg, events, p.now(), p.o.Location); err != nil {
 		return records.Blob{}, fmt.Errorf("builtin: evidence report: %w", err)
 	}
 	name := p.o.Certificate.Chain[0].Subject.CommonName
@@ -89,9 +89,9 @@ var eventNames = map[string]string{
 	"reminder_failed": "herinnering niet verstuurd", "expiry_warning_failed": "verloopwaarschuwing niet verstuurd",
 }
 
-func writeReport(w io.Writer, sg records.Signing, events []records.Event, now time.Time) error {
+func writeReport(w io.Writer, sg records.Signing, events []records.Event, now time.Time, loc *time.Location) error {
 	r := report.New(report.Info{Title: "Bewijsstuk ondertekening " + sg.Naam, Author: "signingd", Created: now})
-	utc := func(at time.Time) string { return at.UTC().Format("2006-01-02 15:04:05 UTC") }
+	utc := func(at time.Time) string { return at.In(loc).Format("2006-01-02 15:04:05 -07:00") }
 	r.Line(report.Title, "Bewijsstuk van de ondertekening")
 	r.Line(report.Body, "Evidence report of the signing")
 	r.Gap(8)
@@ -131,7 +131,7 @@ func writeReport(w io.Writer, sg records.Signing, events []records.Event, now ti
 		r.Gap(4)
 	}
 	r.Gap(4)
-	r.Line(report.Heading, "Gebeurtenissen (UTC)")
+	r.Line(report.Heading, "Gebeurtenissen ("+loc.String()+")")
 	for _, e := range events {
 		who := "systeem"
 		if e.Position != nil {

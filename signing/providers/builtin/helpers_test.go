@@ -76,6 +76,7 @@ func setup(t *testing.T) *env {
 	e.p, err = New(Options{Store: store.BuiltinStore{Store: e.st}, PublicURL: srv.URL, Mailer: e.outbox, SMS: e.outbox, Certificate: testCert,
 		Secret: []byte("test secret of at least 16 bytes"), Outbox: e.outbox, Now: e.clock.Now,
 		ReminderInterval: 48 * time.Hour, ExpiryWarning: 24 * time.Hour, LinkExpiry: 7 * 24 * time.Hour, OTPLockout: 15 * time.Minute,
+		Location: amsterdam(t),
 		Logger:   slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Progress: func(_ context.Context, provider, ref string) error { e.progress <- provider + ":" + ref; return nil }})
 	if err != nil {
@@ -257,4 +258,13 @@ func resolveURL(base, loc string) string {
 	u, _ := url.Parse(base)
 	l, _ := url.Parse(loc)
 	return u.ResolveReference(l).String()
+}
+
+func amsterdam(t testing.TB) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Europe/Amsterdam")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
 }

@@ -20,11 +20,7 @@ const (
 // invitationMail is the Dutch mail with the signer's link, with a short English part.
 func (p *Provider) invitationMail(sg records.Signing, s records.Signer, token string, expires time.Time, kind mailKind) Mail {
 	link := p.link(token)
-	ams, _ := time.LoadLocation("Europe/Amsterdam")
-	if ams == nil {
-		ams = time.UTC
-	}
-	until := expires.In(ams).Format("02-01-2006 15:04")
+	until := expires.In(p.o.Location).Format("02-01-2006 15:04 (-07:00)")
 	from := sg.Eigenaar
 	if from == "" {
 		from = "de gemeente"

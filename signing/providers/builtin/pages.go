@@ -320,7 +320,7 @@ func (p *Provider) page(r *req) error {
 		if !fresh {
 			p.setSessionCookie(r, sid)
 		}
-		if err := p.event(r, "authenticated", map[string]any{"authenticatie": "null"}); err != nil {
+		if err := p.event(r, "authenticated", map[string]any{"authenticatie": signing.AuthWords("")}); err != nil {
 			return err
 		}
 		r.authed = true
@@ -425,7 +425,7 @@ func (p *Provider) postCode(r *req) error {
 		p.o.Logger.WarnContext(ctx, "builtin: send code failed", "ref", r.sg.ID, "signer", r.signer.Position, "method", r.signer.AuthMethod, "err", err)
 		return p.back(r, "send_failed")
 	}
-	if err := p.event(r, "code_sent", map[string]any{"authenticatie": r.signer.AuthMethod}); err != nil {
+	if err := p.event(r, "code_sent", map[string]any{"authenticatie": signing.AuthWords(r.signer.AuthMethod)}); err != nil {
 		return err
 	}
 	return p.back(r, "code_sent")
@@ -462,7 +462,7 @@ func (p *Provider) postVerify(r *req) error {
 		records.OTPExpired: {"code_expired", "code_expired"}, records.OTPLocked: {"locked", "locked"},
 	}
 	event, msg := outcomes[res].event, outcomes[res].msg
-	if err := p.event(r, event, map[string]any{"authenticatie": r.signer.AuthMethod}); err != nil {
+	if err := p.event(r, event, map[string]any{"authenticatie": signing.AuthWords(r.signer.AuthMethod)}); err != nil {
 		return err
 	}
 	if res != records.OTPOK {

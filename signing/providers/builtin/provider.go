@@ -16,9 +16,11 @@ import (
 	"hash"
 	"io"
 	"log/slog"
+	"maps"
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -68,8 +70,10 @@ type Options struct {
 	ReminderInterval time.Duration // 0: no reminders
 	ExpiryWarning    time.Duration // 0: no warnings
 	OTPLockout       time.Duration // required
-	Now              func() time.Time
-	Logger           *slog.Logger
+	// Location is the time zone of the times people read (stamps, evidence, mails); required.
+	Location *time.Location
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
 
 // Provider is the built-in signer.
@@ -84,8 +88,8 @@ func New(o Options) (*Provider, error) {
 	if o.Store == nil || o.Mailer == nil || len(o.Secret) < 16 || o.Certificate.Key == nil || len(o.Certificate.Chain) == 0 {
 		return nil, errors.New("builtin: store, mailer, secret (≥ 16 bytes) and certificate are required")
 	}
-	if o.LinkExpiry <= 0 || o.OTPLockout <= 0 {
-		return nil, errors.New("builtin: link expiry and code lockout are required")
+	if o.LinkExpiry <= 0 || o.OTPLockout <= 0 || o.Location == nil {
+		return nil, errors.New("builtin: link expiry, code lockout and time zone are required")
 	}
 	if o.SMS == nil {
 		o.SMS = noSMS{}
@@ -109,7 +113,8 @@ func (noSMS) SendSMS(context.Context, string, string) error {
 // Info describes the provider: sms and email codes besides null; progress comes in-process, so
 // polling is only a safety net.
 func (p *Provider) Info() signing.ProviderInfo {
-	return signing.ProviderInfo{Name: Name, AuthMethods: []string{"sms", "email"}, PollInterval: 10 * time.Minute}
+	return signing.ProviderInfo{Name: Name, AuthMethods: []string{"sms", "email"}, PollInterval: 10 * time.Minute,
+		Converts: slices.Sorted(maps.Keys(convertible))}
 }
 
 func (p *Provider) now() time.Time { return p.o.Now().UTC() }
@@ -374,7 +379,7 @@ func (p *Provider) Status(ctx context.Context, ref string) (signing.Progress, er
 		}
 		for _, e := range events {
 			if e.Position != nil && *e.Position == s.Position && (e.Type == "signed" || e.Type == "declined") {
-				sp.Evidence = map[string]string{"authenticatie": s.AuthMethod, "ip": e.IP, "user_agent": e.UserAgent}
+				sp.Evidence = map[string]string{"authenticatie": signing.AuthWords(s.AuthMethod), "ip": e.IP, "user_agent": e.UserAgent}
 			}
 		}
 		if s.Status == signing.SignerDeclined {
@@ -465,7 +470,7 @@ func (p *Provider) sign(ctx context.Context, id uuid.UUID, pos int, who actor) e
 			return err
 		}
 		if err := tx.AddEvent(ctx, id, &pos, "signed", who.IP, who.UserAgent,
-			map[string]any{"authenticatie": s.AuthMethod}, now); err != nil {
+			map[string]any{"authenticatie": signing.AuthWords(s.AuthMethod)}, now); err != nil {
 			return err
 		}
 		completed = true
@@ -503,8 +508,8 @@ func (p *Provider) signDocument(ctx context.Context, sg records.Signing, d recor
 	placeholder := signing.Placeholder(s.Identificatie)
 	opts := pades.Options{
 		Signer: p.o.Certificate.Key, Certificates: p.o.Certificate.Chain, Name: name,
-		Reason:      fmt.Sprintf("Ondertekend door %s <%s> (authenticatie: %s)", name, s.Email, s.AuthMethod),
-		ContactInfo: s.Email, Time: now, Placeholder: placeholder,
+		Reason:      fmt.Sprintf("Ondertekend door %s <%s> (%s)", name, s.Email, signing.AuthWords(s.AuthMethod)),
+		ContactInfo: s.Email, Time: now.In(p.o.Location), Placeholder: placeholder,
 	}
 	return p.signAndStore(ctx, sg.TransactionID, in, opts)
 }
@@ -568,7 +573,7 @@ func (p *Provider) decline(ctx context.Context, id uuid.UUID, pos int, reason st
 			return err
 		}
 		if err := tx.AddEvent(ctx, id, &pos, "declined", who.IP, who.UserAgent,
-			map[string]any{"authenticatie": s.AuthMethod, "reden": reason}, now); err != nil {
+			map[string]any{"authenticatie": signing.AuthWords(s.AuthMethod), "reden": reason}, now); err != nil {
 			return err
 		}
 		return tx.SetStatus(ctx, id, string(signing.ProgressDeclined), reason, now)

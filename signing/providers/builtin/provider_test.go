@@ -70,14 +70,27 @@ func TestTwoSignersInOrder(t *testing.T) {
 	if err != nil || pr.Status != signing.ProgressCompleted {
 		t.Fatalf("status = %+v, %v", pr, err)
 	}
-	if ev := pr.Signers[0].Evidence; ev["authenticatie"] != "sms" || ev["ip"] != "127.0.0.1" || ev["user_agent"] != "signingd-test/1.0" {
+	if ev := pr.Signers[0].Evidence; ev["authenticatie"] != "sms-code" || ev["ip"] != "127.0.0.1" || ev["user_agent"] != "signingd-test/1.0" {
 		t.Errorf("evidence of signer 1 = %v", ev)
+	}
+	if ev := pr.Signers[1].Evidence; ev["authenticatie"] != "link per e-mail" {
+		t.Errorf("evidence of signer 2 (authenticatie null) = %v", ev)
 	}
 
 	signed := testkit.ReadAll(t)(e.p.Signed(context.Background(), ref, 0))
 	report := testkit.PDFSigBytes(t, signed, testCA)
 	if total, valid := testkit.ValidSignatures(report); total != 2 || valid != 2 {
 		t.Fatalf("signed document: %d signatures, %d valid:\n%s", total, valid, report)
+	}
+	// Words a person reads: the method, never "null"; the time in Amsterdam with its offset.
+	offset := e.clock.Now().In(amsterdam(t)).Format("-07'00'")
+	for _, want := range []string{`\(sms-code\)`, `\(link per e-mail\)`, offset + ")"} {
+		if !strings.Contains(string(signed), want) {
+			t.Errorf("signature dictionaries lack %q", want)
+		}
+	}
+	if strings.Contains(string(signed), "null") {
+		t.Error(`the signed document says "null"`)
 	}
 	evidence := testkit.ReadAll(t)(e.p.Evidence(context.Background(), ref))
 	if total, valid := testkit.ValidSignatures(testkit.PDFSigBytes(t, evidence, testCA)); total != 1 || valid != 1 {
@@ -91,7 +104,8 @@ func TestTwoSignersInOrder(t *testing.T) {
 	origSum := sha256.Sum256(doc)
 	signedSum := sha256.Sum256(signed)
 	for _, want := range []string{hex.EncodeToString(origSum[:]), hex.EncodeToString(signedSum[:]), "Omgevingsvergunning Dorpsstraat 1",
-		"burgemeester@example.nl", "secretaris@example.nl", "sms-code naar +••••••••678", "127.0.0.1", "signingd-test/1.0"} {
+		"burgemeester@example.nl", "secretaris@example.nl", "sms-code naar +••••••••678", "127.0.0.1", "signingd-test/1.0",
+		"Gebeurtenissen (Europe/Amsterdam)", e.clock.Now().In(amsterdam(t)).Format("-07:00")} {
 		if !strings.Contains(text, want) {
 			t.Errorf("evidence report lacks %q", want)
 		}
@@ -104,7 +118,7 @@ func TestTwoSignersInOrder(t *testing.T) {
 	types := map[string]bool{}
 	for _, ev := range events {
 		types[ev.Type] = true
-		if line := ev.At.UTC().Format("2006-01-02 15:04:05 UTC") + " " + eventNames[ev.Type] + " (" + ev.Type + ")"; !strings.Contains(flat, line) {
+		if line := ev.At.In(amsterdam(t)).Format("2006-01-02 15:04:05 -07:00") + " " + eventNames[ev.Type] + " (" + ev.Type + ")"; !strings.Contains(flat, line) {
 			t.Errorf("evidence report lacks event %q", line)
 		}
 	}

@@ -194,7 +194,7 @@ func (p *Provider) Status(ctx context.Context, ref string) (signing.Progress, er
 	for _, s := range v.Signers {
 		sp := signing.SignerProgress{Position: s.Position, Status: s.Status, At: s.At, Reden: s.Reden}
 		if s.Status == signing.SignerSigned || s.Status == signing.SignerDeclined {
-			sp.Evidence = map[string]string{"ip": s.IP, "user_agent": s.UserAgent, "authenticatie": s.AuthMethod}
+			sp.Evidence = map[string]string{"ip": s.IP, "user_agent": s.UserAgent, "authenticatie": signing.AuthWords(s.AuthMethod)}
 		}
 		out.Signers = append(out.Signers, sp)
 	}

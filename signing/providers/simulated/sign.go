@@ -14,6 +14,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/pades"
 )
 
@@ -88,7 +89,7 @@ func (s *sealer) sign(pdf []byte, signers []*vendorSigner) ([]byte, error) {
 		err := pades.Sign(context.Background(), bytes.NewReader(pdf), int64(len(pdf)), &out, pades.Options{
 			Signer: s.key, Certificates: s.chain,
 			Name: sg.Name, ContactInfo: sg.Email, Time: sg.At, Placeholder: sg.Anchor,
-			Reason: fmt.Sprintf("Ondertekend via de gesimuleerde leverancier (%s)", authWords(sg.AuthMethod)),
+			Reason: fmt.Sprintf("Ondertekend via de gesimuleerde leverancier (%s)", signing.AuthWords(sg.AuthMethod)),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("simulated: sign for %s: %w", sg.Name, err)
@@ -96,15 +97,4 @@ func (s *sealer) sign(pdf []byte, signers []*vendorSigner) ([]byte, error) {
 		pdf = out.Bytes()
 	}
 	return pdf, nil
-}
-
-func authWords(method string) string {
-	switch method {
-	case "sms":
-		return "sms-code"
-	case "email":
-		return "e-mail"
-	default:
-		return "zonder extra authenticatie"
-	}
 }
