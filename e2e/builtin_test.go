@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
 
+	"github.com/signingd/signingd/config"
 	"github.com/signingd/signingd/internal/testkit"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/zgw/sim"
@@ -407,7 +408,7 @@ func TestBuiltinBrowserSign(t *testing.T) {
 	lines := strings.Split(text, "\n")
 	seen := map[string]bool{}
 	for _, e := range events {
-		at := e.At.UTC().Format("2006-01-02 15:04:05 UTC")
+		at := e.At.In(config.Defaults().TimeZone).Format("2006-01-02 15:04:05 -07:00")
 		key := at + " " + e.Type
 		n, want := 0, 0
 		for _, l := range lines {
@@ -416,7 +417,7 @@ func TestBuiltinBrowserSign(t *testing.T) {
 			}
 		}
 		for _, o := range events {
-			if o.At.UTC().Format("2006-01-02 15:04:05 UTC") == at && o.Type == e.Type {
+			if o.At.In(config.Defaults().TimeZone).Format("2006-01-02 15:04:05 -07:00") == at && o.Type == e.Type {
 				want++
 			}
 		}
