@@ -67,6 +67,10 @@ type ProviderInfo struct {
 	// Converts are the media types besides PDF that the provider turns into PDF itself; a
 	// document of another type is refused before anyone is asked to sign.
 	Converts []string
+	// SignsDigitally says the provider's signed PDF carries PAdES signatures over the PDF it was
+	// sent (or its conversion), appended as incremental updates: the workflow then verifies them
+	// before upload, as the DRC version is marked ondertekening digitaal.
+	SignsDigitally bool
 }
 
 // CreateRequest is what a provider needs to start a signing.

@@ -3,6 +3,8 @@ package workflow
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -85,6 +87,31 @@ func (wf *Workflow) progress(ctx context.Context, job *river.Job[CheckProgressAr
 	})
 }
 
+// collectDocument fetches one signed PDF, checks it against the document that was sent
+// (checkSigned) and stores it as the document's signed version.
+func (wf *Workflow) collectDocument(ctx context.Context, p signing.Provider, w store.Work, d store.WorkDocument, log *slog.Logger) error {
+	rc, err := p.Signed(ctx, w.ProviderRef, d.Position)
+	if err != nil {
+		return err
+	}
+	f, size, err := spool(rc)
+	rc.Close()
+	if err != nil {
+		return fmt.Errorf("read the signed PDF: %w", err)
+	}
+	defer discard(f)
+	if err := wf.checkSigned(ctx, p.Info(), d, f, size, log); err != nil {
+		return err
+	}
+	blob, err := wf.store.PutBlob(ctx, w.ID, io.NewSectionReader(f, 0, size))
+	if err != nil {
+		return err
+	}
+	return wf.store.InTx(ctx, func(tx pgx.Tx) error {
+		return wf.store.SetDocumentSigned(ctx, tx, w.ID, d.Position, blob)
+	})
+}
+
 // collect streams the signed PDFs (and the provider's evidence, if it has any) into the store.
 func (wf *Workflow) collect(ctx context.Context, job *river.Job[CollectArgs], log *slog.Logger) error {
 	id := job.Args.TransactionID
@@ -100,19 +127,8 @@ func (wf *Workflow) collect(ctx context.Context, job *river.Job[CollectArgs], lo
 		if d.SignedBlob != nil {
 			continue
 		}
-		rc, err := p.Signed(ctx, w.ProviderRef, d.Position)
-		if err != nil {
+		if err := wf.collectDocument(ctx, p, w, d, log); err != nil {
 			return failAt(signing.StepCollect, docName(d), err)
-		}
-		blob, err := wf.store.PutBlob(ctx, id, rc)
-		rc.Close()
-		if err != nil {
-			return failAt(signing.StepCollect, docName(d), err)
-		}
-		if err := wf.store.InTx(ctx, func(tx pgx.Tx) error {
-			return wf.store.SetDocumentSigned(ctx, tx, id, d.Position, blob)
-		}); err != nil {
-			return err
 		}
 	}
 	if ev, err := wf.store.EvidenceBlob(ctx, id); err != nil {

@@ -55,7 +55,7 @@ func New(cfg Config) *Provider {
 
 // Info implements signing.Provider.
 func (p *Provider) Info() signing.ProviderInfo {
-	return signing.ProviderInfo{Name: Name, AuthMethods: []string{signing.AuthSMS, signing.AuthEmail}, PollInterval: p.cfg.PollInterval}
+	return signing.ProviderInfo{Name: Name, AuthMethods: []string{signing.AuthSMS, signing.AuthEmail}, PollInterval: p.cfg.PollInterval, SignsDigitally: true}
 }
 
 // vendorError is a non-2xx answer; 4xx other than 408/409/429 are permanent.

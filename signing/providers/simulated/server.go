@@ -54,6 +54,8 @@ type Server struct {
 	wg       sync.WaitGroup
 	closed   chan struct{}
 	sealer   *sealer
+	// output, when set, replaces each signed PDF the vendor hands back (SetOutput).
+	output func(signed []byte) []byte
 }
 
 type vendorSigning struct {
@@ -119,6 +121,14 @@ func (s *Server) SetAutoSign(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.opts.AutoSign = on
+}
+
+// SetOutput makes the vendor hand back out(signed) instead of each signed PDF, as a faulty vendor
+// would (the wrong file, a damaged one); nil restores the real output.
+func (s *Server) SetOutput(out func(signed []byte) []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.output = out
 }
 
 // Close waits for webhook deliveries in flight and stops retries.
@@ -444,6 +454,9 @@ func (s *Server) signed(w http.ResponseWriter, r *http.Request) {
 	for _, d := range v.Documents {
 		if d.Position == pos {
 			body = d.signed
+			if s.output != nil {
+				body = s.output(bytes.Clone(d.signed))
+			}
 		}
 	}
 	s.mu.Unlock()
