@@ -29,7 +29,6 @@ import (
 // the vendor's signature) is the control.
 func TestWorkflowProviderOutputChecked(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{autoSign: true})
 	other := twoPagesSigned(t)
 	cases := []struct {
 		name   string
@@ -47,6 +46,8 @@ func TestWorkflowProviderOutputChecked(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envOptions{autoSign: true})
 			e.vendor.SetOutput(tc.output)
 			sc := e.scenario(1, 1)
 			id := e.start(sc)
@@ -70,7 +71,8 @@ func TestWorkflowProviderOutputChecked(t *testing.T) {
 		})
 	}
 	t.Run("the vendor's real output", func(t *testing.T) {
-		e.vendor.SetOutput(nil)
+		t.Parallel()
+		e := newEnv(t, envOptions{autoSign: true})
 		sc := e.scenario(1, 1)
 		id := e.start(sc)
 		if tx := e.wait(id, 30*time.Second); tx.State != signing.StateCompleted {
