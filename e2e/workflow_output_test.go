@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"github.com/signingd/signingd/internal/report"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/pades"
+	"github.com/signingd/signingd/zgw/sim"
 )
 
 // TestWorkflowProviderOutputChecked: the vendor hands back a signed PDF that is not what was sent.
@@ -142,4 +144,97 @@ func alterSignature(signed []byte) []byte {
 		signed[i] = 'a'
 	}
 	return signed
+}
+
+// TestWorkflowUploadPartsGivenUp: the DRC refuses every part of a signed document's new version.
+// On the upload step's last attempt the lock is released instead of left for a person to force
+// open, and the transaction aborts with a reden saying what the DRC keeps: version 2, without
+// content. The simulated DRC (as Open Zaak) unlocks incomplete parts only for a client with
+// documenten.geforceerd-unlock, abandoning them; without that scope the document stays locked,
+// and the reden says so.
+func TestWorkflowUploadPartsGivenUp(t *testing.T) {
+	t.Parallel()
+	for _, forced := range []bool{true, false} {
+		t.Run(map[bool]string{true: "forced", false: "no scope"}[forced], func(t *testing.T) {
+			t.Parallel()
+			o := envOptions{autoSign: true, sim: sim.Options{PartSize: 512},
+				jobs: func(c *jobsConfig) { c.PartThreshold = 1 << 10; c.MaxAttempts = 3 }}
+			scopes := slices.Clone(sim.DefaultScopes)
+			if forced {
+				scopes = append(scopes, "documenten.geforceerd-unlock")
+			}
+			forcedUnlockAuth(&o, scopes...)
+			e := newEnv(t, o)
+			e.zgw.AddFault(sim.Fault{Kind: sim.FaultError, Status: 503, Method: http.MethodPut, PathPrefix: sim.DRCPath + "/bestandsdelen/", Times: 1000})
+			sc := e.scenario(1, 1)
+			id := e.start(sc)
+			if !forced {
+				want := `Document "Besluit 1": upload in delen mislukt; het document blijft vergrendeld met een nieuwe versie zonder inhoud;` +
+					` geforceerd ontgrendelen is niet toegestaan (scope documenten.geforceerd-unlock ontbreekt)`
+				if tx := e.wait(id, 30*time.Second); tx.State != signing.StateAborted || tx.Reden != want {
+					t.Fatalf("state %s reden %q, want aborted with %q", tx.State, tx.Reden, want)
+				}
+				if msgs := e.waitMessages(id, 1); len(msgs) != 1 || msgs[0].Actie != signing.ActieAfgebroken || msgs[0].Kenmerken["reden"] != want {
+					t.Errorf("notifications %+v", msgs)
+				}
+				if l := e.zgw.Locks(); len(l) != 1 {
+					t.Errorf("locks %v, want the document still locked, as the reden says", l)
+				}
+				return
+			}
+			want := `Document "Besluit 1": upload in delen mislukt; vergrendeling opgeheven, nieuwe versie 2 zonder inhoud blijft bestaan`
+			if tx := e.aborted(id, want); tx.Reden != want { // one notification, no lock left
+				t.Errorf("reden %q, want %q", tx.Reden, want)
+			}
+			checkEmptyVersion(t, e, sc)
+		})
+	}
+}
+
+// TestWorkflowUploadPartsCancelledGivenUp: cancelled while the parts of a signed document's new
+// version keep being refused, the abort tries to finish the upload with the stored lock; when its
+// last attempt cannot either, it releases the lock rather than give up on it (the scope
+// documenten.geforceerd-unlock lets the DRC drop the incomplete parts), and adds what the DRC keeps
+// to the reden.
+func TestWorkflowUploadPartsCancelledGivenUp(t *testing.T) {
+	t.Parallel()
+	o := envOptions{autoSign: true, sim: sim.Options{PartSize: 512}, jobs: func(c *jobsConfig) {
+		c.PartThreshold = 1 << 10
+		c.MaxAttempts = 4
+		c.RetryBase, c.RetryMax = 300*time.Millisecond, 600*time.Millisecond
+	}}
+	forcedUnlockAuth(&o, append(slices.Clone(sim.DefaultScopes), "documenten.geforceerd-unlock")...)
+	e := newEnv(t, o)
+	e.zgw.AddFault(sim.Fault{Kind: sim.FaultError, Status: 503, Method: http.MethodPut, PathPrefix: sim.DRCPath + "/bestandsdelen/", Times: 1000})
+	sc := e.scenario(1, 1)
+	id := e.start(sc)
+	for deadline := time.Now().Add(30 * time.Second); e.zgw.FaultsFired() == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the upload in parts never started")
+		}
+	}
+	if status, body := e.do(http.MethodPost, "/api/v1/transactions/"+id+"/cancel", map[string]string{"reden": "toch niet"}); status >= 300 {
+		t.Fatalf("cancel: %d %s", status, body)
+	}
+	want := `Ingetrokken: toch niet; Document "Besluit 1": upload mislukt; vergrendeling opgeheven, nieuwe versie 2 zonder inhoud blijft bestaan`
+	if tx := e.aborted(id, want); tx.Reden != want {
+		t.Errorf("reden %q, want %q", tx.Reden, want)
+	}
+	checkEmptyVersion(t, e, sc)
+}
+
+// checkEmptyVersion: the document has its original and the version the abandoned upload made,
+// without content, and is not locked.
+func checkEmptyVersion(t *testing.T, e *env, sc scenario) {
+	t.Helper()
+	vs, err := e.zgw.Versions(sc.docs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) != 2 || !vs[0].HasContent || vs[1].HasContent {
+		t.Errorf("versions %+v, want the original and a version 2 without content", vs)
+	}
+	if l := e.zgw.Locks(); len(l) != 0 {
+		t.Errorf("locks left: %v", l)
+	}
 }

@@ -199,6 +199,16 @@ func (s *Store) Abort(ctx context.Context, tx pgx.Tx, id uuid.UUID, reden, event
 	return s.enqueue(ctx, tx, AbortArgs{TransactionID: id}, nil)
 }
 
+// AmendReden replaces the reden of an aborting transaction, when the abort learnt what it had to
+// leave behind.
+func (s *Store) AmendReden(ctx context.Context, tx pgx.Tx, id uuid.UUID, reden string) error {
+	if _, err := tx.Exec(ctx, `UPDATE transactions SET reden = $2 WHERE id = $1 AND state = $3`,
+		id, reden, signing.StateAborting); err != nil {
+		return fmt.Errorf("store: amend reden %s: %w", id, err)
+	}
+	return nil
+}
+
 // Event appends an audit event in the transaction's current state.
 func (s *Store) Event(ctx context.Context, tx pgx.Tx, id uuid.UUID, typ, actor string, detail map[string]any, now time.Time) error {
 	_, err := tx.Exec(ctx, `INSERT INTO events (transaction_id, at, type, state, actor, detail)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -40,6 +41,7 @@ func (wf *Workflow) abort(ctx context.Context, job *river.Job[store.AbortArgs], 
 			log.ErrorContext(ctx, "an incomplete evidence document may be left in the DRC", "err", err)
 		}
 	}
+	var left []string // what the DRC keeps of uploads given up, for the reden
 	for _, d := range w.Docs {
 		if d.LockID == "" && d.LockRequestedAt != nil {
 			if err := wf.releaseLostLock(ctx, c, id, d, last, log); err != nil {
@@ -54,10 +56,19 @@ func (wf *Workflow) abort(ctx context.Context, job *river.Job[store.AbortArgs], 
 		// unlock incomplete parts, and the new version exists already.
 		done, err := wf.releaseEarlierLock(ctx, c, id, d, log)
 		if err != nil && !zgw.IsNotFound(err) {
-			if !last {
+			if !last && !permanent(err) {
 				return fmt.Errorf("release lock of document %d: %w", d.Position, err)
 			}
-			log.ErrorContext(ctx, "releasing lock failed; giving up on it", "document", d.Position, "err", err)
+			// Neither finished nor released: give the upload up rather than leave the document locked.
+			what, aerr := wf.abandonUpload(ctx, c, id, d, log)
+			if aerr != nil {
+				if !last {
+					return fmt.Errorf("release lock of document %d: %w", d.Position, aerr)
+				}
+				log.ErrorContext(ctx, "releasing lock failed; the document stays locked by a lock of ours", "document", d.Position, "err", aerr)
+			} else {
+				left = append(left, fmt.Sprintf("Document %s: upload mislukt; %s", docName(d), what))
+			}
 		}
 		if done != nil {
 			if err := wf.store.SetUploaded(ctx, id, d.Position, done.Versie, wf.cfg.Now().UTC()); err != nil {
@@ -69,12 +80,22 @@ func (wf *Workflow) abort(ctx context.Context, job *river.Job[store.AbortArgs], 
 		}
 	}
 	now := wf.cfg.Now().UTC()
+	reden := w.Reden
+	if len(left) > 0 {
+		// What the abort had to leave in the DRC belongs in the reden the case system gets.
+		reden = strings.Join(append([]string{reden}, left...), "; ")
+	}
 	err = end(ctx, wf, job, store.Step{From: signing.StateAborting, Next: NotifyArgs{TransactionID: id},
 		NextOpts: &river.InsertOpts{MaxAttempts: wf.cfg.NotifyMaxTry}}, func(tx pgx.Tx) error {
-		return wf.store.WriteNotification(ctx, tx, id, signing.ActieAfgebroken, message(w, signing.ActieAfgebroken, w.Reden, now), now)
+		if reden != w.Reden {
+			if err := wf.store.AmendReden(ctx, tx, id, reden); err != nil {
+				return err
+			}
+		}
+		return wf.store.WriteNotification(ctx, tx, id, signing.ActieAfgebroken, message(w, signing.ActieAfgebroken, reden, now), now)
 	})
 	if err == nil {
-		log.InfoContext(ctx, "transaction aborted; notifying", "reden", w.Reden)
+		log.InfoContext(ctx, "transaction aborted; notifying", "reden", reden)
 	}
 	return err
 }

@@ -28,6 +28,9 @@ func (wf *Workflow) upload(ctx context.Context, job *river.Job[UploadArgs], log 
 			continue
 		}
 		if err := wf.uploadDocument(ctx, c, w, d, log); err != nil {
+			if dec := decide("upload", failAt(signing.StepUpload, docName(d), err), job.Attempt, job.MaxAttempts); dec.technical {
+				err = wf.giveUpUpload(ctx, c, job, d.Position, err, log)
+			}
 			return failAt(signing.StepUpload, docName(d), err)
 		}
 	}
@@ -88,6 +91,13 @@ func (wf *Workflow) uploadDocument(ctx context.Context, c *zgw.Client, w store.W
 	}
 	res, perr := c.UpdateEIO(ctx, d.URL, lock, fields, &zgw.Content{Reader: rc, Size: size})
 	rc.Close()
+	if perr != nil {
+		if latest, err := c.RetrieveEIO(ctx, d.URL, 0); err == nil && pendingUploadOfOurs(latest, d) {
+			// Parts are missing: the retry sends them with the stored lock (releaseEarlierLock). An
+			// unlock now is refused, or, forced, abandons the parts and leaves an empty version.
+			return perr
+		}
+	}
 	uerr := c.Unlock(ctx, d.URL, lock)
 	if perr != nil {
 		if uerr == nil {
