@@ -51,6 +51,8 @@ type prodOptions struct {
 }
 
 var (
+	// devCert is the service certificate of every test: the built-in signer's and the evidence
+	// reports'; devCA is its root.
 	devCertOnce sync.Once
 	devCert     builtin.Certificate
 	devCA       *x509.Certificate
@@ -118,15 +120,15 @@ func newProdEnv(t testing.TB, o prodOptions) *prodEnv {
 		LockRetry:         100 * time.Millisecond,
 		FetchPollInterval: 50 * time.Millisecond,
 		FetchCooldown:     10 * time.Millisecond,
+		Sealer:            sealer(t),
 		Metrics:           pe.metrics,
 		Tracer:            tp,
 	}
 	a := e.assemble(pool, land, cfg, func(st *store.Store, progress signing.ProgressFunc) (app.Parts, error) {
 		var mounts []func(*echo.Echo)
 		if o.builtin {
-			devCertOnce.Do(func() { devCert, devCA, devCertErr = builtin.DevCertificate("Gemeente Test ondertekening") })
-			if devCertErr != nil {
-				return app.Parts{}, devCertErr
+			if _, err := serviceCert(); err != nil {
+				return app.Parts{}, err
 			}
 			pe.ca = devCA
 			pe.outbox = builtin.NewOutbox()
@@ -235,4 +237,20 @@ func (ss samples) sum(name string, labels ...string) (total float64, found bool)
 		}
 	}
 	return total, found
+}
+
+// serviceCert returns the tests' service certificate, made once.
+func serviceCert() (builtin.Certificate, error) {
+	devCertOnce.Do(func() { devCert, devCA, devCertErr = builtin.DevCertificate("Gemeente Test ondertekening") })
+	return devCert, devCertErr
+}
+
+// sealer is the workflow's sealer of evidence reports with the tests' service certificate.
+func sealer(t testing.TB) *workflow.Sealer {
+	t.Helper()
+	c, err := serviceCert()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &workflow.Sealer{Key: c.Key, Chain: c.Chain, Name: "Gemeente Test ondertekenservice"}
 }

@@ -226,6 +226,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 		LockRetry:         100 * time.Millisecond,
 		FetchPollInterval: 50 * time.Millisecond,
 		FetchCooldown:     10 * time.Millisecond,
+		Sealer:            sealer(t),
 	}
 	if o.jobs != nil {
 		o.jobs(&cfg)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/signingd/signingd/internal/testkit"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/providers/simulated"
 	"github.com/signingd/signingd/zgw/sim"
@@ -269,5 +270,39 @@ func TestWorkflowEvidenceAbortCleans(t *testing.T) {
 	}
 	if ev := e.eventTypes(id); !slices.Contains(ev, "evidence_discarded") {
 		t.Errorf("events %v, want evidence_discarded", ev)
+	}
+}
+
+// TestEvidenceReportSealedAndWhole: the evidence report the workflow writes for a vendor without
+// one of its own is certified with the service's certificate, and holds every letter of a signer's
+// name and a long line whole (wrapped, not cut at the page edge).
+func TestEvidenceReportSealedAndWhole(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{autoSign: true})
+	sc := e.scenario(1, 1)
+	naam := strings.TrimSpace(strings.Repeat("Omgevingsvergunning voor het bouwen van een woning ", 3)) + " aan de Dorpsstraat 1"
+	sc.trigger["naam"] = naam
+	s := sc.trigger["ondertekenaars"].([]map[string]any)[0]
+	s["voornaam"], s["achternaam"] = "Zoë", "Çelik-Łukasiewicz"
+	id := e.start(sc)
+	if tx := e.wait(id, 30*time.Second); tx.State != signing.StateCompleted {
+		t.Fatalf("state %s reden %q", tx.State, tx.Reden)
+	}
+	w, err := e.st.Work(context.Background(), mustUUID(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	report, err := e.zgw.Content(w.EvidenceURL, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total, valid := testkit.ValidSignatures(testkit.PDFSigBytes(t, report, devCA)); total != 1 || valid != 1 {
+		t.Errorf("evidence report: %d signatures, %d valid and trusted; want 1 and 1", total, valid)
+	}
+	text := strings.Join(strings.Fields(testkit.PDFToText(t, report)), " ")
+	for _, want := range []string{"Zoë Çelik-Łukasiewicz", "Naam: " + naam, "ondertekend"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("evidence report lacks %q:\n%s", want, text)
+		}
 	}
 }

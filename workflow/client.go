@@ -74,6 +74,9 @@ type Config struct {
 	CleanupInterval   time.Duration  // how often stored content and the audit trail are cleaned up; 1 h when zero
 	AuditRetention    time.Duration  // how long the token service's audit trail is kept
 	Location          *time.Location // time zone of the times in the evidence report (TIME_ZONE)
+	// Sealer signs the evidence reports the workflow writes; unsigned without one (no service
+	// certificate configured).
+	Sealer *Sealer
 
 	Now func() time.Time
 

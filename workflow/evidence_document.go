@@ -439,6 +439,11 @@ func (wf *Workflow) evidenceContent(ctx context.Context, w store.Work, now time.
 	if err != nil {
 		return evidenceSource{}, err
 	}
+	if wf.cfg.Sealer != nil {
+		if report, err = wf.cfg.Sealer.seal(ctx, report, now.In(wf.cfg.Location)); err != nil {
+			return evidenceSource{}, err
+		}
+	}
 	threshold := wf.cfg.PartThreshold
 	if threshold <= 0 {
 		threshold = zgw.DefaultPartThreshold

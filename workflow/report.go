@@ -1,16 +1,43 @@
 package workflow
 
 import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/x509"
 	"fmt"
 	"time"
 
 	"github.com/signingd/signingd/internal/report"
 	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/signing/pades"
 )
+
+// Sealer signs the evidence reports the workflow writes, with the service's certificate (the one
+// the built-in signer signs with), so that a report cannot be changed unnoticed in the DRC.
+type Sealer struct {
+	Key   crypto.Signer
+	Chain []*x509.Certificate // the certificate first
+	Name  string              // the service's name in the signature, e.g. "Gemeente X ondertekenservice"
+}
+
+// seal certifies pdf (no changes allowed after it), invisibly: the report is the page itself.
+func (s *Sealer) seal(ctx context.Context, pdf []byte, now time.Time) ([]byte, error) {
+	var out bytes.Buffer
+	err := pades.Sign(ctx, bytes.NewReader(pdf), int64(len(pdf)), &out, pades.Options{
+		Signer: s.Key, Certificates: s.Chain, Name: s.Name, Reason: "Bewijsstuk van de ondertekening",
+		Time: now, Invisible: true, Certify: 1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("evidence report: seal: %w", err)
+	}
+	return out.Bytes(), nil
+}
 
 // evidenceReport renders the evidence PDF the workflow attaches when the provider keeps no audit
 // trail of its own: the transaction, the SHA-256 of every original and signed document, the
-// signers and the events. It is small, so it is built in memory.
+// signers and the events, in Dutch, lines wrapped at the margin. It is small, so it is built in
+// memory; the caller seals it.
 func evidenceReport(t signing.Transaction, now time.Time, loc *time.Location) ([]byte, error) {
 	utc := func(at time.Time) string { return at.In(loc).Format("2006-01-02 15:04:05 -07:00") }
 	r := report.New(report.Info{Title: "Bewijs van ondertekening " + t.Naam, Author: "signingd", Created: now})
@@ -18,6 +45,9 @@ func evidenceReport(t signing.Transaction, now time.Time, loc *time.Location) ([
 	r.Gap(8)
 	r.Line(report.Body, "Transactie: "+t.ID.String())
 	r.Line(report.Body, "Naam: "+t.Naam)
+	if t.Eigenaar != "" {
+		r.Line(report.Body, "Eigenaar: "+t.Eigenaar)
+	}
 	r.Line(report.Body, "Zaak: "+t.Zaak.URL)
 	r.Line(report.Body, "Opgesteld: "+utc(now))
 	r.Gap(8)

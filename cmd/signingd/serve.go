@@ -135,6 +135,13 @@ func assemble(ctx context.Context, cfg config.Config, logger *slog.Logger, pool 
 	wcfg := workflowConfig(cfg, logger, registry)
 	wcfg.Metrics, wcfg.Tracer = m, tp
 	wcfg.HTTPClient = &http.Client{Transport: tracing.Transport(tp, m.Transport(zgw.DefaultTransport()))}
+	cert, err := serviceCertificate(ctx, cfg.Builtin, logger)
+	if err != nil {
+		return nil, err
+	}
+	if cert != nil {
+		wcfg.Sealer = &workflow.Sealer{Key: cert.Key, Chain: cert.Chain, Name: "signingd"}
+	}
 	pep, err := pepper(cfg)
 	if err != nil {
 		return nil, err
@@ -149,7 +156,7 @@ func assemble(ctx context.Context, cfg config.Config, logger *slog.Logger, pool 
 			return signingdapp.Parts{}, err
 		}
 		var mounts []func(*echo.Echo)
-		bp, mountBuiltin, err := setupBuiltin(ctx, cfg, st, progress, logger)
+		bp, mountBuiltin, err := setupBuiltin(ctx, cfg, cert, st, progress, logger)
 		if err != nil {
 			return signingdapp.Parts{}, err
 		}

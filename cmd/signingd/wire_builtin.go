@@ -13,11 +13,34 @@ import (
 	"github.com/signingd/signingd/store"
 )
 
+// serviceCertificate is the certificate signingd signs with: the built-in signer's signatures and
+// the evidence reports of every provider. signingd dev generates a demo one; elsewhere there is
+// none unless BUILTIN_SIGNING_CERT names it.
+func serviceCertificate(ctx context.Context, bc config.BuiltinConfig, logger *slog.Logger) (*builtin.Certificate, error) {
+	if bc.SigningCert != "" {
+		c, err := builtin.LoadCertificate(bc.SigningCert, bc.SigningKey, bc.SigningCertPassword.Value())
+		if err != nil {
+			return nil, err
+		}
+		return &c, nil
+	}
+	if !bc.DevOutbox {
+		logger.WarnContext(ctx, "no BUILTIN_SIGNING_CERT: evidence reports are not signed, and the built-in signer cannot run")
+		return nil, nil
+	}
+	c, _, err := builtin.DevCertificate("signingd demo signer")
+	if err != nil {
+		return nil, err
+	}
+	logger.WarnContext(ctx, "signing with a generated demo certificate; signatures will not be trusted")
+	return &c, nil
+}
+
 // setupBuiltin builds the built-in signer and the mount of its signer pages (and, with
 // BUILTIN_DEV_OUTBOX, the /dev/outbox page). Its periodic work (reminders, expiry warnings,
 // deadlines) runs until ctx ends. It returns a nil provider when neither SMTP nor the dev outbox is
 // configured: without a way to send links nobody could sign.
-func setupBuiltin(ctx context.Context, cfg config.Config, st *store.Store, progress signing.ProgressFunc, logger *slog.Logger) (signing.Provider, func(*echo.Echo), error) {
+func setupBuiltin(ctx context.Context, cfg config.Config, cert *builtin.Certificate, st *store.Store, progress signing.ProgressFunc, logger *slog.Logger) (signing.Provider, func(*echo.Echo), error) {
 	bc := cfg.Builtin
 	var err error
 	logger = logger.With("provider", builtin.Name)
@@ -41,19 +64,10 @@ func setupBuiltin(ctx context.Context, cfg config.Config, st *store.Store, progr
 		logger.InfoContext(ctx, "built-in signer disabled: set BUILTIN_SMTP_ADDR")
 		return nil, nil, nil
 	}
-	if bc.SigningCert != "" {
-		if o.Certificate, err = builtin.LoadCertificate(bc.SigningCert, bc.SigningKey, bc.SigningCertPassword.Value()); err != nil {
-			return nil, nil, err
-		}
-	} else {
-		if !bc.DevOutbox {
-			return nil, nil, fmt.Errorf("builtin: BUILTIN_SIGNING_CERT is required outside signingd dev")
-		}
-		if o.Certificate, _, err = builtin.DevCertificate("signingd demo signer"); err != nil {
-			return nil, nil, err
-		}
-		logger.WarnContext(ctx, "built-in signer uses a generated demo certificate; signatures will not be trusted")
+	if cert == nil {
+		return nil, nil, fmt.Errorf("builtin: BUILTIN_SIGNING_CERT is required outside signingd dev")
 	}
+	o.Certificate = *cert
 	pep, err := pepper(cfg)
 	if err != nil {
 		return nil, nil, err
