@@ -468,6 +468,7 @@ func TestBuiltinBrowserDecline(t *testing.T) {
 	br.shot("carla-sign-en")
 	const reason = "The amount is wrong"
 	br.run("decline", chromedp.SendKeys(chromedp.ID("reason"), reason), chromedp.Click(chromedp.ID("decline")),
+		chromedp.WaitVisible(chromedp.ID("confirm-decline")), chromedp.Click(chromedp.ID("confirm-decline")),
 		chromedp.WaitVisible(chromedp.ID("message")))
 	if msg := br.text("#message"); !strings.Contains(msg, "declined") {
 		t.Fatalf("after declining: %q", msg)

@@ -104,8 +104,16 @@ func TestBrowserSignDeclineRefuse(t *testing.T) {
 	check(t, ctx, dir, "01-auth-nl")
 	run("send code", chromedp.Click(chromedp.ID("send-code")), chromedp.WaitVisible(chromedp.ID("message")))
 	check(t, ctx, dir, "02-code-sent-nl")
+	// What was done is told before what to do next, in the past tense.
+	if main, _ := textOf(ctx, "main"); !strings.Contains(main, "We hebben een code van 6 cijfers per sms gestuurd naar") ||
+		strings.Index(main, "gestuurd naar") > strings.Index(main, "Vul de code hieronder in") {
+		t.Errorf("after sending a code the page reads:\n%s", main)
+	}
 	run("outbox", chromedp.Navigate(e.url+"/dev/outbox"), chromedp.WaitVisible(chromedp.CSS(`article[data-kind="sms"]`)))
 	check(t, ctx, dir, "03-outbox")
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("article[data-kind=email] pre a[href^='http']").length`)); err != nil || n == 0 {
+		t.Errorf("the outbox's mail links cannot be clicked (%d links, %v)", n, err)
+	}
 	body, err := textOf(ctx, `article[data-kind="sms"][data-to="+31611111111"] pre`)
 	if err != nil {
 		t.Fatal(err)
@@ -119,6 +127,23 @@ func TestBrowserSignDeclineRefuse(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("sign-form")))
 	waitRendered(t, ctx, "2")
 	check(t, ctx, dir, "04-sign-nl")
+	// On a phone the preview fills its column (text a person can read), and zooms in.
+	widths, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`[document.querySelector(".preview").clientWidth,
+		document.querySelector(".preview canvas").getBoundingClientRect().width,
+		document.querySelector("#consent").getBoundingClientRect().width, document.querySelector("#consent").getBoundingClientRect().height]`))
+	if err != nil || len(widths) != 4 || widths[1] < widths[0]-24 || widths[2] < 24 || widths[3] < 24 {
+		t.Errorf("preview %v wide, its page %v; consent box %v × %v (want ≥ 24 px) (%v)", widths[0], widths[1], widths[2], widths[3], err)
+	}
+	run("zoom in", chromedp.Click(chromedp.CSS(".zoom button:last-child")))
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		zoom, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector(".preview").dataset.zoom`))
+		if zoom == "1.5" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("zoom in: preview at zoom %q", zoom)
+		}
+	}
 	run("sign", chromedp.Click(chromedp.ID("consent")), chromedp.Click(chromedp.ID("sign")), chromedp.WaitVisible(chromedp.ID("message")))
 	if msg, _ := textOf(ctx, "#message"); !strings.Contains(msg, "ondertekend") {
 		t.Fatalf("after signing: %q", msg)
@@ -139,8 +164,25 @@ func TestBrowserSignDeclineRefuse(t *testing.T) {
 	run("bob", chromedp.Navigate(e.link(t, "bob@example.nl")+"?lang=en"), chromedp.WaitVisible(chromedp.ID("decline-form")))
 	waitRendered(t, ctx, "1")
 	check(t, ctx, dir, "06-sign-en")
-	run("decline", chromedp.SendKeys(chromedp.ID("reason"), "The amount is wrong"), chromedp.Click(chromedp.ID("decline")),
-		chromedp.WaitVisible(chromedp.ID("message")))
+	// The empty reason box is not shown as an error before the signer touched it.
+	colours, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector("#reason")).borderColor`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run("reason", chromedp.SendKeys(chromedp.ID("reason"), "The amount is wrong"))
+	typed, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.blur(), getComputedStyle(document.querySelector("#reason")).borderColor`))
+	if colours != typed {
+		t.Errorf("the untouched reason box has border %s, a filled one %s: it looks wrong before anything was typed", colours, typed)
+	}
+	run("decline", chromedp.Click(chromedp.ID("decline")), chromedp.WaitVisible(chromedp.ID("confirm-decline")))
+	check(t, ctx, dir, "07a-confirm-decline-en")
+	if pr, _ := e.p.Status(context.Background(), refB); pr.Status == signing.ProgressDeclined {
+		t.Fatal("declined with one click, before the confirmation")
+	}
+	if r, _ := textOf(ctx, "#confirm-reason"); !strings.Contains(r, "The amount is wrong") {
+		t.Errorf("the confirmation does not show the reason: %q", r)
+	}
+	run("confirm decline", chromedp.Click(chromedp.ID("confirm-decline")), chromedp.WaitVisible(chromedp.ID("message")))
 	if msg, _ := textOf(ctx, "#message"); !strings.Contains(msg, "declined") {
 		t.Fatalf("after declining: %q", msg)
 	}

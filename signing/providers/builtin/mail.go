@@ -45,9 +45,9 @@ func (p *Provider) invitationMail(sg records.Signing, s records.Signer, token st
 	fmt.Fprintf(&b, "De link is geldig tot %s en alleen voor u bedoeld; stuur deze e-mail niet door.\n", until)
 	switch s.AuthMethod {
 	case "sms":
-		b.WriteString("Na het openen ontvangt u een code per sms ter bevestiging.\n")
+		b.WriteString("Na het openen van de link kiest u \"Stuur mij een code\"; u ontvangt dan een code per sms ter bevestiging.\n")
 	case "email":
-		b.WriteString("Na het openen ontvangt u een code per e-mail ter bevestiging.\n")
+		b.WriteString("Na het openen van de link kiest u \"Stuur mij een code\"; u ontvangt dan een code per e-mail ter bevestiging.\n")
 	}
 	fmt.Fprintf(&b, "\n—\n%s Open your personal link (valid until %s, Amsterdam time):\n%s?lang=en\n", introEN, until, link)
 	return Mail{To: s.Email, Subject: subject, Body: b.String()}

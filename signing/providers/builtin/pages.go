@@ -12,6 +12,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -31,8 +32,34 @@ import (
 var assets embed.FS
 
 var templates = template.Must(template.New("").Funcs(template.FuncMap{
-	"inc": func(i int) int { return i + 1 },
+	"inc":   func(i int) int { return i + 1 },
+	"links": links,
 }).ParseFS(assets, "assets/templates/*.html"))
+
+// textPart is a piece of a message body: text, or a link to show as one.
+type textPart struct {
+	Text string
+	Link bool
+}
+
+var urlRE = regexp.MustCompile(`https?://[^\s<>"]+`)
+
+// links splits a message body into text and links, so that the dev outbox's links can be clicked.
+func links(body string) []textPart {
+	var out []textPart
+	last := 0
+	for _, m := range urlRE.FindAllStringIndex(body, -1) {
+		if m[0] > last {
+			out = append(out, textPart{Text: body[last:m[0]]})
+		}
+		out = append(out, textPart{Text: body[m[0]:m[1]], Link: true})
+		last = m[1]
+	}
+	if last < len(body) {
+		out = append(out, textPart{Text: body[last:]})
+	}
+	return out
+}
 
 // csp allows only our own scripts, styles, workers (pdf.js) and images; nothing third-party, no
 // framing.
@@ -81,7 +108,7 @@ func secure(h http.Header) {
 type view struct {
 	Lang, AltLang, AltLangName, AltURL string
 	T                                  map[string]string
-	Kind                               string // error, done, auth, sign
+	Kind                               string // error, done, auth, sign, confirm-decline
 	Status                             int
 	Title                              string
 	Message, MessageKind               string
@@ -501,6 +528,11 @@ func (p *Provider) postDecline(r *req) error {
 	reason := strings.TrimSpace(r.c.FormValue("reason"))
 	if reason == "" || utf8.RuneCountInString(reason) > 500 || !utf8.ValidString(reason) || strings.IndexByte(reason, 0) >= 0 {
 		return p.back(r, "reason")
+	}
+	if r.c.FormValue("confirm") != "yes" {
+		// Declining ends the signing for everyone: one more, deliberate click, with the reason shown.
+		t := messages[r.lang]
+		return p.render(r, view{Kind: "confirm-decline", Title: t["title"], Reason: reason})
 	}
 	if err := p.decline(r.c.Request().Context(), r.sg.ID, r.signer.Position, reason, r.who()); err != nil {
 		if errors.Is(err, errClosed) {

@@ -44,7 +44,7 @@ func TestTwoSignersInOrder(t *testing.T) {
 	if c, _ := b.get(link + "/documents/0"); c != http.StatusForbidden {
 		t.Fatalf("document before authentication: %d, want 403", c)
 	}
-	if _, page = b.post(link, "/code", nil); !strings.Contains(page, "We hebben een code gestuurd") {
+	if _, page = b.post(link, "/code", nil); !strings.Contains(page, "We hebben een code van 6 cijfers per") {
 		t.Fatalf("after sending a code: %s", page)
 	}
 	if _, page = b.post(link, "/verify", url.Values{"code": {e.code(t, "sms", "+31612345678")}}); !strings.Contains(page, `id="sign-form"`) {
@@ -248,7 +248,11 @@ func TestDecline(t *testing.T) {
 			t.Fatalf("reason %q: %s", bad, page)
 		}
 	}
-	if _, page := b.post(lx, "/decline", url.Values{"reason": {"Het bedrag klopt niet"}}); !strings.Contains(page, "geweigerd") {
+	if _, page := b.post(lx, "/decline", url.Values{"reason": {"Het bedrag klopt niet"}}); !strings.Contains(page, "Ja, weiger ondertekenen") ||
+		!strings.Contains(page, "Het bedrag klopt niet") {
+		t.Fatalf("declining asks for a confirmation with the reason: %s", page)
+	}
+	if _, page := b.post(lx, "/decline", url.Values{"reason": {"Het bedrag klopt niet"}, "confirm": {"yes"}}); !strings.Contains(page, "geweigerd") {
 		t.Fatalf("after declining: %s", page)
 	}
 	pr, err := e.p.Status(context.Background(), ref)
@@ -406,7 +410,7 @@ func TestEarlierLinksUntilTheSigningEnds(t *testing.T) {
 		t.Fatalf("signing through the first link after a reminder: %.300s", page)
 	}
 	// Declined through the reminder's link.
-	if _, page := newBrowser(t).post(l["new-link@example.nl"].reminder, "/decline", url.Values{"reason": {"Verkeerde adres"}}); !strings.Contains(page, "geweigerd") {
+	if _, page := newBrowser(t).post(l["new-link@example.nl"].reminder, "/decline", url.Values{"reason": {"Verkeerde adres"}, "confirm": {"yes"}}); !strings.Contains(page, "geweigerd") {
 		t.Fatalf("declining through the reminder's link: %.300s", page)
 	}
 	if err := e.p.Cancel(ctx, cancelledRef, "Ingetrokken"); err != nil {

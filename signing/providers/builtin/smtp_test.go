@@ -316,7 +316,7 @@ func TestSMTPInvitationAndCode(t *testing.T) {
 		t.Errorf("Content-Transfer-Encoding %q", cte)
 	}
 	for _, want := range []string{"Beste Test Ondertekenaar 1,", `Gemeente Testdorp vraagt u om "Omgevingsvergunning Dorpsstraat 1" digitaal te ondertekenen.`,
-		"Open deze persoonlijke link", "stuur deze e-mail niet door", "Na het openen ontvangt u een code per e-mail",
+		"Open deze persoonlijke link", "stuur deze e-mail niet door", `Na het openen van de link kiest u "Stuur mij een code"; u ontvangt dan een code per e-mail`,
 		`Gemeente Testdorp asks you to sign "Omgevingsvergunning Dorpsstraat 1" digitally.`, "Open your personal link"} {
 		if !strings.Contains(inv.body, want) {
 			t.Errorf("body lacks %q:\n%s", want, inv.body)
@@ -332,7 +332,7 @@ func TestSMTPInvitationAndCode(t *testing.T) {
 	if c, page := b.get(link); c != http.StatusOK || !strings.Contains(page, "Bevestig dat u het bent") {
 		t.Fatalf("the mailed link answers %d:\n%.300s", c, page)
 	}
-	if _, page := b.post(link, "/code", nil); !strings.Contains(page, "We hebben een code gestuurd") {
+	if _, page := b.post(link, "/code", nil); !strings.Contains(page, "We hebben een code van 6 cijfers per") {
 		t.Fatalf("after asking for a code: %.300s", page)
 	}
 	got = srv.received()
