@@ -39,6 +39,11 @@ build: ## build bin/signingd
 test: tools ## install what the tests need (as make tools), then run every test against the Postgres of DATABASE_URL
 	$(GO) test -race -timeout 20m ./...
 
+.PHONY: screenshots
+screenshots: tools ## make docs/screens: the signer's pages at 390 and 1280 px and a signed page, by the browser test
+	rm -rf docs/screens && mkdir -p docs/screens
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screens $(GO) test -count=1 -run '^TestBrowserSignDeclineRefuse$$' ./signing/providers/builtin
+
 .PHONY: run
 run: ## try it: signingd dev (simulators, demo data, a throwaway Postgres when DATABASE_URL does not answer); flags in ARGS='--provider simulated'
 	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/signingd dev $(ARGS)

@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -45,6 +46,7 @@ func check(t *testing.T, ctx context.Context, dir, name string) {
 	if err := os.WriteFile(filepath.Join(dir, name+".jpg"), shot, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	docShots(t, ctx, name)
 	for _, v := range violations {
 		msg := fmt.Sprintf("%s: axe %s (%s, %d nodes): %s", name, v.ID, v.Impact, v.Nodes, v.Help)
 		if v.Impact == "serious" || v.Impact == "critical" {
@@ -54,6 +56,39 @@ func check(t *testing.T, ctx context.Context, dir, name string) {
 		}
 	}
 	t.Logf("%s: axe found %d violations", name, len(violations))
+}
+
+// docShots saves the page at a phone's 390 and a desktop's 1280 px into $SCREENSHOTS_DIR, for
+// docs/ (make screenshots): the pictures there are made by this test, never by hand.
+func docShots(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("SCREENSHOTS_DIR")
+	if dir == "" {
+		return
+	}
+	for _, size := range [][2]int64{{390, 844}, {1280, 900}} {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(size[0], size[1])); err != nil {
+			t.Fatalf("%s: viewport %v: %v", name, size, err)
+		}
+		// previews are drawn again at the new column width
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			ok, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`[...document.querySelectorAll(".preview")].every(
+				el => el.dataset.column === String(Math.max(el.clientWidth - 16, 200)))`))
+			if ok || time.Now().After(deadline) {
+				break
+			}
+		}
+		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(85))
+		if err != nil {
+			t.Fatalf("%s: screenshot: %v", name, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%d.jpg", name, size[0])), shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(412, 915)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // waitRendered waits until pdf.js rendered the preview's pages (data-rendered = page count).
@@ -151,6 +186,16 @@ func TestBrowserSignDeclineRefuse(t *testing.T) {
 	check(t, ctx, dir, "05-signed-nl")
 	if pr, err := e.p.Status(context.Background(), refA); err != nil || pr.Status != signing.ProgressCompleted {
 		t.Fatalf("signing A: %+v %v", pr, err)
+	}
+	if dir := os.Getenv("SCREENSHOTS_DIR"); dir != "" {
+		signed := testkit.ReadAll(t)(e.p.Signed(context.Background(), refA, 0))
+		f := filepath.Join(t.TempDir(), "signed.pdf")
+		if err := os.WriteFile(f, signed, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("pdftoppm", "-jpeg", "-r", "80", "-f", "1", "-l", "1", "-singlefile", f, filepath.Join(dir, "signed-page")).CombinedOutput(); err != nil {
+			t.Fatalf("pdftoppm: %v %s", err, out)
+		}
 	}
 
 	// Another signer's link in the same browser: Anna's session does not count there.

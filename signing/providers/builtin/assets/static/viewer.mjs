@@ -29,10 +29,17 @@ async function render(el, doc, zoom) {
   el.replaceChildren(...canvases);
   el.dataset.rendered = String(doc.numPages);
   el.dataset.zoom = String(zoom);
+  el.dataset.column = String(column);
 }
 
 function zoomControls(el, doc) {
   let step = 0;
+  // A turned phone or a resized window gets pages at its new column width.
+  let timer;
+  window.addEventListener("resize", () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => render(el, doc, zoomSteps[step]).catch((err) => console.error("preview failed", err)), 150);
+  });
   const bar = document.createElement("div");
   bar.className = "zoom";
   const button = (text, delta) => {
