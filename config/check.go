@@ -5,6 +5,8 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"net/mail"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -155,6 +157,8 @@ func LandscapeWarnings(data []byte) []Problem {
 	return ws
 }
 
+var colourRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
+
 // problems is the meaning check of a decoded landscape.
 func (l Landscape) problems() []Problem {
 	var ps []Problem
@@ -191,6 +195,23 @@ func (l Landscape) problems() []Problem {
 		seen[o.RSIN] = true
 		if o.Name == "" {
 			add(path+".name", "required")
+		}
+		if b := o.Branding; b.Logo != "" {
+			if data, err := os.ReadFile(b.Logo); err != nil {
+				add(path+".branding.logo", "%v", err)
+			} else if len(data) > 256<<10 {
+				add(path+".branding.logo", "%d bytes, at most 256 KiB: it goes with every page", len(data))
+			} else if !bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")) && !bytes.Contains(data[:min(len(data), 1024)], []byte("<svg")) {
+				add(path+".branding.logo", "neither PNG nor SVG")
+			}
+		}
+		if c := o.Branding.Colour; c != "" && !colourRE.MatchString(c) {
+			add(path+".branding.colour", "%q is not #rrggbb", c)
+		}
+		if rt := o.Branding.ReplyTo; rt != "" {
+			if _, err := mail.ParseAddress(rt); err != nil {
+				add(path+".branding.reply_to", "%q is not an e-mail address", rt)
+			}
 		}
 		for j, r := range o.SignsFor {
 			if !validRSIN(r) {

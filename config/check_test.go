@@ -221,3 +221,36 @@ func TestLandscapeWarnings(t *testing.T) {
 		t.Errorf("a bad signs_for RSIN: %v", problems)
 	}
 }
+
+// TestBrandingChecked: a logo that is no PNG or SVG, a colour that is not #rrggbb and a reply-to
+// that is no address are refused with their lines.
+func TestBrandingChecked(t *testing.T) {
+	dir := t.TempDir()
+	good, bad := dir+"/logo.svg", dir+"/logo.gif"
+	if err := os.WriteFile(good, []byte(`<svg xmlns="http://www.w3.org/2000/svg"/>`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte("GIF89a"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const tmpl = `organisations:
+  - rsin: "002220647"
+    name: Gemeente A
+    provider: builtin
+    branding: {logo: %q, colour: %q, reply_to: %q}
+`
+	if _, problems := CheckLandscape([]byte(fmt.Sprintf(tmpl, good, "#01689b", "balie@a.example"))); len(problems) != 0 {
+		t.Errorf("a good branding: %v", problems)
+	}
+	_, problems := CheckLandscape([]byte(fmt.Sprintf(tmpl, bad, "blue", "balie")))
+	want := []string{"organisations[0].branding.logo: neither PNG nor SVG", `organisations[0].branding.colour: "blue" is not #rrggbb`,
+		`organisations[0].branding.reply_to: "balie" is not an e-mail address`}
+	if len(problems) != len(want) {
+		t.Fatalf("problems %v, want %v", problems, want)
+	}
+	for i, w := range want {
+		if !strings.Contains(problems[i].Error(), w) {
+			t.Errorf("problem %d = %q, want %q", i, problems[i], w)
+		}
+	}
+}

@@ -32,6 +32,16 @@ type Organisation struct {
 	SignsFor []string `yaml:"signs_for"`
 	// ClosedZaken allows signing documents of a zaak that has an einddatum.
 	ClosedZaken bool `yaml:"closed_zaken"`
+	// Branding is how signers see the organisation (name is the name they know it by).
+	Branding Branding `yaml:"branding"`
+}
+
+// Branding is the organisation's look on the built-in signer's pages and in its mails.
+type Branding struct {
+	Logo       string `yaml:"logo"`        // a PNG or SVG file, at most 256 KiB
+	Colour     string `yaml:"colour"`      // #rrggbb, the pages' accent
+	SenderName string `yaml:"sender_name"` // the mails' From name; the organisation's name when empty
+	ReplyTo    string `yaml:"reply_to"`    // where signers' answers to a mail go
 }
 
 // Service is one ZGW API that signingd may call for an organisation. No request ever goes to a URL

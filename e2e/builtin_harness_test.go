@@ -121,6 +121,7 @@ func newProdEnv(t testing.TB, o prodOptions) *prodEnv {
 		FetchPollInterval: 50 * time.Millisecond,
 		FetchCooldown:     10 * time.Millisecond,
 		Sealer:            sealer(t),
+		OrganisationNames: land.OrganisationNames(),
 		Metrics:           pe.metrics,
 		Tracer:            tp,
 	}
@@ -138,6 +139,7 @@ func newProdEnv(t testing.TB, o prodOptions) *prodEnv {
 				Secret:     []byte("builtin:e2e pepper of sufficient length"),
 				LinkExpiry: config.Defaults().Builtin.LinkExpiry, OTPLockout: config.Defaults().Builtin.OTPLockout,
 				Location: config.Defaults().TimeZone,
+				Brands:   map[string]builtin.Brand{e.rsin: {Name: "Gemeente Test"}},
 			})
 			if err != nil {
 				return app.Parts{}, err

@@ -228,6 +228,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 		FetchCooldown:     10 * time.Millisecond,
 		Sealer:            sealer(t),
 	}
+	cfg.OrganisationNames = land.OrganisationNames()
 	if o.jobs != nil {
 		o.jobs(&cfg)
 	}

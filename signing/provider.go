@@ -77,11 +77,19 @@ type ProviderInfo struct {
 type CreateRequest struct {
 	// TransactionID is unique per signing; a second Create with it returns the first reference.
 	TransactionID uuid.UUID
-	Naam          string
-	Eigenaar      string
-	Deadline      time.Time
-	Documents     []ProviderDocument
-	Signers       []ProviderSigner
+	// Organisation is who asks: its RSIN and the name signers know it by.
+	Organisation Organisation
+	Naam         string
+	Eigenaar     string
+	Deadline     time.Time
+	Documents    []ProviderDocument
+	Signers      []ProviderSigner
+}
+
+// Organisation is the municipality a signing is for, as signers should see it.
+type Organisation struct {
+	RSIN string
+	Name string // e.g. "Gemeente Voorbeeld"
 }
 
 // ProviderDocument is one document to sign, streamed from Open.

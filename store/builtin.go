@@ -43,9 +43,9 @@ func (s *Store) BuiltinSigningByTransaction(ctx context.Context, transactionID u
 // the transaction already has a signing (a retried Create), it returns that one's id instead.
 func (s *Store) CreateBuiltinSigning(ctx context.Context, sg records.Signing) (uuid.UUID, error) {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO builtin_signings (id, transaction_id, naam, eigenaar, status, deadline, created_at)
-			VALUES ($1, $2, $3, $4, 'pending', $5, $6) ON CONFLICT (transaction_id) DO NOTHING`,
-			sg.ID, sg.TransactionID, sg.Naam, sg.Eigenaar, sg.Deadline, sg.CreatedAt)
+		tag, err := tx.Exec(ctx, `INSERT INTO builtin_signings (id, transaction_id, naam, eigenaar, status, deadline, created_at, organisation_rsin)
+			VALUES ($1, $2, $3, $4, 'pending', $5, $6, nullif($7, '')) ON CONFLICT (transaction_id) DO NOTHING`,
+			sg.ID, sg.TransactionID, sg.Naam, sg.Eigenaar, sg.Deadline, sg.CreatedAt, sg.RSIN)
 		if err != nil {
 			return err
 		}
@@ -93,13 +93,13 @@ func (s *Store) BuiltinSigning(ctx context.Context, id uuid.UUID) (records.Signi
 
 func loadBuiltinSigning(ctx context.Context, q querier, id uuid.UUID, lock bool) (records.Signing, error) {
 	sql := `SELECT id, transaction_id, naam, coalesce(eigenaar, ''), status, coalesce(reden, ''), deadline, created_at,
-		finished_at, evidence_blob FROM builtin_signings WHERE id = $1`
+		finished_at, evidence_blob, coalesce(organisation_rsin, '') FROM builtin_signings WHERE id = $1`
 	if lock {
 		sql += ` FOR UPDATE`
 	}
 	var sg records.Signing
 	err := q.QueryRow(ctx, sql, id).Scan(&sg.ID, &sg.TransactionID, &sg.Naam, &sg.Eigenaar, &sg.Status, &sg.Reden,
-		&sg.Deadline, &sg.CreatedAt, &sg.FinishedAt, &sg.EvidenceBlob)
+		&sg.Deadline, &sg.CreatedAt, &sg.FinishedAt, &sg.EvidenceBlob, &sg.RSIN)
 	if err != nil {
 		return sg, fmt.Errorf("store: builtin signing: %w", translate(err, "Signing"))
 	}

@@ -77,6 +77,8 @@ type Config struct {
 	// Sealer signs the evidence reports the workflow writes; unsigned without one (no service
 	// certificate configured).
 	Sealer *Sealer
+	// OrganisationNames are the names signers know the organisations by, by RSIN (the landscape's).
+	OrganisationNames map[string]string
 
 	Now func() time.Time
 

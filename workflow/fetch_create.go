@@ -130,7 +130,8 @@ func (wf *Workflow) create(ctx context.Context, job *river.Job[CreateSigningArgs
 	if err != nil {
 		return failAt(signing.StepCreate, "", err)
 	}
-	req := signing.CreateRequest{TransactionID: id, Naam: w.Naam, Eigenaar: w.Eigenaar, Deadline: w.Deadline}
+	req := signing.CreateRequest{TransactionID: id, Naam: w.Naam, Eigenaar: w.Eigenaar, Deadline: w.Deadline,
+		Organisation: signing.Organisation{RSIN: w.RSIN, Name: wf.cfg.OrganisationNames[w.RSIN]}}
 	for _, d := range w.Docs {
 		blobID := *d.OriginalBlob
 		req.Documents = append(req.Documents, signing.ProviderDocument{

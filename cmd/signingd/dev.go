@@ -171,6 +171,12 @@ func dev(ctx context.Context, o devOptions, getenv func(string) string, stdout, 
 	}
 	defer pool.Close()
 	cfg.Landscape = devLandscape(zgwSim, o.provider, vendorURL, webhookSecret)
+	// The demo organisation's look, as an operator would give it (branding in the landscape).
+	logo := filepath.Join(o.dir, "logo.svg")
+	if err := os.WriteFile(logo, []byte(demoLogo), 0o644); err != nil {
+		return err
+	}
+	cfg.Landscape.Organisations[0].Branding = config.Branding{Logo: logo, Colour: "#01689b", SenderName: "Gemeente Voorbeeld"}
 	if err := cfg.Landscape.Validate(); err != nil {
 		return fmt.Errorf("dev: generated landscape: %w", err)
 	}
@@ -238,6 +244,13 @@ func devLandscape(s *sim.Sim, provider, vendorURL, webhookSecret string) config.
 		},
 	}
 }
+
+// demoLogo is the demo organisation's logo: a shield in its colour.
+const demoLogo = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 40 48" width="40" height="48">
+<path d="M20 2 L38 8 V24 C38 36 30 43 20 46 C10 43 2 36 2 24 V8 Z" fill="#01689b"/>
+<path d="M20 12 L28 16 V25 C28 31 24 35 20 37 C16 35 12 31 12 25 V16 Z" fill="#fff"/>
+</svg>
+`
 
 // devDemo is what dev seeded in the simulator.
 type devDemo struct {

@@ -298,7 +298,7 @@ func workflowConfig(cfg config.Config, logger *slog.Logger, reg *zgw.Registry) w
 		LockWaitMax: w.LockWaitMax, ForceUnlockAfter: w.ForceUnlockAfter,
 		IntakeWorkers: w.IntakeWorkers, FinishWorkers: w.FinishWorkers,
 		FetchPollInterval: w.JobPoll, RescueAfter: w.RescueAfter, AuditRetention: cfg.Auth.AuditRetention,
-		Location: cfg.TimeZone,
+		Location: cfg.TimeZone, OrganisationNames: cfg.Landscape.OrganisationNames(),
 	}
 }
 

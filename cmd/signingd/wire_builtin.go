@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 
 	"github.com/labstack/echo/v4"
 
@@ -67,6 +68,9 @@ func setupBuiltin(ctx context.Context, cfg config.Config, cert *builtin.Certific
 	if cert == nil {
 		return nil, nil, fmt.Errorf("builtin: BUILTIN_SIGNING_CERT is required outside signingd dev")
 	}
+	if o.Brands, err = brands(cfg.Landscape); err != nil {
+		return nil, nil, err
+	}
 	o.Certificate = *cert
 	pep, err := pepper(cfg)
 	if err != nil {
@@ -79,4 +83,24 @@ func setupBuiltin(ctx context.Context, cfg config.Config, cert *builtin.Certific
 	}
 	go p.Run(ctx)
 	return p, p.Mount, nil
+}
+
+// brands reads the organisations' looks from the landscape (config check has checked them).
+func brands(l config.Landscape) (map[string]builtin.Brand, error) {
+	out := map[string]builtin.Brand{}
+	for _, o := range l.Organisations {
+		b := builtin.Brand{Name: o.Name, Colour: o.Branding.Colour, SenderName: o.Branding.SenderName, ReplyTo: o.Branding.ReplyTo}
+		if o.Branding.Logo != "" {
+			data, err := os.ReadFile(o.Branding.Logo)
+			if err != nil {
+				return nil, fmt.Errorf("organisation %s: logo: %w", o.RSIN, err)
+			}
+			if _, err := builtin.LogoType(data); err != nil {
+				return nil, fmt.Errorf("organisation %s: %w", o.RSIN, err)
+			}
+			b.Logo = data
+		}
+		out[o.RSIN] = b
+	}
+	return out, nil
 }

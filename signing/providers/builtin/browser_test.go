@@ -47,6 +47,14 @@ func check(t *testing.T, ctx context.Context, dir, name string) {
 		t.Fatal(err)
 	}
 	docShots(t, ctx, name)
+	if !strings.Contains(name, "outbox") && !strings.Contains(name, "expired") {
+		// The organisation the signer knows, on every page of its signing: name and logo.
+		brand, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector(".site-name") || {}).textContent + "|" +
+			((document.querySelector("img.logo") || {}).naturalWidth || 0) + "|" + ((document.querySelector("#requester") || {}).textContent || "")`))
+		if err != nil || !strings.HasPrefix(brand, "Gemeente Testdorp|40|") || !strings.Contains(brand, "Gemeente Testdorp (behandelaar@testdorp.example)") {
+			t.Errorf("%s: the page does not show the organisation: %q (%v)", name, brand, err)
+		}
+	}
 	for _, v := range violations {
 		msg := fmt.Sprintf("%s: axe %s (%s, %d nodes): %s", name, v.ID, v.Impact, v.Nodes, v.Help)
 		if v.Impact == "serious" || v.Impact == "critical" {

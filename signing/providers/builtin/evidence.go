@@ -58,7 +58,7 @@ func (p *Provider) makeEvidence(ctx context.Context, sg records.Signing, events 
 	}
 	defer os.Remove(unsigned.Name())
 	defer unsigned.Close()
-	if err := writeReport(unsigned, sg, events, p.now(), p.o.Location); err != nil {
+	if err := writeReport(unsigned, sg, events, p.now(), p.o.Location, p.brand(sg.RSIN).Name); err != nil {
 		return records.Blob{}, fmt.Errorf("builtin: evidence report: %w", err)
 	}
 	name := p.o.Certificate.Chain[0].Subject.CommonName
@@ -89,7 +89,7 @@ var eventNames = map[string]string{
 	"reminder_failed": "herinnering niet verstuurd", "expiry_warning_failed": "verloopwaarschuwing niet verstuurd",
 }
 
-func writeReport(w io.Writer, sg records.Signing, events []records.Event, now time.Time, loc *time.Location) error {
+func writeReport(w io.Writer, sg records.Signing, events []records.Event, now time.Time, loc *time.Location, org string) error {
 	r := report.New(report.Info{Title: "Bewijsstuk ondertekening " + sg.Naam, Author: "signingd", Created: now})
 	utc := func(at time.Time) string { return at.In(loc).Format("2006-01-02 15:04:05 -07:00") }
 	r.Line(report.Title, "Bewijsstuk van de ondertekening")
@@ -97,6 +97,9 @@ func writeReport(w io.Writer, sg records.Signing, events []records.Event, now ti
 	r.Gap(8)
 	r.Line(report.Heading, "Transactie")
 	r.Line(report.Body, "Naam: "+sg.Naam)
+	if org != "" {
+		r.Line(report.Body, "Organisatie: "+org)
+	}
 	r.Line(report.Body, "Eigenaar: "+sg.Eigenaar)
 	r.Line(report.Body, "Transactie-id: "+sg.TransactionID.String())
 	r.Line(report.Body, "Referentie: "+sg.ID.String())

@@ -5,6 +5,10 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
 	"io"
 	"log/slog"
 	"net/http"
@@ -77,6 +81,8 @@ func setup(t *testing.T) *env {
 		Secret: []byte("test secret of at least 16 bytes"), Outbox: e.outbox, Now: e.clock.Now,
 		ReminderInterval: 48 * time.Hour, ExpiryWarning: 24 * time.Hour, LinkExpiry: 7 * 24 * time.Hour, OTPLockout: 15 * time.Minute,
 		Location: amsterdam(t),
+		Brands: map[string]Brand{testRSIN: {Name: "Gemeente Testdorp", Logo: testLogo(t), Colour: "#01689b",
+			ReplyTo: "balie@testdorp.example"}},
 		Logger:   slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Progress: func(_ context.Context, provider, ref string) error { e.progress <- provider + ":" + ref; return nil }})
 	if err != nil {
@@ -138,7 +144,8 @@ func pdfDoc(pos int, title string, content []byte) signing.ProviderDocument {
 func (e *env) create(t *testing.T, docs []signing.ProviderDocument, signers ...signing.ProviderSigner) string {
 	t.Helper()
 	ref, err := e.p.Create(context.Background(), signing.CreateRequest{TransactionID: uuid.New(), Naam: "Omgevingsvergunning Dorpsstraat 1",
-		Eigenaar: "Gemeente Testdorp", Deadline: e.clock.Now().Add(30 * 24 * time.Hour), Documents: docs, Signers: signers})
+		Organisation: signing.Organisation{RSIN: testRSIN, Name: "Gemeente Testdorp"},
+		Eigenaar:     "behandelaar@testdorp.example", Deadline: e.clock.Now().Add(30 * 24 * time.Hour), Documents: docs, Signers: signers})
 	if err != nil {
 		t.Fatalf("create: %v", err)
 	}
@@ -267,4 +274,19 @@ func amsterdam(t testing.TB) *time.Location {
 		t.Fatal(err)
 	}
 	return loc
+}
+
+// testRSIN is the organisation of the tests' signings; it has a brand.
+const testRSIN = "002220647"
+
+// testLogo is a 40×40 PNG in the organisation's colour.
+func testLogo(t testing.TB) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 40, 40))
+	draw.Draw(img, img.Bounds(), &image.Uniform{color.RGBA{0x01, 0x68, 0x9b, 0xff}}, image.Point{}, draw.Src)
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }

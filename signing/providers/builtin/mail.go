@@ -21,10 +21,8 @@ const (
 func (p *Provider) invitationMail(sg records.Signing, s records.Signer, token string, expires time.Time, kind mailKind) Mail {
 	link := p.link(token)
 	until := expires.In(p.o.Location).Format("02-01-2006 15:04 (-07:00)")
-	from := sg.Eigenaar
-	if from == "" {
-		from = "de gemeente"
-	}
+	brand := p.brand(sg.RSIN)
+	from := requester(brand.Name, sg.Eigenaar)
 	var subject, intro, introEN string
 	switch kind {
 	case mailReminder:
@@ -50,7 +48,24 @@ func (p *Provider) invitationMail(sg records.Signing, s records.Signer, token st
 		b.WriteString("Na het openen van de link kiest u \"Stuur mij een code\"; u ontvangt dan een code per e-mail ter bevestiging.\n")
 	}
 	fmt.Fprintf(&b, "\n—\n%s Open your personal link (valid until %s, Amsterdam time):\n%s?lang=en\n", introEN, until, link)
-	return Mail{To: s.Email, Subject: subject, Body: b.String()}
+	sender := brand.SenderName
+	if sender == "" {
+		sender = brand.Name
+	}
+	return Mail{To: s.Email, Subject: subject, Body: b.String(), SenderName: sender, ReplyTo: brand.ReplyTo}
+}
+
+// requester names who asks: the organisation and the person, as far as they are known.
+func requester(org, eigenaar string) string {
+	switch {
+	case org != "" && eigenaar != "":
+		return org + " (" + eigenaar + ")"
+	case org != "":
+		return org
+	case eigenaar != "":
+		return eigenaar
+	}
+	return "de gemeente"
 }
 
 // codeText is the SMS or e-mail body with a one-time code.

@@ -27,6 +27,9 @@ type Mail struct {
 	To      string
 	Subject string
 	Body    string
+	// SenderName replaces the From name (the address stays the operator's); ReplyTo, when set,
+	// is where a signer's answer goes: the organisation, not a no-reply address.
+	SenderName, ReplyTo string
 }
 
 // Mailer sends e-mail to signers.
@@ -46,6 +49,8 @@ type Message struct {
 	To      string
 	Subject string
 	Body    string
+	From    string // the sender's name, when the organisation gives one
+	ReplyTo string
 }
 
 // Outbox keeps every e-mail and SMS in memory instead of sending it; `signingd dev` shows it at
@@ -61,7 +66,7 @@ func NewOutbox() *Outbox { return &Outbox{now: time.Now} }
 
 // SendMail keeps m.
 func (o *Outbox) SendMail(_ context.Context, m Mail) error {
-	o.add(Message{Kind: "email", To: m.To, Subject: m.Subject, Body: m.Body})
+	o.add(Message{Kind: "email", To: m.To, Subject: m.Subject, Body: m.Body, From: m.SenderName, ReplyTo: m.ReplyTo})
 	return nil
 }
 
@@ -153,6 +158,9 @@ func (s SMTPMailer) SendMail(ctx context.Context, m Mail) error {
 		}
 	default:
 		return fmt.Errorf("builtin: smtp: unknown TLS mode %q", mode)
+	}
+	if m.SenderName != "" {
+		from.Name = m.SenderName
 	}
 	msg := message(from, to, m, time.Now())
 	if _, ok := ctx.Deadline(); !ok {
@@ -251,6 +259,11 @@ func message(from, to *mail.Address, m Mail, now time.Time) []byte {
 	id := make([]byte, 16)
 	_, _ = rand.Read(id) // crypto/rand never fails on supported platforms
 	var msg bytes.Buffer
+	if m.ReplyTo != "" {
+		if rt, err := mail.ParseAddress(m.ReplyTo); err == nil {
+			fmt.Fprintf(&msg, "Reply-To: %s\r\n", rt.String())
+		}
+	}
 	fmt.Fprintf(&msg, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%s@%s>\r\nMIME-Version: 1.0\r\n"+
 		"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
 		from.String(), to.String(), mime.QEncoding.Encode("utf-8", m.Subject), now.Format(time.RFC1123Z), hex.EncodeToString(id), domain)

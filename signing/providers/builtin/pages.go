@@ -84,6 +84,8 @@ func (p *Provider) Mount(e *echo.Echo) {
 		fileServer.ServeHTTP(c.Response(), c.Request())
 		return nil
 	})
+	e.GET("/sign/brand/:rsin/logo", p.brandLogo)
+	e.GET("/sign/brand/:rsin/style.css", p.brandStyle)
 	e.GET("/sign/:token", p.wrap(p.page))
 	e.POST("/sign/:token/code", p.wrap(p.postCode))
 	e.POST("/sign/:token/verify", p.wrap(p.postVerify))
@@ -113,6 +115,7 @@ type view struct {
 	Title                              string
 	Message, MessageKind               string
 	Naam, Eigenaar, Signer             string
+	OrgName, LogoURL, StyleURL         string // the organisation's brand
 	Base                               string // /sign/{token}
 	CSRF                               string
 	Method, Destination                string
@@ -583,6 +586,14 @@ func (p *Provider) render(r *req, v view) error {
 	}
 	if r.sg.ID != uuid.Nil {
 		v.Naam, v.Eigenaar, v.Signer = r.sg.Naam, r.sg.Eigenaar, signerName(r.signer)
+		b := p.brand(r.sg.RSIN)
+		v.OrgName = b.Name
+		if len(b.Logo) > 0 {
+			v.LogoURL = "/sign/brand/" + r.sg.RSIN + "/logo"
+		}
+		if b.Colour != "" {
+			v.StyleURL = "/sign/brand/" + r.sg.RSIN + "/style.css"
+		}
 	}
 	if r.token != "" && r.sg.ID != uuid.Nil {
 		v.Base = "/sign/" + r.token

@@ -72,8 +72,10 @@ type Options struct {
 	OTPLockout       time.Duration // required
 	// Location is the time zone of the times people read (stamps, evidence, mails); required.
 	Location *time.Location
-	Now      func() time.Time
-	Logger   *slog.Logger
+	// Brands are the organisations' names and looks, by RSIN; signingd's own look without one.
+	Brands map[string]Brand
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Provider is the built-in signer.
@@ -164,7 +166,7 @@ func (p *Provider) Create(ctx context.Context, req signing.CreateRequest) (strin
 	if len(req.Documents) == 0 || len(req.Signers) == 0 || req.Deadline.IsZero() {
 		return "", fmt.Errorf("builtin: create: no documents, no signers or no deadline: %w", signing.ErrPermanent)
 	}
-	sg := records.Signing{ID: uuid.New(), TransactionID: req.TransactionID, Naam: req.Naam, Eigenaar: req.Eigenaar,
+	sg := records.Signing{ID: uuid.New(), TransactionID: req.TransactionID, RSIN: req.Organisation.RSIN, Naam: req.Naam, Eigenaar: req.Eigenaar,
 		Deadline: req.Deadline, CreatedAt: p.now()}
 	for _, d := range req.Documents {
 		doc, err := p.storeDocument(ctx, req.TransactionID, d)
@@ -508,10 +510,18 @@ func (p *Provider) signDocument(ctx context.Context, sg records.Signing, d recor
 	placeholder := signing.Placeholder(s.Identificatie)
 	opts := pades.Options{
 		Signer: p.o.Certificate.Key, Certificates: p.o.Certificate.Chain, Name: name,
-		Reason:      fmt.Sprintf("Ondertekend door %s <%s> (%s)", name, s.Email, signing.AuthWords(s.AuthMethod)),
+		Reason:      fmt.Sprintf("Ondertekend door %s <%s>%s (%s)", name, s.Email, onBehalf(p.brand(sg.RSIN).Name), signing.AuthWords(s.AuthMethod)),
 		ContactInfo: s.Email, Time: now.In(p.o.Location), Placeholder: placeholder,
 	}
 	return p.signAndStore(ctx, sg.TransactionID, in, opts)
+}
+
+// onBehalf is " namens <organisation>" when the organisation is known.
+func onBehalf(org string) string {
+	if org == "" {
+		return ""
+	}
+	return " namens " + org
 }
 
 // signAndStore signs the PDF in f with opts and stores the result as a blob of the transaction.

@@ -84,7 +84,7 @@ func TestTwoSignersInOrder(t *testing.T) {
 	}
 	// Words a person reads: the method, never "null"; the time in Amsterdam with its offset.
 	offset := e.clock.Now().In(amsterdam(t)).Format("-07'00'")
-	for _, want := range []string{`\(sms-code\)`, `\(link per e-mail\)`, offset + ")"} {
+	for _, want := range []string{`\(sms-code\)`, `\(link per e-mail\)`, offset + ")", "namens Gemeente Testdorp"} {
 		if !strings.Contains(string(signed), want) {
 			t.Errorf("signature dictionaries lack %q", want)
 		}

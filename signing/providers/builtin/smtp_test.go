@@ -291,6 +291,10 @@ func TestSMTPInvitationAndCode(t *testing.T) {
 	if from, err := inv.header.AddressList("From"); err != nil || len(from) != 1 || from[0].Name != "Gemeente Testdorp" || from[0].Address != "noreply@testdorp.example" {
 		t.Errorf("From: %q (%v)", inv.header.Get("From"), err)
 	}
+	// The organisation's brand: answers go to its desk, not to the operator's no-reply address.
+	if rt, err := inv.header.AddressList("Reply-To"); err != nil || len(rt) != 1 || rt[0].Address != "balie@testdorp.example" {
+		t.Errorf("Reply-To: %q (%v)", inv.header.Get("Reply-To"), err)
+	}
 	if to, err := inv.header.AddressList("To"); err != nil || len(to) != 1 || to[0].Address != "Anna.de.Vries@burger.example" {
 		t.Errorf("To: %q (%v)", inv.header.Get("To"), err)
 	}
@@ -315,9 +319,9 @@ func TestSMTPInvitationAndCode(t *testing.T) {
 	if cte := inv.header.Get("Content-Transfer-Encoding"); cte != "8bit" {
 		t.Errorf("Content-Transfer-Encoding %q", cte)
 	}
-	for _, want := range []string{"Beste Test Ondertekenaar 1,", `Gemeente Testdorp vraagt u om "Omgevingsvergunning Dorpsstraat 1" digitaal te ondertekenen.`,
+	for _, want := range []string{"Beste Test Ondertekenaar 1,", `Gemeente Testdorp (behandelaar@testdorp.example) vraagt u om "Omgevingsvergunning Dorpsstraat 1" digitaal te ondertekenen.`,
 		"Open deze persoonlijke link", "stuur deze e-mail niet door", `Na het openen van de link kiest u "Stuur mij een code"; u ontvangt dan een code per e-mail`,
-		`Gemeente Testdorp asks you to sign "Omgevingsvergunning Dorpsstraat 1" digitally.`, "Open your personal link"} {
+		`Gemeente Testdorp (behandelaar@testdorp.example) asks you to sign "Omgevingsvergunning Dorpsstraat 1" digitally.`, "Open your personal link"} {
 		if !strings.Contains(inv.body, want) {
 			t.Errorf("body lacks %q:\n%s", want, inv.body)
 		}

@@ -15,6 +15,7 @@ import (
 type Signing struct {
 	ID            uuid.UUID
 	TransactionID uuid.UUID
+	RSIN          string // the organisation's, for its branding; "" for signings made before
 	Naam          string
 	Eigenaar      string
 	Status        string
