@@ -3,6 +3,7 @@ package pades
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -31,6 +32,8 @@ type genPDF struct {
 	// they read upright as the page is shown, as a landscape export does.
 	rotate     int
 	rotateTree bool
+	// size and leading of the text; zero means 12 and 16 pt
+	size, leading float64
 }
 
 // shownRotation normalises a /Rotate value the way viewers do.
@@ -137,7 +140,8 @@ func writePDF(w io.Writer, g genPDF) error {
 	for i, lines := range g.pages {
 		var c bytes.Buffer
 		c.WriteString(toUser)
-		fmt.Fprintf(&c, "BT /F1 12 Tf 72 %g Td 16 TL\n", shownH-72)
+		size, leading := cmp.Or(g.size, 12), cmp.Or(g.leading, 16)
+		fmt.Fprintf(&c, "BT /F1 %g Tf 72 %g Td %g TL\n", size, shownH-72, leading)
 		for _, l := range lines {
 			var s bytes.Buffer
 			writeString(&s, pdfStr(latin1(l)))

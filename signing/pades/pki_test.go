@@ -112,6 +112,12 @@ func newTestPKI() (*testPKI, error) {
 	if err != nil {
 		return nil, err
 	}
+	// a second ECDSA signer, for tests with four signers: pdfsig does not
+	// trust a certificate used twice in one file
+	ecKey2, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
 	for _, s := range []struct {
 		id, cn string
 		key    crypto.Signer
@@ -120,6 +126,7 @@ func newTestPKI() (*testPKI, error) {
 		{"rsa", "Zoë Çelik-Łukasiewicz", rsaKey, false},
 		{"pss", "Søren Brønnum", rsaKey, true},
 		{"ecdsa", "Ayşe Kılıç", ecKey, false},
+		{"ecdsa2", "Anouk de Vries", ecKey2, false},
 	} {
 		spki, err := x509.MarshalPKIXPublicKey(s.key.Public())
 		if err != nil {

@@ -188,15 +188,38 @@ func stampText(t *testing.T, path string, pageNum int) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var last *stampInfo
+	for _, s := range stamps(t, data) {
+		if s.page == pageNum {
+			last = &s
+		}
+	}
+	if last == nil {
+		t.Fatalf("page %d has no signature widget with an appearance", pageNum)
+	}
+	return last.text
+}
+
+// stampInfo is a signature widget with an appearance: its page (1-based),
+// its /Rect, the signer's /Name in its signature, and the text its
+// appearance draws, a line per baseline.
+type stampInfo struct {
+	page int
+	rect [4]float64
+	name string
+	text string
+}
+
+// stamps returns the signature widgets with an appearance of a PDF, page by
+// page in /Annots order.
+func stamps(t *testing.T, data []byte) []stampInfo {
+	t.Helper()
 	doc, err := openDocument(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ap *page
+	var found []stampInfo
 	err = doc.walkPages(func(i int, p *page) (bool, error) {
-		if i != pageNum { // walkPages counts from 1
-			return false, nil
-		}
 		annots, err := doc.array(p.dict["Annots"])
 		if err != nil {
 			return true, err
@@ -222,28 +245,31 @@ func stampText(t *testing.T, path string, pageNum int) string {
 			if err != nil {
 				return true, err
 			}
-			ap = &page{dict: dict{"Contents": apd["N"]}, resources: res}
+			glyphs, err := doc.pageGlyphs(&page{dict: dict{"Contents": apd["N"]}, resources: res})
+			if err != nil {
+				return true, err
+			}
+			var b strings.Builder
+			for i, g := range glyphs {
+				if i > 0 && math.Abs(g.y-glyphs[i-1].y) > 0.5 {
+					b.WriteByte('\n')
+				}
+				b.WriteString(g.text)
+			}
+			st := stampInfo{page: i, text: b.String()}
+			st.rect, _, _ = doc.rect(w["Rect"])
+			if sig, _ := doc.dict(w["V"]); sig != nil {
+				n, _ := sig["Name"].(pdfStr)
+				st.name = decodeText(n)
+			}
+			found = append(found, st)
 		}
-		return true, nil
+		return false, nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ap == nil {
-		t.Fatalf("page %d has no signature widget with an appearance", pageNum)
-	}
-	glyphs, err := doc.pageGlyphs(ap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	for i, g := range glyphs {
-		if i > 0 && math.Abs(g.y-glyphs[i-1].y) > 0.5 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(g.text)
-	}
-	return b.String()
+	return found
 }
 
 // TestInvisible signs without appearance: no page is added and the widget
