@@ -72,6 +72,27 @@ func (u *fontUse) encode(s string) (string, float64) {
 	return "<" + hex.String() + ">", total
 }
 
+// width returns the width of s in 1/1000 em without recording its glyphs:
+// for trying layouts that may not be drawn.
+func (u *fontUse) width(s string) float64 {
+	total := 0.0
+	for _, r := range s {
+		gid, err := u.f.GlyphIndex(&u.buf, r)
+		if err != nil || gid == 0 {
+			gid, _ = u.f.GlyphIndex(&u.buf, '?')
+		}
+		if w, ok := u.widths[uint16(gid)]; ok {
+			total += w
+			continue
+		}
+		adv, err := u.f.GlyphAdvance(&u.buf, gid, fixed.Int26_6(u.f.UnitsPerEm())<<6, font.HintingNone)
+		if err == nil {
+			total += float64(adv>>6) * 1000 / u.upem
+		}
+	}
+	return total
+}
+
 // objects returns the font objects: Type0 at refs[0], then CIDFont, font
 // descriptor, font file and ToUnicode at refs[1..4].
 func (u *fontUse) objects(refs [5]ref) (map[ref]object, error) {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // FuzzReadPDF feeds arbitrary bytes through everything that reads a PDF:
@@ -50,7 +51,11 @@ func FuzzReadPDF(f *testing.F) {
 		}
 		// placement reads pages, contents, fonts and annotations
 		o := Options{Placeholder: "{{Signer1}}"}
-		if _, err := place(context.Background(), doc, &o, 0); err != nil && !typed(err) {
+		fu, err := newFontUse()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := place(context.Background(), doc, &o, newStamp(fu, &o, time.Unix(0, 0)), 0); err != nil && !typed(err) {
 			t.Fatalf("untyped error: %v", err)
 		}
 		// an invisible signature skips the (input-independent, slow) font

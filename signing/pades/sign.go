@@ -26,7 +26,11 @@ import (
 // appearance always reads upright there: its form XObject carries a
 // /Matrix that turns it against the page rotation (ISO 32000-1, 12.5.5).
 // At a placeholder the box starts where the placeholder text starts as
-// shown, its top just above the text, and extends right and down as shown.
+// shown, its top just above the text, and extends right and down as shown
+// as far as the room there allows (at most 200 × 62 pt): it covers no other
+// text and no other signature, and its lines shrink to fit it. Where not
+// even a legible minimum fits (see minStampH), the signature goes to the
+// signature page and a note over the placeholder says so.
 // A prepared field keeps its /Rect, which is in the page's unrotated user
 // space as ISO 32000 defines it; the appearance fills it upright. A
 // signature page is appended unrotated; one that has since been turned is
@@ -48,9 +52,9 @@ type Options struct {
 	Time time.Time
 
 	// Placeholder is text (e.g. "{{Signer1}}") whose position on a page
-	// receives the visible signature. When it is empty or not found, the
-	// signature goes into the next free slot of a signature page appended
-	// to the document.
+	// receives the visible signature. When it is empty, not found or has
+	// no room for a stamp, the signature goes into the next free slot of a
+	// signature page appended to the document.
 	Placeholder string
 	// Page restricts the placeholder search, or places an invisible
 	// signature, on this 1-based page. Zero means any page (first page for
@@ -311,6 +315,20 @@ func prepare(ctx context.Context, doc *document, o *Options) (*update, error) {
 		return nil, fmt.Errorf("%w: field %q already exists and is not an empty signature field", ErrInvalidOptions, field)
 	}
 
+	now := o.Time
+	if now.IsZero() {
+		now = time.Now()
+	}
+	now = now.Truncate(time.Second)
+	var st *stamp
+	if !o.Invisible {
+		fu, err := newFontUse()
+		if err != nil {
+			return nil, err
+		}
+		st = newStamp(fu, o, now)
+	}
+
 	var pl placement
 	invisible := o.Invisible
 	if useExisting {
@@ -323,17 +341,12 @@ func prepare(ctx context.Context, doc *document, o *Options) (*update, error) {
 			return nil, err
 		}
 		invisible = invisible || pl.rect[2]-pl.rect[0] < 1 || pl.rect[3]-pl.rect[1] < 1
-	} else if pl, err = place(ctx, doc, o, mdp); err != nil {
+	} else if pl, err = place(ctx, doc, o, st, mdp); err != nil {
 		return nil, err
 	}
 	pg, rect, newPage := pl.page, pl.rect, pl.newPage
 
 	sigRef := p.alloc()
-	now := o.Time
-	if now.IsZero() {
-		now = time.Now()
-	}
-	now = now.Truncate(time.Second)
 
 	var widgetRef ref
 	var widget dict
@@ -351,12 +364,8 @@ func prepare(ctx context.Context, doc *document, o *Options) (*update, error) {
 			widget["Rect"] = array{int64(0), int64(0), int64(0), int64(0)}
 		}
 	}
-	var fu *fontUse
 	var fontRef ref
 	if !invisible {
-		if fu, err = newFontUse(); err != nil {
-			return nil, err
-		}
 		var frefs [5]ref
 		for i := range frefs {
 			frefs[i] = p.alloc()
@@ -374,12 +383,17 @@ func prepare(ctx context.Context, doc *document, o *Options) (*update, error) {
 		if rotate%180 != 0 {
 			w, h = h, w
 		}
-		p.put(apRef, appearance(fu, fontRef, w, h, rotate, o, now))
+		p.put(apRef, appearance(st, fontRef, w, h, rotate))
+		if pl.cover != nil {
+			if err := addCover(doc, p, pl.cover, st.fu, fontRef); err != nil {
+				return nil, err
+			}
+		}
 		var pageRef ref
 		if newPage {
 			pageRef = p.alloc()
 			contentRef := p.alloc()
-			p.put(contentRef, flateStream(dict{}, sigPageContent(fu)))
+			p.put(contentRef, flateStream(dict{}, sigPageContent(st.fu)))
 			p.put(pageRef, dict{"Type": name("Page"), "Parent": cat["Pages"],
 				// box and rotation set here, not inherited from the page tree
 				"MediaBox": array{a4[0], a4[1], a4[2], a4[3]}, "CropBox": array{a4[0], a4[1], a4[2], a4[3]},
@@ -391,7 +405,7 @@ func prepare(ctx context.Context, doc *document, o *Options) (*update, error) {
 			}
 		}
 		// the font is encoded last so it holds every glyph used above
-		objs, err := fu.objects(frefs)
+		objs, err := st.fu.objects(frefs)
 		if err != nil {
 			return nil, err
 		}
@@ -479,16 +493,19 @@ func (d *document) widgetPage(w ref, p object) (*page, error) {
 }
 
 // placement is where the widget goes: on an existing page, or on a new
-// signature page (page nil) at rect.
+// signature page (page nil) at rect. cover is set when a placeholder had
+// no room for the stamp: a note over it says where the signature went.
 type placement struct {
 	page    *page
 	rect    [4]float64
 	newPage bool
+	cover   *cover
 }
 
-// place finds the widget position: the placeholder text if present, else
-// the next free slot of the signature page, appending one when needed.
-func place(ctx context.Context, doc *document, o *Options, mdp int) (placement, error) {
+// place finds the widget position: the free room at the placeholder text if
+// present, else the next free slot of the signature page, appending one
+// when needed.
+func place(ctx context.Context, doc *document, o *Options, st *stamp, mdp int) (placement, error) {
 	if o.Invisible {
 		pg, _, err := doc.pageAt(max(o.Page, 1))
 		return placement{page: pg}, err
@@ -502,11 +519,23 @@ func place(ctx context.Context, doc *document, o *Options, mdp int) (placement, 
 			if o.Page > 0 && i != o.Page {
 				return false, nil
 			}
-			hit, ok, err := doc.findText(cand, o.Placeholder)
-			if err != nil || !ok {
+			glyphs, err := doc.pageGlyphs(cand)
+			if err != nil {
 				return false, nil // an unreadable page just has no placeholder
 			}
-			pl = placement{page: cand, rect: placeholderRect(hit, cand.view())}
+			hit, own, ok := matchText(glyphs, o.Placeholder)
+			if !ok {
+				return false, nil
+			}
+			v := cand.view()
+			ph := shownBounds(hit, v, 0.95)
+			pw, phH := v.size()
+			floor := shownBounds(hit, v, inkAscent)[3] + clearance
+			if r, ok := fitStamp(ph, floor, doc.obstacles(cand, glyphs, own), pw, phH, st); ok {
+				pl = placement{page: cand, rect: v.userRect(r)}
+			} else {
+				pl.cover = &cover{page: cand, rect: v.userRect(ph), w: ph[2] - ph[0], h: ph[3] - ph[1]}
+			}
 			return true, nil
 		})
 		if err != nil || pl.page != nil {
@@ -530,6 +559,9 @@ func place(ctx context.Context, doc *document, o *Options, mdp int) (placement, 
 	}
 	if pl.page == nil {
 		if mdp > 0 {
+			if pl.cover != nil {
+				return pl, fmt.Errorf("%w: no room for the signature at %q, and a certified document takes no signature page", ErrLocked, o.Placeholder)
+			}
 			return pl, fmt.Errorf("%w: cannot add a signature page to a certified document", ErrLocked)
 		}
 		pl.newPage = true
@@ -673,29 +705,18 @@ func addPage(doc *document, p *plan, cat dict, pageRef ref) error {
 	return nil
 }
 
-// placeholderRect puts the appearance box over the placeholder in the page
-// as shown: its top just above the text, extending right and down, kept
-// inside the page. It returns the box in user space.
-func placeholderRect(h placeholderHit, v view) [4]float64 {
-	// the text's bounds as shown, 95 % of the font size high
+// shownBounds returns the bounds of a placeholder's text in the page as
+// shown, from its descenders to ascent font sizes above the baseline.
+func shownBounds(h placeholderHit, v view, ascent float64) [4]float64 {
+	// lower the baseline to the descenders and take the height from there
+	h.x -= h.up[0] * h.height * inkDescent
+	h.y -= h.up[1] * h.height * inkDescent
 	x0, y0, x1, y1 := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
-	for _, c := range h.corners(0.95) {
+	for _, c := range h.corners(ascent + inkDescent) {
 		x, y := v.shown(c[0], c[1])
 		x0, y0, x1, y1 = min(x0, x), min(y0, y), max(x1, x), max(y1, y)
 	}
-	pw, ph := v.size()
-	w := max(placeW, x1-x0)
-	x, top := x0, y1
-	if x+w > pw {
-		x = max(0, pw-w)
-	}
-	if top-placeH < 0 {
-		top = placeH
-	}
-	if top > ph {
-		top = ph
-	}
-	return v.userRect([4]float64{x, top - placeH, x + w, top})
+	return [4]float64{x0, y0, x1, y1}
 }
 
 func pdfDate(t time.Time) string {

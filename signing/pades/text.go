@@ -459,9 +459,17 @@ func (h placeholderHit) corners(k float64) [4][2]float64 {
 // findText returns the position of the first occurrence of text on page p.
 func (d *document) findText(p *page, text string) (placeholderHit, bool, error) {
 	glyphs, err := d.pageGlyphs(p)
-	if err != nil || len(glyphs) == 0 {
+	if err != nil {
 		return placeholderHit{}, false, err
 	}
+	hit, _, ok := matchText(glyphs, text)
+	return hit, ok, nil
+}
+
+// matchText finds the first occurrence of text among the drawn glyphs. own
+// is the range of glyphs (first and last index) that draw it: a stamp may
+// cover those and nothing else.
+func matchText(glyphs []glyphPos, text string) (hit placeholderHit, own [2]int, ok bool) {
 	var sb strings.Builder
 	var owner []int // rune index -> glyph index
 	for i, g := range glyphs {
@@ -472,18 +480,19 @@ func (d *document) findText(p *page, text string) (placeholderHit, bool, error) 
 	}
 	runes := []rune(sb.String())
 	target := []rune(text)
-	for i := 0; i+len(target) <= len(runes); i++ {
+	for i := 0; len(target) > 0 && i+len(target) <= len(runes); i++ {
 		if string(runes[i:i+len(target)]) != text {
 			continue
 		}
-		first, last := glyphs[owner[i]], glyphs[owner[i+len(target)-1]]
+		own = [2]int{owner[i], owner[i+len(target)-1]}
+		first, last := glyphs[own[0]], glyphs[own[1]]
 		// the run's length along its baseline, whichever way it points
 		ex, ey := last.x+last.adv*last.dir[0]-first.x, last.y+last.adv*last.dir[1]-first.y
 		w := ex*first.dir[0] + ey*first.dir[1]
 		if w <= 0 {
 			w = float64(len(target)) * first.size * 0.5
 		}
-		return placeholderHit{x: first.x, y: first.y, width: w, height: first.size, dir: first.dir, up: first.up}, true, nil
+		return placeholderHit{x: first.x, y: first.y, width: w, height: first.size, dir: first.dir, up: first.up}, own, true
 	}
-	return placeholderHit{}, false, nil
+	return placeholderHit{}, own, false
 }

@@ -1,0 +1,241 @@
+package pades
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/signingd/signingd/internal/report"
+	"github.com/signingd/signingd/internal/testkit"
+)
+
+// TestStampsFit signs documents whose placeholders sit close to each other
+// and to other text, one signer after the other, and checks that every
+// stamp stays readable: no two stamps overlap, no stamp hides a word of the
+// page but its own placeholder, each shows its own signer's name, and a
+// placeholder without room points to the signature page instead.
+func TestStampsFit(t *testing.T) {
+	p := getPKI(t)
+	testkit.NeedTool(t, "pdftotext")
+	plain := func(lines ...string) []byte {
+		data, err := report.Plain(lines...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	// lines closer than the 14 pt of report.Plain: gap is added to it
+	tight := func(gap float64, lines ...string) []byte {
+		r := report.New(report.Info{})
+		for i, l := range lines {
+			if i > 0 {
+				r.Gap(gap)
+			}
+			r.Line(report.Body, l)
+		}
+		data, err := r.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	filler := func(n int) []string {
+		var ls []string
+		for i := range n {
+			ls = append(ls, fmt.Sprintf("Regel %d van de overwegingen bij dit besluit, die de hele breedte vult.", i+1))
+		}
+		return ls
+	}
+	tests := []struct {
+		name    string
+		pdf     []byte
+		signers int
+		noRoom  []int // signers (1-based) whose placeholder has no room
+	}{
+		{"two adjacent", plain("Besluit omgevingsvergunning", "",
+			"Handtekening teamleider: {{Signer1}}", "Handtekening wethouder: {{Signer2}}",
+			"Dit besluit is genomen op 6 mei 2026 en treedt direct in werking."), 2, nil},
+		{"four adjacent", plain("Besluit omgevingsvergunning", "",
+			"{{Signer1}}", "{{Signer2}}", "{{Signer3}}", "{{Signer4}}",
+			"Dit besluit is genomen op 6 mei 2026 en treedt direct in werking."), 4, nil},
+		{"four adjacent after labels", plain(append([]string{"Besluit omgevingsvergunning", ""},
+			"Aanvrager: {{Signer1}}", "Teamleider vergunningen: {{Signer2}}", "Wethouder: {{Signer3}}", "Secretaris: {{Signer4}}")...), 4, nil},
+		// genPDF fills the page to 18 pt above its edge; its Helvetica has
+		// no /Widths, so the placeholders start their lines
+		{"page bottom", makePDF(genPDF{pages: [][]string{append(filler(46), "{{Signer1}}", "{{Signer2}}")}}), 2, nil},
+		{"mid-line", plain("Ik, {{Signer1}} verklaar dat ik akkoord ga met dit besluit en de voorwaarden.",
+			"", "", "", "", "", "Ondertekend te Utrecht."), 1, nil},
+		// an 8 pt line pitch leaves no room; the next placeholder has
+		{"no room", tight(-6, append(filler(3),
+			"Handtekening: {{Signer1}} en hier gaat de tekst nog even verder.",
+			"Nog een regel onder de handtekening, even lang als de andere regels.",
+			"", "", "", "Handtekening: {{Signer2}}")...), 2, []int{1}},
+		// the same on pages shown turned a quarter: the stamps stack down the
+		// page as the reader sees it
+		{"two adjacent, turned page", makePDF(genPDF{rotate: 90, size: 10, leading: 14, pages: [][]string{{
+			"Besluit", "", "{{Signer1}}", "{{Signer2}}", "Dit besluit treedt direct in werking."}}}), 2, nil},
+		{"no room, turned page", makePDF(genPDF{rotate: 270, size: 10, leading: 8, pages: [][]string{append(filler(3),
+			"{{Signer1}} en hier gaat de tekst nog even verder.", "Nog een regel onder de handtekening.")}}), 1, []int{1}},
+	}
+	ids := []string{"ecdsa", "pss", "rsa", "ecdsa2"}
+	names := []string{"Ayşe Kılıç", "Søren Brønnum", "Zoë Çelik-Łukasiewicz", "Anouk de Vries"}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			orig, err := openDocument(bytes.NewReader(tc.pdf), int64(len(tc.pdf)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, pages, err := orig.pageAt(-1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data := tc.pdf
+			for i := range tc.signers {
+				o := p.signers[ids[i]].options()
+				o.Name = names[i]
+				o.Placeholder = fmt.Sprintf("{{Signer%d}}", i+1)
+				o.Time = time.Date(2026, 5, 6, 9, 15, 0, 0, time.FixedZone("CEST", 7200))
+				var out bytes.Buffer
+				if err := Sign(context.Background(), bytes.NewReader(data), int64(len(data)), &out, o); err != nil {
+					t.Fatalf("signer %d: %v", i+1, err)
+				}
+				data = out.Bytes()
+			}
+			path := filepath.Join(t.TempDir(), "signed.pdf")
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if keep := os.Getenv("PADES_KEEP"); keep != "" {
+				os.WriteFile(filepath.Join(keep, "stamps-"+strings.ReplaceAll(tc.name, " ", "-")+".pdf"), data, 0o644)
+			}
+
+			// every signature valid and trusted, the file clean
+			sigs := testkit.PDFSigBytes(t, data, p.root)
+			if total, valid := testkit.ValidSignatures(sigs); total != tc.signers || valid != tc.signers {
+				t.Errorf("pdfsig: %d signatures, %d valid, want %d:\n%s", total, valid, tc.signers, sigs)
+			}
+			qpdfCheck(t, path)
+
+			got := stamps(t, data)
+			if len(got) != tc.signers {
+				t.Fatalf("%d stamps, want %d: %+v", len(got), tc.signers, got)
+			}
+			for i, a := range got {
+				for _, b := range got[i+1:] {
+					if a.page == b.page && overlap(a.rect, b.rect) {
+						t.Errorf("the stamps of %s %v and %s %v overlap", a.name, a.rect, b.name, b.rect)
+					}
+				}
+			}
+			for _, s := range got {
+				n := slices.Index(names, s.name)
+				if n < 0 || n >= tc.signers {
+					t.Errorf("stamp of an unknown signer %q", s.name)
+					continue
+				}
+				// the stamp shows its signer's name, and no other
+				for k, other := range names[:tc.signers] {
+					if has := strings.Contains(s.text, other); has != (k == n) {
+						t.Errorf("stamp of %s on page %d: contains %q is %v:\n%s", s.name, s.page, other, has, s.text)
+					}
+				}
+				if want := slices.Contains(tc.noRoom, n+1); want != (s.page > pages) {
+					t.Errorf("stamp of %s on page %d (the document has %d pages), want on the signature page %v", s.name, s.page, pages, want)
+				}
+				if s.page > pages {
+					continue
+				}
+				// nothing of the original page but its placeholder under it
+				pg, _, err := orig.pageAt(s.page)
+				if err != nil {
+					t.Fatal(err)
+				}
+				glyphs, err := orig.pageGlyphs(pg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, own, ok := matchText(glyphs, fmt.Sprintf("{{Signer%d}}", n+1))
+				if !ok {
+					t.Fatalf("placeholder of %s not on page %d", s.name, s.page)
+				}
+				for k, g := range glyphs {
+					if k >= own[0] && k <= own[1] || strings.TrimSpace(g.text) == "" {
+						continue
+					}
+					// the glyph's ink: its advance, from below the baseline to
+					// the ascender, whichever way the text runs in user space
+					ink := [4]float64{math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)}
+					for _, c := range [][2]float64{{0, -0.2}, {0, 0.7}, {g.adv, -0.2}, {g.adv, 0.7}} {
+						x := g.x + c[0]*g.dir[0] + c[1]*g.size*g.up[0]
+						y := g.y + c[0]*g.dir[1] + c[1]*g.size*g.up[1]
+						ink = [4]float64{min(ink[0], x), min(ink[1], y), max(ink[2], x), max(ink[3], y)}
+					}
+					if overlap(s.rect, ink) {
+						t.Errorf("stamp of %s %v covers %q at %v", s.name, s.rect, g.text, ink)
+					}
+				}
+			}
+			// where there was no room, the placeholder says where to look
+			if len(tc.noRoom) > 0 {
+				txt, err := run(context.Background(), "", "pdftotext", "-f", "1", "-l", itoa(pages), path, "-")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c := strings.Count(string(txt), coverText); c != len(tc.noRoom) {
+					t.Errorf("the original pages say %q %d times, want %d:\n%s", coverText, c, len(tc.noRoom), txt)
+				}
+			}
+		})
+	}
+}
+
+// overlap tells whether two rectangles share more than an edge.
+func overlap(a, b [4]float64) bool {
+	const eps = 0.01
+	return a[0] < b[2]-eps && b[0] < a[2]-eps && a[1] < b[3]-eps && b[1] < a[3]-eps
+}
+
+// TestLegibleMinimum checks the smallest stamp: two lines of 6 pt fit in
+// minStampH, and nothing smaller is accepted; the name is always drawn.
+func TestLegibleMinimum(t *testing.T) {
+	fu, err := newFontUse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Name: "Zoë Çelik-Łukasiewicz", Reason: "Akkoord"}
+	s := newStamp(fu, &o, time.Date(2026, 5, 6, 9, 15, 0, 0, time.UTC))
+	for _, tc := range []struct {
+		w, h   float64
+		ok     bool
+		lines  int
+		source string
+	}{
+		{placeW, placeH, true, 4, "the full stamp"},
+		{placeW, minStampH, true, 2, "name and date"},
+		{placeW, minStampH - 0.5, false, 1, "too low"},
+		{placeW, 40, true, 3, "three lines"},
+		{80, placeH, true, 1, "narrow: the name alone"},
+		{30, placeH, false, 1, "too narrow"},
+	} {
+		f, ok := s.fit(tc.w, tc.h)
+		if ok != tc.ok || len(f.lines) != tc.lines {
+			t.Errorf("%s (%g×%g): ok %v with %d lines, want %v with %d", tc.source, tc.w, tc.h, ok, len(f.lines), tc.ok, tc.lines)
+		}
+		if !strings.Contains(f.lines[f.name].text, o.Name) {
+			t.Errorf("%s: the name line is %q", tc.source, f.lines[f.name].text)
+		}
+		for i, size := range f.size {
+			if ok && size < minFont-1e-9 {
+				t.Errorf("%s: line %d at %g pt", tc.source, i, size)
+			}
+		}
+	}
+}
