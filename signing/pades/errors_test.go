@@ -58,6 +58,9 @@ func TestSignErrors(t *testing.T) {
 		{"encrypted", encrypted, nil, ErrEncrypted},
 		{"certified P=1", locked, nil, ErrLocked},
 		{"certified P=2, no room for a signature page", certified2, nil, ErrLocked},
+		{"certified P=2, no room at the placeholder", certify(2, makePDF(genPDF{size: 10, leading: 8, pages: [][]string{{
+			"Een regel boven de handtekening.", "{{Signer1}} en meer tekst", "Een regel onder de handtekening."}}})),
+			func(o *Options) { o.Placeholder = "{{Signer1}}" }, ErrLocked},
 		{"second certification", certified2, func(o *Options) { o.Certify = 2; o.Invisible = true }, ErrInvalidOptions},
 		{"no signer", simple, func(o *Options) { o.Signer = nil }, ErrInvalidOptions},
 		{"key does not match certificate", simple, func(o *Options) { o.Signer = otherKey }, ErrInvalidOptions},

@@ -59,6 +59,9 @@ func TestStampsFit(t *testing.T) {
 		signers int
 		noRoom  []int // signers (1-based) whose placeholder has no room
 	}{
+		// the demo's document (cmd/signingd/dev.go), where the issue was seen
+		{"demo", plain("Besluit omgevingsvergunning", "Zaak ZAAK-2026-000123, Stationsplein 1, Utrecht", "",
+			"Handtekening teamleider: {{Signer1}}", "", "Handtekening wethouder: {{Signer2}}"), 2, nil},
 		{"two adjacent", plain("Besluit omgevingsvergunning", "",
 			"Handtekening teamleider: {{Signer1}}", "Handtekening wethouder: {{Signer2}}",
 			"Dit besluit is genomen op 6 mei 2026 en treedt direct in werking."), 2, nil},
