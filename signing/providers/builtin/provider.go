@@ -512,6 +512,7 @@ func (p *Provider) signDocument(ctx context.Context, sg records.Signing, d recor
 		Signer: p.o.Certificate.Key, Certificates: p.o.Certificate.Chain, Name: name,
 		Reason:      fmt.Sprintf("Ondertekend door %s <%s>%s (%s)", name, s.Email, onBehalf(p.brand(sg.RSIN).Name), signing.AuthWords(s.AuthMethod)),
 		ContactInfo: s.Email, Time: now.In(p.o.Location), Placeholder: placeholder,
+		Label: "Digitaal ondertekend" + onBehalf(p.brand(sg.RSIN).Name),
 	}
 	return p.signAndStore(ctx, sg.TransactionID, in, opts)
 }
