@@ -106,11 +106,21 @@ func TestStampsFit(t *testing.T) {
 				o.Name = names[i]
 				o.Placeholder = fmt.Sprintf("{{Signer%d}}", i+1)
 				o.Time = time.Date(2026, 5, 6, 9, 15, 0, 0, time.FixedZone("CEST", 7200))
+				var at Placement
+				o.Placed = func(p Placement) { at = p }
 				var out bytes.Buffer
 				if err := Sign(context.Background(), bytes.NewReader(data), int64(len(data)), &out, o); err != nil {
 					t.Fatalf("signer %d: %v", i+1, err)
 				}
 				data = out.Bytes()
+				// where it went is said, never silent
+				if slices.Contains(tc.noRoom, i+1) {
+					if at.AtPlaceholder || at.Missed != "no room" || !at.SignaturePage {
+						t.Errorf("signer %d (no room): placed %+v", i+1, at)
+					}
+				} else if !at.AtPlaceholder || at.Missed != "" {
+					t.Errorf("signer %d: placed %+v, want at the placeholder", i+1, at)
+				}
 			}
 			path := filepath.Join(t.TempDir(), "signed.pdf")
 			if err := os.WriteFile(path, data, 0o644); err != nil {
@@ -208,6 +218,21 @@ func overlap(a, b [4]float64) bool {
 
 // TestLegibleMinimum checks the smallest stamp: two lines of 6 pt fit in
 // minStampH, and nothing smaller is accepted; the name is always drawn.
+// TestPlacementNotFound: a placeholder that is not in the document is said, with the signature
+// on the signature page.
+func TestPlacementNotFound(t *testing.T) {
+	t.Parallel()
+	p := getPKI(t)
+	o := p.signers["ecdsa"].options()
+	o.Placeholder = "{{Nobody}}"
+	var at Placement
+	o.Placed = func(p Placement) { at = p }
+	signBytes(t, makePDF(genPDF{pages: [][]string{{"Besluit", "Handtekening: {{Signer1}}"}}}), o)
+	if at != (Placement{Missed: "not found", SignaturePage: true}) {
+		t.Errorf("placed %+v, want not found, on the signature page", at)
+	}
+}
+
 func TestLegibleMinimum(t *testing.T) {
 	fu, err := newFontUse()
 	if err != nil {
@@ -239,6 +264,28 @@ func TestLegibleMinimum(t *testing.T) {
 			if ok && size < minFont-1e-9 {
 				t.Errorf("%s: line %d at %g pt", tc.source, i, size)
 			}
+		}
+	}
+}
+
+// TestOldVersionRaised: a PDF 1.2 document's catalog says 1.7 once it holds a signature (its
+// /SigFlags and CAdES signature are 1.7 features); a 1.7 document's catalog is left alone.
+func TestOldVersionRaised(t *testing.T) {
+	t.Parallel()
+	p := getPKI(t)
+	for _, tc := range []struct{ version, want string }{{"1.2", "1.7"}, {"1.7", ""}} {
+		in := makePDF(genPDF{version: tc.version, pages: [][]string{{"Besluit"}}})
+		out := signBytes(t, in, p.signers["ecdsa"].options())
+		doc, err := openDocument(bytes.NewReader(out), int64(len(out)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cat, err := doc.catalog()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := nameString(cat["Version"]); got != tc.want {
+			t.Errorf("PDF %s: catalog /Version %q, want %q", tc.version, got, tc.want)
 		}
 	}
 }

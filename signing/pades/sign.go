@@ -16,6 +16,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -50,6 +51,10 @@ type Options struct {
 	Name, Reason, Location, ContactInfo string
 	// Time is the claimed signing time (/M). Zero means now.
 	Time time.Time
+
+	// Placed, when set, is told where the visible signature went: a
+	// placeholder that was not found, or had no room, is then not silent.
+	Placed func(Placement)
 
 	// Placeholder is text (e.g. "{{Signer1}}") whose position on a page
 	// receives the visible signature. When it is empty, not found or has
@@ -344,6 +349,17 @@ func prepare(ctx context.Context, doc *document, o *Options) (*update, error) {
 	} else if pl, err = place(ctx, doc, o, st, mdp); err != nil {
 		return nil, err
 	}
+	if o.Placed != nil && !o.Invisible {
+		at := Placement{Field: useExisting, SignaturePage: !useExisting && (pl.newPage || pl.cover != nil || pl.slot)}
+		at.AtPlaceholder = !useExisting && !at.SignaturePage && o.Placeholder != ""
+		if o.Placeholder != "" && !at.AtPlaceholder && !useExisting {
+			at.Missed = "not found"
+			if pl.cover != nil {
+				at.Missed = "no room"
+			}
+		}
+		o.Placed(at)
+	}
 	pg, rect, newPage := pl.page, pl.rect, pl.newPage
 
 	sigRef := p.alloc()
@@ -455,6 +471,12 @@ func prepare(ctx context.Context, doc *document, o *Options) (*update, error) {
 		newCat["Perms"] = perms
 		catChanged = true
 	}
+	// A signature dictionary with ETSI.CAdES.detached and /SigFlags are PDF 1.7 features (ISO
+	// 32000-1): an older document says so in its catalog, which the update may raise (since 1.4).
+	if below17(doc.version) && below17(nameString(cat["Version"])) {
+		newCat["Version"] = name("1.7")
+		catChanged = true
+	}
 	if catChanged {
 		p.put(rootRef, newCat)
 	}
@@ -495,11 +517,39 @@ func (d *document) widgetPage(w ref, p object) (*page, error) {
 // placement is where the widget goes: on an existing page, or on a new
 // signature page (page nil) at rect. cover is set when a placeholder had
 // no room for the stamp: a note over it says where the signature went.
+// Placement says where a signature went.
+type Placement struct {
+	AtPlaceholder bool   // at the Placeholder's text
+	Missed        string // why not, when a Placeholder was given: "not found" or "no room"
+	SignaturePage bool   // in a slot of the signature page
+	Field         bool   // in a prepared signature field
+}
+
 type placement struct {
 	page    *page
 	rect    [4]float64
 	newPage bool
+	slot    bool // in a slot of an existing signature page
 	cover   *cover
+}
+
+// below17 reports whether a PDF version ("1.2", "1.6", "" for none) is older than 1.7.
+func below17(v string) bool {
+	if v == "" {
+		return true
+	}
+	major, minor, ok := strings.Cut(v, ".")
+	if !ok {
+		return false
+	}
+	return major == "1" && len(minor) == 1 && minor[0] < '7'
+}
+
+func nameString(o object) string {
+	if n, ok := o.(name); ok {
+		return string(n)
+	}
+	return ""
 }
 
 // place finds the widget position: the free room at the placeholder text if
@@ -554,7 +604,7 @@ func place(ctx context.Context, doc *document, o *Options, st *stamp, mdp int) (
 			return pl, err
 		}
 		if used < slotCols*slotRows {
-			pl.page, slot = last, used
+			pl.page, slot, pl.slot = last, used, true
 		}
 	}
 	if pl.page == nil {

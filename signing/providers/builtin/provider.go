@@ -382,6 +382,9 @@ func (p *Provider) Status(ctx context.Context, ref string) (signing.Progress, er
 		for _, e := range events {
 			if e.Position != nil && *e.Position == s.Position && (e.Type == "signed" || e.Type == "declined") {
 				sp.Evidence = map[string]string{"authenticatie": signing.AuthWords(s.AuthMethod), "ip": e.IP, "user_agent": e.UserAgent}
+				if pl, ok := e.Detail["plaatsing"].(string); ok {
+					sp.Evidence["plaatsing"] = pl // a placeholder that was not used is never silent
+				}
 			}
 		}
 		if s.Status == signing.SignerDeclined {
@@ -459,10 +462,14 @@ func (p *Provider) sign(ctx context.Context, id uuid.UUID, pos int, who actor) e
 			return errClosed
 		}
 		now := p.now()
+		var misplaced []string
 		for _, d := range sg.Documents {
-			b, err := p.signDocument(ctx, sg, d, s, now)
+			b, missed, err := p.signDocument(ctx, sg, d, s, now)
 			if err != nil {
 				return fmt.Errorf("builtin: sign document %d: %w", d.Position, err)
+			}
+			if missed != "" {
+				misplaced = append(misplaced, missed)
 			}
 			if err := tx.SetDocumentCurrent(ctx, id, d.Position, b); err != nil {
 				return err
@@ -471,8 +478,11 @@ func (p *Provider) sign(ctx context.Context, id uuid.UUID, pos int, who actor) e
 		if err := tx.FinishSigner(ctx, id, pos, signing.SignerSigned, "", now); err != nil {
 			return err
 		}
-		if err := tx.AddEvent(ctx, id, &pos, "signed", who.IP, who.UserAgent,
-			map[string]any{"authenticatie": signing.AuthWords(s.AuthMethod)}, now); err != nil {
+		detail := map[string]any{"authenticatie": signing.AuthWords(s.AuthMethod)}
+		if len(misplaced) > 0 {
+			detail["plaatsing"] = strings.Join(misplaced, "; ")
+		}
+		if err := tx.AddEvent(ctx, id, &pos, "signed", who.IP, who.UserAgent, detail, now); err != nil {
 			return err
 		}
 		completed = true
@@ -499,10 +509,12 @@ func (p *Provider) sign(ctx context.Context, id uuid.UUID, pos int, who actor) e
 
 // signDocument signs the current version of d into a new blob, through temporary files so that
 // no document is held in memory.
-func (p *Provider) signDocument(ctx context.Context, sg records.Signing, d records.Document, s records.Signer, now time.Time) (records.Blob, error) {
+// It returns, when the signer's placeholder was not where the stamp went, what happened instead, in
+// words for the status API.
+func (p *Provider) signDocument(ctx context.Context, sg records.Signing, d records.Document, s records.Signer, now time.Time) (records.Blob, string, error) {
 	in, err := p.spool(ctx, d.CurrentBlob)
 	if err != nil {
-		return records.Blob{}, err
+		return records.Blob{}, "", err
 	}
 	defer os.Remove(in.Name())
 	defer in.Close()
@@ -514,7 +526,22 @@ func (p *Provider) signDocument(ctx context.Context, sg records.Signing, d recor
 		ContactInfo: s.Email, Time: now.In(p.o.Location), Placeholder: placeholder,
 		Label: "Digitaal ondertekend" + onBehalf(p.brand(sg.RSIN).Name),
 	}
-	return p.signAndStore(ctx, sg.TransactionID, in, opts)
+	var missed string
+	opts.Placed = func(at pades.Placement) {
+		if at.Missed != "" {
+			why := map[string]string{"not found": "niet gevonden", "no room": "zonder ruimte"}[at.Missed]
+			missed = fmt.Sprintf("%s in %s %s: op de ondertekeningspagina", placeholder, docTitle(d), why)
+		}
+	}
+	b, err := p.signAndStore(ctx, sg.TransactionID, in, opts)
+	return b, missed, err
+}
+
+func docTitle(d records.Document) string {
+	if d.Titel != "" {
+		return fmt.Sprintf("%q", d.Titel)
+	}
+	return fmt.Sprintf("%q", d.Bestandsnaam)
 }
 
 // onBehalf is " namens <organisation>" when the organisation is known.

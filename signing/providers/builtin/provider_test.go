@@ -470,3 +470,23 @@ func TestSettingsRequired(t *testing.T) {
 		t.Errorf("Create without a deadline: %v, want a permanent error", err)
 	}
 }
+
+// TestPlaceholderNotFoundIsSaid: a signer whose placeholder is not in the document is signed on the
+// signature page, and the status says so (the workflow records it in the transaction's events).
+func TestPlaceholderNotFoundIsSaid(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ref := e.create(t, []signing.ProviderDocument{pdfDoc(0, "Besluit", makePDF([]string{"Besluit", "Handtekening: {{Signer1}}"}))},
+		signer(0, 1, "zonder@example.nl", "", "", "Signer9"))
+	b := newBrowser(t)
+	if _, page := b.post(e.link(t, "zonder@example.nl"), "/sign", url.Values{"consent": {"yes"}}); !strings.Contains(page, "ondertekend") {
+		t.Fatalf("after signing: %s", page)
+	}
+	pr, err := e.p.Status(context.Background(), ref)
+	if err != nil || pr.Status != signing.ProgressCompleted {
+		t.Fatalf("status %+v, %v", pr, err)
+	}
+	if got := pr.Signers[0].Evidence["plaatsing"]; got != `{{Signer9}} in "Besluit" niet gevonden: op de ondertekeningspagina` {
+		t.Errorf("plaatsing %q", got)
+	}
+}
