@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
+	"compress/zlib"
 	"context"
+	"encoding/ascii85"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -34,6 +37,9 @@ type genPDF struct {
 	rotateTree bool
 	// size and leading of the text; zero means 12 and 16 pt
 	size, leading float64
+	// filters encodes the content streams: "" plain, "a85flate" [/ASCII85Decode /FlateDecode],
+	// "ahx" /ASCIIHexDecode, as some producers write them
+	filters string
 }
 
 // shownRotation normalises a /Rotate value the way viewers do.
@@ -158,7 +164,8 @@ func writePDF(w io.Writer, g genPDF) error {
 			res = fmt.Sprintf("<< /Font << /F1 3 0 R >> /XObject << /Im1 %d 0 R >> >>", 12+3*i)
 		}
 		obj(10+3*i, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /Resources %s /Contents %d 0 R%s%s >>", res, 11+3*i, annots, pageRotate))
-		obj(11+3*i, fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", c.Len(), c.Bytes()))
+		data, filter := encodeContent(g.filters, c.Bytes())
+		obj(11+3*i, fmt.Sprintf("<< /Length %d%s >>\nstream\n%s\nendstream", len(data), filter, data))
 		if g.padding > 0 {
 			side := 1
 			for side*side*3 < g.padding {
@@ -381,4 +388,21 @@ func buildCorpus(dir string) ([]corpusFile, error) {
 func getPKIForCorpus() *testPKI {
 	pkiOnce.Do(func() { pki, pkiErr = newTestPKI() })
 	return pki
+}
+
+// encodeContent writes a content stream as the filters of genPDF say.
+func encodeContent(filters string, c []byte) ([]byte, string) {
+	switch filters {
+	case "a85flate":
+		var z bytes.Buffer
+		zw := zlib.NewWriter(&z)
+		zw.Write(c)
+		zw.Close()
+		out := make([]byte, ascii85.MaxEncodedLen(z.Len()))
+		n := ascii85.Encode(out, z.Bytes())
+		return append(out[:n], "~>"...), " /Filter [/ASCII85Decode /FlateDecode]"
+	case "ahx":
+		return append([]byte(hex.EncodeToString(c)), '>'), " /Filter /ASCIIHexDecode"
+	}
+	return c, ""
 }

@@ -3,6 +3,8 @@ package pades
 import (
 	"bytes"
 	"compress/zlib"
+	"encoding/ascii85"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -715,6 +717,22 @@ func (d *document) decode(s *stream, limit int64) ([]byte, error) {
 					return nil, unsupported("TIFF predictor")
 				}
 			}
+		case "ASCII85Decode", "A85", "ASCIIHexDecode", "AHx":
+			// text encodings of binary data, in filter chains such as [/ASCII85Decode /FlateDecode]
+			raw, err := io.ReadAll(io.LimitReader(r, 2*limit+16))
+			if err != nil {
+				return nil, malformed(s.off, "%s: %v", f, err)
+			}
+			var dec []byte
+			if f == "ASCII85Decode" || f == "A85" {
+				dec, err = ascii85Decode(raw)
+			} else {
+				dec, err = asciiHexDecode(raw)
+			}
+			if err != nil {
+				return nil, malformed(s.off, "%s: %v", f, err)
+			}
+			r = bytes.NewReader(dec)
 		default:
 			return nil, unsupported("filter %s", f)
 		}
@@ -816,4 +834,40 @@ func (d *document) nextObjNum() int {
 	n, _ := integer(d.trailer["Size"])
 	next := int(n)
 	return max(next, d.maxNum)
+}
+
+// ascii85Decode decodes PDF's ASCII85 (whitespace ignored, an optional "<~", up to "~>").
+func ascii85Decode(raw []byte) ([]byte, error) {
+	raw = bytes.TrimPrefix(bytes.TrimSpace(raw), []byte("<~"))
+	if i := bytes.Index(raw, []byte("~>")); i >= 0 {
+		raw = raw[:i]
+	}
+	dst := make([]byte, 4*len(raw)/5+8)
+	n, _, err := ascii85.Decode(dst, raw, true)
+	if err != nil {
+		return nil, err
+	}
+	return dst[:n], nil
+}
+
+// asciiHexDecode decodes PDF's ASCIIHex (whitespace ignored, up to ">", an odd last digit
+// followed by 0).
+func asciiHexDecode(raw []byte) ([]byte, error) {
+	if i := bytes.IndexByte(raw, '>'); i >= 0 {
+		raw = raw[:i]
+	}
+	digits := make([]byte, 0, len(raw)+1)
+	for _, c := range raw {
+		if !isWhite(c) {
+			digits = append(digits, c)
+		}
+	}
+	if len(digits)%2 == 1 {
+		digits = append(digits, '0')
+	}
+	out := make([]byte, len(digits)/2)
+	if _, err := hex.Decode(out, digits); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -268,6 +268,31 @@ func TestLegibleMinimum(t *testing.T) {
 	}
 }
 
+// TestPlaceholderInEncodedContent: a placeholder in a content stream encoded with a filter chain
+// ([/ASCII85Decode /FlateDecode], as some producers write) or ASCIIHex is found.
+func TestPlaceholderInEncodedContent(t *testing.T) {
+	t.Parallel()
+	p := getPKI(t)
+	for _, f := range []string{"a85flate", "ahx"} {
+		o := p.signers["ecdsa"].options()
+		o.Placeholder = "{{Signer1}}"
+		var at Placement
+		o.Placed = func(p Placement) { at = p }
+		in := makePDF(genPDF{filters: f, pages: [][]string{{"Besluit", "{{Signer1}}", "", "", "Einde"}}})
+		out := signBytes(t, in, o)
+		if !at.AtPlaceholder {
+			t.Errorf("%s: placed %+v, want at the placeholder", f, at)
+		}
+		path := filepath.Join(t.TempDir(), "signed.pdf")
+		if err := os.WriteFile(path, out, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if total, valid := testkit.ValidSignatures(testkit.PDFSigBytes(t, out, p.root)); total != 1 || valid != 1 {
+			t.Errorf("%s: %d signatures, %d valid", f, total, valid)
+		}
+	}
+}
+
 // TestOldVersionRaised: a PDF 1.2 document's catalog says 1.7 once it holds a signature (its
 // /SigFlags and CAdES signature are 1.7 features); a 1.7 document's catalog is left alone.
 func TestOldVersionRaised(t *testing.T) {
