@@ -40,6 +40,9 @@ type genPDF struct {
 	// filters encodes the content streams: "" plain, "a85flate" [/ASCII85Decode /FlateDecode],
 	// "ahx" /ASCIIHexDecode, as some producers write them
 	filters string
+	// inForm draws each page's text from a Form XObject, scaled and moved by its /Matrix (not
+	// with padding)
+	inForm bool
 }
 
 // shownRotation normalises a /Rotate value the way viewers do.
@@ -164,6 +167,16 @@ func writePDF(w io.Writer, g genPDF) error {
 			res = fmt.Sprintf("<< /Font << /F1 3 0 R >> /XObject << /Im1 %d 0 R >> >>", 12+3*i)
 		}
 		obj(10+3*i, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /Resources %s /Contents %d 0 R%s%s >>", res, 11+3*i, annots, pageRotate))
+		if g.inForm && g.padding == 0 {
+			// the text goes into a form drawn at half size, moved up by half the page: a form's
+			// matrix and the page's cm both count
+			form := c.Bytes()
+			obj(12+3*i, fmt.Sprintf("<< /Type /XObject /Subtype /Form /BBox [0 0 1190 1684] /Matrix [0.5 0 0 0.5 0 421] /Resources << /Font << /F1 3 0 R >> >> /Length %d >>\nstream\n%s\nendstream", len(form), form))
+			c.Reset()
+			c.WriteString("q 1 0 0 1 0 0 cm /Fx1 Do Q\n")
+			res = fmt.Sprintf("<< /XObject << /Fx1 %d 0 R >> >>", 12+3*i)
+			obj(10+3*i, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /Resources %s /Contents %d 0 R%s%s >>", res, 11+3*i, annots, pageRotate))
+		}
 		data, filter := encodeContent(g.filters, c.Bytes())
 		obj(11+3*i, fmt.Sprintf("<< /Length %d%s >>\nstream\n%s\nendstream", len(data), filter, data))
 		if g.padding > 0 {

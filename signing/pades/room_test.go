@@ -293,6 +293,43 @@ func TestPlaceholderInEncodedContent(t *testing.T) {
 	}
 }
 
+// TestPlaceholderInFormXObject: a placeholder drawn by a Form XObject (scaled and moved by its
+// matrix) is found where it is shown, and the stamp covers it.
+func TestPlaceholderInFormXObject(t *testing.T) {
+	t.Parallel()
+	p := getPKI(t)
+	o := p.signers["ecdsa"].options()
+	o.Placeholder = "{{Signer1}}"
+	var at Placement
+	o.Placed = func(p Placement) { at = p }
+	in := makePDF(genPDF{inForm: true, pages: [][]string{{"Besluit", "{{Signer1}}", "", "", "", "Einde"}}})
+	doc, err := openDocument(bytes.NewReader(in), int64(len(in)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, _, err := doc.pageAt(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	glyphs, err := doc.pageGlyphs(pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hit, _, ok := matchText(glyphs, "{{Signer1}}")
+	// the form draws at half size with its origin moved up 421 pt: text set at x 72 in 12 pt
+	// shows at x 36 in 6 pt
+	if !ok || math.Abs(hit.height-6) > 0.01 || math.Abs(hit.x-36) > 0.01 {
+		t.Fatalf("placeholder found %v at %+v, want at x 36 with 6 pt letters (the form's matrix applied)", ok, hit)
+	}
+	out := signBytes(t, in, o)
+	if !at.AtPlaceholder {
+		t.Errorf("placed %+v, want at the placeholder", at)
+	}
+	if total, valid := testkit.ValidSignatures(testkit.PDFSigBytes(t, out, p.root)); total != 1 || valid != 1 {
+		t.Errorf("%d signatures, %d valid", total, valid)
+	}
+}
+
 // TestOldVersionRaised: a PDF 1.2 document's catalog says 1.7 once it holds a signature (its
 // /SigFlags and CAdES signature are 1.7 features); a 1.7 document's catalog is left alone.
 func TestOldVersionRaised(t *testing.T) {

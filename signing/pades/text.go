@@ -246,14 +246,27 @@ func (d *document) pageGlyphs(p *page) ([]glyphPos, error) {
 		}
 		content = append(append(content, data...), '\n')
 	}
-	fontDict, err := d.dict(p.resources["Font"])
-	if err != nil {
+	var out []glyphPos
+	if err := d.runGlyphs(content, p.resources, identity, 0, &out); err != nil {
 		return nil, err
 	}
+	return out, nil
+}
+
+// maxFormDepth bounds Form XObjects drawn inside Form XObjects (a loop is a malformed file).
+const maxFormDepth = 8
+
+// runGlyphs runs a content stream with its resources, starting from ctm0, and adds the characters
+// it draws to out, those of the Form XObjects it draws (Do) included: some producers put every
+// page's text in one.
+func (d *document) runGlyphs(content []byte, res dict, ctm0 matrix, depth int, out *[]glyphPos) error {
+	fontDict, err := d.dict(res["Font"])
+	if err != nil {
+		return err
+	}
 	fonts := map[name]*pdfFont{}
-	var out []glyphPos
 	var (
-		ctm                           = identity
+		ctm                           = ctm0
 		stack                         []matrix
 		tm, tlm                       = identity, identity
 		font                          = &pdfFont{dw: 500}
@@ -266,7 +279,7 @@ func (d *document) pageGlyphs(p *page) ([]glyphPos, error) {
 		if font.twoByte {
 			step = 2
 		}
-		for i := 0; i+step <= len(s) && len(out) < maxGlyphs; i += step {
+		for i := 0; i+step <= len(s) && len(*out) < maxGlyphs; i += step {
 			code := codeOf(s[i : i+step])
 			w := font.width(code) / 1000
 			trm := matrix{fs * th, 0, 0, fs, 0, rise}.mul(tm).mul(ctm)
@@ -276,7 +289,7 @@ func (d *document) pageGlyphs(p *page) ([]glyphPos, error) {
 			}
 			scale := math.Hypot(trm[2], trm[3])
 			m := tm.mul(ctm)
-			out = append(out, glyphPos{text: font.text(code), x: trm[4], y: trm[5], size: scale,
+			*out = append(*out, glyphPos{text: font.text(code), x: trm[4], y: trm[5], size: scale,
 				adv: tx * math.Hypot(m[0], m[1]), dir: unit(m[0], m[1]), up: unit(trm[2], trm[3])})
 			tm = matrix{1, 0, 0, 1, tx, 0}.mul(tm)
 		}
@@ -408,10 +421,48 @@ func (d *document) pageGlyphs(p *page) ([]glyphPos, error) {
 			}
 		case "BI":
 			skipInlineImage(l)
+		case "Do":
+			if len(ops) > 0 && depth < maxFormDepth {
+				if xn, ok := ops[len(ops)-1].(name); ok {
+					d.formGlyphs(res, xn, ctm, depth, out)
+				}
+			}
 		}
 		ops = ops[:0]
 	}
-	return out, nil
+	return nil
+}
+
+// formGlyphs adds the characters of the Form XObject xn of res, drawn at ctm. A form that cannot
+// be read just draws nothing here.
+func (d *document) formGlyphs(res dict, xn name, ctm matrix, depth int, out *[]glyphPos) {
+	xobjects, err := d.dict(res["XObject"])
+	if err != nil || xobjects == nil {
+		return
+	}
+	o, err := d.resolve(xobjects[xn])
+	if err != nil {
+		return
+	}
+	s, ok := o.(*stream)
+	if !ok || s.dict["Subtype"] != name("Form") {
+		return
+	}
+	data, err := d.decode(s, maxDecoded)
+	if err != nil {
+		return
+	}
+	m := identity
+	if a, err := d.array(s.dict["Matrix"]); err == nil && len(a) == 6 {
+		for k := range m {
+			m[k], _ = number(a[k])
+		}
+	}
+	formRes := res // a form without resources uses its page's
+	if r, err := d.dict(s.dict["Resources"]); err == nil && r != nil {
+		formRes = r
+	}
+	_ = d.runGlyphs(data, formRes, m.mul(ctm), depth+1, out)
 }
 
 // skipInlineImage moves past "ID <binary> EI".
