@@ -138,7 +138,7 @@ func TestReadVariants(t *testing.T) {
 }
 
 // TestFindText checks the position found for a placeholder: Helvetica
-// without /Widths is measured at half an em per character. On a rotated
+// without /Widths is measured with its standard metrics. On a rotated
 // page the text is drawn turned so it reads upright as shown, and its
 // length is measured along its baseline.
 func TestFindText(t *testing.T) {
@@ -157,15 +157,22 @@ func TestFindText(t *testing.T) {
 			t.Fatalf("rotate %d: not found: %v", rotate, err)
 		}
 		// line 5 of text at 72 from the left and top as shown, with 16 pt
-		// leading; "Handtekening: " is 14 chars
+		// leading, after "Handtekening: " in 12 pt Helvetica
+		helv := func(s string) float64 {
+			w := 0.0
+			for _, c := range s {
+				w += float64(std14Widths["Helvetica"][c-32]) * 12 / 1000
+			}
+			return w
+		}
 		shownH := 842.0
 		if rotate%180 != 0 {
 			shownH = 595
 		}
-		x, y := toUserSpace(rotate, 72+14*6, shownH-72-4*16)
+		x, y := toUserSpace(rotate, 72+helv("Handtekening: "), shownH-72-4*16)
 		ox, oy := toUserSpace(rotate, 0, 0)
 		ex, ey := toUserSpace(rotate, 1, 0)
-		want := placeholderHit{x: x, y: y, width: 11 * 6, height: 12, dir: [2]float64{ex - ox, ey - oy}}
+		want := placeholderHit{x: x, y: y, width: helv("{{Signer1}}"), height: 12, dir: [2]float64{ex - ox, ey - oy}}
 		if math.Abs(hit.x-want.x) > 0.01 || math.Abs(hit.y-want.y) > 0.01 ||
 			math.Abs(hit.width-want.width) > 0.01 || math.Abs(hit.height-want.height) > 0.01 ||
 			math.Abs(hit.dir[0]-want.dir[0]) > 1e-9 || math.Abs(hit.dir[1]-want.dir[1]) > 1e-9 {

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -349,5 +352,46 @@ func TestOldVersionRaised(t *testing.T) {
 		if got := nameString(cat["Version"]); got != tc.want {
 			t.Errorf("PDF %s: catalog /Version %q, want %q", tc.version, got, tc.want)
 		}
+	}
+}
+
+// TestStandardFontWithoutWidths: text in a standard font without /Widths (Helvetica, as many
+// generators write it) is measured with the standard metrics: the placeholder is found where
+// poppler draws it, not offset by the rest of its line.
+func TestStandardFontWithoutWidths(t *testing.T) {
+	t.Parallel()
+	testkit.NeedTool(t, "pdftotext")
+	in := makePDF(genPDF{pages: [][]string{{"Besluit", "Handtekening van de wethouder: {{Signer1}}"}}})
+	doc, err := openDocument(bytes.NewReader(in), int64(len(in)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, _, err := doc.pageAt(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	glyphs, err := doc.pageGlyphs(pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hit, _, ok := matchText(glyphs, "{{Signer1}}")
+	if !ok {
+		t.Fatal("placeholder not found")
+	}
+	path := filepath.Join(t.TempDir(), "in.pdf")
+	if err := os.WriteFile(path, in, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("pdftotext", "-bbox", path, "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`<word xMin="([0-9.]+)"[^>]*>\{\{Signer1\}\}</word>`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("poppler does not show the placeholder:\n%s", out)
+	}
+	want, _ := strconv.ParseFloat(string(m[1]), 64)
+	if math.Abs(hit.x-want) > 0.5 {
+		t.Errorf("placeholder found at x %.2f, poppler draws it at %.2f", hit.x, want)
 	}
 }

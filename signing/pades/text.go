@@ -49,6 +49,45 @@ func (f *pdfFont) text(code uint32) string {
 	return "\uFFFD"
 }
 
+// stdWidths fills in the standard metrics of the font base names, as viewers do for the standard
+// 14 fonts (and their usual aliases) when a PDF gives no /Widths.
+func (f *pdfFont) stdWidths(base string) {
+	if i := strings.IndexByte(base, '+'); i == 6 {
+		base = base[i+1:] // a subset prefix
+	}
+	b := strings.ToLower(strings.NewReplacer(",", "-", " ", "").Replace(base))
+	bold := strings.Contains(b, "bold")
+	italic := strings.Contains(b, "italic") || strings.Contains(b, "oblique")
+	var family string
+	switch {
+	case strings.HasPrefix(b, "courier"):
+		for c := uint32(32); c <= 126; c++ {
+			f.widths[c] = 600
+		}
+		return
+	case strings.HasPrefix(b, "helvetica"), strings.HasPrefix(b, "arial"):
+		family = "Helvetica"
+		if bold {
+			family += "-Bold"
+		}
+	case strings.HasPrefix(b, "times"):
+		family = "Times-Roman"
+		switch {
+		case bold && italic:
+			family = "Times-BoldItalic"
+		case bold:
+			family = "Times-Bold"
+		case italic:
+			family = "Times-Italic"
+		}
+	default:
+		return
+	}
+	for k, w := range std14Widths[family] {
+		f.widths[uint32(32+k)] = float64(w)
+	}
+}
+
 func (d *document) loadFont(o object) (*pdfFont, error) {
 	fd, err := d.dict(o)
 	if err != nil || fd == nil {
@@ -106,6 +145,10 @@ func (d *document) loadFont(o object) (*pdfFont, error) {
 		for k, x := range ws {
 			v, _ := number(x)
 			f.widths[uint32(first)+uint32(k)] = v
+		}
+		if len(ws) == 0 {
+			// a standard font may come without widths: viewers use its standard metrics
+			f.stdWidths(string(fd.name("BaseFont")))
 		}
 	}
 	if tu, err := d.resolve(fd["ToUnicode"]); err == nil {
