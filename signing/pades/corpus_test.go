@@ -40,6 +40,8 @@ type genPDF struct {
 	// filters encodes the content streams: "" plain, "a85flate" [/ASCII85Decode /FlateDecode],
 	// "ahx" /ASCIIHexDecode, as some producers write them
 	filters string
+	// needAppearances sets the form's /NeedAppearances, as LibreOffice and hyperref do
+	needAppearances bool
 	// inForm draws each page's text from a Form XObject, scaled and moved by its /Matrix (not
 	// with padding)
 	inForm bool
@@ -111,7 +113,11 @@ func writePDF(w io.Writer, g genPDF) error {
 	}
 	cat := "<< /Type /Catalog /Pages 2 0 R"
 	if g.form {
-		cat += " /AcroForm << /Fields [5 0 R 6 0 R] /DA (/Helv 10 Tf 0 g) /DR << /Font << /Helv 3 0 R >> >> >>"
+		na := ""
+		if g.needAppearances {
+			na = " /NeedAppearances true"
+		}
+		cat += " /AcroForm << /Fields [5 0 R 6 0 R] /DA (/Helv 10 Tf 0 g) /DR << /Font << /Helv 3 0 R >> >>" + na + " >>"
 	}
 	obj(1, cat+" >>")
 	pageRotate, treeRotate := "", ""

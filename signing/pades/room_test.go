@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"image/color"
+	"image/png"
 	"math"
 	"os"
 	"os/exec"
@@ -393,5 +395,88 @@ func TestStandardFontWithoutWidths(t *testing.T) {
 	want, _ := strconv.ParseFloat(string(m[1]), 64)
 	if math.Abs(hit.x-want) > 0.5 {
 		t.Errorf("placeholder found at x %.2f, poppler draws it at %.2f", hit.x, want)
+	}
+}
+
+// TestNeedAppearances: a form that asks viewers to draw its fields anew (/NeedAppearances true)
+// still shows the signature in poppler, and its text field keeps its value.
+func TestNeedAppearances(t *testing.T) {
+	t.Parallel()
+	testkit.NeedTool(t, "pdftoppm")
+	p := getPKI(t)
+	in := makePDF(genPDF{form: true, needAppearances: true, pages: [][]string{{"Aanvraag", "", "", "", "", "", "", "", "Einde"}}})
+	o := p.signers["ecdsa"].options()
+	o.Name = "Anouk de Vries"
+	out := signBytes(t, in, o)
+	doc, err := openDocument(bytes.NewReader(out), int64(len(out)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := doc.catalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if form, _ := doc.dict(cat["AcroForm"]); form == nil || form["NeedAppearances"] == true {
+		t.Errorf("AcroForm after signing: %v", form)
+	}
+	st := stamps(t, out)
+	if len(st) != 1 {
+		t.Fatalf("stamps %+v", st)
+	}
+	// poppler's rendering of the stamp's box is not blank
+	dir := t.TempDir()
+	path := filepath.Join(dir, "signed.pdf")
+	if err := os.WriteFile(path, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	prefix := filepath.Join(dir, "page")
+	if b, err := exec.Command("pdftoppm", "-png", "-r", "72", "-f", strconv.Itoa(st[0].page), "-l", strconv.Itoa(st[0].page), "-singlefile", path, prefix).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v %s", err, b)
+	}
+	f, err := os.Open(prefix + ".png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, h := st[0].rect, float64(img.Bounds().Dy())
+	dark := 0
+	for y := int(h - r[3] + 2); y < int(h-r[1]-2); y++ {
+		for x := int(r[0] + 2); x < int(r[2]-2); x++ {
+			if c := color.GrayModel.Convert(img.At(x, y)).(color.Gray); c.Y < 128 {
+				dark++
+			}
+		}
+	}
+	if dark < 50 {
+		t.Errorf("poppler draws the signature's box %v blank (%d dark pixels)", r, dark)
+	}
+	// and the text field's value ("Jan Jansen", without an appearance of its own) still shows
+	page1 := filepath.Join(dir, "page1")
+	if b, err := exec.Command("pdftoppm", "-png", "-r", "72", "-f", "1", "-l", "1", "-singlefile", path, page1).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v %s", err, b)
+	}
+	f1, err := os.Open(page1 + ".png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f1.Close()
+	img1, err := png.Decode(f1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dark = 0
+	for y := 122; y < 142; y++ {
+		for x := 300; x < 500; x++ {
+			if c := color.GrayModel.Convert(img1.At(x, y)).(color.Gray); c.Y < 128 {
+				dark++
+			}
+		}
+	}
+	if dark < 20 {
+		t.Errorf("the text field's value is not drawn (%d dark pixels)", dark)
 	}
 }

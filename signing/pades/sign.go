@@ -451,6 +451,12 @@ func prepare(ctx context.Context, doc *document, o *Options) (*update, error) {
 	}
 	sf, _ := integer(form["SigFlags"])
 	form["SigFlags"] = sf | 3 // signatures exist, append only
+	// /NeedAppearances makes viewers (poppler) draw every field anew, the signature's widget as an
+	// empty box. The signature has its appearance; the other fields keep theirs, and viewers draw a
+	// field that has none from its value, as they do without the flag.
+	if v, _ := form["NeedAppearances"].(bool); v {
+		delete(form, "NeedAppearances")
+	}
 	if formIsRef {
 		p.put(formRef, form)
 	} else {
