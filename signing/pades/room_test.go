@@ -480,3 +480,76 @@ func TestNeedAppearances(t *testing.T) {
 		t.Errorf("the text field's value is not drawn (%d dark pixels)", dark)
 	}
 }
+
+// type3PDF is a one-page PDF whose text is in a Type 3 font with a /FontMatrix of 0.01 (glyphs
+// 100 units to the em, each 60 units wide) and a ToUnicode map, as some report generators write.
+func type3PDF(line string) []byte {
+	var b bytes.Buffer
+	var offs []int
+	obj := func(body string) {
+		offs = append(offs, b.Len())
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", len(offs), body)
+	}
+	b.WriteString("%PDF-1.7\n")
+	widths := strings.TrimSpace(strings.Repeat("60 ", 95))
+	var cmap strings.Builder
+	cmap.WriteString("/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /T3 def\n1 begincodespacerange <00> <FF> endcodespacerange\n")
+	cmap.WriteString("1 beginbfrange <20> <7E> <0020> endbfrange\nendcmap CMapName currentdict /CMap defineresource pop end end\n")
+	content := fmt.Sprintf("BT /T3 12 Tf 72 700 Td (%s) Tj ET\n", line)
+	obj("<< /Type /Catalog /Pages 2 0 R >>")
+	obj("<< /Type /Pages /Kids [3 0 R] /Count 1 /MediaBox [0 0 595 842] >>")
+	obj("<< /Type /Page /Parent 2 0 R /Resources << /Font << /T3 5 0 R >> >> /Contents 4 0 R >>")
+	obj(fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content))
+	obj("<< /Type /Font /Subtype /Type3 /FontBBox [0 0 60 100] /FontMatrix [0.01 0 0 0.01 0 0] /CharProcs << /g 7 0 R >> " +
+		"/Encoding << /Type /Encoding /Differences [32 " + strings.TrimSpace(strings.Repeat("/g ", 95)) + "] >> /FirstChar 32 /LastChar 126 /Widths [" + widths + "] /ToUnicode 6 0 R /Resources << >> >>")
+	obj(fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", cmap.Len(), cmap.String()))
+	glyph := "60 0 0 0 50 70 d1 0 0 50 70 re f\n"
+	obj(fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(glyph), glyph))
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(offs)+1)
+	for _, o := range offs {
+		fmt.Fprintf(&b, "%010d 00000 n \n", o)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(offs)+1, xref)
+	return b.Bytes()
+}
+
+// TestType3Font: text in a Type 3 font is measured through its /FontMatrix: the placeholder is
+// found where poppler draws it.
+func TestType3Font(t *testing.T) {
+	t.Parallel()
+	testkit.NeedTool(t, "pdftotext")
+	in := type3PDF("Handtekening: {{Signer1}}")
+	doc, err := openDocument(bytes.NewReader(in), int64(len(in)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, _, err := doc.pageAt(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	glyphs, err := doc.pageGlyphs(pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hit, _, ok := matchText(glyphs, "{{Signer1}}")
+	if !ok {
+		t.Fatal("placeholder not found")
+	}
+	path := filepath.Join(t.TempDir(), "in.pdf")
+	if err := os.WriteFile(path, in, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("pdftotext", "-bbox", path, "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`<word xMin="([0-9.]+)"[^>]*>\{\{Signer1\}\}</word>`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("poppler does not show the placeholder:\n%s", out)
+	}
+	want, _ := strconv.ParseFloat(string(m[1]), 64)
+	if math.Abs(hit.x-want) > 0.5 {
+		t.Errorf("placeholder found at x %.2f, poppler draws it at %.2f", hit.x, want)
+	}
+}

@@ -150,6 +150,20 @@ func (d *document) loadFont(o object) (*pdfFont, error) {
 			// a standard font may come without widths: viewers use its standard metrics
 			f.stdWidths(string(fd.name("BaseFont")))
 		}
+		if fd.name("Subtype") == "Type3" {
+			// a Type 3 font's widths are in its glyph space, which its /FontMatrix maps to text
+			// space (not the 1/1000 of other fonts)
+			scale := 0.001
+			if m, err := d.array(fd["FontMatrix"]); err == nil && len(m) == 6 {
+				if a, ok := number(m[0]); ok && a != 0 {
+					scale = a
+				}
+			}
+			for c, w := range f.widths {
+				f.widths[c] = w * scale * 1000
+			}
+			f.dw *= scale * 1000
+		}
 	}
 	if tu, err := d.resolve(fd["ToUnicode"]); err == nil {
 		if s, ok := tu.(*stream); ok {
