@@ -153,11 +153,18 @@ func LandscapeWarnings(data []byte) []Problem {
 			add(fmt.Sprintf("organisations[%d].services", i),
 				"no ztc service: the evidence informatieobjecttype is not checked against the zaaktype before anyone is asked to sign")
 		}
+		if o.TSA == nil {
+			add(fmt.Sprintf("organisations[%d]", i),
+				"no tsa: the built-in signer's signatures are PAdES B-B, without a time-stamp; give a tsa for B-T and B-LTA (Archiefwet)")
+		}
 	}
 	return ws
 }
 
-var colourRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
+var (
+	colourRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
+	oidRE    = regexp.MustCompile(`^[0-2](\.[0-9]+)+$`)
+)
 
 // problems is the meaning check of a decoded landscape.
 func (l Landscape) problems() []Problem {
@@ -211,6 +218,15 @@ func (l Landscape) problems() []Problem {
 		if rt := o.Branding.ReplyTo; rt != "" {
 			if _, err := mail.ParseAddress(rt); err != nil {
 				add(path+".branding.reply_to", "%q is not an e-mail address", rt)
+			}
+		}
+		if a := o.TSA; a != nil {
+			if err := checkHTTPURL(a.URL); a.URL == "" || err != nil {
+				add(path+".tsa.url", "want the TSA's http(s) URL, got %q", a.URL)
+			}
+			secret(path+".tsa.password", a.Password)
+			if a.Policy != "" && !oidRE.MatchString(a.Policy) {
+				add(path+".tsa.policy", "%q is not an OID such as 1.2.3.4", a.Policy)
 			}
 		}
 		for j, r := range o.SignsFor {

@@ -205,8 +205,10 @@ func TestLandscapeWarnings(t *testing.T) {
 `
 	ws := LandscapeWarnings([]byte(file))
 	want := []string{
+		`line 2: organisations[0]: no tsa: the built-in signer's signatures are PAdES B-B`,
 		`line 13: organisations[1].services[0].api_root: shared with organisations[0] (002220647)`,
 		`organisations[1].services: no ztc service`,
+		`organisations[1]: no tsa`,
 	}
 	if len(ws) != len(want) {
 		t.Fatalf("warnings %v, want %d", ws, len(want))
@@ -252,5 +254,22 @@ func TestBrandingChecked(t *testing.T) {
 		if !strings.Contains(problems[i].Error(), w) {
 			t.Errorf("problem %d = %q, want %q", i, problems[i], w)
 		}
+	}
+}
+
+// TestTSAChecked: a TSA needs an http(s) URL, and a policy is an OID.
+func TestTSAChecked(t *testing.T) {
+	const tmpl = `organisations:
+  - rsin: "002220647"
+    name: Gemeente A
+    provider: builtin
+    tsa: {url: %q, policy: %q}
+`
+	if _, problems := CheckLandscape([]byte(fmt.Sprintf(tmpl, "https://tsa.example/tsr", "1.3.6.1.4.1.99999.1"))); len(problems) != 0 {
+		t.Errorf("a good TSA: %v", problems)
+	}
+	_, problems := CheckLandscape([]byte(fmt.Sprintf(tmpl, "tsa.example", "gold")))
+	if len(problems) != 2 || !strings.Contains(problems[0].Error(), "organisations[0].tsa.url") || !strings.Contains(problems[1].Error(), "organisations[0].tsa.policy") {
+		t.Errorf("problems %v, want the url and the policy named", problems)
 	}
 }

@@ -34,6 +34,17 @@ type Organisation struct {
 	ClosedZaken bool `yaml:"closed_zaken"`
 	// Branding is how signers see the organisation (name is the name they know it by).
 	Branding Branding `yaml:"branding"`
+	// TSA is the organisation's time-stamping authority (RFC 3161): with one, signatures are
+	// PAdES B-T and completed documents B-LTA; without, B-B.
+	TSA *TSA `yaml:"tsa"`
+}
+
+// TSA is an RFC 3161 time-stamping authority.
+type TSA struct {
+	URL      string `yaml:"url"`
+	Username string `yaml:"username"`
+	Password Secret `yaml:"password"`
+	Policy   string `yaml:"policy"` // the TSA policy OID to ask for, e.g. 1.2.3.4; the TSA's default when empty
 }
 
 // Branding is the organisation's look on the built-in signer's pages and in its mails.

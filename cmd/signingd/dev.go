@@ -30,6 +30,7 @@ import (
 	"github.com/signingd/signingd/config"
 	"github.com/signingd/signingd/internal/report"
 	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/signing/pades"
 	"github.com/signingd/signingd/signing/providers/builtin"
 	"github.com/signingd/signingd/signing/providers/simulated"
 	"github.com/signingd/signingd/store"
@@ -140,6 +141,19 @@ func dev(ctx context.Context, o devOptions, getenv func(string) string, stdout, 
 	defer stopSim()
 	stopVendor := serveBackground(vendorLn, vendor.Handler())
 	defer stopVendor()
+	// A demo time-stamping authority on loopback, so the demo's signatures are B-T and its signed
+	// documents B-LTA, as with a municipality's TSA.
+	tsa, _, err := pades.NewDemoTSA("signingd dev TSA")
+	if err != nil {
+		return err
+	}
+	tsaLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("dev: TSA: %w", err)
+	}
+	defer tsaLn.Close()
+	stopTSA := serveBackground(tsaLn, tsa)
+	defer stopTSA()
 
 	for _, k := range []string{"SECRET_KEY", "KEY_ENCRYPTION_KEY"} {
 		if getenv(k) == "" {
@@ -177,6 +191,7 @@ func dev(ctx context.Context, o devOptions, getenv func(string) string, stdout, 
 		return err
 	}
 	cfg.Landscape.Organisations[0].Branding = config.Branding{Logo: logo, Colour: "#01689b", SenderName: "Gemeente Voorbeeld"}
+	cfg.Landscape.Organisations[0].TSA = &config.TSA{URL: lnURL(tsaLn) + "/"}
 	if err := cfg.Landscape.Validate(); err != nil {
 		return fmt.Errorf("dev: generated landscape: %w", err)
 	}

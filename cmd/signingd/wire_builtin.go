@@ -2,14 +2,18 @@ package main
 
 import (
 	"context"
+	"encoding/asn1"
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/signingd/signingd/config"
 	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/signing/pades"
 	"github.com/signingd/signingd/signing/providers/builtin"
 	"github.com/signingd/signingd/store"
 )
@@ -71,6 +75,9 @@ func setupBuiltin(ctx context.Context, cfg config.Config, cert *builtin.Certific
 	if o.Brands, err = brands(cfg.Landscape); err != nil {
 		return nil, nil, err
 	}
+	if o.TSAs, err = tsas(cfg.Landscape); err != nil {
+		return nil, nil, err
+	}
 	o.Certificate = *cert
 	pep, err := pepper(cfg)
 	if err != nil {
@@ -101,6 +108,31 @@ func brands(l config.Landscape) (map[string]builtin.Brand, error) {
 			b.Logo = data
 		}
 		out[o.RSIN] = b
+	}
+	return out, nil
+}
+
+// tsas are the organisations' time-stamping authorities (config check has checked them).
+func tsas(l config.Landscape) (map[string]*pades.TSA, error) {
+	out := map[string]*pades.TSA{}
+	for _, o := range l.Organisations {
+		a := o.TSA
+		if a == nil {
+			continue
+		}
+		t := &pades.TSA{URL: a.URL, Username: a.Username, Password: a.Password.Value()}
+		if a.Policy != "" {
+			var oid asn1.ObjectIdentifier
+			for _, part := range strings.Split(a.Policy, ".") {
+				n, err := strconv.Atoi(part)
+				if err != nil {
+					return nil, fmt.Errorf("organisation %s: tsa policy %q: %w", o.RSIN, a.Policy, err)
+				}
+				oid = append(oid, n)
+			}
+			t.Policy = oid
+		}
+		out[o.RSIN] = t
 	}
 	return out, nil
 }

@@ -10,14 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,13 +23,10 @@ import (
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
-// testTSA is a small RFC 3161 server that can also verify its own tokens.
+// testTSA is the TSA server with the test root, so that it can verify its own tokens.
 type testTSA struct {
-	signer   testSigner
-	roots    *x509.CertPool
-	serial   atomic.Int64
-	status   int64 // PKIStatus to answer with
-	badNonce bool  // answer with a different nonce
+	*TSAServer
+	roots *x509.CertPool
 }
 
 var testPolicy = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1}
@@ -40,79 +35,10 @@ func newTestTSA(t *testing.T) (*testTSA, *httptest.Server) {
 	p := getPKI(t)
 	roots := x509.NewCertPool()
 	roots.AddCert(p.root)
-	ts := &testTSA{signer: p.tsa, roots: roots}
+	ts := &testTSA{TSAServer: &TSAServer{Key: p.tsa.key, Chain: p.tsa.chain, Policy: testPolicy}, roots: roots}
 	srv := httptest.NewServer(ts)
 	t.Cleanup(srv.Close)
 	return ts, srv
-}
-
-func (ts *testTSA) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
-	if err != nil || r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/timestamp-query" {
-		http.Error(w, "bad request", http.StatusBadRequest)
-		return
-	}
-	resp, err := ts.respond(body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	w.Header().Set("Content-Type", "application/timestamp-reply")
-	w.Write(resp)
-}
-
-func (ts *testTSA) respond(req []byte) ([]byte, error) {
-	in := cryptobyte.String(req)
-	var s, mi cryptobyte.String
-	var version int64
-	nonce := new(big.Int)
-	if !in.ReadASN1(&s, cbasn1.SEQUENCE) || !s.ReadASN1Integer(&version) ||
-		!s.ReadASN1Element(&mi, cbasn1.SEQUENCE) {
-		return nil, errors.New("malformed request")
-	}
-	s.SkipOptionalASN1(cbasn1.OBJECT_IDENTIFIER)
-	if !s.ReadASN1Integer(nonce) {
-		return nil, errors.New("request without nonce")
-	}
-	if ts.badNonce {
-		nonce.Add(nonce, big.NewInt(1))
-	}
-	var b cryptobyte.Builder
-	if ts.status != 0 {
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				b.AddASN1Int64(ts.status)
-				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-					b.AddASN1(cbasn1.UTF8String, func(b *cryptobyte.Builder) { b.AddBytes([]byte("weiger")) })
-				})
-			})
-		})
-		return b.Bytes()
-	}
-	var ti cryptobyte.Builder
-	ti.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1Int64(1)
-		b.AddASN1ObjectIdentifier(testPolicy)
-		b.AddBytes(mi)
-		b.AddASN1Int64(ts.serial.Add(1))
-		b.AddASN1GeneralizedTime(time.Now().UTC().Truncate(time.Second))
-		b.AddASN1BigInt(nonce)
-	})
-	tst, err := ti.Bytes()
-	if err != nil {
-		return nil, err
-	}
-	h := sha256.Sum256(tst)
-	token, err := buildSignedData(cmsParams{contentType: oidTSTInfo, content: tst, digest: h[:],
-		certs: ts.signer.chain, signer: ts.signer.key})
-	if err != nil {
-		return nil, err
-	}
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1Int64(0) })
-		b.AddBytes(token)
-	})
-	return b.Bytes()
 }
 
 // verify checks a token the way a relying party would: CMS signature,
@@ -131,7 +57,7 @@ func (ts *testTSA) verify(token, digest []byte) (time.Time, error) {
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping}}); err != nil {
 		return time.Time{}, fmt.Errorf("TSA certificate: %w", err)
 	}
-	if !bytes.Equal(info.info.signer.Raw, ts.signer.chain[0].Raw) {
+	if !bytes.Equal(info.info.signer.Raw, ts.Chain[0].Raw) {
 		return time.Time{}, errors.New("token not signed by this TSA")
 	}
 	return info.genTime, nil

@@ -63,7 +63,7 @@ type env struct {
 	progress chan string
 }
 
-func setup(t *testing.T) *env {
+func setup(t *testing.T, with ...func(*Options)) *env {
 	t.Helper()
 	certOnce.Do(func() {
 		var err error
@@ -77,14 +77,18 @@ func setup(t *testing.T) *env {
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
 	var err error
-	e.p, err = New(Options{Store: store.BuiltinStore{Store: e.st}, PublicURL: srv.URL, Mailer: e.outbox, SMS: e.outbox, Certificate: testCert,
+	o := Options{Store: store.BuiltinStore{Store: e.st}, PublicURL: srv.URL, Mailer: e.outbox, SMS: e.outbox, Certificate: testCert,
 		Secret: []byte("test secret of at least 16 bytes"), Outbox: e.outbox, Now: e.clock.Now,
 		ReminderInterval: 48 * time.Hour, ExpiryWarning: 24 * time.Hour, LinkExpiry: 7 * 24 * time.Hour, OTPLockout: 15 * time.Minute,
 		Location: amsterdam(t),
 		Brands: map[string]Brand{testRSIN: {Name: "Gemeente Testdorp", Logo: testLogo(t), Colour: "#01689b",
 			ReplyTo: "balie@testdorp.example"}},
 		Logger:   slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		Progress: func(_ context.Context, provider, ref string) error { e.progress <- provider + ":" + ref; return nil }})
+		Progress: func(_ context.Context, provider, ref string) error { e.progress <- provider + ":" + ref; return nil }}
+	for _, f := range with {
+		f(&o)
+	}
+	e.p, err = New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

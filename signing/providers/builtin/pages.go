@@ -25,6 +25,7 @@ import (
 	"github.com/signingd/signingd/internal/clientip"
 	"github.com/signingd/signingd/internal/text"
 	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/signing/pades"
 	"github.com/signingd/signingd/signing/providers/builtin/records"
 )
 
@@ -158,6 +159,8 @@ var (
 	errNotFound  = &pageError{http.StatusNotFound, "err.notfound"}
 	errFormType  = &pageError{http.StatusUnsupportedMediaType, "err.form"}
 	errFormSize  = &pageError{http.StatusRequestEntityTooLarge, "err.form"}
+	// errSignLater: a service the signature needs (the time-stamping authority) did not answer
+	errSignLater = &pageError{http.StatusServiceUnavailable, "err.sign_failed"}
 )
 
 // MaxFormSize is the largest form a signer page accepts: a decline reason of 500 characters,
@@ -515,6 +518,10 @@ func (p *Provider) postSign(r *req) error {
 	if err := p.sign(ctx, r.sg.ID, r.signer.Position, r.who()); err != nil {
 		if errors.Is(err, errClosed) {
 			return errGone
+		}
+		if errors.Is(err, pades.ErrTimestamp) {
+			p.o.Logger.WarnContext(ctx, "signature not made: the time-stamping authority failed", "err", err)
+			return errSignLater
 		}
 		return err
 	}

@@ -74,6 +74,9 @@ type Options struct {
 	Location *time.Location
 	// Brands are the organisations' names and looks, by RSIN; signingd's own look without one.
 	Brands map[string]Brand
+	// TSAs are the organisations' time-stamping authorities, by RSIN: with one, signatures are
+	// PAdES B-T and a completed document B-LTA; without, B-B.
+	TSAs   map[string]*pades.TSA
 	Now    func() time.Time
 	Logger *slog.Logger
 }
@@ -463,11 +466,13 @@ func (p *Provider) sign(ctx context.Context, id uuid.UUID, pos int, who actor) e
 		}
 		now := p.now()
 		var misplaced []string
-		for _, d := range sg.Documents {
+		docs := slices.Clone(sg.Documents) // with their new versions, for the long-term step
+		for i, d := range sg.Documents {
 			b, missed, err := p.signDocument(ctx, sg, d, s, now)
 			if err != nil {
 				return fmt.Errorf("builtin: sign document %d: %w", d.Position, err)
 			}
+			docs[i].CurrentBlob = b.ID
 			if missed != "" {
 				misplaced = append(misplaced, missed)
 			}
@@ -490,6 +495,19 @@ func (p *Provider) sign(ctx context.Context, id uuid.UUID, pos int, who actor) e
 			completed = completed && (o.Position == pos || o.Status == signing.SignerSigned)
 		}
 		if completed {
+			// With a TSA the documents get their validation data and a document time-stamp now, in
+			// this transaction: a TSA that is down fails the signature, never a silent B-B.
+			if tsa := p.o.TSAs[sg.RSIN]; tsa != nil {
+				for _, d := range docs {
+					b, err := p.longTerm(ctx, sg, d, tsa)
+					if err != nil {
+						return fmt.Errorf("builtin: long-term document %d: %w", d.Position, err)
+					}
+					if err := tx.SetDocumentCurrent(ctx, id, d.Position, b); err != nil {
+						return err
+					}
+				}
+			}
 			return tx.SetStatus(ctx, id, string(signing.ProgressCompleted), "", now)
 		}
 		return nil
@@ -525,6 +543,7 @@ func (p *Provider) signDocument(ctx context.Context, sg records.Signing, d recor
 		Reason:      fmt.Sprintf("Ondertekend door %s <%s>%s (%s)", name, s.Email, onBehalf(p.brand(sg.RSIN).Name), signing.AuthWords(s.AuthMethod)),
 		ContactInfo: s.Email, Time: now.In(p.o.Location), Placeholder: placeholder,
 		Label: "Digitaal ondertekend" + onBehalf(p.brand(sg.RSIN).Name),
+		TSA:   p.o.TSAs[sg.RSIN], // with a TSA, every signature is B-T
 	}
 	var missed string
 	opts.Placed = func(at pades.Placement) {
@@ -554,6 +573,14 @@ func onBehalf(org string) string {
 
 // signAndStore signs the PDF in f with opts and stores the result as a blob of the transaction.
 func (p *Provider) signAndStore(ctx context.Context, txID uuid.UUID, f *os.File, opts pades.Options) (records.Blob, error) {
+	return p.rewrite(ctx, txID, f, func(in io.ReaderAt, size int64, out io.Writer) error {
+		return pades.Sign(ctx, in, size, out, opts)
+	})
+}
+
+// rewrite runs fn over the PDF in f, through a temporary file, and stores the result as a blob
+// of the transaction: no document is held in memory.
+func (p *Provider) rewrite(ctx context.Context, txID uuid.UUID, f *os.File, fn func(in io.ReaderAt, size int64, out io.Writer) error) (records.Blob, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return records.Blob{}, err
@@ -565,7 +592,7 @@ func (p *Provider) signAndStore(ctx context.Context, txID uuid.UUID, f *os.File,
 	defer os.Remove(out.Name())
 	defer out.Close()
 	bw := bufio.NewWriterSize(out, 1<<16)
-	if err := pades.Sign(ctx, f, st.Size(), bw, opts); err != nil {
+	if err := fn(f, st.Size(), bw); err != nil {
 		return records.Blob{}, err
 	}
 	if err := bw.Flush(); err != nil {
@@ -575,6 +602,33 @@ func (p *Provider) signAndStore(ctx context.Context, txID uuid.UUID, f *os.File,
 		return records.Blob{}, err
 	}
 	return p.o.Store.PutBlob(ctx, txID, bufio.NewReaderSize(out, 1<<16))
+}
+
+// longTerm makes a fully signed document last beyond its certificates (PAdES B-LTA): the
+// validation data in its document security store, then a document time-stamp over it all.
+func (p *Provider) longTerm(ctx context.Context, sg records.Signing, d records.Document, tsa *pades.TSA) (records.Blob, error) {
+	in, err := p.spool(ctx, d.CurrentBlob)
+	if err != nil {
+		return records.Blob{}, err
+	}
+	defer os.Remove(in.Name())
+	defer in.Close()
+	withDSS, err := os.CreateTemp("", "signingd-dss-*.pdf")
+	if err != nil {
+		return records.Blob{}, err
+	}
+	defer os.Remove(withDSS.Name())
+	defer withDSS.Close()
+	st, err := in.Stat()
+	if err != nil {
+		return records.Blob{}, err
+	}
+	if err := pades.AddDSS(ctx, in, st.Size(), withDSS, pades.ValidationData{Certs: p.o.Certificate.Chain}); err != nil {
+		return records.Blob{}, fmt.Errorf("builtin: validation data: %w", err)
+	}
+	return p.rewrite(ctx, sg.TransactionID, withDSS, func(in io.ReaderAt, size int64, out io.Writer) error {
+		return pades.Timestamp(ctx, in, size, out, tsa)
+	})
 }
 
 // spool copies a blob into a temporary file, which pades needs as an io.ReaderAt.

@@ -1,13 +1,16 @@
 package builtin
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +18,7 @@ import (
 
 	"github.com/signingd/signingd/internal/testkit"
 	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/signing/pades"
 )
 
 // Two signers in volgorde order: the second is invited only after the first signed; the first
@@ -488,5 +492,55 @@ func TestPlaceholderNotFoundIsSaid(t *testing.T) {
 	}
 	if got := pr.Signers[0].Evidence["plaatsing"]; got != `{{Signer9}} in "Besluit" niet gevonden: op de ondertekeningspagina` {
 		t.Errorf("plaatsing %q", got)
+	}
+}
+
+// TestLongTermWithTSA: with a time-stamping authority for the organisation, the signature is
+// time-stamped and the completed document gets its validation data and a document time-stamp
+// (PAdES B-LTA); with the TSA down the signature fails, and nothing is signed without it.
+func TestLongTermWithTSA(t *testing.T) {
+	t.Parallel()
+	tsa, _, err := pades.NewDemoTSA("Testdorp TSA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stamped atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !tsa.Down.Load() {
+			stamped.Add(1)
+		}
+		tsa.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	e := setup(t, func(o *Options) { o.TSAs = map[string]*pades.TSA{testRSIN: {URL: srv.URL}} })
+	ref := e.create(t, []signing.ProviderDocument{pdfDoc(0, "Besluit", makePDF([]string{"Besluit", "Handtekening: {{Signer1}}"}))},
+		signer(0, 1, "lta@example.nl", "", "", "Signer1"))
+	link := e.link(t, "lta@example.nl")
+
+	tsa.Down.Store(true)
+	b := newBrowser(t)
+	if _, page := b.post(link, "/sign", url.Values{"consent": {"yes"}}); !strings.Contains(page, "niet gelukt") {
+		t.Fatalf("signing with the TSA down: %s", page)
+	}
+	if pr, _ := e.p.Status(context.Background(), ref); pr.Status == signing.ProgressCompleted || pr.Signers[0].Status != signing.SignerInvited {
+		t.Fatalf("signed without the TSA: %+v", pr)
+	}
+
+	tsa.Down.Store(false)
+	if _, page := b.post(link, "/sign", url.Values{"consent": {"yes"}}); !strings.Contains(page, "ondertekend") {
+		t.Fatalf("signing: %s", page)
+	}
+	signed := testkit.ReadAll(t)(e.p.Signed(context.Background(), ref, 0))
+	// pdfsig (poppler 22) cannot validate document time-stamps; it sees one covering the file
+	rep := testkit.PDFSigBytes(t, signed, testCA)
+	if strings.Count(rep, "Signature #") != 2 || !strings.Contains(rep, "Signature Field Name: Tijdstempel") ||
+		!strings.Contains(rep, "Total document signed") || !strings.Contains(rep, "Signature is Valid.") {
+		t.Errorf("want the signature and a document time-stamp over the whole file:\n%s", rep)
+	}
+	if n := stamped.Load(); n != 2 {
+		t.Errorf("%d time-stamps, want 2: the signature's (B-T) and the document's (B-LTA)", n)
+	}
+	if !bytes.Contains(signed, []byte("/DSS")) {
+		t.Error("no document security store (validation data)")
 	}
 }
