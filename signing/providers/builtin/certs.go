@@ -2,20 +2,16 @@ package builtin
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"os"
 	"strings"
-	"time"
 
 	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/signingd/signingd/signing/pades"
 )
 
 // Certificate is the service's signing identity: a key and its certificate chain (leaf first).
@@ -98,41 +94,9 @@ func parseKey(b *pem.Block) (crypto.Signer, error) {
 // DevCertificate generates a demo CA and a signing certificate issued by it, for `signingd dev`
 // and tests. It returns the certificate and the CA (to trust in a validator such as pdfsig).
 func DevCertificate(name string) (Certificate, *x509.Certificate, error) {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return Certificate{}, nil, fmt.Errorf("builtin: dev ca: %w", err)
-	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber: serial(), Subject: pkix.Name{CommonName: "signingd Demo CA", Organization: []string{"signingd"}},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(2, 0, 0), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caKey.Public(), caKey)
-	if err != nil {
-		return Certificate{}, nil, fmt.Errorf("builtin: dev ca: %w", err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, chain, ca, err := pades.DemoCertificate(name)
 	if err != nil {
 		return Certificate{}, nil, fmt.Errorf("builtin: dev certificate: %w", err)
 	}
-	leafTmpl := &x509.Certificate{
-		SerialNumber: serial(), Subject: pkix.Name{CommonName: name, Organization: []string{"signingd demo"}},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0),
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, key.Public(), caKey)
-	if err != nil {
-		return Certificate{}, nil, fmt.Errorf("builtin: dev certificate: %w", err)
-	}
-	leaf, _ := x509.ParseCertificate(leafDER)
-	// The root is left out of the chain, as is usual: validators have it in their trust store.
-	return Certificate{Key: key, Chain: []*x509.Certificate{leaf}}, ca, nil
-}
-
-func serial() *big.Int {
-	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
-	return n
+	return Certificate{Key: key, Chain: chain}, ca, nil
 }

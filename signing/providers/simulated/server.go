@@ -102,7 +102,7 @@ func NewServer(opts ServerOptions) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	sl, err := newSealer(opts.Now())
+	sl, err := newSealer()
 	if err != nil {
 		panic(fmt.Sprintf("simulated: signing key: %v", err)) // crypto/rand failing is not recoverable
 	}
