@@ -308,18 +308,7 @@ func TestPlaceholderInFormXObject(t *testing.T) {
 	var at Placement
 	o.Placed = func(p Placement) { at = p }
 	in := makePDF(genPDF{inForm: true, pages: [][]string{{"Besluit", "{{Signer1}}", "", "", "", "Einde"}}})
-	doc, err := openDocument(bytes.NewReader(in), int64(len(in)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pg, _, err := doc.pageAt(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	glyphs, err := doc.pageGlyphs(pg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	glyphs := firstPageGlyphs(t, in)
 	hit, _, ok := matchText(glyphs, "{{Signer1}}")
 	// the form draws at half size with its origin moved up 421 pt: text set at x 72 in 12 pt
 	// shows at x 36 in 6 pt
@@ -493,18 +482,7 @@ func TestType3Font(t *testing.T) {
 func matchesPoppler(t *testing.T, in []byte, placeholder string) {
 	t.Helper()
 	testkit.NeedTool(t, "pdftotext")
-	doc, err := openDocument(bytes.NewReader(in), int64(len(in)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pg, _, err := doc.pageAt(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	glyphs, err := doc.pageGlyphs(pg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	glyphs := firstPageGlyphs(t, in)
 	hit, _, ok := matchText(glyphs, placeholder)
 	if !ok {
 		t.Fatal("placeholder not found")
@@ -525,4 +503,22 @@ func matchesPoppler(t *testing.T, in []byte, placeholder string) {
 	if math.Abs(hit.x-want) > 0.5 {
 		t.Errorf("placeholder found at x %.2f, poppler draws it at %.2f", hit.x, want)
 	}
+}
+
+// firstPageGlyphs returns the characters drawn on the first page of a PDF.
+func firstPageGlyphs(t *testing.T, in []byte) []glyphPos {
+	t.Helper()
+	doc, err := openDocument(bytes.NewReader(in), int64(len(in)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, _, err := doc.pageAt(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	glyphs, err := doc.pageGlyphs(pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return glyphs
 }

@@ -203,13 +203,9 @@ func (s *Sim) eioDownload(w http.ResponseWriter, r *http.Request, _ *principal) 
 
 func (s *Sim) eioList(w http.ResponseWriter, r *http.Request, _ *principal) error {
 	q := r.URL.Query()
-	page := 1
-	if ps := q.Get("page"); ps != "" {
-		n, err := strconv.Atoi(ps)
-		if err != nil || n < 1 {
-			return notFound()
-		}
-		page = n
+	page, err := pageOf(q)
+	if err != nil {
+		return err
 	}
 	s.mu.Lock()
 	base := s.baseLocked()
@@ -231,6 +227,19 @@ func (s *Sim) eioList(w http.ResponseWriter, r *http.Request, _ *principal) erro
 }
 
 const pageSize = 100
+
+// pageOf reads a list's page parameter: 1 when absent, a 404 (as DRF answers) when not a page.
+func pageOf(q url.Values) (int, error) {
+	ps := q.Get("page")
+	if ps == "" {
+		return 1, nil
+	}
+	n, err := strconv.Atoi(ps)
+	if err != nil || n < 1 {
+		return 0, notFound()
+	}
+	return n, nil
+}
 
 func paginate(r *http.Request, listURL string, results []map[string]any, page int) map[string]any {
 	count := len(results)

@@ -4,7 +4,6 @@ import (
 	"maps"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -237,13 +236,9 @@ const catalogusUUID = "5f9c1d2e-3b4a-4c6d-8e7f-9a0b1c2d3e4f"
 // informatieobjecttype by its omschrijving; the filter takes that or the type's URL.
 func (s *Sim) ztiotList(w http.ResponseWriter, r *http.Request, _ *principal) error {
 	q := r.URL.Query()
-	page := 1
-	if ps := q.Get("page"); ps != "" {
-		n, err := strconv.Atoi(ps)
-		if err != nil || n < 1 {
-			return notFound()
-		}
-		page = n
+	page, err := pageOf(q)
+	if err != nil {
+		return err
 	}
 	s.mu.Lock()
 	base := s.baseLocked()
