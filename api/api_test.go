@@ -605,3 +605,43 @@ func TestContractAndDocs(t *testing.T) {
 		t.Errorf("unknown route: %d %s", r.status, r.header.Get("Content-Type"))
 	}
 }
+
+// TestIntakeKnowsWhatTheProviderCanDo: a signer authentication the organisation's provider does
+// not offer, or the landscape does not allow for it, is a 400 at intake naming the field.
+func TestIntakeKnowsWhatTheProviderCanDo(t *testing.T) {
+	t.Parallel()
+	sms := func() []byte {
+		var m map[string]any
+		_ = json.Unmarshal(example(t, "trigger-minimal.json"), &m)
+		m["ondertekenaars"].([]any)[0].(map[string]any)["authenticatie"] = map[string]any{"methode": "sms", "waarde": "+31612345678"}
+		b, _ := json.Marshal(m)
+		return b
+	}()
+	tests := []struct {
+		name      string
+		offers    []string // the provider's methods
+		landscape []string // the landscape's allowed methods
+		status    int
+	}{
+		{name: "offered", status: 200},
+		{name: "provider without sms", offers: []string{"email"}, status: 400},
+		{name: "landscape allows email only", landscape: []string{"email"}, status: 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			prov := simulated.New(simulated.Config{BaseURL: "http://vendor.invalid", AuthMethods: tt.offers})
+			land := config.Landscape{DefaultProvider: simulated.Name, Providers: []config.Provider{{Name: simulated.Name, AuthMethods: tt.landscape}}}
+			e := setup(t, func(o *options) {
+				o.providers = map[string]signing.Provider{simulated.Name: prov}
+				o.landscape = &land
+			})
+			r := e.do("POST", "/api/v1/transactions", e.client(dbtest.NewRSIN()), sms)
+			if r.status != tt.status {
+				t.Fatalf("status %d %s, want %d", r.status, r.body, tt.status)
+			}
+			if tt.status == 400 && !strings.Contains(string(r.body), `"name":"ondertekenaars.0.authenticatie.methode"`) {
+				t.Errorf("the 400 does not name ondertekenaars.0.authenticatie.methode: %s", r.body)
+			}
+		})
+	}
+}

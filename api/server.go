@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,9 +38,6 @@ const MaxBodySize = 1 << 20
 // maxPage is the last page a list may ask for: far beyond any real list, and its offset fits the
 // database's integers at every page size.
 const maxPage = 1_000_000
-
-// DefaultAuthMethods are the signer authentication methods of a provider that declares none.
-var DefaultAuthMethods = []string{signing.AuthSMS, signing.AuthEmail}
 
 // URLChecker refuses a trigger URL that does not lie under a configured ZGW service of the given
 // kind of the organisation with the RSIN.
@@ -201,14 +199,17 @@ func (s *Server) providerFor(rsin string) (string, []string, error) {
 	if !ok {
 		return "", nil, signingd.Errorf(signingd.EUNAVAILABLE, "No signing provider is configured for this organisation.")
 	}
-	if _, running := s.d.Webhooks.Providers[p.Name]; !running {
+	running, ok := s.d.Webhooks.Providers[p.Name]
+	if !ok {
 		s.d.Logger.Error("the organisation's provider is not running", "rsin", rsin, "provider", p.Name)
 		return "", nil, signingd.Errorf(signingd.EUNAVAILABLE, "The signing provider of this organisation is not available.")
 	}
+	// What the provider can do, narrowed to what the operator allows in the landscape.
+	methods := running.Info().AuthMethods
 	if len(p.AuthMethods) > 0 {
-		return p.Name, p.AuthMethods, nil
+		methods = slices.DeleteFunc(slices.Clone(methods), func(m string) bool { return !slices.Contains(p.AuthMethods, m) })
 	}
-	return p.Name, DefaultAuthMethods, nil
+	return p.Name, methods, nil
 }
 
 // CreateTransaction is the intake of a trigger message.

@@ -28,6 +28,9 @@ type Config struct {
 	Client       *http.Client
 	// Now is the clock the webhook's signed sent_at is checked against; time.Now when nil.
 	Now func() time.Time
+	// AuthMethods are the signer authentication methods it offers besides null; sms and email
+	// when nil. Fewer make it a vendor without, say, SMS codes.
+	AuthMethods []string
 }
 
 // WebhookWindow is how far a webhook's signed sent_at may lie from our clock: a delivery captured
@@ -55,7 +58,11 @@ func New(cfg Config) *Provider {
 
 // Info implements signing.Provider.
 func (p *Provider) Info() signing.ProviderInfo {
-	return signing.ProviderInfo{Name: Name, AuthMethods: []string{signing.AuthSMS, signing.AuthEmail}, PollInterval: p.cfg.PollInterval, SignsDigitally: true}
+	methods := p.cfg.AuthMethods
+	if methods == nil {
+		methods = []string{signing.AuthSMS, signing.AuthEmail}
+	}
+	return signing.ProviderInfo{Name: Name, AuthMethods: methods, PollInterval: p.cfg.PollInterval, SignsDigitally: true}
 }
 
 // vendorError is a non-2xx answer; 4xx other than 408/409/429 are permanent.
