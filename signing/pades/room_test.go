@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"image"
 	"image/color"
 	"image/png"
 	"math"
@@ -385,53 +386,13 @@ func TestNeedAppearances(t *testing.T) {
 	if err := os.WriteFile(path, out, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	prefix := filepath.Join(dir, "page")
-	if b, err := exec.Command("pdftoppm", "-png", "-r", "72", "-f", strconv.Itoa(st[0].page), "-l", strconv.Itoa(st[0].page), "-singlefile", path, prefix).CombinedOutput(); err != nil {
-		t.Fatalf("pdftoppm: %v %s", err, b)
-	}
-	f, err := os.Open(prefix + ".png")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := renderPage(t, path, st[0].page)
 	r, h := st[0].rect, float64(img.Bounds().Dy())
-	dark := 0
-	for y := int(h - r[3] + 2); y < int(h-r[1]-2); y++ {
-		for x := int(r[0] + 2); x < int(r[2]-2); x++ {
-			if c := color.GrayModel.Convert(img.At(x, y)).(color.Gray); c.Y < 128 {
-				dark++
-			}
-		}
-	}
-	if dark < 50 {
+	if dark := darkPixels(img, int(r[0]+2), int(h-r[3]+2), int(r[2]-2), int(h-r[1]-2)); dark < 50 {
 		t.Errorf("poppler draws the signature's box %v blank (%d dark pixels)", r, dark)
 	}
 	// and the text field's value ("Jan Jansen", without an appearance of its own) still shows
-	page1 := filepath.Join(dir, "page1")
-	if b, err := exec.Command("pdftoppm", "-png", "-r", "72", "-f", "1", "-l", "1", "-singlefile", path, page1).CombinedOutput(); err != nil {
-		t.Fatalf("pdftoppm: %v %s", err, b)
-	}
-	f1, err := os.Open(page1 + ".png")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f1.Close()
-	img1, err := png.Decode(f1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dark = 0
-	for y := 122; y < 142; y++ {
-		for x := 300; x < 500; x++ {
-			if c := color.GrayModel.Convert(img1.At(x, y)).(color.Gray); c.Y < 128 {
-				dark++
-			}
-		}
-	}
+	dark := darkPixels(renderPage(t, path, 1), 300, 122, 500, 142)
 	if dark < 20 {
 		t.Errorf("the text field's value is not drawn (%d dark pixels)", dark)
 	}
@@ -521,4 +482,38 @@ func firstPageGlyphs(t *testing.T, in []byte) []glyphPos {
 		t.Fatal(err)
 	}
 	return glyphs
+}
+
+// renderPage renders a page of the PDF at path with poppler at 72 dpi (a pixel a point).
+func renderPage(t *testing.T, path string, page int) image.Image {
+	t.Helper()
+	prefix := filepath.Join(t.TempDir(), "page")
+	n := strconv.Itoa(page)
+	if b, err := exec.Command("pdftoppm", "-png", "-r", "72", "-f", n, "-l", n, "-singlefile", path, prefix).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v %s", err, b)
+	}
+	f, err := os.Open(prefix + ".png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// darkPixels counts the pixels darker than mid-grey in the rectangle from (x0, y0) to (x1, y1),
+// y down from the top.
+func darkPixels(img image.Image, x0, y0, x1, y1 int) int {
+	dark := 0
+	for y := y0; y < y1; y++ {
+		for x := x0; x < x1; x++ {
+			if c := color.GrayModel.Convert(img.At(x, y)).(color.Gray); c.Y < 128 {
+				dark++
+			}
+		}
+	}
+	return dark
 }
