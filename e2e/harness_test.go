@@ -447,3 +447,21 @@ func (e *env) waitMessages(id string, n int) []sim.Message {
 	e.t.Fatalf("subscriber got %d messages for %s, want %d", len(e.nrc.For(id)), id, n)
 	return nil
 }
+
+// cancel withdraws the transaction through the API, as a case system does.
+func (e *env) cancel(id, reden string) {
+	e.t.Helper()
+	if status, body := e.do(http.MethodPost, "/api/v1/transactions/"+id+"/cancel", map[string]string{"reden": reden}); status >= 300 {
+		e.t.Fatalf("cancel: %d %s", status, body)
+	}
+}
+
+// waitFault waits until the simulator injected a fault: what (an upload in parts, say) started.
+func (e *env) waitFault(what string) {
+	e.t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); e.zgw.FaultsFired() == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%s never started", what)
+		}
+	}
+}

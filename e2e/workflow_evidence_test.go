@@ -249,9 +249,7 @@ func TestWorkflowEvidenceAbortCleans(t *testing.T) {
 		}
 	}
 	ident := "sd-" + strings.ReplaceAll(id, "-", "")
-	if status, body := e.do(http.MethodPost, "/api/v1/transactions/"+id+"/cancel", map[string]string{"reden": "toch niet"}); status >= 300 {
-		t.Fatalf("cancel: %d %s", status, body)
-	}
+	e.cancel(id, "toch niet")
 	e.zgw.ClearFaults()
 	e.aborted(id, "Ingetrokken: toch niet") // one notification, no lock left
 	res, err := http.Get(e.zgw.DRC() + "/enkelvoudiginformatieobjecten?identificatie=" + ident)

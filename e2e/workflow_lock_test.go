@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -90,9 +89,7 @@ func TestWorkflowLostLockCancel(t *testing.T) {
 	id := e.start(sc)
 	e.signingID(id)
 	e.loseLock(id, sc.docs[0])
-	if status, body := e.do(http.MethodPost, "/api/v1/transactions/"+id+"/cancel", map[string]string{"reden": "niet meer nodig"}); status >= 300 {
-		t.Fatalf("cancel: %d %s", status, body)
-	}
+	e.cancel(id, "niet meer nodig")
 	e.aborted(id, "Ingetrokken: niet meer nodig") // checks one notification and no lock left
 }
 

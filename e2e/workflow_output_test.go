@@ -208,14 +208,8 @@ func TestWorkflowUploadPartsCancelledGivenUp(t *testing.T) {
 	e.zgw.AddFault(sim.Fault{Kind: sim.FaultError, Status: 503, Method: http.MethodPut, PathPrefix: sim.DRCPath + "/bestandsdelen/", Times: 1000})
 	sc := e.scenario(1, 1)
 	id := e.start(sc)
-	for deadline := time.Now().Add(30 * time.Second); e.zgw.FaultsFired() == 0; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the upload in parts never started")
-		}
-	}
-	if status, body := e.do(http.MethodPost, "/api/v1/transactions/"+id+"/cancel", map[string]string{"reden": "toch niet"}); status >= 300 {
-		t.Fatalf("cancel: %d %s", status, body)
-	}
+	e.waitFault("the upload in parts")
+	e.cancel(id, "toch niet")
 	want := `Ingetrokken: toch niet; Document "Besluit 1": upload mislukt; vergrendeling opgeheven, nieuwe versie 2 zonder inhoud blijft bestaan`
 	if tx := e.aborted(id, want); tx.Reden != want {
 		t.Errorf("reden %q, want %q", tx.Reden, want)

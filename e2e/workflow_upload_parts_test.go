@@ -49,14 +49,8 @@ func TestWorkflowUploadPartsCancelled(t *testing.T) {
 	e.zgw.AddFault(sim.Fault{Kind: sim.FaultError, Status: 503, Method: http.MethodPut, PathPrefix: sim.DRCPath + "/bestandsdelen/"})
 	sc := e.scenario(1, 1)
 	id := e.start(sc)
-	for deadline := time.Now().Add(30 * time.Second); e.zgw.FaultsFired() == 0; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the upload in parts never started")
-		}
-	}
-	if status, body := e.do(http.MethodPost, "/api/v1/transactions/"+id+"/cancel", map[string]string{"reden": "toch niet"}); status >= 300 {
-		t.Fatalf("cancel: %d %s", status, body)
-	}
+	e.waitFault("the upload in parts")
+	e.cancel(id, "toch niet")
 	e.zgw.ClearFaults()
 	tx := e.aborted(id, "Ingetrokken: toch niet") // one notification, no lock left
 	vs, err := e.zgw.Versions(sc.docs[0])
