@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/signingd/signingd/internal/branding"
 	"github.com/signingd/signingd/zgw"
 )
 
@@ -161,10 +162,7 @@ func LandscapeWarnings(data []byte) []Problem {
 	return ws
 }
 
-var (
-	colourRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
-	oidRE    = regexp.MustCompile(`^[0-2](\.[0-9]+)+$`)
-)
+var oidRE = regexp.MustCompile(`^[0-2](\.[0-9]+)+$`)
 
 // problems is the meaning check of a decoded landscape.
 func (l Landscape) problems() []Problem {
@@ -206,14 +204,12 @@ func (l Landscape) problems() []Problem {
 		if b := o.Branding; b.Logo != "" {
 			if data, err := os.ReadFile(b.Logo); err != nil {
 				add(path+".branding.logo", "%v", err)
-			} else if len(data) > 256<<10 {
-				add(path+".branding.logo", "%d bytes, at most 256 KiB: it goes with every page", len(data))
-			} else if !bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")) && !bytes.Contains(data[:min(len(data), 1024)], []byte("<svg")) {
-				add(path+".branding.logo", "neither PNG nor SVG")
+			} else if _, err := branding.LogoType(data); err != nil {
+				add(path+".branding.logo", "%v", err)
 			}
 		}
-		if c := o.Branding.Colour; c != "" && !colourRE.MatchString(c) {
-			add(path+".branding.colour", "%q is not #rrggbb", c)
+		if err := branding.CheckColour(o.Branding.Colour); err != nil {
+			add(path+".branding.colour", "%v", err)
 		}
 		if rt := o.Branding.ReplyTo; rt != "" {
 			if _, err := mail.ParseAddress(rt); err != nil {

@@ -91,7 +91,8 @@ type Config struct {
 // defaults fills what the caller left zero from the configuration's defaults (written once, in the
 // config package's tags), and the few settings that are not configuration.
 func (c *Config) defaults() {
-	d := config.Defaults().Workflow
+	all := config.Defaults()
+	d := all.Workflow
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -109,8 +110,8 @@ func (c *Config) defaults() {
 	setDefault(&c.LockWaitMax, d.LockWaitMax)
 	setDefault(&c.ForceUnlockAfter, d.ForceUnlockAfter)
 	setDefault(&c.RescueAfter, d.RescueAfter)
-	setDefault(&c.AuditRetention, config.Defaults().Auth.AuditRetention)
-	setDefault(&c.Location, config.Defaults().TimeZone)
+	setDefault(&c.AuditRetention, all.Auth.AuditRetention)
+	setDefault(&c.Location, all.TimeZone)
 	if c.NotifyMaxTry == 0 {
 		c.NotifyMaxTry = 100
 	}

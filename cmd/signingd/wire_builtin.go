@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/signingd/signingd/config"
+	"github.com/signingd/signingd/internal/branding"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/pades"
 	"github.com/signingd/signingd/signing/providers/builtin"
@@ -102,7 +103,7 @@ func brands(l config.Landscape) (map[string]builtin.Brand, error) {
 			if err != nil {
 				return nil, fmt.Errorf("organisation %s: logo: %w", o.RSIN, err)
 			}
-			if _, err := builtin.LogoType(data); err != nil {
+			if _, err := branding.LogoType(data); err != nil {
 				return nil, fmt.Errorf("organisation %s: %w", o.RSIN, err)
 			}
 			b.Logo = data

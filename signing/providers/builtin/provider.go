@@ -538,11 +538,12 @@ func (p *Provider) signDocument(ctx context.Context, sg records.Signing, d recor
 	defer in.Close()
 	name := signerName(s)
 	placeholder := signing.Placeholder(s.Identificatie)
+	namens := onBehalf(p.brand(sg.RSIN).Name)
 	opts := pades.Options{
 		Signer: p.o.Certificate.Key, Certificates: p.o.Certificate.Chain, Name: name,
-		Reason:      fmt.Sprintf("Ondertekend door %s <%s>%s (%s)", name, s.Email, onBehalf(p.brand(sg.RSIN).Name), signing.AuthWords(s.AuthMethod)),
+		Reason:      fmt.Sprintf("Ondertekend door %s <%s>%s (%s)", name, s.Email, namens, signing.AuthWords(s.AuthMethod)),
 		ContactInfo: s.Email, Time: now.In(p.o.Location), Placeholder: placeholder,
-		Label: "Digitaal ondertekend" + onBehalf(p.brand(sg.RSIN).Name),
+		Label: "Digitaal ondertekend" + namens,
 		TSA:   p.o.TSAs[sg.RSIN], // with a TSA, every signature is B-T
 	}
 	var missed string
