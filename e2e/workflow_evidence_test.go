@@ -5,9 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,19 +25,20 @@ import (
 // point and check that the transaction still ends with exactly one complete, unlocked evidence
 // document linked to the zaak, or aborts with a reden that says why, never linking an incomplete one.
 
-// evidenceProvider is the simulated vendor with an evidence document of its own (most vendors keep
-// an audit trail), so a test knows the exact bytes the evidence document must hold.
+// evidenceProvider is the simulated vendor with a large evidence document of its own (vendors
+// keep an audit trail), which the evidence report embeds: so a test knows bytes the evidence
+// document must hold, and makes it large enough to go in parts.
 type evidenceProvider struct {
 	signing.Provider
 	pdf []byte
 }
 
-func (p evidenceProvider) Evidence(context.Context, string) (io.ReadCloser, error) {
-	return io.NopCloser(strings.NewReader(string(p.pdf))), nil
+func (p evidenceProvider) Evidence(context.Context, string) (signing.Evidence, error) {
+	return signing.Evidence{Files: []signing.EvidenceFile{{Name: "audit.pdf", MediaType: "application/pdf", Content: p.pdf}}}, nil
 }
 
 // withEvidence makes the provider hand over n bytes of evidence (pseudo-random, so that parts put in
-// the wrong place show).
+// the wrong place show, and compression leaves the report as large).
 func withEvidence(c *jobsConfig, n int) []byte {
 	b := []byte("%PDF-1.7\n%")
 	x := uint32(2463534242)
@@ -61,8 +65,9 @@ func sha256Hex(b []byte) string {
 // checkEvidence asserts the outcome every evidence test wants: the transaction completed and
 // notified once, and the zaak has its document and exactly one evidence document, linked once,
 // unlocked, with one version holding content; that content is what signingd stored as the evidence
-// content and, when want is set, has the SHA-256 want. It returns the evidence content's SHA-256.
-func (e *env) checkEvidence(id string, sc scenario, want string) string {
+// content and, when attached is set, has it as its first embedded file. It returns the evidence
+// content's SHA-256.
+func (e *env) checkEvidence(id string, sc scenario, attached []byte) string {
 	e.t.Helper()
 	tx := e.wait(id, 60*time.Second)
 	if tx.State != signing.StateCompleted {
@@ -89,8 +94,17 @@ func (e *env) checkEvidence(id string, sc scenario, want string) string {
 	}
 	got := vs[0].SHA256
 	stored, err := e.st.EvidenceContent(context.Background(), mustUUID(id))
-	if err != nil || stored == nil || stored.SHA256 != got || (want != "" && got != want) {
-		e.t.Errorf("evidence content %s, stored %+v (%v), want %q", got, stored, err, want)
+	if err != nil || stored == nil || stored.SHA256 != got {
+		e.t.Errorf("evidence content %s, stored %+v (%v)", got, stored, err)
+	}
+	if attached != nil {
+		content, err := e.zgw.Content(evidence[0], 1)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if got := embeddedFile(e.t, content, 1); sha256Hex(got) != sha256Hex(attached) {
+			e.t.Errorf("the evidence report embeds %d other bytes, want the provider's %d", len(got), len(attached))
+		}
 	}
 	if in, _ := vs[0].Metadata["integriteit"].(map[string]any); in["algoritme"] != "sha_256" || in["waarde"] != got {
 		e.t.Errorf("evidence integriteit %v", vs[0].Metadata["integriteit"])
@@ -125,17 +139,26 @@ func TestWorkflowEvidencePartFault(t *testing.T) {
 		Skip: 1, Times: 1})
 	sc := e.scenario(1, 1)
 	id := e.start(sc)
-	e.checkEvidence(id, sc, sha256Hex(evidence))
+	e.checkEvidence(id, sc, evidence)
 	if n := createdEIOs(e.zgw); n != 1 {
 		t.Errorf("%d evidence documents created, want 1", n)
 	}
-	// part 1, part 2 refused, then parts 2 to 5: part 1 is not sent again
+	// part 1, part 2 refused, then parts 2 to n: part 1 is not sent again
+	stored, err := e.st.EvidenceContent(context.Background(), mustUUID(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := int((stored.Size + 32<<10 - 1) / (32 << 10))
+	want := []int{200, 503}
+	for range parts - 1 {
+		want = append(want, 200)
+	}
 	var statuses []int
 	for _, r := range e.zgw.RequestsTo(http.MethodPut, "/bestandsdelen/") {
 		statuses = append(statuses, r.Status)
 	}
-	if !slices.Equal(statuses, []int{200, 503, 200, 200, 200, 200}) {
-		t.Errorf("part uploads %v, want 200 503 and the four parts left", statuses)
+	if parts < 3 || !slices.Equal(statuses, want) {
+		t.Errorf("part uploads %v, want 200 503 and the %d parts left", statuses, parts-1)
 	}
 }
 
@@ -150,7 +173,7 @@ func TestWorkflowEvidenceCreateAnswerLost(t *testing.T) {
 	e.zgw.AddFault(sim.Fault{Kind: sim.FaultDropAfter, Method: http.MethodPost, Path: sim.DRCPath + "/enkelvoudiginformatieobjecten", Times: 1})
 	sc := e.scenario(1, 1)
 	id := e.start(sc)
-	e.checkEvidence(id, sc, "")
+	e.checkEvidence(id, sc, nil)
 	if stored, _ := e.st.EvidenceContent(context.Background(), mustUUID(id)); stored.Size < 1<<10 {
 		t.Errorf("evidence of %d bytes did not go in parts", stored.Size)
 	}
@@ -214,7 +237,7 @@ func TestWorkflowEvidenceLockLost(t *testing.T) {
 				}
 				return
 			}
-			e.checkEvidence(id, sc, "")
+			e.checkEvidence(id, sc, nil)
 			if time.Since(start) < time.Second {
 				t.Errorf("forced open after %s, before FORCE_UNLOCK_AFTER", time.Since(start))
 			}
@@ -271,9 +294,10 @@ func TestWorkflowEvidenceAbortCleans(t *testing.T) {
 	}
 }
 
-// TestEvidenceReportSealedAndWhole: the evidence report the workflow writes for a vendor without
-// one of its own is certified with the service's certificate, and holds every letter of a signer's
-// name and a long line whole (wrapped, not cut at the page edge).
+// TestEvidenceReportSealedAndWhole: the evidence report the workflow writes for a vendor is
+// certified with the service's certificate, holds every letter of a signer's name and a long line
+// whole (wrapped, not cut at the page edge), in Dutch, the hash of the document as uploaded, the
+// vendor's events, and the vendor's own audit trail embedded.
 func TestEvidenceReportSealedAndWhole(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{autoSign: true})
@@ -294,13 +318,46 @@ func TestEvidenceReportSealedAndWhole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	signed, err := e.zgw.Content(sc.docs[0], *w.Documents[0].VersieUploaded)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if total, valid := testkit.ValidSignatures(testkit.PDFSigBytes(t, report, devCA)); total != 1 || valid != 1 {
 		t.Errorf("evidence report: %d signatures, %d valid and trusted; want 1 and 1", total, valid)
 	}
 	text := strings.Join(strings.Fields(testkit.PDFToText(t, report)), " ")
-	for _, want := range []string{"Zoë Çelik-Łukasiewicz", "Naam: " + naam, "ondertekend"} {
+	for _, want := range []string{"Zoë Çelik-Łukasiewicz", "Naam: " + naam, "ondertekenaar 1 (Zoë Çelik-Łukasiewicz) ondertekend",
+		"aanbieder: ondertekend — ondertekenaar 1", "Bijlagen", "audit-trail.pdf — Audittrail van de gesimuleerde aanbieder",
+		"SHA-256 ondertekend: " + sha256Hex(signed)} {
 		if !strings.Contains(text, want) {
 			t.Errorf("evidence report lacks %q:\n%s", want, text)
 		}
 	}
+	if trail := embeddedFile(t, report, 1); !strings.Contains(testkit.PDFToText(t, trail), "Audit trail") {
+		t.Error("the vendor's audit trail is not embedded in the evidence report")
+	}
+	for _, english := range []string{"awaiting_signatures", "collecting", "state_changed", "signer_signed"} {
+		if strings.Contains(text, english) {
+			t.Errorf("evidence report says %q", english)
+		}
+	}
+}
+
+// embeddedFile extracts the n-th file embedded in a PDF, with poppler's pdfdetach.
+func embeddedFile(t testing.TB, pdf []byte, n int) []byte {
+	t.Helper()
+	testkit.NeedTool(t, "pdfdetach")
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.pdf"), filepath.Join(dir, "out")
+	if err := os.WriteFile(in, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := exec.Command("pdfdetach", "-save", strconv.Itoa(n), "-o", out, in).CombinedOutput(); err != nil {
+		t.Fatalf("pdfdetach: %v\n%s", err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -35,9 +35,11 @@ type Provider interface {
 	// Only called once Status reported ProgressCompleted.
 	Signed(ctx context.Context, ref string, position int) (io.ReadCloser, error)
 
-	// Evidence streams the provider's evidence (audit trail) as a PDF, or returns ErrNoEvidence
-	// when the provider has none; the workflow then generates its own.
-	Evidence(ctx context.Context, ref string) (io.ReadCloser, error)
+	// Evidence returns what the provider recorded of the signing: the events of its audit trail
+	// and its own evidence documents (an audit log, an evidence summary). The workflow writes the
+	// one evidence report from it, for every provider alike, with the documents embedded. Only
+	// called once the signing ended; a provider that records nothing returns an empty Evidence.
+	Evidence(ctx context.Context, ref string) (Evidence, error)
 
 	// Cancel stops the signing; signers can no longer sign. reden is the Dutch reason.
 	Cancel(ctx context.Context, ref, reden string) error
@@ -154,11 +156,38 @@ type SignerProgress struct {
 	Evidence map[string]string
 }
 
+// Evidence is what a provider recorded of a signing, for the evidence report.
+type Evidence struct {
+	Events []EvidenceEvent
+	Files  []EvidenceFile
+}
+
+// EvidenceEvent is one line of a provider's audit trail.
+type EvidenceEvent struct {
+	At        time.Time
+	Signer    int    // the signer's position, or -1 for the provider itself
+	Type      string // the provider's own name for it, e.g. "opened"
+	Words     string // what happened, in Dutch, e.g. "link geopend"; Type when empty
+	IP        string
+	UserAgent string
+	Reden     string // a decline or cancel reason
+}
+
+// EvidenceFile is a provider's own evidence document, kept whole: the report embeds it.
+type EvidenceFile struct {
+	Name        string // a file name, e.g. "evidence-summary.pdf"
+	MediaType   string // e.g. application/pdf
+	Description string // in Dutch, e.g. "Evidence summary van OneSpan Sign"
+	Content     []byte
+}
+
+// MaxEvidenceFile bounds one evidence document of a provider: audit logs are small, and the report
+// holding them goes to the DRC in one piece.
+const MaxEvidenceFile = 32 << 20
+
 var (
 	// ErrPermanent marks a provider failure that retrying cannot fix.
 	ErrPermanent = errors.New("signing: permanent provider failure")
-	// ErrNoEvidence is returned by Evidence when the provider keeps no audit trail of its own.
-	ErrNoEvidence = errors.New("signing: provider has no evidence document")
 	// ErrWebhookUnauthorized is returned by VerifyWebhook for a request that fails authentication.
 	ErrWebhookUnauthorized = errors.New("signing: webhook not authenticated")
 )

@@ -93,13 +93,13 @@ func (s *Store) BuiltinSigning(ctx context.Context, id uuid.UUID) (records.Signi
 
 func loadBuiltinSigning(ctx context.Context, q querier, id uuid.UUID, lock bool) (records.Signing, error) {
 	sql := `SELECT id, transaction_id, naam, coalesce(eigenaar, ''), status, coalesce(reden, ''), deadline, created_at,
-		finished_at, evidence_blob, coalesce(organisation_rsin, '') FROM builtin_signings WHERE id = $1`
+		finished_at, coalesce(organisation_rsin, '') FROM builtin_signings WHERE id = $1`
 	if lock {
 		sql += ` FOR UPDATE`
 	}
 	var sg records.Signing
 	err := q.QueryRow(ctx, sql, id).Scan(&sg.ID, &sg.TransactionID, &sg.Naam, &sg.Eigenaar, &sg.Status, &sg.Reden,
-		&sg.Deadline, &sg.CreatedAt, &sg.FinishedAt, &sg.EvidenceBlob, &sg.RSIN)
+		&sg.Deadline, &sg.CreatedAt, &sg.FinishedAt, &sg.RSIN)
 	if err != nil {
 		return sg, fmt.Errorf("store: builtin signing: %w", translate(err, "Signing"))
 	}
@@ -474,15 +474,6 @@ func (t builtinTx) SetStatus(ctx context.Context, id uuid.UUID, status, reden st
 		WHERE id = $1 AND status = 'pending'`, id, status, reden, now)
 	if err != nil {
 		return fmt.Errorf("store: set builtin status: %w", err)
-	}
-	return nil
-}
-
-// SetBuiltinEvidence records the blob of a signing's (signed) evidence report.
-func (s *Store) SetBuiltinEvidence(ctx context.Context, id, blob uuid.UUID) error {
-	_, err := s.pool.Exec(ctx, `UPDATE builtin_signings SET evidence_blob = $2 WHERE id = $1 AND evidence_blob IS NULL`, id, blob)
-	if err != nil {
-		return fmt.Errorf("store: set builtin evidence: %w", err)
 	}
 	return nil
 }

@@ -303,17 +303,17 @@ func (s *Store) SetDocumentSigned(ctx context.Context, tx pgx.Tx, id uuid.UUID, 
 	return nil
 }
 
-// SetEvidenceBlob records the evidence content of a transaction.
-func (s *Store) SetEvidenceBlob(ctx context.Context, tx pgx.Tx, id uuid.UUID, blob uuid.UUID) error {
-	if _, err := tx.Exec(ctx, `UPDATE transactions SET evidence_blob = $2 WHERE id = $1`, id, blob); err != nil {
-		return fmt.Errorf("store: evidence blob: %w", err)
+// SetProviderEvidence records the blob holding the provider's evidence of a transaction, collected
+// with the signed documents.
+func (s *Store) SetProviderEvidence(ctx context.Context, tx pgx.Tx, id uuid.UUID, blob uuid.UUID) error {
+	if _, err := tx.Exec(ctx, `UPDATE transactions SET provider_evidence_blob = $2 WHERE id = $1`, id, blob); err != nil {
+		return fmt.Errorf("store: provider evidence: %w", err)
 	}
 	return nil
 }
 
-// KeepEvidenceBlob records blob as the evidence content unless the transaction has one already (the
-// provider's, or a report stored by an earlier run, which stays: what was once sent to the DRC must
-// not change). The caller reads the outcome with EvidenceContent.
+// KeepEvidenceBlob records blob as the evidence content unless the transaction has one already (a
+// report stored by an earlier run, which stays: what was once sent to the DRC must not change). The caller reads the outcome with EvidenceContent.
 func (s *Store) KeepEvidenceBlob(ctx context.Context, id uuid.UUID, blob uuid.UUID) error {
 	if _, err := s.pool.Exec(ctx, `UPDATE transactions SET evidence_blob = $2 WHERE id = $1 AND evidence_blob IS NULL`, id, blob); err != nil {
 		return fmt.Errorf("store: keep evidence blob: %w", err)
@@ -321,11 +321,12 @@ func (s *Store) KeepEvidenceBlob(ctx context.Context, id uuid.UUID, blob uuid.UU
 	return nil
 }
 
-// EvidenceBlob returns the stored evidence content of a transaction, if any.
-func (s *Store) EvidenceBlob(ctx context.Context, id uuid.UUID) (*uuid.UUID, error) {
+// ProviderEvidence returns the blob of the provider's evidence of a transaction, nil when it has not
+// been collected.
+func (s *Store) ProviderEvidence(ctx context.Context, id uuid.UUID) (*uuid.UUID, error) {
 	var b *uuid.UUID
-	if err := s.pool.QueryRow(ctx, `SELECT evidence_blob FROM transactions WHERE id = $1`, id).Scan(&b); err != nil {
-		return nil, fmt.Errorf("store: evidence blob: %w", err)
+	if err := s.pool.QueryRow(ctx, `SELECT provider_evidence_blob FROM transactions WHERE id = $1`, id).Scan(&b); err != nil {
+		return nil, fmt.Errorf("store: provider evidence: %w", err)
 	}
 	return b, nil
 }

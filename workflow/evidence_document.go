@@ -23,8 +23,8 @@ import (
 
 // The evidence document, crash-safe.
 //
-// Its content is fixed before anything goes in parts to the DRC: the provider's evidence, or the
-// report generated on the first run and stored as the transaction's evidence blob, so that every
+// Its content is fixed before anything goes in parts to the DRC: the report generated on the first
+// run and stored as the transaction's evidence blob, so that every
 // run sends the same bytes. A generated report small enough to go inline is not stored: one request
 // makes that document complete, so there is nothing to resume. The creation is announced in the
 // database first (the evidence intent). Content below the part threshold (Config.PartThreshold, 16
@@ -425,8 +425,8 @@ func (ev evidenceSource) stored() *store.Blob {
 	return &ev.Blob
 }
 
-// evidenceContent returns the content of the evidence document: the provider's evidence, or the
-// report generated on the first run — stored when it goes in parts, so that every run, a resumed
+// evidenceContent returns the content of the evidence document: the report generated on the first
+// run — stored when it goes in parts, so that every run, a resumed
 // upload above all, sends the same bytes.
 func (wf *Workflow) evidenceContent(ctx context.Context, w store.Work, now time.Time) (evidenceSource, error) {
 	if b, err := wf.store.EvidenceContent(ctx, w.ID); err != nil || b != nil {
@@ -435,7 +435,12 @@ func (wf *Workflow) evidenceContent(ctx context.Context, w store.Work, now time.
 		}
 		return evidenceSource{Blob: *b}, err
 	}
-	report, err := evidenceReport(w.Transaction, now, wf.cfg.Location)
+	pe, err := wf.providerEvidence(ctx, w.ID)
+	if err != nil {
+		return evidenceSource{}, err
+	}
+	report, err := evidenceReport(ctx, reportInput{w: w, org: wf.cfg.OrganisationNames[w.RSIN], provider: pe,
+		now: now, loc: wf.cfg.Location, sealed: wf.cfg.Sealer != nil})
 	if err != nil {
 		return evidenceSource{}, err
 	}

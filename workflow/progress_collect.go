@@ -1,13 +1,15 @@
 package workflow
 
 import (
+	"bytes"
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/signingd/signingd/signing"
@@ -112,7 +114,7 @@ func (wf *Workflow) collectDocument(ctx context.Context, p signing.Provider, w s
 	})
 }
 
-// collect streams the signed PDFs (and the provider's evidence, if it has any) into the store.
+// collect streams the signed PDFs and the provider's evidence into the store.
 func (wf *Workflow) collect(ctx context.Context, job *river.Job[CollectArgs], log *slog.Logger) error {
 	id := job.Args.TransactionID
 	w, err := wf.work(ctx, id, signing.StateCollecting)
@@ -131,26 +133,55 @@ func (wf *Workflow) collect(ctx context.Context, job *river.Job[CollectArgs], lo
 			return failAt(signing.StepCollect, docName(d), err)
 		}
 	}
-	if ev, err := wf.store.EvidenceBlob(ctx, id); err != nil {
-		return err
-	} else if ev == nil {
-		rc, err := p.Evidence(ctx, w.ProviderRef)
-		switch {
-		case errors.Is(err, signing.ErrNoEvidence):
-		case err != nil:
-			return failAt(signing.StepCollect, "", err)
-		default:
-			blob, err := wf.store.PutBlob(ctx, id, rc)
-			rc.Close()
-			if err != nil {
-				return err
-			}
-			if err := wf.store.InTx(ctx, func(tx pgx.Tx) error { return wf.store.SetEvidenceBlob(ctx, tx, id, blob.ID) }); err != nil {
-				return err
-			}
-		}
+	if err := wf.collectEvidence(ctx, p, w); err != nil {
+		return failAt(signing.StepCollect, "", err)
 	}
 	log.InfoContext(ctx, "signed documents collected")
 	return end(ctx, wf, job, store.Step{From: signing.StateCollecting, To: signing.StateUploading,
 		Event: signing.EventStateChanged, Actor: actor, Now: wf.cfg.Now().UTC(), Next: UploadArgs{TransactionID: id}}, nil)
+}
+
+// collectEvidence stores what the provider recorded of the signing, once, beside the signed
+// documents: vendors' links expire, and the evidence report written later needs it.
+func (wf *Workflow) collectEvidence(ctx context.Context, p signing.Provider, w store.Work) error {
+	if b, err := wf.store.ProviderEvidence(ctx, w.ID); err != nil || b != nil {
+		return err
+	}
+	ev, err := p.Evidence(ctx, w.ProviderRef)
+	if err != nil {
+		return fmt.Errorf("evidence: %w", err)
+	}
+	for _, f := range ev.Files {
+		if len(f.Content) > signing.MaxEvidenceFile {
+			return fmt.Errorf("%w: evidence file %q is %d bytes, more than %d", signing.ErrPermanent, f.Name, len(f.Content), signing.MaxEvidenceFile)
+		}
+	}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("evidence: %w", err)
+	}
+	blob, err := wf.store.PutBlob(ctx, w.ID, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	return wf.store.InTx(ctx, func(tx pgx.Tx) error { return wf.store.SetProviderEvidence(ctx, tx, w.ID, blob.ID) })
+}
+
+// providerEvidence reads back what collectEvidence stored; empty for a transaction collected
+// before it existed.
+func (wf *Workflow) providerEvidence(ctx context.Context, id uuid.UUID) (signing.Evidence, error) {
+	var ev signing.Evidence
+	b, err := wf.store.ProviderEvidence(ctx, id)
+	if err != nil || b == nil {
+		return ev, err
+	}
+	rc, _, err := wf.store.OpenBlob(ctx, *b)
+	if err != nil {
+		return ev, err
+	}
+	defer rc.Close()
+	if err := json.NewDecoder(rc).Decode(&ev); err != nil {
+		return ev, fmt.Errorf("workflow: provider evidence of %s: %w", id, err)
+	}
+	return ev, nil
 }

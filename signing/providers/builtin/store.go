@@ -20,7 +20,6 @@ type Store interface {
 	// LockBuiltinSigning runs fn holding the signing's lock; what fn changes through tx commits
 	// when it returns nil.
 	LockBuiltinSigning(ctx context.Context, id uuid.UUID, fn func(tx records.Tx, sg records.Signing) error) error
-	SetBuiltinEvidence(ctx context.Context, id, blob uuid.UUID) error
 	ExpireBuiltinSignings(ctx context.Context, now time.Time) ([]uuid.UUID, error)
 
 	BuiltinSignerByToken(ctx context.Context, digest []byte) (uuid.UUID, int, error)

@@ -229,9 +229,54 @@ func (p *Provider) Signed(ctx context.Context, ref string, position int) (io.Rea
 	return resp.Body, nil
 }
 
-// Evidence implements signing.Provider: the simulated vendor keeps no audit trail document.
-func (p *Provider) Evidence(context.Context, string) (io.ReadCloser, error) {
-	return nil, signing.ErrNoEvidence
+// Evidence implements signing.Provider: the vendor's audit trail as events, and its own audit
+// trail PDF, kept whole.
+func (p *Provider) Evidence(ctx context.Context, ref string) (signing.Evidence, error) {
+	var audit []AuditEntry
+	if err := p.do(ctx, "audit", http.MethodGet, "/api/signings/"+url.PathEscape(ref)+"/audit", nil, 0, &audit); err != nil {
+		return signing.Evidence{}, err
+	}
+	var ev signing.Evidence
+	for _, a := range audit {
+		ev.Events = append(ev.Events, signing.EvidenceEvent{At: a.At, Signer: a.Signer, Type: a.Event, Words: auditWords[a.Event],
+			IP: a.IP, UserAgent: a.UserAgent, Reden: a.Reden})
+	}
+	pdf, err := p.download(ctx, "/api/signings/"+url.PathEscape(ref)+"/audit.pdf", signing.MaxEvidenceFile)
+	if err != nil {
+		return signing.Evidence{}, fmt.Errorf("simulated: audit trail: %w", err)
+	}
+	ev.Files = []signing.EvidenceFile{{Name: "audit-trail.pdf", MediaType: "application/pdf",
+		Description: "Audittrail van de gesimuleerde aanbieder", Content: pdf}}
+	return ev, nil
+}
+
+var auditWords = map[string]string{
+	"created": "ondertekening gestart", "invited": "uitgenodigd", "signed": "ondertekend", "declined": "geweigerd",
+	"cancelled": "ingetrokken", "completed": "alle handtekeningen gezet",
+}
+
+// download reads a document of at most limit bytes.
+func (p *Provider) download(ctx context.Context, path string, limit int64) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.cfg.BaseURL+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := p.cfg.Client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("status %d", resp.StatusCode)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%w: more than %d bytes", signing.ErrPermanent, limit)
+	}
+	return b, nil
 }
 
 // Cancel implements signing.Provider.

@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/signingd/signingd/internal/report"
 )
 
 // SignatureHeader carries "sha256=<hex HMAC-SHA256 of the body>" on webhook calls.
@@ -67,6 +69,26 @@ type vendorSigning struct {
 	Signers    []*vendorSigner `json:"signers"`
 	Documents  []*vendorDoc    `json:"documents"`
 	CreatedAt  time.Time       `json:"created_at"`
+	audit      []AuditEntry
+}
+
+// AuditEntry is one line of the vendor's audit trail, as vendors keep one.
+type AuditEntry struct {
+	At        time.Time `json:"at"`
+	Signer    int       `json:"signer"` // position, -1 for the vendor itself
+	Event     string    `json:"event"`  // created, invited, signed, declined, cancelled, completed
+	IP        string    `json:"ip,omitempty"`
+	UserAgent string    `json:"user_agent,omitempty"`
+	Reden     string    `json:"reden,omitempty"`
+}
+
+// record adds an audit line; s.mu is held.
+func (s *Server) record(v *vendorSigning, signer int, event string, r *http.Request, reden string) {
+	e := AuditEntry{At: s.opts.Now().UTC(), Signer: signer, Event: event, Reden: reden}
+	if r != nil {
+		e.IP, e.UserAgent = r.RemoteAddr, r.UserAgent()
+	}
+	v.audit = append(v.audit, e)
 }
 
 type vendorSigner struct {
@@ -153,6 +175,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/signings/{id}/cancel", s.cancel)
 	mux.HandleFunc("POST /api/signings/{id}/signers/{pos}/sign", s.sign)
 	mux.HandleFunc("POST /api/signings/{id}/signers/{pos}/decline", s.decline)
+	mux.HandleFunc("GET /api/signings/{id}/audit", s.auditJSON)
+	mux.HandleFunc("GET /api/signings/{id}/audit.pdf", s.auditPDF)
 	return mux
 }
 
@@ -252,6 +276,47 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+func (s *Server) auditJSON(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v, ok := s.lookup(w, r); ok {
+		writeJSON(w, http.StatusOK, append([]AuditEntry{}, v.audit...))
+	}
+}
+
+// auditPDF is the vendor's own evidence document, in English as vendors write theirs: who did what
+// when, from where.
+func (s *Server) auditPDF(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	v, ok := s.lookup(w, r)
+	if !ok {
+		s.mu.Unlock()
+		return
+	}
+	rep := report.New(report.Info{Title: "Audit trail " + v.Naam, Author: "Simulated vendor", Created: v.CreatedAt})
+	rep.Line(report.Title, "Audit trail")
+	rep.Line(report.Body, "Signing "+v.ID+" ("+v.Naam+"), status "+v.Status)
+	rep.Gap(6)
+	for _, e := range v.audit {
+		who := "vendor"
+		if e.Signer >= 0 && e.Signer < len(v.Signers) {
+			who = v.Signers[e.Signer].Name + " <" + v.Signers[e.Signer].Email + ">"
+		}
+		rep.Line(report.Body, e.At.Format(time.RFC3339)+" "+e.Event+" by "+who)
+		if e.IP != "" {
+			rep.Line(report.Small, "from "+e.IP+", "+e.UserAgent)
+		}
+	}
+	s.mu.Unlock()
+	b, err := rep.Bytes()
+	if err != nil {
+		fail(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	_, _ = w.Write(b)
+}
+
 func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	pos, ok := position(w, r)
 	if !ok {
@@ -300,6 +365,7 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	v.Status = StatusPending
+	s.record(v, -1, "created", nil, "")
 	s.invite(v)
 	if s.opts.AutoSign {
 		for v.Status == StatusPending {
@@ -324,12 +390,14 @@ func (s *Server) invite(v *vendorSigning) {
 	}
 	if next < 0 {
 		v.Status = StatusCompleted
+		s.record(v, -1, "completed", nil, "")
 		s.stampAll(v)
 		return
 	}
 	for _, sg := range v.Signers {
 		if sg.Volgorde == next && sg.Status == "pending" {
 			sg.Status = "invited"
+			s.record(v, sg.Position, "invited", nil, "")
 		}
 	}
 }
@@ -376,6 +444,7 @@ func (s *Server) signer(w http.ResponseWriter, r *http.Request) (*vendorSigning,
 func (s *Server) doSign(v *vendorSigning, sg *vendorSigner, r *http.Request) {
 	sg.Status, sg.At = "signed", s.opts.Now().UTC()
 	sg.IP, sg.UserAgent = r.RemoteAddr, r.UserAgent()
+	s.record(v, sg.Position, "signed", r, "")
 	done := true
 	for _, o := range v.Signers {
 		if o.Volgorde == sg.Volgorde && o.Status != "signed" {
@@ -413,6 +482,7 @@ func (s *Server) decline(w http.ResponseWriter, r *http.Request) {
 	sg.Status, sg.At, sg.Reden = "declined", s.opts.Now().UTC(), in.Reden
 	sg.IP, sg.UserAgent = r.RemoteAddr, r.UserAgent()
 	v.Status, v.Reden = StatusDeclined, in.Reden
+	s.record(v, sg.Position, "declined", r, in.Reden)
 	s.notify(v, "declined")
 	writeJSON(w, http.StatusOK, v)
 }
@@ -430,6 +500,7 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 	}
 	if v.Status == StatusDraft || v.Status == StatusPending {
 		v.Status, v.Reden = StatusCancelled, in.Reden
+		s.record(v, -1, "cancelled", r, in.Reden)
 	}
 	writeJSON(w, http.StatusOK, v)
 }

@@ -23,7 +23,6 @@ type Signing struct {
 	Deadline      time.Time
 	CreatedAt     time.Time
 	FinishedAt    *time.Time
-	EvidenceBlob  *uuid.UUID
 	Documents     []Document
 	Signers       []Signer
 }
