@@ -115,27 +115,41 @@ func (ts *TSAServer) respond(req []byte) ([]byte, error) {
 // NewDemoTSA returns a TSA server with a certificate of its own demo CA, which it also returns:
 // a verifier that trusts the CA trusts the time-stamps.
 func NewDemoTSA(name string) (*TSAServer, *x509.Certificate, error) {
-	eku, err := asn1.Marshal([]asn1.ObjectIdentifier{{1, 3, 6, 1, 5, 5, 7, 3, 8}})
+	tmpl, err := tsaTemplate()
 	if err != nil {
 		return nil, nil, err
 	}
-	key, cert, ca, err := demoChain(name, &x509.Certificate{KeyUsage: x509.KeyUsageDigitalSignature,
-		// RFC 3161: the time-stamping key purpose, the only one, critical
-		ExtraExtensions: []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 37}, Critical: true, Value: eku}}})
+	key, cert, ca, err := demoChain(name, tmpl)
 	if err != nil {
 		return nil, nil, err
 	}
 	return &TSAServer{Key: key, Chain: []*x509.Certificate{cert, ca}}, ca, nil
 }
 
+// tsaTemplate is a TSA certificate's usage: RFC 3161 wants the time-stamping key purpose, the
+// only one, critical.
+func tsaTemplate() (*x509.Certificate, error) {
+	eku, err := asn1.Marshal([]asn1.ObjectIdentifier{{1, 3, 6, 1, 5, 5, 7, 3, 8}})
+	if err != nil {
+		return nil, err
+	}
+	return &x509.Certificate{KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtraExtensions: []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 37}, Critical: true, Value: eku}}}, nil
+}
+
+// signerTemplate is a document signing certificate's usage.
+func signerTemplate() *x509.Certificate {
+	return &x509.Certificate{
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
+	}
+}
+
 // DemoCertificate makes a signing certificate under a demo CA of its own, for signingd dev, the
 // simulated vendor and tests: a verifier that trusts the returned CA trusts the signatures. The
 // chain is the certificate alone, as is usual: verifiers have the root. Not for production.
 func DemoCertificate(name string) (crypto.Signer, []*x509.Certificate, *x509.Certificate, error) {
-	key, cert, ca, err := demoChain(name, &x509.Certificate{
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
-	})
+	key, cert, ca, err := demoChain(name, signerTemplate())
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -144,28 +158,47 @@ func DemoCertificate(name string) (crypto.Signer, []*x509.Certificate, *x509.Cer
 
 // demoChain issues leaf (its usages set by the caller) for name under a new demo CA.
 func demoChain(name string, leaf *x509.Certificate) (crypto.Signer, *x509.Certificate, *x509.Certificate, error) {
+	caKey, ca, err := newDemoCA(name + " CA")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	key, cert, err := demoLeaf(name, leaf, ca, caKey)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return key, cert, ca, nil
+}
+
+// newDemoCA makes a self-signed demo CA, valid for five years.
+func newDemoCA(cn string) (crypto.Signer, *x509.Certificate, error) {
 	now := time.Now()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	ca, err := demoCert(&x509.Certificate{Subject: pkix.Name{CommonName: name + " CA", Organization: []string{"signingd demo"}},
+	ca, err := demoCert(&x509.Certificate{Subject: pkix.Name{CommonName: cn, Organization: []string{"signingd demo"}},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(5, 0, 0), IsCA: true, BasicConstraintsValid: true,
 		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}, nil, caKey.Public(), caKey)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
+	return caKey, ca, nil
+}
+
+// demoLeaf issues leaf for name under ca, with a new key, valid for two years.
+func demoLeaf(name string, leaf, ca *x509.Certificate, caKey crypto.Signer) (crypto.Signer, *x509.Certificate, error) {
+	now := time.Now()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	leaf.Subject = pkix.Name{CommonName: name, Organization: []string{"signingd demo"}}
 	leaf.NotBefore, leaf.NotAfter = now.Add(-time.Hour), now.AddDate(2, 0, 0)
 	cert, err := demoCert(leaf, ca, key.Public(), caKey)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	return key, cert, ca, nil
+	return key, cert, nil
 }
 
 func demoCert(tmpl, parent *x509.Certificate, pub crypto.PublicKey, key crypto.Signer) (*x509.Certificate, error) {

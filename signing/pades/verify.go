@@ -91,7 +91,11 @@ func Inspect(ctx context.Context, in io.ReaderAt, size int64) (*Inspection, erro
 			return nil, err
 		}
 		s := Signature{Field: f.name, SubFilter: string(f.sig.name("SubFilter"))}
-		s.ByteRange, s.Signer, s.Err = doc.checkSignature(ctx, f.sig)
+		var info *signedDataInfo
+		s.ByteRange, info, s.Err = doc.checkSignature(ctx, f.sig)
+		if info != nil {
+			s.Signer = info.signer
+		}
 		out.Signatures = append(out.Signatures, s)
 	}
 	slices.SortStableFunc(out.Signatures, func(a, b Signature) int { return int(a.End() - b.End()) })
@@ -196,8 +200,9 @@ func (d *document) signatureFields() ([]sigField, error) {
 
 // checkSignature reads the CMS from the gap of the signature's ByteRange
 // (the bytes /Contents occupies in the file, not the parsed string: they
-// are what the signer left out of the digest) and verifies it.
-func (d *document) checkSignature(ctx context.Context, sig dict) ([4]int64, *x509.Certificate, error) {
+// are what the signer left out of the digest) and verifies it. For a document
+// time-stamp the CMS is the token's.
+func (d *document) checkSignature(ctx context.Context, sig dict) ([4]int64, *signedDataInfo, error) {
 	var br [4]int64
 	arr, err := d.array(sig["ByteRange"])
 	if err != nil {
@@ -245,11 +250,11 @@ func (d *document) checkSignature(ctx context.Context, sig dict) ([4]int64, *x50
 		if err != nil {
 			return br, nil, fmt.Errorf("%w: %v", ErrBadSignature, err)
 		}
-		return br, ti.info.signer, nil
+		return br, ti.info, nil
 	}
 	info, err := verifySignedData(der, digest)
 	if err != nil {
 		return br, nil, fmt.Errorf("%w: %v", ErrBadSignature, err)
 	}
-	return br, info.signer, nil
+	return br, info, nil
 }
