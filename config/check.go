@@ -159,6 +159,7 @@ func LandscapeWarnings(data []byte) []Problem {
 				"no tsa: the built-in signer's signatures are PAdES B-B, without a time-stamp; give a tsa for B-T and B-LTA (Archiefwet)")
 		}
 	}
+	l.validationWarnings(add)
 	return ws
 }
 
@@ -277,6 +278,9 @@ func (l Landscape) problems() []Problem {
 				add(sp+".auth.mode", "%q is not none, zgw-jwt, client-credentials or private-key-jwt", a.Mode)
 			}
 		}
+	}
+	if l.Validation != nil {
+		l.Validation.problems(add)
 	}
 	for i, is := range l.Issuers {
 		path := fmt.Sprintf("issuers[%d]", i)

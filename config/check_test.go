@@ -273,3 +273,58 @@ func TestTSAChecked(t *testing.T) {
 		t.Errorf("problems %v, want the url and the policy named", problems)
 	}
 }
+
+// TestValidationChecked: the validation block's modes, hosts, limits and files are checked with
+// their lines; a TSA without any revocation source, and a given certificate whose responder is
+// not among the hosts, are warned about.
+func TestValidationChecked(t *testing.T) {
+	dir := t.TempDir()
+	notCRL := dir + "/not.crl"
+	if err := os.WriteFile(notCRL, []byte("not a CRL"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const org = `organisations:
+  - rsin: "002220647"
+    name: Gemeente A
+    provider: builtin
+    tsa: {url: "https://tsa.example/tsr"}
+`
+	good := org + `validation:
+  ocsp: fetch
+  crl: off
+  hosts: [ocsp.ca.example, "crl.ca.example:8080"]
+  timeout: 5s
+`
+	if _, problems := CheckLandscape([]byte(good)); len(problems) != 0 {
+		t.Errorf("a good block: %v", problems)
+	}
+	if ws := LandscapeWarnings([]byte(good)); len(ws) != 1 || !strings.Contains(ws[0].Error(), "no ztc") {
+		t.Errorf("warnings for a good block: %v", ws)
+	}
+	bad := org + `validation:
+  ocsp: always
+  crl: fetch
+  hosts: ["https://ocsp.ca.example/"]
+  timeout: 1h
+  crls: ["file:` + notCRL + `"]
+`
+	_, problems := CheckLandscape([]byte(bad))
+	want := []string{`line 7: validation.ocsp: "always" is not off or fetch`, `line 9: validation.hosts[0]: "https://ocsp.ca.example/" is not a host`,
+		"line 10: validation.timeout: 1h0m0s is not between", "line 11: validation.crls[0]: file:" + notCRL + ": not a CRL"}
+	if len(problems) != len(want) {
+		t.Fatalf("problems %v, want %d", problems, len(want))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(problems[i].Error(), w) {
+			t.Errorf("problem %d = %q, want %q", i, problems[i], w)
+		}
+	}
+	if _, problems := CheckLandscape([]byte(org + "validation: {crl: fetch}\n")); len(problems) != 1 || !strings.Contains(problems[0].Error(), "validation.hosts: required when fetching") {
+		t.Errorf("fetching without hosts: %v", problems)
+	}
+
+	ws := LandscapeWarnings([]byte(org))
+	if len(ws) != 2 || !strings.Contains(ws[1].Error(), "organisations with a tsa (002220647) get B-LTA documents without revocation data") {
+		t.Errorf("a tsa without revocation data: %v", ws)
+	}
+}

@@ -17,6 +17,9 @@ type Landscape struct {
 	DefaultProvider string `yaml:"default_provider"`
 	// Issuers are external identity providers whose tokens the API accepts.
 	Issuers []Issuer `yaml:"issuers"`
+	// Validation is where the revocation data of long-term (B-LTA) documents comes from, for
+	// every organisation with a tsa; none when nil.
+	Validation *Validation `yaml:"validation"`
 }
 
 // Organisation is one tenant, identified by its RSIN. Every API client belongs to exactly one.
@@ -35,7 +38,8 @@ type Organisation struct {
 	// Branding is how signers see the organisation (name is the name they know it by).
 	Branding Branding `yaml:"branding"`
 	// TSA is the organisation's time-stamping authority (RFC 3161): with one, signatures are
-	// PAdES B-T and completed documents B-LTA; without, B-B.
+	// PAdES B-T and completed documents B-LTA (with revocation data as the landscape's
+	// validation block says); without, B-B.
 	TSA *TSA `yaml:"tsa"`
 }
 

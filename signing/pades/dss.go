@@ -99,3 +99,66 @@ func AddDSS(ctx context.Context, in io.ReaderAt, size int64, out io.Writer, vd V
 	}
 	return nil
 }
+
+// maxDSSEntry bounds one certificate, CRL or OCSP response read back from a DSS.
+const maxDSSEntry = 16 << 20
+
+// ReadDSS returns what the document security store of the PDF holds (the latest revision's):
+// certificates, CRLs and OCSP responses. A PDF without one gives empty ValidationData.
+func ReadDSS(ctx context.Context, in io.ReaderAt, size int64) (ValidationData, error) {
+	var vd ValidationData
+	doc, err := openDocument(in, size)
+	if err != nil {
+		return vd, err
+	}
+	cat, err := doc.catalog()
+	if err != nil {
+		return vd, err
+	}
+	dss, err := doc.dict(cat["DSS"])
+	if err != nil || dss == nil {
+		return vd, err
+	}
+	read := func(key name) ([][]byte, error) {
+		arr, err := doc.array(dss[key])
+		if err != nil {
+			return nil, err
+		}
+		var out [][]byte
+		for _, o := range arr {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			obj, err := doc.resolve(o)
+			if err != nil {
+				return nil, err
+			}
+			s, ok := obj.(*stream)
+			if !ok {
+				return nil, malformed(-1, "/DSS /%s holds a %T, not a stream", key, obj)
+			}
+			data, err := doc.decode(s, maxDSSEntry)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, data)
+		}
+		return out, nil
+	}
+	certs, err := read("Certs")
+	if err != nil {
+		return vd, err
+	}
+	for _, der := range certs {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return vd, malformed(-1, "/DSS certificate: %v", err)
+		}
+		vd.Certs = append(vd.Certs, c)
+	}
+	if vd.CRLs, err = read("CRLs"); err != nil {
+		return vd, err
+	}
+	vd.OCSPs, err = read("OCSPs")
+	return vd, err
+}

@@ -70,44 +70,6 @@ func (d *demoLTV) host() string {
 	return u.Host
 }
 
-// dssEntries reads the streams of one array of the document security store back.
-func dssEntries(t *testing.T, pdf []byte, key name) [][]byte {
-	t.Helper()
-	doc, err := openDocument(bytes.NewReader(pdf), int64(len(pdf)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, err := doc.catalog()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dss, err := doc.dict(cat["DSS"])
-	if err != nil || dss == nil {
-		t.Fatalf("no /DSS: %v", err)
-	}
-	arr, err := doc.array(dss[key])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out [][]byte
-	for _, o := range arr {
-		obj, err := doc.resolve(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, ok := obj.(*stream)
-		if !ok {
-			t.Fatalf("/DSS /%s holds a %T", key, obj)
-		}
-		data, err := doc.decode(s, 1<<20)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, data)
-	}
-	return out
-}
-
 // TestLTAWithOCSP makes a B-LTA document with the demo TSA and the demo OCSP responder: the DSS
 // holds an OCSP response, good, for the signer's certificate and one for the TSA's; pdfsig sees
 // the signature (valid, trusted) and the document time-stamp over the whole file; qpdf finds no
@@ -144,9 +106,13 @@ func TestLTAWithOCSP(t *testing.T) {
 	}
 
 	// the DSS, read back with our own reader
+	dss, err := ReadDSS(context.Background(), bytes.NewReader(lta.Bytes()), int64(lta.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
 	leaf, tsaCert := d.chain[0], d.tsaChain[0]
 	found := map[string]bool{}
-	for _, der := range dssEntries(t, lta.Bytes(), "OCSPs") {
+	for _, der := range dss.OCSPs {
 		for who, cert := range map[string]*x509.Certificate{"signer": leaf, "tsa": tsaCert} {
 			resp, err := ocsp.ParseResponseForCert(der, cert, d.ocsp.CA)
 			if err != nil {
@@ -161,8 +127,8 @@ func TestLTAWithOCSP(t *testing.T) {
 	if !found["signer"] || !found["tsa"] {
 		t.Errorf("DSS OCSP responses for %v, want the signer's and the TSA's", found)
 	}
-	if certs := dssEntries(t, lta.Bytes(), "Certs"); len(certs) != 3 {
-		t.Errorf("DSS holds %d certificates, want 3", len(certs))
+	if len(dss.Certs) != 3 || len(dss.CRLs) != 0 {
+		t.Errorf("DSS holds %d certificates and %d CRLs, want 3 and 0", len(dss.Certs), len(dss.CRLs))
 	}
 
 	// the signature's time-stamp token (B-T), which pdfsig 22.12 does not report
