@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -141,9 +144,21 @@ func dev(ctx context.Context, o devOptions, getenv func(string) string, stdout, 
 	defer stopSim()
 	stopVendor := serveBackground(vendorLn, vendor.Handler())
 	defer stopVendor()
-	// A demo time-stamping authority on loopback, so the demo's signatures are B-T and its signed
-	// documents B-LTA, as with a municipality's TSA.
-	tsa, _, err := pades.NewDemoTSA("signingd dev TSA")
+	// A demo CA with its OCSP responder on loopback, and a time-stamping authority it certifies, so
+	// the demo's signatures are B-T and its signed documents B-LTA with OCSP responses in their
+	// document security store, as with a municipality's TSA and a real CA.
+	ca, err := pades.NewDemoOCSP("signingd dev CA")
+	if err != nil {
+		return err
+	}
+	ocspLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("dev: OCSP responder: %w", err)
+	}
+	defer ocspLn.Close()
+	stopOCSP := serveBackground(ocspLn, ca)
+	defer stopOCSP()
+	tsa, err := ca.TSA("signingd dev TSA", lnURL(ocspLn)+"/")
 	if err != nil {
 		return err
 	}
@@ -192,6 +207,14 @@ func dev(ctx context.Context, o devOptions, getenv func(string) string, stdout, 
 	}
 	cfg.Landscape.Organisations[0].Branding = config.Branding{Logo: logo, Colour: "#01689b", SenderName: "Gemeente Voorbeeld"}
 	cfg.Landscape.Organisations[0].TSA = &config.TSA{URL: lnURL(tsaLn) + "/"}
+	// The built-in signer signs with a certificate of the demo CA (unless BUILTIN_SIGNING_CERT names
+	// another), and asks the demo responder, the one host listed, for the revocation data.
+	cfg.Landscape.Validation = &config.Validation{OCSP: config.Fetch, Hosts: []string{ocspLn.Addr().String()}}
+	if cfg.Builtin.SigningCert == "" {
+		if cfg.Builtin.SigningCert, err = devSigningCert(ca, lnURL(ocspLn)+"/", o.dir); err != nil {
+			return err
+		}
+	}
 	if err := cfg.Landscape.Validate(); err != nil {
 		return fmt.Errorf("dev: generated landscape: %w", err)
 	}
@@ -752,4 +775,27 @@ func (c *cluster) reachable() error {
 		return fmt.Errorf("it cannot reach %s: make its parents traversable (chmod o+x), choose another --dir, or set DATABASE_URL", c.dir)
 	}
 	return nil
+}
+
+// devSigningCert issues the demo signer's certificate under the dev CA, naming its OCSP responder,
+// and writes it with its key to a PEM file in dir (readable by the user only).
+func devSigningCert(ca *pades.OCSPServer, ocspURL, dir string) (string, error) {
+	key, chain, err := ca.Certificate("signingd demo signer", ocspURL)
+	if err != nil {
+		return "", err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return "", err
+	}
+	var b bytes.Buffer
+	for _, c := range chain {
+		_ = pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+	}
+	_ = pem.Encode(&b, &pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	path := filepath.Join(dir, "signing.pem")
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		return "", fmt.Errorf("dev: signing certificate: %w", err)
+	}
+	return path, nil
 }

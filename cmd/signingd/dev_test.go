@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/signingd/signingd/internal/testkit"
+	"github.com/signingd/signingd/signing/pades"
 	"github.com/signingd/signingd/store/dbtest"
 )
 
@@ -239,8 +240,27 @@ func TestDevBuiltin(t *testing.T) {
 	}
 	// The signed versions are in the simulated DRC: version 2 of the first document.
 	versions := d.find(`curl -s (\S+/_sim/documents/\S+/versions)`)[1]
-	if _, body := httpDo(t, nil, http.MethodGet, versions, nil); !strings.Contains(body, `"versie":2`) {
-		t.Errorf("no signed version 2 of the first document: %s", body)
+	_, body = httpDo(t, nil, http.MethodGet, versions, nil)
+	if !strings.Contains(body, `"versie":2`) {
+		t.Fatalf("no signed version 2 of the first document: %s", body)
+	}
+	// It is B-LTA with revocation data: the demo CA's responder answered for the signer's
+	// certificate and the TSA's, and the document security store holds both answers.
+	var vs []struct {
+		Versie   int            `json:"versie"`
+		Metadata map[string]any `json:"metadata"`
+	}
+	if err := json.Unmarshal([]byte(body), &vs); err != nil || len(vs) < 2 {
+		t.Fatalf("versions: %v %s", err, body)
+	}
+	inhoud, _ := vs[1].Metadata["inhoud"].(string)
+	code, pdf := httpDo(t, nil, http.MethodGet, inhoud, nil)
+	if code != http.StatusOK {
+		t.Fatalf("download %s: %d", inhoud, code)
+	}
+	dss, err := pades.ReadDSS(context.Background(), strings.NewReader(pdf), int64(len(pdf)))
+	if err != nil || len(dss.OCSPs) != 2 {
+		t.Errorf("signed document: DSS with %d OCSP responses (%v), want 2 (signer and TSA)", len(dss.OCSPs), err)
 	}
 }
 

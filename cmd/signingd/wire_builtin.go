@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/asn1"
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -79,6 +81,7 @@ func setupBuiltin(ctx context.Context, cfg config.Config, cert *builtin.Certific
 	if o.TSAs, err = tsas(cfg.Landscape); err != nil {
 		return nil, nil, err
 	}
+	o.Revocation = revocation(ctx, cfg.Landscape, cert, logger)
 	o.Certificate = *cert
 	pep, err := pepper(cfg)
 	if err != nil {
@@ -136,4 +139,29 @@ func tsas(l config.Landscape) (map[string]*pades.TSA, error) {
 		out[o.RSIN] = t
 	}
 	return out, nil
+}
+
+// revocation is where the revocation data of B-LTA documents comes from (config check has checked
+// the block; its files are re-read for every document). It logs, once, the service certificate's
+// OCSP responders and CRLs that will not be asked because their hosts are not listed.
+func revocation(ctx context.Context, l config.Landscape, cert *builtin.Certificate, logger *slog.Logger) *pades.Revocation {
+	v := l.Validation
+	if v == nil {
+		return nil
+	}
+	r := &pades.Revocation{FetchOCSP: v.OCSP == config.Fetch, FetchCRL: v.CRL == config.Fetch, Hosts: v.Hosts,
+		Timeout: cmp.Or(v.Timeout, config.DefaultValidationTimeout), MaxResponse: cmp.Or(v.MaxResponseBytes, config.DefaultValidationMaxBytes),
+		Given: func() (pades.ValidationData, error) {
+			f, err := v.Load()
+			return pades.ValidationData{Certs: f.Certs, CRLs: f.CRLs, OCSPs: f.OCSPs}, err
+		}}
+	for _, c := range cert.Chain {
+		for _, u := range append(slices.Clone(c.OCSPServer), c.CRLDistributionPoints...) {
+			if v.Fetches() && !pades.HostAllowed(v.Hosts, u) {
+				logger.WarnContext(ctx, "revocation data of the signing certificate will not be fetched: its host is not under validation.hosts",
+					"certificate", c.Subject.String(), "url", u)
+			}
+		}
+	}
+	return r
 }

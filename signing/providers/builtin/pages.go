@@ -159,7 +159,8 @@ var (
 	errNotFound  = &pageError{http.StatusNotFound, "err.notfound"}
 	errFormType  = &pageError{http.StatusUnsupportedMediaType, "err.form"}
 	errFormSize  = &pageError{http.StatusRequestEntityTooLarge, "err.form"}
-	// errSignLater: a service the signature needs (the time-stamping authority) did not answer
+	// errSignLater: a service the signature needs (the time-stamping authority, an OCSP responder
+	// or CRL server) did not answer
 	errSignLater = &pageError{http.StatusServiceUnavailable, "err.sign_failed"}
 )
 
@@ -523,7 +524,11 @@ func (p *Provider) postSign(r *req) error {
 			p.o.Logger.WarnContext(ctx, "signature not made: the time-stamping authority failed", "err", err)
 			return errSignLater
 		}
-		return err
+		if errors.Is(err, pades.ErrRevocation) {
+			p.o.Logger.WarnContext(ctx, "signature not made: no usable revocation data for the long-term document", "err", err)
+			return errSignLater
+		}
+		return err // a revoked certificate (pades.ErrRevoked) among them: logged, for the operator
 	}
 	return p.back(r, "")
 }

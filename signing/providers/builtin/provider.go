@@ -76,9 +76,13 @@ type Options struct {
 	Brands map[string]Brand
 	// TSAs are the organisations' time-stamping authorities, by RSIN: with one, signatures are
 	// PAdES B-T and a completed document B-LTA; without, B-B.
-	TSAs   map[string]*pades.TSA
-	Now    func() time.Time
-	Logger *slog.Logger
+	TSAs map[string]*pades.TSA
+	// Revocation is where the revocation data of B-LTA documents comes from (OCSP responses and
+	// CRLs, fetched from allowed hosts or given); nil: the document security store gets the
+	// certificates only.
+	Revocation *pades.Revocation
+	Now        func() time.Time
+	Logger     *slog.Logger
 }
 
 // Provider is the built-in signer.
@@ -606,7 +610,10 @@ func (p *Provider) rewrite(ctx context.Context, txID uuid.UUID, f *os.File, fn f
 }
 
 // longTerm makes a fully signed document last beyond its certificates (PAdES B-LTA): the
-// validation data in its document security store, then a document time-stamp over it all.
+// validation data in its document security store — the certificates of every signature and
+// time-stamp, with their OCSP responses or CRLs as Options.Revocation allows — then a document
+// time-stamp over it all. A revoked certificate fails it (pades.ErrRevoked): a document signed
+// with one is not finished as if it were valid.
 func (p *Provider) longTerm(ctx context.Context, sg records.Signing, d records.Document, tsa *pades.TSA) (records.Blob, error) {
 	in, err := p.spool(ctx, d.CurrentBlob)
 	if err != nil {
@@ -624,7 +631,25 @@ func (p *Provider) longTerm(ctx context.Context, sg records.Signing, d records.D
 	if err != nil {
 		return records.Blob{}, err
 	}
-	if err := pades.AddDSS(ctx, in, st.Size(), withDSS, pades.ValidationData{Certs: p.o.Certificate.Chain}); err != nil {
+	rev := p.o.Revocation
+	if rev == nil {
+		rev = &pades.Revocation{} // certificates only
+	}
+	vd, status, err := rev.Collect(ctx, in, st.Size(), p.o.Certificate.Chain...)
+	if err != nil {
+		p.o.Logger.ErrorContext(ctx, "builtin: revocation data", "ref", sg.TransactionID, "document", d.Position, "err", err)
+		return records.Blob{}, fmt.Errorf("builtin: validation data: %w", err)
+	}
+	for _, s := range status {
+		if s.Missing() {
+			p.o.Logger.WarnContext(ctx, "builtin: no revocation data for a certificate", "ref", sg.TransactionID,
+				"document", d.Position, "certificate", s.Subject, "serial", s.Serial, "why", s.Note)
+		} else {
+			p.o.Logger.DebugContext(ctx, "builtin: revocation data", "ref", sg.TransactionID, "document", d.Position,
+				"certificate", s.Subject, "source", s.Source, "url", s.URL)
+		}
+	}
+	if err := pades.AddDSS(ctx, in, st.Size(), withDSS, vd); err != nil {
 		return records.Blob{}, fmt.Errorf("builtin: validation data: %w", err)
 	}
 	return p.rewrite(ctx, sg.TransactionID, withDSS, func(in io.ReaderAt, size int64, out io.Writer) error {

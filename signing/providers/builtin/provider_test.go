@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/crypto/ocsp"
 
 	"github.com/signingd/signingd/internal/testkit"
 	"github.com/signingd/signingd/signing"
@@ -485,11 +486,23 @@ func TestPlaceholderNotFoundIsSaid(t *testing.T) {
 }
 
 // TestLongTermWithTSA: with a time-stamping authority for the organisation, the signature is
-// time-stamped and the completed document gets its validation data and a document time-stamp
-// (PAdES B-LTA); with the TSA down the signature fails, and nothing is signed without it.
+// time-stamped and the completed document gets its validation data — the certificates and an
+// OCSP response for each, from the CA's responder on an allowed host — and a document time-stamp
+// (PAdES B-LTA); with the TSA down the signature fails, and nothing is signed without it; a
+// revoked certificate fails it too.
 func TestLongTermWithTSA(t *testing.T) {
 	t.Parallel()
-	tsa, _, err := pades.NewDemoTSA("Testdorp TSA")
+	ca, err := pades.NewDemoOCSP("Testdorp demo CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	responder := httptest.NewServer(ca)
+	t.Cleanup(responder.Close)
+	key, chain, err := ca.Certificate("Gemeente Testdorp ondertekening", responder.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tsa, err := ca.TSA("Testdorp TSA", responder.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -501,7 +514,12 @@ func TestLongTermWithTSA(t *testing.T) {
 		tsa.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	e := setup(t, func(o *Options) { o.TSAs = map[string]*pades.TSA{testRSIN: {URL: srv.URL}} })
+	host := strings.TrimPrefix(responder.URL, "http://")
+	e := setup(t, func(o *Options) {
+		o.TSAs = map[string]*pades.TSA{testRSIN: {URL: srv.URL}}
+		o.Certificate = Certificate{Key: key, Chain: chain}
+		o.Revocation = &pades.Revocation{FetchOCSP: true, Hosts: []string{host}}
+	})
 	ref := e.create(t, []signing.ProviderDocument{pdfDoc(0, "Besluit", makePDF([]string{"Besluit", "Handtekening: {{Signer1}}"}))},
 		signer(0, 1, "lta@example.nl", "", "", "Signer1"))
 	link := e.link(t, "lta@example.nl")
@@ -521,15 +539,37 @@ func TestLongTermWithTSA(t *testing.T) {
 	}
 	signed := testkit.ReadAll(t)(e.p.Signed(context.Background(), ref, 0))
 	// pdfsig (poppler 22) cannot validate document time-stamps; it sees one covering the file
-	rep := testkit.PDFSigBytes(t, signed, testCA)
+	rep := testkit.PDFSigBytes(t, signed, ca.CA)
 	if strings.Count(rep, "Signature #") != 2 || !strings.Contains(rep, "Signature Field Name: Tijdstempel") ||
-		!strings.Contains(rep, "Total document signed") || !strings.Contains(rep, "Signature is Valid.") {
+		!strings.Contains(rep, "Total document signed") || !strings.Contains(rep, "Signature is Valid.") ||
+		!strings.Contains(rep, "Certificate is Trusted.") {
 		t.Errorf("want the signature and a document time-stamp over the whole file:\n%s", rep)
 	}
 	if n := stamped.Load(); n != 2 {
 		t.Errorf("%d time-stamps, want 2: the signature's (B-T) and the document's (B-LTA)", n)
 	}
-	if !bytes.Contains(signed, []byte("/DSS")) {
-		t.Error("no document security store (validation data)")
+	dss, err := pades.ReadDSS(context.Background(), bytes.NewReader(signed), int64(len(signed)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := 0
+	for _, der := range dss.OCSPs {
+		if r, err := ocsp.ParseResponseForCert(der, chain[0], ca.CA); err == nil && r.Status == ocsp.Good {
+			good++
+		}
+	}
+	if good != 1 || len(dss.OCSPs) != 2 || len(dss.Certs) != 3 {
+		t.Errorf("DSS: %d OCSP responses (%d good for the signer), %d certificates; want 2 (signer, TSA), 1, 3", len(dss.OCSPs), good, len(dss.Certs))
+	}
+
+	// a revoked signing certificate: the last signature is not finished as if it were valid
+	ca.Revoke(chain[0].SerialNumber)
+	ref = e.create(t, []signing.ProviderDocument{pdfDoc(0, "Besluit", makePDF([]string{"Besluit"}))},
+		signer(0, 1, "revoked@example.nl", "", "", "Signer1"))
+	if _, page := newBrowser(t).post(e.link(t, "revoked@example.nl"), "/sign", url.Values{"consent": {"yes"}}); strings.Contains(page, "U heeft de documenten ondertekend") {
+		t.Fatalf("signed with a revoked certificate: %s", page)
+	}
+	if pr, _ := e.p.Status(context.Background(), ref); pr.Status == signing.ProgressCompleted {
+		t.Fatalf("completed with a revoked certificate: %+v", pr)
 	}
 }
