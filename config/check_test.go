@@ -1,11 +1,14 @@
 package config
 
 import (
+	"encoding/pem"
 	"fmt"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/signingd/signingd/signing/pades"
 )
 
 func TestCheckLandscapeReportsEveryProblemWithItsLine(t *testing.T) {
@@ -326,5 +329,23 @@ func TestValidationChecked(t *testing.T) {
 	ws := LandscapeWarnings([]byte(org))
 	if len(ws) != 2 || !strings.Contains(ws[1].Error(), "organisations with a tsa (002220647) get B-LTA documents without revocation data") {
 		t.Errorf("a tsa without revocation data: %v", ws)
+	}
+
+	// a given issuer certificate whose responder is on a host not listed
+	ca, err := pades.NewDemoOCSP("Elders CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, chain, err := ca.Certificate("Tussen-CA", "http://ocsp.elders.example/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile := dir + "/inter.pem"
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: chain[0].Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ws = LandscapeWarnings([]byte(good + "  certs: [" + certFile + "]\n"))
+	if len(ws) != 2 || !strings.Contains(ws[1].Error(), `validation.certs[0]: "Tussen-CA" names http://ocsp.elders.example/, whose host is not under validation.hosts`) {
+		t.Errorf("a given certificate pointing elsewhere: %v", ws)
 	}
 }
