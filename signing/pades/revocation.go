@@ -77,7 +77,8 @@ func (s CertStatus) Missing() bool { return s.Source == "" }
 // certificate below a root its revocation status (OCSP response or CRL), each checked: signed by
 // the certificate's issuer (or its designated responder), covering the certificate, current and
 // good. A revoked certificate fails with ErrRevoked. extra are certificates the signatures may not
-// embed (issuers of the signer's certificate).
+// embed (issuers of the signer's certificate). A signature that cannot be checked is reported (its
+// certificates left out), not an error.
 func (r *Revocation) Collect(ctx context.Context, in io.ReaderAt, size int64, extra ...*x509.Certificate) (ValidationData, []CertStatus, error) {
 	doc, err := openDocument(in, size)
 	if err != nil {
@@ -89,10 +90,18 @@ func (r *Revocation) Collect(ctx context.Context, in io.ReaderAt, size int64, ex
 	}
 	pool := slices.Clone(extra)
 	var targets []*x509.Certificate
+	var skipped []CertStatus
 	for _, f := range fields {
+		if err := ctx.Err(); err != nil {
+			return ValidationData{}, nil, err
+		}
 		_, info, err := doc.checkSignature(ctx, f.sig)
 		if err != nil {
-			return ValidationData{}, nil, fmt.Errorf("field %q: %w", f.name, err)
+			// an earlier signature this package cannot check (another digest, a broken one) does
+			// not stop the document: its certificates are left out, and the report says so
+			skipped = append(skipped, CertStatus{Subject: fmt.Sprintf("signature field %q", f.name),
+				Note: fmt.Sprintf("the signature could not be checked, so its certificates are left out: %v", err)})
+			continue
 		}
 		pool = append(pool, info.certs...)
 		targets = append(targets, info.signer)
@@ -112,7 +121,7 @@ func (r *Revocation) Collect(ctx context.Context, in io.ReaderAt, size int64, ex
 		}
 		pool = append(pool, given.Certs...)
 	}
-	c := &collector{r: r, pool: pool, given: given, now: time.Now}
+	c := &collector{r: r, pool: pool, given: given, now: time.Now, status: skipped}
 	if r.Now != nil {
 		c.now = r.Now
 	}

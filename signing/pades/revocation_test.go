@@ -307,3 +307,22 @@ func TestHostAllowed(t *testing.T) {
 		}
 	}
 }
+
+// TestRevocationUncheckableSignature: a signature that does not verify (here: a byte changed in
+// what it covers) leaves its certificates out and is reported, without failing the document.
+func TestRevocationUncheckableSignature(t *testing.T) {
+	d := newDemoLTV(t)
+	bt := d.signBT(t)
+	i := bytes.Index(bt, []byte("Besluit"))
+	if i < 0 {
+		i = bytes.Index(bt, []byte("/Type"))
+	}
+	bt[i] ^= 0x20
+	vd, status, err := (&Revocation{}).Collect(context.Background(), bytes.NewReader(bt), int64(len(bt)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vd.Certs) != 0 || len(status) != 1 || !status[0].Missing() || !strings.Contains(status[0].Note, "could not be checked") {
+		t.Errorf("certificates %d, status %+v", len(vd.Certs), status)
+	}
+}
