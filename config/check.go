@@ -156,7 +156,7 @@ func LandscapeWarnings(data []byte) []Problem {
 		}
 		if o.TSA == nil {
 			add(fmt.Sprintf("organisations[%d]", i),
-				"no tsa: the built-in signer's signatures are PAdES B-B, without a time-stamp; give a tsa for B-T and B-LTA (Archiefwet)")
+				"no tsa: signed documents leave as the signer made them: the built-in signer's PAdES B-B, without a time-stamp, and vendors' output without validation data or document time-stamp; give a tsa for B-T and B-LTA (Archiefwet)")
 		}
 	}
 	l.validationWarnings(add)

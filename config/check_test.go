@@ -208,7 +208,7 @@ func TestLandscapeWarnings(t *testing.T) {
 `
 	ws := LandscapeWarnings([]byte(file))
 	want := []string{
-		`line 2: organisations[0]: no tsa: the built-in signer's signatures are PAdES B-B`,
+		`line 2: organisations[0]: no tsa: signed documents leave as the signer made them`,
 		`line 13: organisations[1].services[0].api_root: shared with organisations[0] (002220647)`,
 		`organisations[1].services: no ztc service`,
 		`organisations[1]: no tsa`,

@@ -73,6 +73,10 @@ type ProviderInfo struct {
 	// sent (or its conversion), appended as incremental updates: the workflow then verifies them
 	// before upload, as the DRC version is marked ondertekening digitaal.
 	SignsDigitally bool
+	// LongTerm says the provider makes its output B-LTA itself where the organisation has a TSA
+	// (the built-in signer). For other digital signers the workflow adds the validation data and a
+	// document time-stamp to the collected PDFs.
+	LongTerm bool
 }
 
 // CreateRequest is what a provider needs to start a signing.

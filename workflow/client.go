@@ -22,6 +22,7 @@ import (
 	"github.com/signingd/signingd/config"
 	"github.com/signingd/signingd/metrics"
 	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/signing/pades"
 	"github.com/signingd/signingd/store"
 	"github.com/signingd/signingd/tracing"
 	"github.com/signingd/signingd/zgw"
@@ -77,6 +78,13 @@ type Config struct {
 	// Sealer signs the evidence reports the workflow writes; unsigned without one (no service
 	// certificate configured).
 	Sealer *Sealer
+	// TSAs are the organisations' time-stamping authorities, by RSIN: the signed PDFs of a digital
+	// signer that does not do it itself get the validation data and a document time-stamp
+	// (PAdES B-LTA) before upload.
+	TSAs map[string]*pades.TSA
+	// Revocation is where that validation data's OCSP responses and CRLs come from; certificates
+	// only when nil.
+	Revocation *pades.Revocation
 	// OrganisationNames are the names signers know the organisations by, by RSIN (the landscape's).
 	OrganisationNames map[string]string
 

@@ -105,6 +105,14 @@ func (wf *Workflow) collectDocument(ctx context.Context, p signing.Provider, w s
 	if err := wf.checkSigned(ctx, p.Info(), d, f, size, log); err != nil {
 		return err
 	}
+	if tsa := wf.cfg.TSAs[w.RSIN]; tsa != nil && p.Info().SignsDigitally && !p.Info().LongTerm {
+		lta, n, err := wf.longTerm(ctx, f, size, tsa, log)
+		if err != nil {
+			return err
+		}
+		defer discard(lta)
+		f, size = lta, n
+	}
 	blob, err := wf.store.PutBlob(ctx, w.ID, io.NewSectionReader(f, 0, size))
 	if err != nil {
 		return err

@@ -142,6 +142,11 @@ func assemble(ctx context.Context, cfg config.Config, logger *slog.Logger, pool 
 	if cert != nil {
 		wcfg.Sealer = &workflow.Sealer{Key: cert.Key, Chain: cert.Chain, Name: "signingd"}
 	}
+	lt, err := longTermFrom(ctx, cfg.Landscape, cert, logger)
+	if err != nil {
+		return nil, err
+	}
+	wcfg.TSAs, wcfg.Revocation = lt.tsas, lt.revocation
 	pep, err := pepper(cfg)
 	if err != nil {
 		return nil, err
@@ -156,7 +161,7 @@ func assemble(ctx context.Context, cfg config.Config, logger *slog.Logger, pool 
 			return signingdapp.Parts{}, err
 		}
 		var mounts []func(*echo.Echo)
-		bp, mountBuiltin, err := setupBuiltin(ctx, cfg, cert, st, progress, logger)
+		bp, mountBuiltin, err := setupBuiltin(ctx, cfg, cert, lt, st, progress, logger)
 		if err != nil {
 			return signingdapp.Parts{}, err
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/x509"
 	"encoding/asn1"
 	"fmt"
 	"log/slog"
@@ -48,7 +49,7 @@ func serviceCertificate(ctx context.Context, bc config.BuiltinConfig, logger *sl
 // BUILTIN_DEV_OUTBOX, the /dev/outbox page). Its periodic work (reminders, expiry warnings,
 // deadlines) runs until ctx ends. It returns a nil provider when neither SMTP nor the dev outbox is
 // configured: without a way to send links nobody could sign.
-func setupBuiltin(ctx context.Context, cfg config.Config, cert *builtin.Certificate, st *store.Store, progress signing.ProgressFunc, logger *slog.Logger) (signing.Provider, func(*echo.Echo), error) {
+func setupBuiltin(ctx context.Context, cfg config.Config, cert *builtin.Certificate, lt longTerm, st *store.Store, progress signing.ProgressFunc, logger *slog.Logger) (signing.Provider, func(*echo.Echo), error) {
 	bc := cfg.Builtin
 	var err error
 	logger = logger.With("provider", builtin.Name)
@@ -78,10 +79,7 @@ func setupBuiltin(ctx context.Context, cfg config.Config, cert *builtin.Certific
 	if o.Brands, err = brands(cfg.Landscape); err != nil {
 		return nil, nil, err
 	}
-	if o.TSAs, err = tsas(cfg.Landscape); err != nil {
-		return nil, nil, err
-	}
-	o.Revocation = revocation(ctx, cfg.Landscape, cert, logger)
+	o.TSAs, o.Revocation = lt.tsas, lt.revocation
 	o.Certificate = *cert
 	pep, err := pepper(cfg)
 	if err != nil {
@@ -116,6 +114,26 @@ func brands(l config.Landscape) (map[string]builtin.Brand, error) {
 	return out, nil
 }
 
+// longTerm is what makes signed documents B-LTA, for the built-in signer and for the vendors'
+// output alike.
+type longTerm struct {
+	tsas       map[string]*pades.TSA
+	revocation *pades.Revocation
+}
+
+// longTermFrom reads the organisations' TSAs and the validation block of the landscape.
+func longTermFrom(ctx context.Context, l config.Landscape, cert *builtin.Certificate, logger *slog.Logger) (longTerm, error) {
+	t, err := tsas(l)
+	if err != nil {
+		return longTerm{}, err
+	}
+	var chain []*x509.Certificate
+	if cert != nil {
+		chain = cert.Chain
+	}
+	return longTerm{tsas: t, revocation: revocation(ctx, l, chain, logger)}, nil
+}
+
 // tsas are the organisations' time-stamping authorities (config check has checked them).
 func tsas(l config.Landscape) (map[string]*pades.TSA, error) {
 	out := map[string]*pades.TSA{}
@@ -144,7 +162,7 @@ func tsas(l config.Landscape) (map[string]*pades.TSA, error) {
 // revocation is where the revocation data of B-LTA documents comes from (config check has checked
 // the block; its files are re-read for every document). It logs, once, the service certificate's
 // OCSP responders and CRLs that will not be asked because their hosts are not listed.
-func revocation(ctx context.Context, l config.Landscape, cert *builtin.Certificate, logger *slog.Logger) *pades.Revocation {
+func revocation(ctx context.Context, l config.Landscape, chain []*x509.Certificate, logger *slog.Logger) *pades.Revocation {
 	v := l.Validation
 	if v == nil {
 		return nil
@@ -155,7 +173,7 @@ func revocation(ctx context.Context, l config.Landscape, cert *builtin.Certifica
 			f, err := v.Load()
 			return pades.ValidationData{Certs: f.Certs, CRLs: f.CRLs, OCSPs: f.OCSPs}, err
 		}}
-	for _, c := range cert.Chain {
+	for _, c := range chain {
 		for _, u := range append(slices.Clone(c.OCSPServer), c.CRLDistributionPoints...) {
 			if v.Fetches() && !pades.HostAllowed(v.Hosts, u) {
 				logger.WarnContext(ctx, "revocation data of the signing certificate will not be fetched: its host is not under validation.hosts",
