@@ -191,25 +191,26 @@ func principal(ctx context.Context) (auth.Principal, error) {
 	return p, nil
 }
 
-// providerFor returns the provider that signs for an organisation and its signer authentication
-// methods. An organisation without one, or whose provider is not running here, cannot sign: its
-// trigger is refused before anything is stored.
-func (s *Server) providerFor(rsin string) (string, []string, error) {
+// providerFor returns the provider that signs for an organisation and what a trigger may ask of
+// it. An organisation without one, or whose provider is not running here, cannot sign: its trigger
+// is refused before anything is stored.
+func (s *Server) providerFor(rsin string) (string, signing.ValidateOptions, error) {
 	p, ok := s.d.Landscape.ProviderFor(rsin)
 	if !ok {
-		return "", nil, signingd.Errorf(signingd.EUNAVAILABLE, "No signing provider is configured for this organisation.")
+		return "", signing.ValidateOptions{}, signingd.Errorf(signingd.EUNAVAILABLE, "No signing provider is configured for this organisation.")
 	}
 	running, ok := s.d.Webhooks.Providers[p.Name]
 	if !ok {
 		s.d.Logger.Error("the organisation's provider is not running", "rsin", rsin, "provider", p.Name)
-		return "", nil, signingd.Errorf(signingd.EUNAVAILABLE, "The signing provider of this organisation is not available.")
+		return "", signing.ValidateOptions{}, signingd.Errorf(signingd.EUNAVAILABLE, "The signing provider of this organisation is not available.")
 	}
 	// What the provider can do, narrowed to what the operator allows in the landscape.
-	methods := running.Info().AuthMethods
+	info := running.Info()
+	methods := info.AuthMethods
 	if len(p.AuthMethods) > 0 {
 		methods = slices.DeleteFunc(slices.Clone(methods), func(m string) bool { return !slices.Contains(p.AuthMethods, m) })
 	}
-	return p.Name, methods, nil
+	return p.Name, signing.ValidateOptions{AuthMethods: methods, Sequential: !info.Parallel}, nil
 }
 
 // CreateTransaction is the intake of a trigger message.
@@ -218,11 +219,10 @@ func (s *Server) CreateTransaction(ctx context.Context, req gen.CreateTransactio
 	if err != nil {
 		return nil, err
 	}
-	provider, methods, err := s.providerFor(p.RSIN)
+	provider, opts, err := s.providerFor(p.RSIN)
 	if err != nil {
 		return nil, err
 	}
-	opts := signing.ValidateOptions{AuthMethods: methods}
 	if s.d.CheckURL != nil {
 		opts.CheckURL = func(kind, u string) error {
 			if err := s.d.CheckURL(p.RSIN, kind, u); err != nil {

@@ -61,8 +61,15 @@ type ProgressFunc func(ctx context.Context, provider, ref string) error
 // ProviderInfo describes a provider.
 type ProviderInfo struct {
 	Name string
-	// AuthMethods are the signer authentication methods supported besides null.
+	// AuthMethods are the signer authentication methods supported besides null; a trigger asking
+	// for another is refused at intake, naming the field.
 	AuthMethods []string
+	// Parallel says signers who share a volgorde can sign at the same time; without it such a
+	// trigger is refused at intake.
+	Parallel bool
+	// CallsPerMinute caps the workflow's status calls to the provider (its reconciliation poll
+	// and the checks callbacks queue), per process; no cap when zero. Vendors limit API calls.
+	CallsPerMinute int
 	// PollInterval is how often the workflow asks Status while a signing is pending. Webhook
 	// providers set a long interval as a safety net for lost callbacks.
 	PollInterval time.Duration

@@ -103,6 +103,8 @@ const (
 type ValidateOptions struct {
 	// AuthMethods lists the methods the provider supports besides null.
 	AuthMethods []string
+	// Sequential refuses signers who share a volgorde: the provider signs one after the other.
+	Sequential bool
 	// CheckURL refuses a URL that does not lie under a configured service of the given kind of the
 	// caller's organisation. Nil accepts every well-formed URL.
 	CheckURL func(kind, rawURL string) error
@@ -175,6 +177,7 @@ func (d *decoder) trigger(data []byte) Trigger {
 		t.Documenten = append(t.Documenten, doc)
 	}
 	signers := d.array("ondertekenaars", top["ondertekenaars"], 1, MaxSigners)
+	volgorde := map[int]int{}
 	for i, raw := range signers {
 		p := "ondertekenaars." + strconv.Itoa(i)
 		o, ok := d.object(p, raw, true)
@@ -193,6 +196,11 @@ func (d *decoder) trigger(data []byte) Trigger {
 		s.Achternaam = d.text(p+".achternaam", o["achternaam"], true, maxText)
 		s.Identificatie = d.text(p+".identificatie", o["identificatie"], false, maxText)
 		s.Volgorde = d.integer(p+".volgorde", o["volgorde"], true, 1)
+		if j, shared := volgorde[s.Volgorde]; shared && d.opts.Sequential && s.Volgorde > 0 {
+			d.fail(p+".volgorde", "unsupported", "Same volgorde as ondertekenaars.%d: this organisation's signing provider cannot let signers sign in parallel; give each signer a volgorde of its own.", j)
+		} else if !shared {
+			volgorde[s.Volgorde] = i
+		}
 		s.Authenticatie = d.authenticatie(p+".authenticatie", o["authenticatie"])
 		t.Ondertekenaars = append(t.Ondertekenaars, s)
 	}

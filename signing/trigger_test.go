@@ -324,3 +324,20 @@ func TestDecodeTriggerPatternExample(t *testing.T) {
 		t.Errorf("without e-mail: %v %+v, want a 400 naming ondertekenaars.0.e-mail and why", err, e)
 	}
 }
+
+// A provider that signs one after the other refuses signers who share a volgorde, naming the
+// second; one that signs in parallel takes them.
+func TestDecodeTriggerSequentialProvider(t *testing.T) {
+	b := mutate(t, func(m map[string]any) { signer(m, 1)["volgorde"] = 1 })
+	if _, err := DecodeTrigger(b, testOpts); err != nil {
+		t.Fatalf("parallel signers refused by a parallel provider: %v", err)
+	}
+	_, err := DecodeTrigger(b, ValidateOptions{AuthMethods: testOpts.AuthMethods, Sequential: true})
+	var e *signingd.Error
+	if !errors.As(err, &e) || len(e.Fields) != 1 || e.Fields[0].Name != "ondertekenaars.1.volgorde" || e.Fields[0].Code != "unsupported" {
+		t.Fatalf("err = %v, want ondertekenaars.1.volgorde unsupported", err)
+	}
+	if _, err := DecodeTrigger(readExample(t, "trigger-full.json"), ValidateOptions{AuthMethods: testOpts.AuthMethods, Sequential: true}); err != nil {
+		t.Fatalf("signers one after the other refused by a sequential provider: %v", err)
+	}
+}

@@ -123,7 +123,7 @@ func (noSMS) SendSMS(context.Context, string, string) error {
 // polling is only a safety net.
 func (p *Provider) Info() signing.ProviderInfo {
 	return signing.ProviderInfo{Name: Name, AuthMethods: []string{"sms", "email"}, PollInterval: 10 * time.Minute,
-		Converts: slices.Sorted(maps.Keys(convertible)), SignsDigitally: true, LongTerm: true}
+		Converts: slices.Sorted(maps.Keys(convertible)), SignsDigitally: true, LongTerm: true, Parallel: true}
 }
 
 func (p *Provider) now() time.Time { return p.o.Now().UTC() }

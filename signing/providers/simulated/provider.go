@@ -62,7 +62,7 @@ func (p *Provider) Info() signing.ProviderInfo {
 	if methods == nil {
 		methods = []string{signing.AuthSMS, signing.AuthEmail}
 	}
-	return signing.ProviderInfo{Name: Name, AuthMethods: methods, PollInterval: p.cfg.PollInterval, SignsDigitally: true}
+	return signing.ProviderInfo{Name: Name, AuthMethods: methods, PollInterval: p.cfg.PollInterval, SignsDigitally: true, Parallel: true}
 }
 
 // vendorError is a non-2xx answer; 4xx other than 408/409/429 are permanent.
