@@ -19,6 +19,14 @@
 // On a page shown rotated (/Rotate) it is placed as the page is shown and
 // reads upright there; Options describes the convention.
 //
+// An encrypted PDF that opens without a password (the standard security
+// handler with an empty user password: RC4 or AES, revisions 2 to 6, as a
+// "protected" PDF that only restricts printing or changes is) is read with
+// the document's key, and each update encrypts what it adds with that key,
+// keeping /Encrypt, the permissions and the first /ID; the /Contents of a
+// signature is never encrypted. One that needs a password or a certificate
+// to open is refused with ErrEncrypted.
+//
 // The package reads only the objects it needs with its own small parser
 // (cross-reference tables and streams, object streams, incremental updates,
 // linearized files), looking up cross-reference entries on demand; the input

@@ -12,7 +12,10 @@ var (
 	ErrNotPDF = errors.New("pades: not a PDF file")
 	// ErrMalformed means the PDF structure could not be read.
 	ErrMalformed = errors.New("pades: malformed PDF")
-	// ErrEncrypted means the PDF is encrypted; signing would need its password.
+	// ErrEncrypted means the PDF is encrypted so that it cannot be opened
+	// without a password or a certificate (or with an encryption this package
+	// does not know); the FormatError's Msg says which. A PDF encrypted with an
+	// empty user password, which opens without one, is read and signed.
 	ErrEncrypted = errors.New("pades: PDF is encrypted")
 	// ErrLocked means an earlier certification signature forbids further changes.
 	ErrLocked = errors.New("pades: PDF is locked by a certification signature")

@@ -24,7 +24,7 @@ func TestSignErrors(t *testing.T) {
 	}
 	dir := t.TempDir()
 	encPath := filepath.Join(dir, "enc.pdf")
-	if _, err := run(context.Background(), dir, "qpdf", "--encrypt", "", "eigenaar", "256", "--", files[0].path, encPath); err != nil {
+	if _, err := run(context.Background(), dir, "qpdf", "--encrypt", "geheim", "eigenaar", "256", "--", files[0].path, encPath); err != nil {
 		t.Fatal(err)
 	}
 	encrypted, _ := os.ReadFile(encPath)
@@ -55,7 +55,7 @@ func TestSignErrors(t *testing.T) {
 		{"truncated", simple[:len(simple)/2], nil, ErrMalformed},
 		{"no startxref", bytes.ReplaceAll(simple, []byte("startxref"), []byte("startxxxx")), nil, ErrMalformed},
 		{"bad xref offset", bytes.Replace(simple, []byte("startxref\n"), []byte("startxref\n1"), 1), nil, ErrMalformed},
-		{"encrypted", encrypted, nil, ErrEncrypted},
+		{"encrypted with a user password", encrypted, nil, ErrEncrypted},
 		{"certified P=1", locked, nil, ErrLocked},
 		{"certified P=2, no room for a signature page", certified2, nil, ErrLocked},
 		{"certified P=2, no room at the placeholder", certify(2, makePDF(genPDF{size: 10, leading: 8, pages: [][]string{{

@@ -20,10 +20,14 @@ type (
 	ref     struct{ num, gen int }
 	// stream is a stream object as found in the file: its dictionary and where
 	// its raw data starts. data is set only for streams we create or decode.
+	// In an encrypted document, crypt says how its data is encrypted, with the
+	// key of object num, gen.
 	stream struct {
-		dict dict
-		off  int64
-		data []byte
+		dict     dict
+		off      int64
+		data     []byte
+		crypt    cryptMethod
+		num, gen int
 	}
 )
 

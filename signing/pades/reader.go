@@ -43,6 +43,7 @@ type document struct {
 	startxref int64       // offset of the newest cross-reference section
 	xrefIsStm bool        // whether the newest section is a stream
 	cache     map[int]object
+	sec       *security // set when the document is encrypted
 	stmCache  struct {
 		num  int
 		data []byte
@@ -70,7 +71,12 @@ func openDocument(r io.ReaderAt, size int64) (*document, error) {
 		return nil, err
 	}
 	if _, ok := d.trailer["Encrypt"]; ok {
-		return nil, &FormatError{Kind: ErrEncrypted, Offset: -1, Msg: "trailer has /Encrypt"}
+		// everything read from here on is decrypted: the cross-reference data never is
+		sec, err := d.openSecurity()
+		if err != nil {
+			return nil, err
+		}
+		d.sec = sec
 	}
 	if _, ok := d.trailer["Root"].(ref); !ok {
 		return nil, malformed(-1, "trailer has no /Root reference")
@@ -491,6 +497,10 @@ func (d *document) object(num int) (object, error) {
 		if err == nil && got != num {
 			err = malformed(e.off, "found object %d where %d was expected", got, num)
 		}
+		if err == nil && d.sec != nil {
+			// objects in an object stream are not encrypted one by one: the stream is
+			o = d.sec.decryptObject(num, e.gen, o)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -686,8 +696,17 @@ func (d *document) decode(s *stream, limit int64) ([]byte, error) {
 		return nil, unsupported("stream of %d bytes too large to inspect", n)
 	}
 	var r io.Reader = io.NewSectionReader(d.r, s.off, n)
+	if d.sec != nil && s.crypt != cryptNone {
+		// decrypted before any filter (ISO 32000-1 7.6.2)
+		r = d.sec.decryptReader(s.num, s.gen, s.crypt, r, n)
+	}
 	for i, f := range fl {
 		switch f {
+		case "Crypt":
+			// the crypt filter is the first one and decided s.crypt above
+			if i != 0 {
+				return nil, malformed(s.off, "/Crypt is not the first filter")
+			}
 		case "FlateDecode", "Fl":
 			zr, err := getZlib(r)
 			if err != nil {

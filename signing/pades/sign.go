@@ -834,6 +834,10 @@ func (u *update) render(doc *document, reserve int) (*rendered, error) {
 		if n == u.sigRef.num {
 			fmt.Fprintf(&b, "%d 0 obj\n", n)
 			sd := cloneDict(u.sigDict)
+			if doc.sec != nil {
+				// its strings are encrypted, the /Contents below is not (ISO 32000-1 7.6.1)
+				sd = doc.sec.encryptObject(n, 0, sd).(dict)
+			}
 			b.WriteString("<<")
 			for _, k := range sortedKeys(sd) {
 				writeName(&b, k)
@@ -854,7 +858,11 @@ func (u *update) render(doc *document, reserve int) (*rendered, error) {
 			r.byteRange[3] = int64(brPos) // remember, fixed below
 			continue
 		}
-		if err := writeIndirect(&b, ref{n, p.gens[n]}, p.objects[n]); err != nil {
+		o := p.objects[n]
+		if doc.sec != nil {
+			o = doc.sec.encryptObject(n, p.gens[n], o)
+		}
+		if err := writeIndirect(&b, ref{n, p.gens[n]}, o); err != nil {
 			return nil, err
 		}
 	}
@@ -892,8 +900,13 @@ func (u *update) writeXref(doc *document, b *bytes.Buffer, nums []int, offsets m
 	if info, ok := doc.trailer["Info"]; ok {
 		tr["Info"] = info
 	}
-	id := newID(doc)
-	tr["ID"] = id
+	if enc, ok := doc.trailer["Encrypt"]; ok {
+		// the same security handler: same key, same permissions (the first /ID is part of the key)
+		tr["Encrypt"] = enc
+	}
+	if id := newID(doc); id != nil {
+		tr["ID"] = id
+	}
 	if doc.xrefIsStm {
 		xnum := size
 		size++
@@ -949,14 +962,19 @@ func (u *update) writeXref(doc *document, b *bytes.Buffer, nums []int, offsets m
 }
 
 // newID keeps the document's permanent identifier and sets a fresh second
-// one, as an update should.
+// one, as an update should. An encrypted document without one gets none:
+// its key was derived from an empty first identifier, which a new one would
+// change.
 func newID(doc *document) array {
 	var fresh [16]byte
 	rand.Read(fresh[:])
-	if id, ok := doc.trailer["ID"].(array); ok && len(id) == 2 {
+	if id, ok := doc.trailer["ID"].(array); ok && len(id) >= 1 {
 		if first, ok := id[0].(pdfStr); ok {
 			return array{first, pdfStr(fresh[:])}
 		}
+	}
+	if doc.sec != nil {
+		return nil
 	}
 	return array{pdfStr(fresh[:]), pdfStr(fresh[:])}
 }
