@@ -20,10 +20,12 @@ func FuzzReadPDF(f *testing.F) {
 	f.Add([]byte("%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\nstartxref\n9\n%%EOF"))
 	f.Add([]byte("%PDF-1.5\n1 0 obj<</Type/XRef/W[1 2 1]/Size 3/Index[0 3]/Filter/FlateDecode/DecodeParms<</Predictor 12/Columns 4>>/Length 0>>stream\n\nendstream endobj\nstartxref\n9\n%%EOF"))
 	// qpdf rewrites give seeds with object streams, xref streams with
-	// predictors, and linearization
+	// predictors, linearization and encryption with an empty user password
 	src := filepath.Join(corpusDir, "fuzz-seed.pdf")
 	if err := os.WriteFile(src, makePDF(genPDF{form: true, pages: [][]string{{"a"}, contractText}}), 0o644); err == nil {
-		for i, flags := range [][]string{{"--object-streams=generate"}, {"--linearize"}, {"--object-streams=generate", "--compress-streams=y", "--linearize"}} {
+		for i, flags := range [][]string{{"--object-streams=generate"}, {"--linearize"}, {"--object-streams=generate", "--compress-streams=y", "--linearize"},
+			{"--allow-weak-crypto", "--encrypt", "", "e", "40", "--"}, {"--encrypt", "", "e", "128", "--use-aes=y", "--"},
+			{"--object-streams=generate", "--encrypt", "", "e", "256", "--"}} {
 			dst := filepath.Join(corpusDir, fmt.Sprintf("fuzz-seed-%d.pdf", i))
 			if _, err := run(context.Background(), corpusDir, "qpdf", append(flags, src, dst)...); err == nil {
 				if data, err := os.ReadFile(dst); err == nil {
