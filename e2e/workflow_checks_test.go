@@ -2,10 +2,14 @@ package e2e
 
 import (
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/signingd/signingd/internal/testkit"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/zgw/sim"
 )
@@ -89,6 +93,17 @@ func TestChecksBeforeSigning(t *testing.T) {
 				d := sc.trigger["documenten"].([]map[string]any)[0]
 				d["url"], d["uuid"], d["titel"], d["bestandsnaam"] = doc, lastSegment(doc), "Notitie", "notitie.txt"
 			}},
+		{name: "PDF that needs a password", check: "beveiligd", reden: `Document "Besloten besluit" is beveiligd: het opent alleen met een wachtwoord`,
+			setup: func(e *env, sc *scenario) {
+				doc, err := e.zgw.SeedDocument(encryptPDF(e.t, pdf("Besloten besluit"), "geheim"), sim.DocumentSeed{Titel: "Besloten besluit",
+					Bestandsnaam: "besloten.pdf", Status: "in_bewerking", Formaat: "application/pdf", Zaak: sc.zaak, Bronorganisatie: e.rsin})
+				if err != nil {
+					e.t.Fatal(err)
+				}
+				sc.docs[0] = doc
+				d := sc.trigger["documenten"].([]map[string]any)[0]
+				d["url"], d["uuid"], d["titel"], d["bestandsnaam"] = doc, lastSegment(doc), "Besloten besluit", "besloten.pdf"
+			}},
 		{name: "locked by someone else too long", check: "vergrendeld", reden: "Document is vergrendeld door een ander",
 			opts: func(o *envOptions) {
 				o.jobs = func(c *jobsConfig) { c.LockRetry, c.LockWaitMax = 50*time.Millisecond, 300*time.Millisecond }
@@ -152,5 +167,71 @@ func TestChecksBeforeSigning(t *testing.T) {
 				t.Errorf("notifications %+v, want one Afgebroken", msgs)
 			}
 		})
+	}
+}
+
+// encryptPDF encrypts a PDF with qpdf (AES-256) with the user password given, as a municipality's
+// protected PDF is; extra are qpdf's restrictions, e.g. --modify=none.
+func encryptPDF(t testing.TB, data []byte, user string, extra ...string) []byte {
+	t.Helper()
+	testkit.NeedTool(t, "qpdf")
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.pdf"), filepath.Join(dir, "out.pdf")
+	if err := os.WriteFile(in, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := append(append([]string{"--encrypt", user, "eigenaar", "256"}, extra...), "--", in, out)
+	if b, err := exec.Command("qpdf", args...).CombinedOutput(); err != nil {
+		t.Fatalf("qpdf %v: %v\n%s", args, err, b)
+	}
+	enc, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return enc
+}
+
+// TestWorkflowProtectedPDF: a PDF encrypted with an empty user password and permissions that
+// forbid changes and printing (a "protected" PDF) passes the checks, is signed, and its signed
+// version keeps the encryption and the permissions.
+func TestWorkflowProtectedPDF(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	sc := e.scenario(1, 1)
+	doc, err := e.zgw.SeedDocument(encryptPDF(t, pdf("Beschermd besluit"), "", "--modify=none", "--print=none"), sim.DocumentSeed{Titel: "Beschermd besluit",
+		Bestandsnaam: "beschermd.pdf", Status: "in_bewerking", Formaat: "application/pdf", Zaak: sc.zaak, Bronorganisatie: e.rsin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.docs[0] = doc
+	d := sc.trigger["documenten"].([]map[string]any)[0]
+	d["url"], d["uuid"], d["titel"], d["bestandsnaam"] = doc, lastSegment(doc), "Beschermd besluit", "beschermd.pdf"
+	id := e.start(sc)
+	if got := e.vendorCall(id, 0, "sign", nil); got != http.StatusOK {
+		t.Fatalf("sign: %d", got)
+	}
+	tx := e.wait(id, 30*time.Second)
+	if tx.State != signing.StateCompleted {
+		t.Fatalf("state %s, reden %q", tx.State, tx.Reden)
+	}
+	content, err := e.zgw.Content(doc, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total, valid := testkit.ValidSignatures(testkit.PDFSigBytes(t, content, e.vendor.Root())); total != 1 || valid != 1 {
+		t.Errorf("%d signatures, %d valid; want 1", total, valid)
+	}
+	signed := filepath.Join(t.TempDir(), "signed.pdf")
+	if err := os.WriteFile(signed, content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("qpdf", "--show-encryption", signed).CombinedOutput()
+	if err != nil {
+		t.Fatalf("qpdf --show-encryption: %v\n%s", err, out)
+	}
+	for _, want := range []string{"R = 6", "modify anything: not allowed", "print high resolution: not allowed"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the signed version lost its protection: no %q in\n%s", want, out)
+		}
 	}
 }

@@ -17,7 +17,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/signing/pades"
 	"github.com/signingd/signingd/store"
 	"github.com/signingd/signingd/zgw"
 )
@@ -34,6 +37,7 @@ const (
 	checkContent  = "inhoud"       // the downloaded bytes are not what the DRC describes
 	checkEvidence = "bewijstype"   // the evidence type is not allowed for the zaaktype
 	checkFormat   = "bestandstype" // neither a PDF nor a type the provider converts
+	checkSecured  = "beveiligd"    // a PDF that opens only with a password or a certificate
 )
 
 // checkFailed ends the transaction with reden: a check of the ZGW data failed, and retrying will
@@ -188,3 +192,30 @@ func (cc *contentCheck) verify(meta *zgw.EnkelvoudigInformatieObject) string {
 // isPDF reports whether the content starts as a PDF (the header may follow some junk, as
 // readers allow within the first kilobyte).
 func (cc *contentCheck) isPDF() bool { return bytes.Contains(cc.head, []byte("%PDF-")) }
+
+// checkOpens refuses a PDF that opens only with a password (or a certificate): no one can sign
+// it, at any provider, and asking signers to try would only waste their time. A "protected" PDF
+// encrypted with an empty user password, whose permissions only ask viewers not to print or
+// change it, opens and is signed, keeping its encryption. Other reading problems are not this
+// check's business: the provider reports them as it does today.
+func (wf *Workflow) checkOpens(ctx context.Context, blob uuid.UUID, name string) error {
+	rc, _, err := wf.store.OpenBlob(ctx, blob)
+	if err != nil {
+		return failAt(signing.StepFetch, name, err)
+	}
+	f, size, err := spool(rc)
+	rc.Close()
+	if err != nil {
+		return failAt(signing.StepFetch, name, err)
+	}
+	defer discard(f)
+	_, err = pades.Inspect(ctx, f, size)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if errors.Is(err, pades.ErrEncrypted) {
+		return &abortError{check: checkSecured, err: err,
+			reden: fmt.Sprintf("Document %s is beveiligd: het opent alleen met een wachtwoord of certificaat, en wat niet opent kan niemand ondertekenen", name)}
+	}
+	return nil
+}

@@ -95,6 +95,11 @@ func (wf *Workflow) fetchDocument(ctx context.Context, c *zgw.Client, w store.Wo
 	if !cc.isPDF() && !slices.Contains(info.Converts, mediaType(meta.Formaat)) {
 		return checkFailed(checkFormat, fmt.Sprintf("Document %s is geen PDF (formaat %q) en de ondertekenaanbieder zet het niet om", name, meta.Formaat))
 	}
+	if cc.isPDF() {
+		if err := wf.checkOpens(ctx, blob.ID, name); err != nil {
+			return err
+		}
+	}
 	now := wf.cfg.Now().UTC()
 	if err := wf.store.InTx(ctx, func(tx pgx.Tx) error {
 		if _, err := wf.store.Expect(ctx, tx, id, signing.StateFetching); err != nil {
