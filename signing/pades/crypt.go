@@ -71,8 +71,14 @@ func (d *document) openSecurity() (*security, error) {
 	if enc == nil {
 		return nil, encrypted("the trailer's /Encrypt is not a dictionary")
 	}
-	if f := enc.name("Filter"); f != "Standard" {
-		return nil, encrypted("the document is encrypted for certificates (security handler /%s), not with a password: it cannot be opened without the recipient's private key", f)
+	switch f := enc.name("Filter"); f {
+	case "Standard":
+	case "":
+		return nil, encrypted("the /Encrypt dictionary names no security handler")
+	case "Adobe.PubSec":
+		return nil, encrypted("the document is encrypted for certificates (security handler /Adobe.PubSec), not with a password: it opens only with a recipient's private key")
+	default:
+		return nil, encrypted("the document is encrypted with the security handler /%s, not the standard password handler: it opens only with that handler's key", f)
 	}
 	v, _ := integer(enc["V"])
 	r, _ := integer(enc["R"])
@@ -92,10 +98,9 @@ func (d *document) openSecurity() (*security, error) {
 	switch s.v {
 	case 1:
 		s.str, s.stm = cryptRC4, cryptRC4
-	case 2, 3:
-		if s.v == 3 {
-			return nil, encrypted("the document uses the unpublished encryption algorithm /V 3")
-		}
+	case 3:
+		return nil, encrypted("the document uses the unpublished encryption algorithm /V 3")
+	case 2:
 		s.str, s.stm = cryptRC4, cryptRC4
 		if l, ok := integer(enc["Length"]); ok {
 			if l < 40 || l > 128 || l%8 != 0 {

@@ -3,9 +3,11 @@ package pades
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -150,6 +152,31 @@ func TestSignEncrypted(t *testing.T) {
 			if len(ins.Signatures) != 2 || ins.SignaturePages != 0 {
 				t.Errorf("Verify: %d signatures, %d signature pages", len(ins.Signatures), ins.SignaturePages)
 			}
+			// a signature's /Contents is not encrypted, so the reader must not decrypt it: it
+			// reads as the bytes in the ByteRange's gap
+			doc, err := openDocument(bytes.NewReader(data), int64(len(data)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			fields, err := doc.signatureFields()
+			if err != nil || len(fields) != 2 {
+				t.Fatalf("%d signature fields (%v)", len(fields), err)
+			}
+			var names []string
+			for _, f := range fields {
+				br, _ := doc.array(f.sig["ByteRange"])
+				start, _ := integer(br[1])
+				end, _ := integer(br[2])
+				gap, err := hex.DecodeString(string(data[start+1 : end-1]))
+				if c, _ := f.sig["Contents"].(pdfStr); err != nil || !bytes.Equal(c, gap) {
+					t.Errorf("%s: /Contents reads as %d bytes, not the %d of the ByteRange gap", f.name, len(c), len(gap))
+				}
+				n, _ := f.sig["Name"].(pdfStr)
+				names = append(names, decodeText(n))
+			}
+			if want := []string{first.Name, second.Name}; !slices.Equal(names, want) {
+				t.Errorf("the signatures' /Name read as %q, want %q", names, want)
+			}
 			for _, s := range stamps(t, data) {
 				if s.text == "" {
 					t.Errorf("the stamp on page %d has no text", s.page)
@@ -240,7 +267,10 @@ func TestEncryptedRefused(t *testing.T) {
 		{"R4 AESV2 user password", []string{"--encrypt", "geheim", "eigenaar", "128", "--use-aes=y", "--"}, nil, "needs a password"},
 		{"R2 user password", []string{"--allow-weak-crypto", "--encrypt", "geheim", "eigenaar", "40", "--"}, nil, "needs a password"},
 		{"R5 user password", []string{"--allow-weak-crypto", "--encrypt", "geheim", "eigenaar", "256", "--force-R5", "--"}, nil, "needs a password"},
-		{"public key", nil, pubsec, "certificates"},
+		{"public key", nil, pubsec, "encrypted for certificates (security handler /Adobe.PubSec)"},
+		{"unknown handler", nil, bytes.Replace(pubsec, []byte("/Adobe.PubSec"), []byte("/FOPN_fLock"), 1), "security handler /FOPN_fLock, not the standard password handler"},
+		{"unknown revision", nil, bytes.Replace(pubsec, []byte("/Filter /Adobe.PubSec /SubFilter /adbe.pkcs7.s5 /V 4 /R 4"),
+			[]byte("/Filter /Standard /V 7 /R 9 /O <00> /U <00> /P -4"), 1), "encryption algorithm /V 7 is not known"},
 	}
 	for i, tc := range tests {
 		t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
