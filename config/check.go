@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"net/url"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -186,6 +188,7 @@ func (l Landscape) problems() []Problem {
 			add(path+".name", "provider %q appears twice", p.Name)
 		}
 		providers[p.Name] = true
+		checkProvider(path, p, add, secret)
 	}
 	if d := l.DefaultProvider; d != "" && d != BuiltinProvider && !providers[d] {
 		add("default_provider", "no provider named %q under providers", d)
@@ -299,4 +302,51 @@ func (l Landscape) problems() []Problem {
 		}
 	}
 	return ps
+}
+
+// checkProvider checks a vendor account: an adapter signingd has, its API root, and the keys
+// both ways (a vendor signingd cannot call, or whose callbacks it cannot check, is no provider).
+func checkProvider(path string, p Provider, add func(path, format string, args ...any), secret func(string, Secret)) {
+	switch p.Kind() {
+	case ProviderSimulated, ProviderOneSpan:
+	case BuiltinProvider:
+		// Listed only to narrow its auth_methods; the rest is BUILTIN_* settings.
+		if p.BaseURL != "" || !p.APIKey.IsZero() || !p.CallbackKey.IsZero() {
+			add(path, "the built-in signer takes only auth_methods here; it is configured by BUILTIN_* settings")
+		}
+		checkMethods(path, p.AuthMethods, add)
+		return
+	default:
+		add(path+".type", "%q is not a provider type signingd has: %s or %s", p.Kind(), ProviderSimulated, ProviderOneSpan)
+		return
+	}
+	if u, err := url.Parse(p.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" {
+		add(path+".base_url", "want the vendor's API root as an http(s) URL, got %q", p.BaseURL)
+	}
+	secret(path+".api_key", p.APIKey)
+	secret(path+".callback_key", p.CallbackKey)
+	if p.CallbackKey.IsZero() && p.CallbackKey.Err() == nil {
+		add(path+".callback_key", "required: the key the vendor's callbacks carry (env:NAME or file:/path)")
+	}
+	if p.Kind() == ProviderOneSpan && p.APIKey.IsZero() && p.APIKey.Err() == nil {
+		add(path+".api_key", "required: the account's API key (env:NAME or file:/path)")
+	}
+	if p.Language != "" && p.Language != "nl" && p.Language != "en" {
+		add(path+".language", "%q: want nl or en", p.Language)
+	}
+	if p.PollInterval < 0 || (p.PollInterval > 0 && p.PollInterval < time.Second) || p.PollInterval > 24*time.Hour {
+		add(path+".poll_interval", "%s is not between 1s and 24h (or 0 for the adapter's default)", p.PollInterval)
+	}
+	if p.CallsPerMinute < 0 {
+		add(path+".calls_per_minute", "%d: want 0 (the adapter's default) or more", p.CallsPerMinute)
+	}
+	checkMethods(path, p.AuthMethods, add)
+}
+
+func checkMethods(path string, methods []string, add func(path, format string, args ...any)) {
+	for _, m := range methods {
+		if m != "sms" && m != "email" {
+			add(path+".auth_methods", "%q is no signer authentication method (sms, email)", m)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,8 @@ func TestCheckLandscapeReportsEveryProblemWithItsLine(t *testing.T) {
         auth: {mode: magic}
 providers:
   - name: simulated
+    base_url: http://127.0.0.1:8091
+    callback_key: k
 issuers:
   - issuer: https://idp.example
     algorithms: [HS256]
@@ -40,9 +43,9 @@ issuers:
 		"line 8: organisations[0].services[0].auth.secret: environment variable SIGNINGD_TEST_UNSET_SECRET is not set",
 		"line 8: organisations[0].services[0].auth.client_id: required",
 		"line 12: organisations[0].services[1].auth.mode:",
-		"line 16: issuers[0]: want exactly one of jwks_url and introspection",
-		"line 16: issuers[0].audience: required",
-		"line 17: issuers[0].algorithms:",
+		"line 18: issuers[0]: want exactly one of jwks_url and introspection",
+		"line 18: issuers[0].audience: required",
+		"line 19: issuers[0].algorithms:",
 	}
 	if len(problems) != len(want) {
 		t.Errorf("got %d problems, want %d:\n%v", len(problems), len(want), problems)
@@ -71,6 +74,8 @@ func TestProviderChoice(t *testing.T) {
 providers:
   - name: simulated
     auth_methods: [sms]
+    base_url: http://127.0.0.1:8091
+    callback_key: k
 `
 	tests := []struct {
 		name, provider, dflt string
@@ -82,7 +87,7 @@ providers:
 		{name: "builtin as default", dflt: "default_provider: builtin", wantA: "builtin"},
 		{name: "none", want: "line 2: organisations[0].provider: required"},
 		{name: "unknown", provider: "    provider: vendorx", want: `line 4: organisations[0].provider: no provider named "vendorx"`},
-		{name: "unknown default", dflt: "default_provider: vendorx", want: `line 11: default_provider: no provider named "vendorx"`},
+		{name: "unknown default", dflt: "default_provider: vendorx", want: `line 13: default_provider: no provider named "vendorx"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -347,5 +352,44 @@ func TestValidationChecked(t *testing.T) {
 	ws = LandscapeWarnings([]byte(good + "  certs: [" + certFile + "]\n"))
 	if len(ws) != 2 || !strings.Contains(ws[1].Error(), `validation.certs[0]: "Tussen-CA" names http://ocsp.elders.example/, whose host is not under validation.hosts`) {
 		t.Errorf("a given certificate pointing elsewhere: %v", ws)
+	}
+}
+
+// TestProvidersChecked: a vendor account needs an adapter signingd has, an http(s) API root, and
+// keys both ways; each problem names its field and line.
+func TestProvidersChecked(t *testing.T) {
+	t.Setenv("SIGNINGD_TEST_KEY", "k")
+	const head = "organisations:\n  - rsin: \"002220647\"\n    name: Gemeente A\n    provider: builtin\nproviders:\n"
+	tests := []struct {
+		name, provider string
+		want           []string
+	}{
+		{"valid onespan", "  - name: validsign-a\n    type: onespan\n    base_url: https://my.validsign.nl/api\n    api_key: env:SIGNINGD_TEST_KEY\n    callback_key: env:SIGNINGD_TEST_KEY\n    language: nl\n    poll_interval: 10m\n", nil},
+		{"builtin narrowed", "  - name: builtin\n    auth_methods: [sms]\n", nil},
+		{"unknown type", "  - name: x\n    type: docusign\n", []string{`line 7: providers[0].type: "docusign" is not a provider type`}},
+		{"missing keys and url", "  - name: v\n    type: onespan\n", []string{
+			"line 6: providers[0].base_url: want the vendor's API root",
+			"line 6: providers[0].callback_key: required", "line 6: providers[0].api_key: required"}},
+		{"bad values", "  - name: v\n    type: onespan\n    base_url: ftp://x\n    api_key: env:SIGNINGD_NOT_SET_ANYWHERE\n    callback_key: k\n    language: de\n    poll_interval: 1ms\n    calls_per_minute: -1\n    auth_methods: [itsme]\n", []string{
+			"providers[0].base_url", "providers[0].api_key: environment variable SIGNINGD_NOT_SET_ANYWHERE is not set",
+			`providers[0].language: "de"`, "providers[0].poll_interval", "providers[0].calls_per_minute", `providers[0].auth_methods: "itsme"`}},
+		{"builtin with a vendor's settings", "  - name: builtin\n    base_url: https://x\n", []string{"providers[0]: the built-in signer takes only auth_methods"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, problems := CheckLandscape([]byte(head + tt.provider))
+			var got []string
+			for _, p := range problems {
+				got = append(got, p.Error())
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("problems %q, want %d: %q", got, len(tt.want), tt.want)
+			}
+			for _, w := range tt.want {
+				if !slices.ContainsFunc(got, func(g string) bool { return strings.Contains(g, w) }) {
+					t.Errorf("no problem %q in %q", w, got)
+				}
+			}
+		})
 	}
 }

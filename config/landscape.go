@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/signingd/signingd/zgw"
 )
@@ -123,10 +124,42 @@ func (l Landscape) ZGW() []zgw.Organisation {
 
 // Provider configures one signing provider.
 type Provider struct {
+	// Name is how organisations and the webhook URL (/api/v1/providers/{name}/webhook) refer to
+	// it. Several entries of one type are several accounts, e.g. one per municipality.
 	Name string `yaml:"name"`
-	// AuthMethods lists the signer authentication methods the provider supports besides null.
-	AuthMethods []string          `yaml:"auth_methods"`
-	Settings    map[string]string `yaml:"settings"`
+	// Type is the adapter: simulated, or onespan (OneSpan Sign and ValidSign); the name when empty.
+	Type string `yaml:"type"`
+	// AuthMethods narrows the signer authentication methods the provider supports besides null.
+	AuthMethods []string `yaml:"auth_methods"`
+	// BaseURL is the vendor's API root (e.g. https://my.validsign.nl/api): signingd calls no
+	// other host for this provider.
+	BaseURL string `yaml:"base_url"`
+	// APIKey is what signingd calls the vendor with (env:NAME or file:/path).
+	APIKey Secret `yaml:"api_key"`
+	// CallbackKey is what the vendor's callbacks must carry (env:NAME or file:/path).
+	CallbackKey Secret `yaml:"callback_key"`
+	// Sender is the vendor account's sender e-mail address, where the vendor wants one.
+	Sender string `yaml:"sender"`
+	// Language of the vendor's mails and pages: nl (default) or en.
+	Language string `yaml:"language"`
+	// PollInterval is the reconciliation poll of open signings; the adapter's default when zero.
+	PollInterval time.Duration `yaml:"poll_interval"`
+	// CallsPerMinute caps the status calls to the vendor per replica; the adapter's when zero.
+	CallsPerMinute int `yaml:"calls_per_minute"`
+}
+
+// Provider types, the adapters signingd has.
+const (
+	ProviderSimulated = "simulated"
+	ProviderOneSpan   = "onespan"
+)
+
+// Kind is the provider's adapter: Type, or the name when Type is empty.
+func (p Provider) Kind() string {
+	if p.Type != "" {
+		return p.Type
+	}
+	return p.Name
 }
 
 // LoadLandscape reads and validates a landscape file. An empty path gives an empty landscape. The

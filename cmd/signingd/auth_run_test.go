@@ -322,5 +322,6 @@ var demoLandscape = []byte(`organisations:
     provider: simulated
 providers:
   - name: simulated
-    settings: {url: "http://vendor.invalid", webhook_secret: "not used"}
+    base_url: http://vendor.invalid
+    callback_key: "not used"
 `)

@@ -278,7 +278,7 @@ func devLandscape(s *sim.Sim, provider, vendorURL, webhookSecret string) config.
 		Providers: []config.Provider{
 			{Name: builtin.Name, AuthMethods: []string{signing.AuthSMS, signing.AuthEmail}},
 			{Name: simulated.Name, AuthMethods: []string{signing.AuthSMS, signing.AuthEmail},
-				Settings: map[string]string{"url": vendorURL, "webhook_secret": webhookSecret, "poll_interval": "5s"}},
+				BaseURL: vendorURL, CallbackKey: config.NewSecret(webhookSecret), PollInterval: 5 * time.Second},
 		},
 	}
 }

@@ -307,27 +307,17 @@ func workflowConfig(cfg config.Config, logger *slog.Logger, reg *zgw.Registry) w
 	}
 }
 
-// buildProviders makes the signing providers the landscape configures. The simulated vendor's
-// adapter reads its settings url and webhook_secret (a literal, env:NAME or file:/path).
+// buildProviders makes the signing providers the landscape configures (config check has checked
+// them): one adapter per account, each calling only its base_url.
 func buildProviders(l config.Landscape, hc *http.Client) (map[string]signing.Provider, error) {
 	out := map[string]signing.Provider{}
 	for _, p := range l.Providers {
-		switch p.Name {
-		case simulated.Name:
-			secret, err := config.ParseSecret(p.Settings["webhook_secret"])
-			if err != nil {
-				return nil, fmt.Errorf("provider %s: webhook_secret: %w", p.Name, err)
-			}
-			if p.Settings["url"] == "" {
-				return nil, fmt.Errorf("provider %s: settings.url is required", p.Name)
-			}
-			var poll time.Duration
-			if v := p.Settings["poll_interval"]; v != "" {
-				if poll, err = time.ParseDuration(v); err != nil {
-					return nil, fmt.Errorf("provider %s: poll_interval: %w", p.Name, err)
-				}
-			}
-			out[p.Name] = simulated.New(simulated.Config{BaseURL: p.Settings["url"], WebhookSecret: secret.Value(), PollInterval: poll, Client: hc})
+		switch p.Kind() {
+		case config.BuiltinProvider: // built by setupBuiltin; listed to narrow its methods
+		case config.ProviderSimulated:
+			out[p.Name] = simulated.New(simulated.Config{BaseURL: p.BaseURL, WebhookSecret: p.CallbackKey.Value(), PollInterval: p.PollInterval, Client: hc})
+		default:
+			return nil, fmt.Errorf("provider %s: no adapter of type %q", p.Name, p.Kind())
 		}
 	}
 	return out, nil
