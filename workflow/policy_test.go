@@ -48,6 +48,7 @@ func TestDecide(t *testing.T) {
 		{"a lock never released aborts with its own reden", "upload", failAt(signing.StepUpload, "Besluit",
 			&abortError{reden: redenLockedByOther + ": Besluit", err: errors.New("locked for 24h0m0s")}), 1, 12,
 			resultFailed, "Document is vergrendeld door een ander: Besluit"},
+		{"a provider's spent call budget waits, even on the last attempt", "progress", &throttled{provider: "v", wait: time.Second}, 12, 12, resultWaiting, ""},
 		{"notify never aborts: the transaction ends already", "notify", badRequest, 100, 100, resultRetry, ""},
 		{"abort never aborts", "abort", unavailable, 12, 12, resultRetry, ""},
 	}
@@ -100,5 +101,34 @@ func TestRetryHonoursRetryAfter(t *testing.T) {
 	job.Attempt = 30
 	if got := time.Until(w.NextRetry(job)); got > 10*time.Minute || got < 5*time.Minute-time.Second {
 		t.Errorf("retry in %s after many attempts, want between half the maximum and the maximum", got)
+	}
+}
+
+// TestThrottle: a provider with a call budget gets its burst at once, then waits its turn per
+// call; one without a budget is never held up, and budgets are per provider.
+func TestThrottle(t *testing.T) {
+	t.Parallel()
+	wf := &Workflow{}
+	limited := signing.ProviderInfo{CallsPerMinute: 60} // one a second, a burst of 6
+	for i := range 6 {
+		if err := wf.throttle("v", limited); err != nil {
+			t.Fatalf("call %d within the burst: %v", i+1, err)
+		}
+	}
+	err := wf.throttle("v", limited)
+	var th *throttled
+	if !errors.As(err, &th) || th.wait <= 0 || th.wait > time.Second {
+		t.Fatalf("call past the burst: %v, want a wait of at most a second", err)
+	}
+	if d := decide("progress", err, 1, 12); d.result != resultWaiting || d.wait != th.wait {
+		t.Errorf("decide = %+v, want waiting %s", d, th.wait)
+	}
+	if err := wf.throttle("other", limited); err != nil {
+		t.Errorf("another provider's budget is its own: %v", err)
+	}
+	for range 100 {
+		if err := wf.throttle("free", signing.ProviderInfo{}); err != nil {
+			t.Fatalf("a provider without a budget was held up: %v", err)
+		}
 	}
 }

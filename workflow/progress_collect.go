@@ -43,6 +43,9 @@ func (wf *Workflow) progress(ctx context.Context, job *river.Job[CheckProgressAr
 	if err != nil {
 		return failAt(signing.StepProgress, "", err)
 	}
+	if err := wf.throttle(w.Provider, p.Info()); err != nil {
+		return err
+	}
 	prog, err := p.Status(ctx, w.ProviderRef)
 	if err != nil {
 		return failAt(signing.StepProgress, "", err)

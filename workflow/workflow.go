@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"golang.org/x/time/rate"
 
 	"github.com/signingd/signingd"
 	"github.com/signingd/signingd/signing"
@@ -33,6 +35,8 @@ type Workflow struct {
 	// next attempt. River asks the worker for the next retry in the process that ran the attempt,
 	// right after it, so the typed error need not travel through River's error text.
 	waits sync.Map
+	// limits holds a *rate.Limiter per provider with a call budget.
+	limits sync.Map
 }
 
 type txArgs interface {
@@ -71,6 +75,32 @@ func failAt(step, doc string, err error) error {
 // errLocked means a document is locked by someone else; the step waits and tries again.
 var errLocked = errors.New("document locked by someone else")
 
+// throttled means the provider's call budget (ProviderInfo.CallsPerMinute) is spent for now: the
+// step waits its turn without spending an attempt.
+type throttled struct {
+	provider string
+	wait     time.Duration
+}
+
+func (t *throttled) Error() string {
+	return fmt.Sprintf("calls to provider %s at their limit per minute", t.provider)
+}
+
+// throttle takes one call from the provider's budget in this process, or says how long to wait
+// for one. Replicas each keep their own budget: the limit is per process.
+func (wf *Workflow) throttle(name string, info signing.ProviderInfo) error {
+	if info.CallsPerMinute <= 0 {
+		return nil
+	}
+	v, _ := wf.limits.LoadOrStore(name, rate.NewLimiter(rate.Limit(float64(info.CallsPerMinute)/60), max(1, info.CallsPerMinute/10)))
+	r := v.(*rate.Limiter).Reserve()
+	if d := r.Delay(); d > 0 {
+		r.Cancel()
+		return &throttled{provider: name, wait: d}
+	}
+	return nil
+}
+
 // errDrift means a document got a newer version while it was being signed.
 var errDrift = errors.New("document changed while being signed")
 
@@ -106,8 +136,9 @@ func (w *stepWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 	case resultOK:
 		return nil
 	case resultWaiting:
-		log.InfoContext(ctx, "document locked by someone else; waiting", "retry_in", w.wf.cfg.LockRetry.String())
-		return river.JobSnooze(w.wf.cfg.LockRetry)
+		wait := cmp.Or(d.wait, w.wf.cfg.LockRetry)
+		log.InfoContext(ctx, "waiting", "why", err.Error(), "retry_in", wait.String())
+		return river.JobSnooze(wait)
 	case resultFailed:
 		if d.technical {
 			log.ErrorContext(ctx, "step failed for good; aborting", "err", err, "permanent", permanent(err))
@@ -136,7 +167,7 @@ func (w *stepWorker[T]) NextRetry(job *river.Job[T]) time.Time {
 // The outcomes of a step, as the metrics count them.
 const (
 	resultOK      = "ok"      // done, or too late to matter (store.ErrStale)
-	resultWaiting = "waiting" // a document locked by someone else: snooze, no attempt spent
+	resultWaiting = "waiting" // a document locked by someone else, a provider's call budget spent: snooze, no attempt spent
 	resultRetry   = "retry"   // River retries with backoff
 	resultFailed  = "failed"  // the transaction aborts with reden
 )
@@ -149,6 +180,7 @@ type decision struct {
 	// technical marks an abort for a failure (permanent, or out of attempts) rather than for a
 	// condition of the document.
 	technical bool
+	wait      time.Duration // how long to snooze, when result is resultWaiting; LockRetry when zero
 }
 
 // decide is the retry, wait and abort policy for the step (the worker's name) that ended with err. A changed document and a condition that cannot
@@ -161,6 +193,9 @@ func decide(step string, err error, attempt, maxAttempts int) decision {
 		return decision{result: resultOK}
 	case errors.Is(err, errLocked):
 		return decision{result: resultWaiting}
+	}
+	if t := (*throttled)(nil); errors.As(err, &t) {
+		return decision{result: resultWaiting, wait: t.wait}
 	}
 	abortable := step != "notify" && step != "abort"
 	doc := ""

@@ -315,7 +315,8 @@ func buildProviders(l config.Landscape, hc *http.Client) (map[string]signing.Pro
 		switch p.Kind() {
 		case config.BuiltinProvider: // built by setupBuiltin; listed to narrow its methods
 		case config.ProviderSimulated:
-			out[p.Name] = simulated.New(simulated.Config{BaseURL: p.BaseURL, WebhookSecret: p.CallbackKey.Value(), PollInterval: p.PollInterval, Client: hc})
+			out[p.Name] = simulated.New(simulated.Config{BaseURL: p.BaseURL, WebhookSecret: p.CallbackKey.Value(), PollInterval: p.PollInterval,
+				CallsPerMinute: p.CallsPerMinute, Client: hc})
 		default:
 			return nil, fmt.Errorf("provider %s: no adapter of type %q", p.Name, p.Kind())
 		}

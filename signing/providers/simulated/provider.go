@@ -31,6 +31,8 @@ type Config struct {
 	// AuthMethods are the signer authentication methods it offers besides null; sms and email
 	// when nil. Fewer make it a vendor without, say, SMS codes.
 	AuthMethods []string
+	// CallsPerMinute is the status calls' budget the workflow keeps to; none when zero.
+	CallsPerMinute int
 }
 
 // WebhookWindow is how far a webhook's signed sent_at may lie from our clock: a delivery captured
@@ -62,7 +64,8 @@ func (p *Provider) Info() signing.ProviderInfo {
 	if methods == nil {
 		methods = []string{signing.AuthSMS, signing.AuthEmail}
 	}
-	return signing.ProviderInfo{Name: Name, AuthMethods: methods, PollInterval: p.cfg.PollInterval, SignsDigitally: true, Parallel: true}
+	return signing.ProviderInfo{Name: Name, AuthMethods: methods, PollInterval: p.cfg.PollInterval, SignsDigitally: true, Parallel: true,
+		CallsPerMinute: p.cfg.CallsPerMinute}
 }
 
 // vendorError is a non-2xx answer; 4xx other than 408/409/429 are permanent.
