@@ -43,7 +43,10 @@ const webhookSecret = "e2e-webhook-secret"
 type env struct {
 	t         testing.TB
 	zgw       *sim.Server
-	vendor    *simulated.Server
+	vendor    *simulated.Server // the simulated vendor, when the env runs no other kit
+	kit       vendorKit
+	faults    *vendorFaults // in front of the vendor
+	hooks     *callbacks    // in front of signingd's webhook route
 	vendorURL string
 	st        *store.Store
 	api       *httptest.Server
@@ -62,6 +65,8 @@ type envOptions struct {
 	zgwAuth *config.ServiceAuth
 	// vendorWrap wraps the vendor simulator's handler, to hold or watch its answers.
 	vendorWrap func(http.Handler) http.Handler
+	// kit is the vendor; the simulated vendor when nil.
+	kit vendorKit
 }
 
 type jobsConfig = workflow.Config
@@ -197,29 +202,34 @@ func newEnv(t testing.TB, o envOptions) *env {
 		t.Fatal(err)
 	}
 
-	e.vendor = simulated.NewServer(simulated.ServerOptions{AutoSign: o.autoSign})
-	var vh http.Handler = e.vendor.Handler()
+	e.kit = o.kit
+	if e.kit == nil {
+		e.vendor = simulated.NewServer(simulated.ServerOptions{AutoSign: o.autoSign})
+		e.kit = &simulatedKit{srv: e.vendor}
+	}
+	e.faults = &vendorFaults{}
+	vh := e.faults.wrap(e.kit.Handler())
 	if o.vendorWrap != nil {
 		vh = o.vendorWrap(vh)
 	}
 	vsrv := httptest.NewServer(vh)
-	t.Cleanup(func() { vsrv.Close(); e.vendor.Close() })
+	t.Cleanup(func() { vsrv.Close(); e.kit.Close() })
 	e.vendorURL = vsrv.URL
 
 	sa := config.ServiceAuth{Mode: zgw.AuthNone}
 	if o.zgwAuth != nil {
 		sa = *o.zgwAuth
 	}
-	land, reg, pool := e.landscape(simulated.Name, sa)
+	land, reg, pool := e.landscape(e.kit.Name(), sa)
 	logger := slog.New(slog.DiscardHandler)
 	if os.Getenv("E2E_LOG") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	prov := simulated.New(simulated.Config{BaseURL: vsrv.URL, WebhookSecret: webhookSecret, PollInterval: 2 * time.Second})
+	prov := e.kit.Provider(vsrv.URL, 2*time.Second)
 	cfg := workflow.Config{
 		Workers: 20, Logger: logger, Registry: reg,
 		// The provider as a test's jobs option may wrap it; the assembly hands these over.
-		Providers:         map[string]signing.Provider{simulated.Name: prov},
+		Providers:         map[string]signing.Provider{e.kit.Name(): prov},
 		HTTPClient:        &http.Client{Timeout: 5 * time.Second},
 		RetryBase:         50 * time.Millisecond,
 		RetryMax:          time.Second,
@@ -237,9 +247,10 @@ func newEnv(t testing.TB, o envOptions) *env {
 			Landscape: land, CheckURL: reg.CheckResource, PublicURL: "http://signingd.test", Logger: logger, Expiry: o.expiry,
 		}}, nil
 	})
-	e.api = httptest.NewServer(a.Handler)
+	e.hooks = &callbacks{next: a.Handler}
+	e.api = httptest.NewServer(e.hooks)
 	t.Cleanup(e.api.Close)
-	e.vendor.SetWebhook(e.api.URL+"/api/v1/providers/simulated/webhook", webhookSecret)
+	e.kit.SetWebhook(e.api.URL + "/api/v1/providers/" + e.kit.Name() + "/webhook")
 	return e
 }
 

@@ -3,6 +3,7 @@ package signing
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -195,6 +196,42 @@ type EvidenceFile struct {
 // MaxEvidenceFile bounds one evidence document of a provider: audit logs are small, and the report
 // holding them goes to the DRC in one piece.
 const MaxEvidenceFile = 32 << 20
+
+// VendorError is a vendor API's error answer, for adapters to return: a 4xx other than 408, 409,
+// 425 and 429 is permanent (errors.Is(err, ErrPermanent)); the rest is retried, no sooner than
+// RetryAfter when the vendor said so.
+type VendorError struct {
+	Vendor     string // e.g. "onespan"
+	Op         string // what the adapter was doing, e.g. "create package"
+	Status     int
+	RetryAfter time.Duration
+	Message    string // the start of the answer's body
+}
+
+func (e *VendorError) Error() string {
+	return fmt.Sprintf("%s: %s: HTTP %d %s", e.Vendor, e.Op, e.Status, e.Message)
+}
+
+// Is makes a permanent answer match ErrPermanent.
+func (e *VendorError) Is(target error) bool {
+	if target != ErrPermanent {
+		return false
+	}
+	switch e.Status {
+	case http.StatusRequestTimeout, http.StatusConflict, http.StatusTooEarly, http.StatusTooManyRequests:
+		return false
+	}
+	return e.Status >= 400 && e.Status < 500
+}
+
+// RetryAfter returns the wait a vendor asked for in err, if it asked.
+func RetryAfter(err error) (time.Duration, bool) {
+	var ve *VendorError
+	if errors.As(err, &ve) && ve.RetryAfter > 0 {
+		return ve.RetryAfter, true
+	}
+	return 0, false
+}
 
 var (
 	// ErrPermanent marks a provider failure that retrying cannot fix.

@@ -1,6 +1,8 @@
 package signing
 
 import (
+	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/signingd/signingd"
@@ -51,6 +53,16 @@ func TestAbortCause(t *testing.T) {
 	for reden, want := range tests {
 		if got := AbortCause(reden); got != want {
 			t.Errorf("AbortCause(%q) = %s, want %s", reden, got, want)
+		}
+	}
+}
+
+// TestVendorErrorPermanent: a vendor's 4xx is permanent except those that ask for a retry.
+func TestVendorErrorPermanent(t *testing.T) {
+	for status, want := range map[int]bool{400: true, 401: true, 403: true, 404: true, 422: true,
+		408: false, 409: false, 425: false, 429: false, 500: false, 502: false, 503: false} {
+		if got := errors.Is(fmt.Errorf("create: %w", &VendorError{Status: status}), ErrPermanent); got != want {
+			t.Errorf("HTTP %d permanent = %v, want %v", status, got, want)
 		}
 	}
 }

@@ -48,6 +48,11 @@ func TestDecide(t *testing.T) {
 		{"a lock never released aborts with its own reden", "upload", failAt(signing.StepUpload, "Besluit",
 			&abortError{reden: redenLockedByOther + ": Besluit", err: errors.New("locked for 24h0m0s")}), 1, 12,
 			resultFailed, "Document is vergrendeld door een ander: Besluit"},
+		{"a vendor's 500 is retried", "create", failAt(signing.StepCreate, "", fromProvider(&signing.VendorError{Status: 500})), 1, 12, resultRetry, ""},
+		{"a vendor's 429 is retried", "progress", failAt(signing.StepProgress, "", fromProvider(&signing.VendorError{Status: 429, RetryAfter: time.Second})), 1, 12, resultRetry, ""},
+		{"a vendor answer the adapter cannot read is retried (not ZGW's rule)", "progress", failAt(signing.StepProgress, "", fromProvider(errors.New("decode: unexpected token"))), 1, 12, resultRetry, ""},
+		{"a vendor's 400 aborts at once", "create", failAt(signing.StepCreate, "", fromProvider(&signing.VendorError{Status: 400})), 1, 12,
+			resultFailed, signing.RedenTechnical(signing.StepCreate, "")},
 		{"a provider's spent call budget waits, even on the last attempt", "progress", &throttled{provider: "v", wait: time.Second}, 12, 12, resultWaiting, ""},
 		{"notify never aborts: the transaction ends already", "notify", badRequest, 100, 100, resultRetry, ""},
 		{"abort never aborts", "abort", unavailable, 12, 12, resultRetry, ""},
@@ -130,5 +135,16 @@ func TestThrottle(t *testing.T) {
 		if err := wf.throttle("free", signing.ProviderInfo{}); err != nil {
 			t.Fatalf("a provider without a budget was held up: %v", err)
 		}
+	}
+}
+
+// TestRetryAfterOfVendors: the wait a vendor asks for reaches the retry schedule like a ZGW one.
+func TestRetryAfterOfVendors(t *testing.T) {
+	err := failAt(signing.StepProgress, "", fromProvider(fmt.Errorf("status: %w", &signing.VendorError{Status: 429, RetryAfter: 42 * time.Second})))
+	if d, ok := retryAfter(err); !ok || d != 42*time.Second {
+		t.Errorf("retryAfter = %s, %v; want 42s", d, ok)
+	}
+	if _, ok := retryAfter(fromProvider(&signing.VendorError{Status: 500})); ok {
+		t.Error("a wait where the vendor asked none")
 	}
 }

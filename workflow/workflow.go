@@ -115,7 +115,18 @@ type abortError struct {
 func (e *abortError) Error() string { return e.reden + ": " + e.err.Error() }
 func (e *abortError) Unwrap() error { return e.err }
 
+// retryAfter is how long a ZGW service or a provider asked us to wait before trying again.
+func retryAfter(err error) (time.Duration, bool) {
+	if d, ok := zgw.RetryAfter(err); ok {
+		return d, true
+	}
+	return signing.RetryAfter(err)
+}
+
 func permanent(err error) bool {
+	if pe := (*providerError)(nil); errors.As(err, &pe) {
+		return errors.Is(err, signing.ErrPermanent)
+	}
 	return errors.Is(err, signing.ErrPermanent) || zgw.IsPermanent(err) || signingd.ErrorCode(err) == signingd.ENOTFOUND
 }
 
@@ -148,7 +159,7 @@ func (w *stepWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 		return abortFrom(ctx, w.wf, job, d.reden, d.detail, w.wf.cfg.Now().UTC())
 	}
 	log.WarnContext(ctx, "step failed; will retry", "err", err)
-	if ra, ok := zgw.RetryAfter(err); ok && job.Attempt < job.MaxAttempts {
+	if ra, ok := retryAfter(err); ok && job.Attempt < job.MaxAttempts {
 		w.wf.waits.Store(job.ID, ra)
 	}
 	return err
@@ -302,7 +313,7 @@ func (wf *Workflow) provider(name string) (signing.Provider, error) {
 	if !ok {
 		return nil, fmt.Errorf("workflow: provider %q is not configured: %w", name, signing.ErrPermanent)
 	}
-	return p, nil
+	return guarded{p}, nil
 }
 
 // work loads a transaction for a step that may run only in one of states. A step that comes too

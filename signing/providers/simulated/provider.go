@@ -69,16 +69,6 @@ func (p *Provider) Info() signing.ProviderInfo {
 }
 
 // vendorError is a non-2xx answer; 4xx other than 408/409/429 are permanent.
-type vendorError struct {
-	op     string
-	status int
-	msg    string
-}
-
-func (e *vendorError) Error() string {
-	return fmt.Sprintf("simulated: %s: %d %s", e.op, e.status, e.msg)
-}
-
 func (p *Provider) do(ctx context.Context, op, method, path string, body io.Reader, size int64, out any) error {
 	req, err := http.NewRequestWithContext(ctx, method, p.cfg.BaseURL+path, body)
 	if err != nil {
@@ -94,12 +84,7 @@ func (p *Provider) do(ctx context.Context, op, method, path string, body io.Read
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		err := &vendorError{op: op, status: resp.StatusCode, msg: strings.TrimSpace(string(b))}
-		if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != 408 && resp.StatusCode != 409 && resp.StatusCode != 429 {
-			return fmt.Errorf("%w: %w", signing.ErrPermanent, err)
-		}
-		return err
+		return vendorError(op, resp)
 	}
 	if out != nil {
 		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
@@ -177,9 +162,9 @@ func (p *Provider) upload(ctx context.Context, id string, d signing.ProviderDocu
 	if err != nil {
 		return fmt.Errorf("simulated: upload document %d: %w", d.Position, err)
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
 	if resp.StatusCode >= 300 && resp.StatusCode != http.StatusConflict {
-		return fmt.Errorf("simulated: upload document %d: status %d", d.Position, resp.StatusCode)
+		return vendorError(fmt.Sprintf("upload document %d", d.Position), resp)
 	}
 	return nil
 }
@@ -198,6 +183,8 @@ func (p *Provider) Status(ctx context.Context, ref string) (signing.Progress, er
 		out.Status = signing.ProgressDeclined
 	case StatusCancelled:
 		out.Status = signing.ProgressCancelled
+	case StatusExpired:
+		out.Status = signing.ProgressExpired
 	default:
 		out.Status = signing.ProgressPending
 	}
@@ -222,12 +209,8 @@ func (p *Provider) Signed(ctx context.Context, ref string, position int) (io.Rea
 		return nil, fmt.Errorf("simulated: signed document %d: %w", position, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		err := fmt.Errorf("simulated: signed document %d: status %d", position, resp.StatusCode)
-		if resp.StatusCode == http.StatusNotFound {
-			err = fmt.Errorf("%w: %w", signing.ErrPermanent, err)
-		}
-		return nil, err
+		defer resp.Body.Close()
+		return nil, vendorError(fmt.Sprintf("signed document %d", position), resp)
 	}
 	return resp.Body, nil
 }
@@ -255,7 +238,7 @@ func (p *Provider) Evidence(ctx context.Context, ref string) (signing.Evidence, 
 
 var auditWords = map[string]string{
 	"created": "ondertekening gestart", "invited": "uitgenodigd", "signed": "ondertekend", "declined": "geweigerd",
-	"cancelled": "ingetrokken", "completed": "alle handtekeningen gezet",
+	"cancelled": "ingetrokken", "completed": "alle handtekeningen gezet", "expired": "verlopen",
 }
 
 // download reads a document of at most limit bytes.
@@ -270,7 +253,7 @@ func (p *Provider) download(ctx context.Context, path string, limit int64) ([]by
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("status %d", resp.StatusCode)
+		return nil, vendorError("download "+path, resp)
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
@@ -285,8 +268,8 @@ func (p *Provider) download(ctx context.Context, path string, limit int64) ([]by
 // Cancel implements signing.Provider.
 func (p *Provider) Cancel(ctx context.Context, ref, reden string) error {
 	err := p.postJSON(ctx, "cancel", "/api/signings/"+url.PathEscape(ref)+"/cancel", map[string]string{"reden": reden}, nil)
-	var ve *vendorError
-	if errors.As(err, &ve) && ve.status == http.StatusNotFound {
+	var ve *signing.VendorError
+	if errors.As(err, &ve) && ve.Status == http.StatusNotFound {
 		return nil // nothing to cancel
 	}
 	return err
@@ -316,4 +299,14 @@ func (p *Provider) VerifyWebhook(r *http.Request, body []byte) (string, error) {
 		return "", signing.ErrWebhookUnauthorized // replayed, or signed without the time
 	}
 	return in.SigningID, nil
+}
+
+// vendorError reads the vendor's error answer.
+func vendorError(op string, resp *http.Response) error {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	e := &signing.VendorError{Vendor: Name, Op: op, Status: resp.StatusCode, Message: strings.TrimSpace(string(b))}
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
+		e.RetryAfter = time.Duration(s) * time.Second
+	}
+	return e
 }

@@ -33,6 +33,7 @@ const (
 	StatusCompleted = "completed"
 	StatusDeclined  = "declined"
 	StatusCancelled = "cancelled"
+	StatusExpired   = "expired"
 )
 
 // ServerOptions configure the simulated vendor.
@@ -173,6 +174,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/signings/{id}/documents/{pos}/signed", s.signed)
 	mux.HandleFunc("POST /api/signings/{id}/start", s.start)
 	mux.HandleFunc("POST /api/signings/{id}/cancel", s.cancel)
+	mux.HandleFunc("POST /api/signings/{id}/expire", s.expire)
 	mux.HandleFunc("POST /api/signings/{id}/signers/{pos}/sign", s.sign)
 	mux.HandleFunc("POST /api/signings/{id}/signers/{pos}/decline", s.decline)
 	mux.HandleFunc("GET /api/signings/{id}/audit", s.auditJSON)
@@ -502,6 +504,24 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 		v.Status, v.Reden = StatusCancelled, in.Reden
 		s.record(v, -1, "cancelled", r, in.Reden)
 	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// expire ends a pending signing as the vendor does when its own deadline passes.
+func (s *Server) expire(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.lookup(w, r)
+	if !ok {
+		return
+	}
+	if v.Status != StatusPending {
+		fail(w, http.StatusConflict, "signing is "+v.Status)
+		return
+	}
+	v.Status = StatusExpired
+	s.record(v, -1, "expired", nil, "")
+	s.notify(v, "expired")
 	writeJSON(w, http.StatusOK, v)
 }
 
