@@ -48,6 +48,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/signingd/signingd/internal/simfault"
 )
 
 // Path prefixes of the simulated APIs below the base URL.
@@ -140,7 +142,7 @@ type Sim struct {
 	notifs   []Notification
 	delivs   []Delivery
 	requests []RequestRecord
-	faults   faultState
+	faults   simfault.Set
 	seq      int
 	jwks     jwksCache
 
@@ -201,7 +203,7 @@ func New(opts Options) (*Sim, error) {
 		}
 		s.dir, s.ownDir = d, true
 	}
-	s.faults.init(opts.FaultSeed)
+	s.faults.Seed(opts.FaultSeed)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.handler = s.routes()
 	return s, nil
