@@ -66,7 +66,7 @@ var model = map[string]map[string]string{
 	"field": {
 		"id": "string", "name": "string", "type": "enum:SIGNATURE|INPUT|IMAGE",
 		"subtype": "enum:FULLNAME|CAPTURE|INITIALS|MOBILE_CAPTURE|CHOOSE_SIGNATURE|LABEL|TEXTFIELD|CHECKBOX|RADIO|LIST|TEXTAREA|DATEPICKER|CUSTOMFIELD|SEAL|QRCODE",
-		"page": "int", "top": "number", "left": "number", "width": "number", "height": "number",
+		"page":    "int", "top": "number", "left": "number", "width": "number", "height": "number",
 		"extract": "bool", "extractAnchor": "obj:extractAnchor", "binding": "string", "value": "string",
 		"validation": "any", "data": "any", "fontSize": "int", "tooltip": "string",
 	},
