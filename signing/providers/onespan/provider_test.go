@@ -270,7 +270,7 @@ func TestCreateSignCollect(t *testing.T) {
 	}
 
 	// Callbacks: the delivered ones verified and named the package; the dropped ones were lost.
-	e.sim.Close()
+	e.sim.Flush()
 	dropped, delivered := 0, 0
 	for _, d := range e.sim.Callbacks() {
 		switch {
@@ -399,7 +399,7 @@ func TestCompletesWaitingPackage(t *testing.T) {
 	if p := e.pkg(t, id.ID); p.Status != "COMPLETED" {
 		t.Errorf("package %s; the adapter did not complete it", p.Status)
 	}
-	e.sim.Close()
+	e.sim.Flush()
 	ready := false
 	for _, d := range e.sim.Callbacks() {
 		ready = ready || d.Name == onespansim.EventPackageReadyForComplete

@@ -96,6 +96,9 @@ func (s *Server) Close() {
 	s.wg.Wait()
 }
 
+// Flush waits for the callbacks in flight to be delivered (or to fail).
+func (s *Server) Flush() { s.wg.Wait() }
+
 // Root returns the certificate authority of the signers' certificates: a verifier that trusts it
 // finds the signatures valid.
 func (s *Server) Root() *x509.Certificate { return s.ca.root }
