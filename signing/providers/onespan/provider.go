@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/signingd/signingd/signing"
-	"github.com/signingd/signingd/zgw"
 )
 
 // DefaultName is the provider's name when Config.Name is empty.
@@ -106,9 +105,8 @@ func (p *Provider) Info() signing.ProviderInfo {
 		CallsPerMinute: p.cfg.CallsPerMinute, PollInterval: p.cfg.PollInterval, SignsDigitally: true}
 }
 
-// request sends one API request. A non-2xx answer becomes a *zgw.Error (the error type whose
-// status and Retry-After the workflow reads) wrapped in signing.ErrPermanent when retrying cannot
-// help: 4xx other than 408, 409 and 429.
+// request sends one API request. A non-2xx answer becomes a *signing.VendorError, which says
+// itself whether retrying can help and how long the vendor asked us to wait.
 func (p *Provider) request(ctx context.Context, op, method, path string, body io.Reader, contentType, accept string) (*http.Response, error) {
 	u := p.base.String() + path
 	req, err := http.NewRequestWithContext(ctx, method, u, body)
@@ -136,22 +134,17 @@ func (p *Provider) request(ctx context.Context, op, method, path string, body io
 func (p *Provider) apiError(op string, resp *http.Response) error {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	e := &zgw.Error{Op: "onespan " + op, Method: resp.Request.Method, URL: resp.Request.URL.String(), Status: resp.StatusCode,
-		Title: http.StatusText(resp.StatusCode), RetryAfter: retryAfter(resp.Header.Get("Retry-After"), p.cfg.Now())}
+	e := &signing.VendorError{Vendor: "onespan", Op: op, Status: resp.StatusCode,
+		RetryAfter: retryAfter(resp.Header.Get("Retry-After"), p.cfg.Now()), Message: http.StatusText(resp.StatusCode)}
 	var msg struct {
 		MessageKey string `json:"messageKey"`
 		Message    string `json:"message"`
 		Technical  string `json:"technical"`
 	}
 	if json.Unmarshal(b, &msg) == nil && msg.Message != "" {
-		e.Code, e.Title, e.Detail = msg.MessageKey, msg.Message, msg.Technical
+		e.Message = strings.TrimSpace(msg.MessageKey + " " + msg.Message + " " + msg.Technical)
 	}
-	switch st := resp.StatusCode; {
-	case st == http.StatusRequestTimeout, st == http.StatusConflict, st == http.StatusTooManyRequests, st >= 500:
-		return e
-	default:
-		return fmt.Errorf("%w: %w", signing.ErrPermanent, e)
-	}
+	return e
 }
 
 // retryAfter reads delay-seconds or an HTTP date; zero when absent or past.
@@ -385,7 +378,7 @@ func (p *Provider) Signed(ctx context.Context, ref string, position int) (io.Rea
 // nothing.
 func (p *Provider) Cancel(ctx context.Context, ref, _ string) error {
 	v, err := p.get(ctx, ref)
-	if zgw.StatusCode(err) == http.StatusNotFound {
+	if vendorStatus(err) == http.StatusNotFound {
 		return nil
 	}
 	if err != nil {
@@ -404,7 +397,7 @@ func (p *Provider) Cancel(ctx context.Context, ref, _ string) error {
 		return nil
 	}
 	err = p.call(ctx, "cancel (trash)", http.MethodPost, packagePath(ref), map[string]bool{"trashed": true}, nil)
-	if zgw.StatusCode(err) == http.StatusNotFound {
+	if vendorStatus(err) == http.StatusNotFound {
 		return nil
 	}
 	return err
@@ -437,4 +430,13 @@ func (p *Provider) VerifyWebhook(r *http.Request, body []byte) (string, error) {
 		return "", fmt.Errorf("%w: onespan: callback without packageId", signing.ErrPermanent)
 	}
 	return ev.PackageID, nil
+}
+
+// vendorStatus is the HTTP status of a vendor's error answer, or 0.
+func vendorStatus(err error) int {
+	var ve *signing.VendorError
+	if errors.As(err, &ve) {
+		return ve.Status
+	}
+	return 0
 }

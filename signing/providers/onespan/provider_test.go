@@ -22,7 +22,6 @@ import (
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/providers/onespan"
 	"github.com/signingd/signingd/signing/providers/onespan/onespansim"
-	"github.com/signingd/signingd/zgw"
 )
 
 const (
@@ -501,10 +500,7 @@ func TestErrors(t *testing.T) {
 			if errors.Is(err, signing.ErrPermanent) != tc.permanent {
 				t.Errorf("permanent %v; want %v: %v", errors.Is(err, signing.ErrPermanent), tc.permanent, err)
 			}
-			if !tc.permanent && !zgw.IsTransient(err) {
-				t.Errorf("the workflow would not retry %v", err)
-			}
-			if ra, _ := zgw.RetryAfter(err); ra != tc.retryAfter {
+			if ra, _ := signing.RetryAfter(err); ra != tc.retryAfter {
 				t.Errorf("retry after %s; want %s", ra, tc.retryAfter)
 			}
 		})
