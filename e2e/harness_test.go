@@ -213,7 +213,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 		vh = o.vendorWrap(vh)
 	}
 	vsrv := httptest.NewServer(vh)
-	t.Cleanup(func() { vsrv.Close(); e.kit.Close() })
+	t.Cleanup(func() { vsrv.Close(); e.kit.Close(t) })
 	e.vendorURL = vsrv.URL
 
 	sa := config.ServiceAuth{Mode: zgw.AuthNone}

@@ -39,7 +39,8 @@ type vendorKit interface {
 	Expire(t testing.TB, ref string)
 	// Root is the CA of the simulator's signatures, for pdfsig.
 	Root() *x509.Certificate
-	Close()
+	// Close stops the simulator and fails t for anything it refused of the adapter's requests.
+	Close(t testing.TB)
 }
 
 // simulatedKit is the simulated vendor as a vendorKit.
@@ -51,7 +52,7 @@ type simulatedKit struct {
 func (k *simulatedKit) Name() string            { return simulated.Name }
 func (k *simulatedKit) Handler() http.Handler   { return k.srv.Handler() }
 func (k *simulatedKit) Root() *x509.Certificate { return k.srv.Root() }
-func (k *simulatedKit) Close()                  { k.srv.Close() }
+func (k *simulatedKit) Close(testing.TB)        { k.srv.Close() }
 func (k *simulatedKit) SetWebhook(url string)   { k.srv.SetWebhook(url, webhookSecret) }
 
 func (k *simulatedKit) Provider(baseURL string, poll time.Duration) signing.Provider {

@@ -35,13 +35,15 @@ import (
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/pades"
 	"github.com/signingd/signingd/signing/providers/builtin"
+	"github.com/signingd/signingd/signing/providers/onespan"
+	"github.com/signingd/signingd/signing/providers/onespan/onespansim"
 	"github.com/signingd/signingd/signing/providers/simulated"
 	"github.com/signingd/signingd/store"
 	"github.com/signingd/signingd/zgw"
 	"github.com/signingd/signingd/zgw/sim"
 )
 
-const devUsage = `Usage: signingd dev [--provider builtin|simulated] [--dir .dev] [--local-pg] [--database signingd_dev]
+const devUsage = `Usage: signingd dev [--provider builtin|simulated|onespan] [--dir .dev] [--local-pg] [--database signingd_dev]
 
 Runs signingd with everything it talks to in one process, for trying it out: the ZGW simulator
 (SIM_ADDR, default :8090), the simulated signing vendor (VENDOR_ADDR, default :8091), the built-in
@@ -82,7 +84,7 @@ type devOptions struct {
 // devFlags declares the flags of `signingd dev`.
 func devFlags(fs *flag.FlagSet) action {
 	var o devOptions
-	fs.StringVar(&o.provider, "provider", builtin.Name, "who signs: builtin (signer pages, mail and SMS in /dev/outbox) or simulated (the vendor simulator's API)")
+	fs.StringVar(&o.provider, "provider", builtin.Name, "who signs: builtin (signer pages, mail and SMS in /dev/outbox), simulated (the vendor simulator's API) or onespan (the OneSpan Sign / ValidSign simulator)")
 	fs.StringVar(&o.dir, "dir", ".dev", "working directory for the trigger file and the throwaway cluster")
 	fs.BoolVar(&o.localPG, "local-pg", false, "always use a throwaway PostgreSQL cluster, even when DATABASE_URL answers")
 	fs.StringVar(&o.database, "database", "signingd_dev", "database to recreate on the server; empty: use DATABASE_URL's database as it is")
@@ -92,8 +94,8 @@ func devFlags(fs *flag.FlagSet) action {
 // dev runs the service as serve does, with a ZGW landscape, a signing vendor and demo data of its
 // own, so that a new user can try a whole signing with one command and no setup.
 func dev(ctx context.Context, o devOptions, getenv func(string) string, stdout, stderr io.Writer) error {
-	if o.provider != builtin.Name && o.provider != simulated.Name {
-		return fmt.Errorf("dev: --provider must be %s or %s", builtin.Name, simulated.Name)
+	if o.provider != builtin.Name && o.provider != simulated.Name && o.provider != onespan.DefaultName {
+		return fmt.Errorf("dev: --provider must be %s, %s or %s", builtin.Name, simulated.Name, onespan.DefaultName)
 	}
 	defer takeTerminal()()
 	if err := os.MkdirAll(o.dir, 0o755); err != nil {
@@ -138,11 +140,21 @@ func dev(ctx context.Context, o devOptions, getenv func(string) string, stdout, 
 	}
 	defer zgwSim.Close()
 	webhookSecret, zacToken := randomHex(16), randomHex(16)
-	vendor := simulated.NewServer(simulated.ServerOptions{WebhookURL: self + "/api/v1/providers/simulated/webhook", WebhookSecret: webhookSecret})
-	defer vendor.Close()
 	stopSim := serveBackground(simLn, zgwSim.Handler())
 	defer stopSim()
-	stopVendor := serveBackground(vendorLn, vendor.Handler())
+	// The vendor's simulator: OneSpan's API when it signs, the simulated vendor otherwise.
+	var vendorHandler http.Handler
+	if o.provider == onespan.DefaultName {
+		v := onespansim.New(onespansim.Options{APIKey: demoOneSpanKey})
+		v.SetCallback(self+"/api/v1/providers/"+onespan.DefaultName+"/webhook", webhookSecret, oneSpanEvents)
+		defer v.Close()
+		vendorHandler = v.Handler()
+	} else {
+		v := simulated.NewServer(simulated.ServerOptions{WebhookURL: self + "/api/v1/providers/simulated/webhook", WebhookSecret: webhookSecret})
+		defer v.Close()
+		vendorHandler = v.Handler()
+	}
+	stopVendor := serveBackground(vendorLn, vendorHandler)
 	defer stopVendor()
 	// A demo CA with its OCSP responder on loopback, and a time-stamping authority it certifies, so
 	// the demo's signatures are B-T and its signed documents B-LTA with OCSP responses in their
@@ -267,6 +279,12 @@ func dev(ctx context.Context, o devOptions, getenv func(string) string, stdout, 
 // devLandscape is the one organisation of dev, with every ZGW service on the simulator and both
 // providers configured; provider picks the one that signs.
 func devLandscape(s *sim.Sim, provider, vendorURL, webhookSecret string) config.Landscape {
+	vendor := config.Provider{Name: simulated.Name, AuthMethods: []string{signing.AuthSMS, signing.AuthEmail},
+		BaseURL: vendorURL, CallbackKey: config.NewSecret(webhookSecret), PollInterval: 5 * time.Second}
+	if provider == onespan.DefaultName {
+		vendor = config.Provider{Name: onespan.DefaultName, Type: config.ProviderOneSpan, BaseURL: vendorURL + "/api",
+			APIKey: config.NewSecret(demoOneSpanKey), CallbackKey: config.NewSecret(webhookSecret), PollInterval: 5 * time.Second}
+	}
 	none := config.ServiceAuth{Mode: zgw.AuthNone}
 	return config.Landscape{
 		Organisations: []config.Organisation{{RSIN: devRSIN, Name: "Gemeente Voorbeeld (signingd dev)", Provider: provider, Services: []config.Service{
@@ -277,8 +295,7 @@ func devLandscape(s *sim.Sim, provider, vendorURL, webhookSecret string) config.
 		}}},
 		Providers: []config.Provider{
 			{Name: builtin.Name, AuthMethods: []string{signing.AuthSMS, signing.AuthEmail}},
-			{Name: simulated.Name, AuthMethods: []string{signing.AuthSMS, signing.AuthEmail},
-				BaseURL: vendorURL, CallbackKey: config.NewSecret(webhookSecret), PollInterval: 5 * time.Second},
+			vendor,
 		},
 	}
 }
@@ -400,7 +417,11 @@ func printDevBanner(w io.Writer, b devBanner) {
 	p("")
 	p("  signingd        %s   (contract: %s/docs)", b.publicURL, b.publicURL)
 	p("  ZGW simulator   %s   (DRC, ZRC, ZTC and NRC; inspection under /_sim/)", b.simURL)
-	p("  vendor sim      %s/api/signings", b.vendorURL)
+	if b.provider == onespan.DefaultName {
+		p("  vendor sim      %s/api (OneSpan Sign / ValidSign; inspection under /inspect/)", b.vendorURL)
+	} else {
+		p("  vendor sim      %s/api/signings", b.vendorURL)
+	}
 	p("  database        %s", b.db)
 	p("  provider        %s", b.provider)
 	p("")
@@ -434,6 +455,13 @@ func printDevBanner(w io.Writer, b devBanner) {
 		p("#    the SMS code to %s appears there when the page asks for it. Once signed, %s", devSigner1Phone, devSigner2Email)
 		p("#    gets an e-mail with a link of their own. The outbox page lists every e-mail and SMS.")
 		p("    echo %s/dev/outbox", b.publicURL)
+	} else if b.provider == onespan.DefaultName {
+		p("#    The OneSpan simulator stands in for ValidSign. signingd creates the package there a moment")
+		p("#    after the trigger: the first line waits for it. Then the signers sign, in their order (or open")
+		p("#    %s/sign/$PACKAGE/signer0 and press \"Ondertekenen\").", b.vendorURL)
+		p("    %s", waitPackage(b.vendorURL))
+		p("    curl -s -X POST %s/inspect/packages/$PACKAGE/sign -d '{\"email\":\"%s\"}'", b.vendorURL, devSigner1Email)
+		p("    curl -s -X POST %s/inspect/packages/$PACKAGE/sign -d '{\"email\":\"%s\"}'", b.vendorURL, devSigner2Email)
 	} else {
 		p("#    The vendor simulator's API stands in for its signing pages. signingd creates the signing there")
 		p("#    a moment after the trigger: the first line waits for it. Then the signers sign, in their order.")
@@ -453,6 +481,9 @@ func printDevBanner(w io.Writer, b devBanner) {
 	p("    %s", postTrigger(b.self, b.declineTrigger))
 	if b.provider == builtin.Name {
 		p("#    Open the newest e-mail to %s in %s/dev/outbox, enter the SMS code and choose \"Weigeren\".", devSigner1Email, b.publicURL)
+	} else if b.provider == onespan.DefaultName {
+		p("    %s", waitPackage(b.vendorURL))
+		p("    curl -s -X POST %s/inspect/packages/$PACKAGE/decline -d '{\"email\":\"%s\",\"reason\":\"bedrag klopt niet\"}'", b.vendorURL, devSigner1Email)
 	} else {
 		p("    %s", waitSigning(b.vendorURL))
 		p("    curl -s -X POST %s/api/signings/$SIGNING/signers/0/decline -d '{\"reden\":\"bedrag klopt niet\"}'", b.vendorURL)
@@ -472,6 +503,13 @@ func postTrigger(self, path string) string {
 // of transaction $ID, and sets SIGNING to its id.
 func waitSigning(vendorURL string) string {
 	return fmt.Sprintf(`for i in $(seq 30); do SIGNING=$(curl -s '%s/api/signings?external_id='$ID | sed -n 's/^\[{"id":"\([^"]*\)".*/\1/p'); [ -n "$SIGNING" ] && break; sleep 1; done; echo "signing at the vendor: ${SIGNING:-none yet}"`,
+		vendorURL)
+}
+
+// waitPackage is the command that waits (up to 30 s) until the OneSpan simulator has the package
+// of transaction $ID, and sets PACKAGE to its id.
+func waitPackage(vendorURL string) string {
+	return fmt.Sprintf(`for i in $(seq 30); do PACKAGE=$(curl -s %s/inspect/transactions/$ID | sed -n 's/.*"id":"\([^"]*\)".*/\1/p'); [ -n "$PACKAGE" ] && break; sleep 1; done; echo "package at the vendor: ${PACKAGE:-none yet}"`,
 		vendorURL)
 }
 

@@ -400,39 +400,63 @@ func waitOutboxLink(t *testing.T, outbox, email string) string {
 	return ""
 }
 
-// TestSim runs the simulators on their own: the printed API roots answer, and the vendor too.
+// TestSim runs the simulators on their own: the printed API roots answer, and the vendor's too,
+// the simulated vendor's and OneSpan's (which wants its API key).
 func TestSim(t *testing.T) {
-	simAddr, vendorAddr := freeAddr(t), freeAddr(t)
-	out := &testkit.SyncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"sim", "--vendor"}, envFunc(map[string]string{"SIM_ADDR": simAddr, "VENDOR_ADDR": vendorAddr, "WEBHOOK_SECRET": "s"}), out, io.Discard)
-	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(out.String(), "vendor simulator on") {
-		if time.Now().After(deadline) {
-			t.Fatalf("sim printed no roots: %s", out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	drc := regexp.MustCompile(`DRC\s+(\S+)`).FindStringSubmatch(out.String())
-	if drc == nil || !strings.Contains(drc[1], simAddr[strings.LastIndexByte(simAddr, ':'):]) {
-		t.Fatalf("DRC root: %s", out.String())
-	}
-	if code, body := httpDo(t, nil, http.MethodGet, drc[1]+"/enkelvoudiginformatieobjecten", nil); code != http.StatusOK {
-		t.Errorf("GET DRC: %d %s", code, body)
-	}
-	if code, body := httpDo(t, nil, http.MethodGet, "http://"+vendorAddr+"/api/signings", nil); code != http.StatusOK || strings.TrimSpace(body) != "[]" {
-		t.Errorf("GET vendor signings: %d %s", code, body)
-	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("sim returned %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Error("sim did not stop")
+	for _, tt := range []struct {
+		args    []string
+		banner  string
+		list    string // the vendor's list of signings
+		key     string // Basic credentials the list needs
+		webhook string // where the vendor's callbacks go by default
+	}{
+		{[]string{"sim", "--vendor"}, "vendor simulator on", "/api/signings", "", "/providers/simulated/webhook"},
+		{[]string{"sim", "--vendor", "onespan"}, "OneSpan Sign / ValidSign simulator on", "/api/packages", demoOneSpanKey, "/providers/onespan/webhook"},
+		{[]string{"sim", "--vendor=onespan"}, "OneSpan Sign / ValidSign simulator on", "/api/packages", demoOneSpanKey, "/providers/onespan/webhook"},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			simAddr, vendorAddr := freeAddr(t), freeAddr(t)
+			out := &testkit.SyncBuffer{}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() {
+				done <- run(ctx, tt.args, envFunc(map[string]string{"SIM_ADDR": simAddr, "VENDOR_ADDR": vendorAddr, "WEBHOOK_SECRET": "s"}), out, io.Discard)
+			}()
+			deadline := time.Now().Add(10 * time.Second)
+			for !strings.Contains(out.String(), tt.banner) {
+				if time.Now().After(deadline) {
+					t.Fatalf("sim printed no roots: %s", out.String())
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			drc := regexp.MustCompile(`DRC\s+(\S+)`).FindStringSubmatch(out.String())
+			if drc == nil || !strings.Contains(drc[1], simAddr[strings.LastIndexByte(simAddr, ':'):]) {
+				t.Fatalf("DRC root: %s", out.String())
+			}
+			if code, body := httpDo(t, nil, http.MethodGet, drc[1]+"/enkelvoudiginformatieobjecten", nil); code != http.StatusOK {
+				t.Errorf("GET DRC: %d %s", code, body)
+			}
+			if !strings.Contains(out.String(), "localhost:8080/api/v1"+tt.webhook) {
+				t.Errorf("callbacks do not go to signingd's %s: %s", tt.webhook, out.String())
+			}
+			list := "http://" + vendorAddr + tt.list
+			if tt.key != "" {
+				if code, _ := httpDo(t, nil, http.MethodGet, list, nil); code != http.StatusUnauthorized {
+					t.Errorf("GET vendor list without the API key: %d, want 401", code)
+				}
+			}
+			if code, body := httpDo(t, nil, http.MethodGet, list, nil, "Authorization", "Basic "+tt.key); code != http.StatusOK {
+				t.Errorf("GET vendor list: %d %s", code, body)
+			}
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("sim returned %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Error("sim did not stop")
+			}
+		})
 	}
 }

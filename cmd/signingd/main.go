@@ -56,7 +56,7 @@ var root = command{usage: usage, sub: []command{
 		return migrate(ctx, e.getenv, e.stderr)
 	})},
 	{name: "dev", usage: devUsage, flags: devFlags},
-	{name: "sim", usage: simUsage, flags: simFlags},
+	{name: "sim", maxArgs: 1, usage: simUsage, flags: simFlags},
 	clientsCommand,
 	keysCommand,
 	configCommand,

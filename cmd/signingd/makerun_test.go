@@ -18,11 +18,21 @@ import (
 )
 
 // TestMakeRunPastedAtOnce is the README's try-out as a new user does it: `make run
-// ARGS='--provider simulated'` in a terminal, every printed command pasted at once and in order
-// (a signing, then an abort), and Ctrl-C. Both notifications arrive, nothing is logged as an
-// error, make exits 0 without complaint and the demo database is gone.
+// ARGS='--provider simulated'` (and onespan, the ValidSign simulator) in a terminal, every printed
+// command pasted at once and in order (a signing, then an abort), and Ctrl-C. Both notifications
+// arrive, nothing is logged as an error, make exits 0 without complaint and the demo database is
+// gone.
 func TestMakeRunPastedAtOnce(t *testing.T) {
 	testkit.NeedTool(t, "make", "script", "bash", "curl", "sed")
+	for _, tt := range []struct{ provider, lastLine, atVendor string }{
+		{"simulated", "/signers/0/decline", "signing at the vendor: sim_"},
+		{"onespan", "/decline -d", "package at the vendor: "},
+	} {
+		t.Run(tt.provider, func(t *testing.T) { makeRunPastedAtOnce(t, tt.provider, tt.lastLine, tt.atVendor) })
+	}
+}
+
+func makeRunPastedAtOnce(t *testing.T, provider, lastLine, atVendor string) {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	db := "signingd_dev_test_" + hex.EncodeToString(b)
@@ -32,7 +42,7 @@ func TestMakeRunPastedAtOnce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "script", "-qfec",
-		`make run ARGS='--provider simulated --dir `+t.TempDir()+` --database `+db+`'; echo "make exit=$?"`, "/dev/null")
+		`make run ARGS='--provider `+provider+` --dir `+t.TempDir()+` --database `+db+`'; echo "make exit=$?"`, "/dev/null")
 	cmd.Dir = "../.."
 	cmd.Env = append(cmd.Environ(), env...)
 	out := &testkit.SyncBuffer{}
@@ -68,17 +78,20 @@ func TestMakeRunPastedAtOnce(t *testing.T) {
 		}
 	}
 	// go run compiles first: minutes on a busy machine
-	waitFor("printed instructions", 5*time.Minute, func(s string) bool { return strings.Contains(s, "/signers/0/decline") })
+	waitFor("printed instructions", 5*time.Minute, func(s string) bool { return strings.Contains(s, lastLine) })
 
 	pasted := bash(t, strings.Join(commandLines(screen()), "\n"))
 	ids := regexp.MustCompile(`(?m)^([0-9a-f]{8}-[0-9a-f-]{27})$`).FindAllString(pasted, -1)
 	if len(ids) != 2 {
 		t.Fatalf("the two triggers printed %d transaction ids:\n%s", len(ids), pasted)
 	}
-	for _, want := range []string{"token received", "signing at the vendor: sim_"} {
+	for _, want := range []string{"token received", atVendor} {
 		if !strings.Contains(pasted, want) {
 			t.Errorf("the pasted commands did not print %q:\n%s", want, pasted)
 		}
+	}
+	if strings.Contains(pasted, "none yet") {
+		t.Errorf("the signing never reached the vendor:\n%s", pasted)
 	}
 	waitFor("OndertekenenVoltooid and OndertekenenAfgebroken", 2*time.Minute, func(s string) bool {
 		return strings.Contains(s, "ZAC received notification OndertekenenVoltooid: transaction_id="+ids[0]) &&

@@ -20,6 +20,7 @@ import (
 	"github.com/signingd/signingd/metrics"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/providers/builtin"
+	"github.com/signingd/signingd/signing/providers/onespan"
 	"github.com/signingd/signingd/signing/providers/simulated"
 	"github.com/signingd/signingd/store"
 	"github.com/signingd/signingd/tracing"
@@ -317,6 +318,13 @@ func buildProviders(l config.Landscape, hc *http.Client) (map[string]signing.Pro
 		case config.ProviderSimulated:
 			out[p.Name] = simulated.New(simulated.Config{BaseURL: p.BaseURL, WebhookSecret: p.CallbackKey.Value(), PollInterval: p.PollInterval,
 				CallsPerMinute: p.CallsPerMinute, Client: hc})
+		case config.ProviderOneSpan:
+			a, err := onespan.New(onespan.Config{Name: p.Name, BaseURL: p.BaseURL, APIKey: p.APIKey.Value(), CallbackKey: p.CallbackKey.Value(),
+				Sender: p.Sender, Language: p.Language, PollInterval: p.PollInterval, CallsPerMinute: p.CallsPerMinute, Client: hc})
+			if err != nil {
+				return nil, fmt.Errorf("provider %s: %w", p.Name, err)
+			}
+			out[p.Name] = a
 		default:
 			return nil, fmt.Errorf("provider %s: no adapter of type %q", p.Name, p.Kind())
 		}
