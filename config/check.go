@@ -334,8 +334,8 @@ func checkProvider(path string, p Provider, add func(path, format string, args .
 	if p.Language != "" && p.Language != "nl" && p.Language != "en" {
 		add(path+".language", "%q: want nl or en", p.Language)
 	}
-	if p.PollInterval < 0 || (p.PollInterval > 0 && p.PollInterval < time.Second) || p.PollInterval > 24*time.Hour {
-		add(path+".poll_interval", "%s is not between 1s and 24h (or 0 for the adapter's default)", p.PollInterval)
+	if p.PollInterval < 0 || (p.PollInterval > 0 && p.PollInterval < 100*time.Millisecond) || p.PollInterval > 24*time.Hour {
+		add(path+".poll_interval", "%s is not between 100ms and 24h (or 0 for the adapter's default)", p.PollInterval)
 	}
 	if p.CallsPerMinute < 0 {
 		add(path+".calls_per_minute", "%d: want 0 (the adapter's default) or more", p.CallsPerMinute)

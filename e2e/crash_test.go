@@ -79,7 +79,9 @@ func TestCrashRecovery(t *testing.T) {
 providers:
   - name: simulated
     auth_methods: [sms, email]
-    settings: {url: "%[6]s", webhook_secret: "%[7]s", poll_interval: 500ms}
+    base_url: "%[6]s"
+    callback_key: "%[7]s"
+    poll_interval: 500ms
 `, rsin, zs.DRC(), zs.ZRC(), zs.NRC(), zs.ZTC(), vsrv.URL, webhookSecret,
 		`{mode: zgw-jwt, client_id: signingd-crash, secret: crash-zgw-secret, user_id: signingd}`)
 	landFile := filepath.Join(dir, "landscape.yaml")
@@ -122,14 +124,17 @@ providers:
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		for range 200 {
+		for range 500 {
 			if res, err := http.Get("http://" + addr + "/healthz"); err == nil {
 				res.Body.Close()
-				break
+				return cmd
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		return cmd
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		_ = cmd.Wait()
+		t.Fatal("signingd serve never answered /healthz (its stderr is above)")
+		return nil
 	}
 	post := func(i int) (string, bool) {
 		b, _ := json.Marshal(triggers[i])
