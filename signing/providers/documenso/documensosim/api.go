@@ -23,9 +23,20 @@ func (s *Server) routes() {
 	api.HandleFunc("GET /envelope", s.find)
 	api.HandleFunc("GET /envelope/{id}", s.get)
 	api.HandleFunc("GET /envelope/{id}/audit-log", s.auditLog)
-	api.HandleFunc("GET /envelope/{id}/audit-log/download", s.auditLogPDF)
-	api.HandleFunc("GET /envelope/{id}/certificate/download", s.certificatePDF)
-	api.HandleFunc("GET /envelope/item/{id}/download", s.download)
+	// /envelope/item/{itemId}/download and /envelope/{id}/{audit-log|certificate}/download overlap
+	api.HandleFunc("GET /envelope/{id}/{what}/download", func(w http.ResponseWriter, r *http.Request) {
+		switch id, what := r.PathValue("id"), r.PathValue("what"); {
+		case id == "item":
+			r.SetPathValue("id", what)
+			s.download(w, r)
+		case what == "audit-log":
+			s.auditLogPDF(w, r)
+		case what == "certificate":
+			s.certificatePDF(w, r)
+		default:
+			apiError(w, http.StatusNotFound, "NOT_FOUND", "Not found")
+		}
+	})
 	s.mux = http.NewServeMux()
 	for _, prefix := range []string{"/api/v2", "/api/v2-beta"} {
 		s.mux.Handle(prefix+"/", s.middleware(http.StripPrefix(prefix, api)))
