@@ -210,7 +210,7 @@ func (s *Server) providerFor(rsin string) (string, signing.ValidateOptions, erro
 	if len(p.AuthMethods) > 0 {
 		methods = slices.DeleteFunc(slices.Clone(methods), func(m string) bool { return !slices.Contains(p.AuthMethods, m) })
 	}
-	return p.Name, signing.ValidateOptions{AuthMethods: methods, Sequential: !info.Parallel}, nil
+	return p.Name, signing.ValidateOptions{AuthMethods: methods, Sequential: !info.Parallel, NoDocuments: info.NoDocuments}, nil
 }
 
 // CreateTransaction is the intake of a trigger message.

@@ -68,6 +68,10 @@ type ProviderInfo struct {
 	// Parallel says signers who share a volgorde can sign at the same time; without it such a
 	// trigger is refused at intake.
 	Parallel bool
+	// NoDocuments, when set, says in Dutch why this provider cannot take a trigger's documents
+	// (DocuSeal's free edition signs only its own templates): every trigger is refused at intake,
+	// naming documenten, before anything is stored.
+	NoDocuments string
 	// CallsPerMinute caps the workflow's status calls to the provider (its reconciliation poll
 	// and the checks callbacks queue), per process; no cap when zero. Vendors limit API calls.
 	CallsPerMinute int

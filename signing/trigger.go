@@ -105,6 +105,8 @@ type ValidateOptions struct {
 	AuthMethods []string
 	// Sequential refuses signers who share a volgorde: the provider signs one after the other.
 	Sequential bool
+	// NoDocuments refuses every trigger's documenten with this reason: the provider cannot take them.
+	NoDocuments string
 	// CheckURL refuses a URL that does not lie under a configured service of the given kind of the
 	// caller's organisation. Nil accepts every well-formed URL.
 	CheckURL func(kind, rawURL string) error
@@ -155,6 +157,9 @@ func (d *decoder) trigger(data []byte) Trigger {
 		t.BewijsInformatieobjecttype = d.url("bewijs_informatieobjecttype", v, KindZTC)
 	}
 	docs := d.array("documenten", top["documenten"], 1, MaxDocuments)
+	if d.opts.NoDocuments != "" && len(docs) > 0 {
+		d.fail("documenten", "unsupported", "%s", d.opts.NoDocuments)
+	}
 	seen := make(map[string]int, len(docs))
 	for i, raw := range docs {
 		p := "documenten." + strconv.Itoa(i)

@@ -341,3 +341,13 @@ func TestDecodeTriggerSequentialProvider(t *testing.T) {
 		t.Fatalf("signers one after the other refused by a sequential provider: %v", err)
 	}
 }
+
+// A provider that cannot take documents refuses every trigger, naming documenten with its reason.
+func TestDecodeTriggerProviderWithoutDocuments(t *testing.T) {
+	_, err := DecodeTrigger(readExample(t, "trigger-full.json"), ValidateOptions{AuthMethods: testOpts.AuthMethods, NoDocuments: "Deze editie neemt geen documenten aan."})
+	var e *signingd.Error
+	if !errors.As(err, &e) || len(e.Fields) != 1 || e.Fields[0].Name != "documenten" || e.Fields[0].Code != "unsupported" ||
+		!strings.Contains(e.Fields[0].Reason, "Deze editie") {
+		t.Fatalf("err = %v, want documenten unsupported with the provider's reason", err)
+	}
+}
