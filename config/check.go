@@ -308,7 +308,7 @@ func (l Landscape) problems() []Problem {
 // both ways (a vendor signingd cannot call, or whose callbacks it cannot check, is no provider).
 func checkProvider(path string, p Provider, add func(path, format string, args ...any), secret func(string, Secret)) {
 	switch p.Kind() {
-	case ProviderSimulated, ProviderOneSpan:
+	case ProviderSimulated, ProviderOneSpan, ProviderDocumenso:
 	case BuiltinProvider:
 		// Listed only to narrow its auth_methods; the rest is BUILTIN_* settings.
 		if p.BaseURL != "" || !p.APIKey.IsZero() || !p.CallbackKey.IsZero() {
@@ -317,7 +317,7 @@ func checkProvider(path string, p Provider, add func(path, format string, args .
 		checkMethods(path, p.AuthMethods, add)
 		return
 	default:
-		add(path+".type", "%q is not a provider type signingd has: %s or %s", p.Kind(), ProviderSimulated, ProviderOneSpan)
+		add(path+".type", "%q is not a provider type signingd has: %s, %s or %s", p.Kind(), ProviderSimulated, ProviderOneSpan, ProviderDocumenso)
 		return
 	}
 	if u, err := url.Parse(p.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" {
@@ -328,7 +328,7 @@ func checkProvider(path string, p Provider, add func(path, format string, args .
 	if p.CallbackKey.IsZero() && p.CallbackKey.Err() == nil {
 		add(path+".callback_key", "required: the key the vendor's callbacks carry (env:NAME or file:/path)")
 	}
-	if p.Kind() == ProviderOneSpan && p.APIKey.IsZero() && p.APIKey.Err() == nil {
+	if p.Kind() != ProviderSimulated && p.APIKey.IsZero() && p.APIKey.Err() == nil {
 		add(path+".api_key", "required: the account's API key (env:NAME or file:/path)")
 	}
 	if p.Language != "" && p.Language != "nl" && p.Language != "en" {

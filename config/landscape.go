@@ -127,7 +127,8 @@ type Provider struct {
 	// Name is how organisations and the webhook URL (/api/v1/providers/{name}/webhook) refer to
 	// it. Several entries of one type are several accounts, e.g. one per municipality.
 	Name string `yaml:"name"`
-	// Type is the adapter: simulated, or onespan (OneSpan Sign and ValidSign); the name when empty.
+	// Type is the adapter: simulated, onespan (OneSpan Sign and ValidSign) or documenso; the name
+	// when empty.
 	Type string `yaml:"type"`
 	// AuthMethods narrows the signer authentication methods the provider supports besides null.
 	AuthMethods []string `yaml:"auth_methods"`
@@ -152,6 +153,7 @@ type Provider struct {
 const (
 	ProviderSimulated = "simulated"
 	ProviderOneSpan   = "onespan"
+	ProviderDocumenso = "documenso"
 )
 
 // Kind is the provider's adapter: Type, or the name when Type is empty.

@@ -33,6 +33,8 @@ func newOneSpanKit() *oneSpanKit {
 func (k *oneSpanKit) Name() string            { return onespan.DefaultName }
 func (k *oneSpanKit) Handler() http.Handler   { return k.sim.Handler() }
 func (k *oneSpanKit) Root() *x509.Certificate { return k.sim.Root() }
+func (k *oneSpanKit) SMS() string             { return signing.AuthSMS }
+func (k *oneSpanKit) Signatures(n int) int    { return n }
 
 // Close fails the test when the adapter sent anything the vendor's object model does not have.
 func (k *oneSpanKit) Close(t testing.TB) {
@@ -59,22 +61,22 @@ func (k *oneSpanKit) SetWebhook(url string) {
 
 func (k *oneSpanKit) Sign(t testing.TB, ref, email string) {
 	t.Helper()
-	k.when(t, "sign as "+email, func() error { return k.sim.Sign(ref, email) })
+	retryUntil(t, "sign as "+email, func() error { return k.sim.Sign(ref, email) })
 }
 
 func (k *oneSpanKit) Decline(t testing.TB, ref, email, reason string) {
 	t.Helper()
-	k.when(t, "decline as "+email, func() error { return k.sim.Decline(ref, email, reason) })
+	retryUntil(t, "decline as "+email, func() error { return k.sim.Decline(ref, email, reason) })
 }
 
 func (k *oneSpanKit) Expire(t testing.TB, ref string) {
 	t.Helper()
-	k.when(t, "expire", func() error { return k.sim.Expire(ref) })
+	retryUntil(t, "expire", func() error { return k.sim.Expire(ref) })
 }
 
-// when retries act until the vendor allows it (the signer's turn comes when the previous group
-// has signed).
-func (k *oneSpanKit) when(t testing.TB, what string, act func() error) {
+// retryUntil retries act until the vendor allows it (a signer's turn comes when the previous
+// group has signed).
+func retryUntil(t testing.TB, what string, act func() error) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {

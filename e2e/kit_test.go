@@ -37,6 +37,12 @@ type vendorKit interface {
 	Decline(t testing.TB, ref, email, reason string)
 	// Expire lets the vendor's own deadline pass.
 	Expire(t testing.TB, ref string)
+	// SMS is the method standing in for the suite's SMS signer: sms, or the vendor's second factor
+	// when it has no SMS code (Documenso mails one).
+	SMS() string
+	// Signatures is how many PAdES signatures a document signed by n signers carries: one per
+	// signer, or the vendor's one seal (Documenso).
+	Signatures(n int) int
 	// Root is the CA of the simulator's signatures, for pdfsig.
 	Root() *x509.Certificate
 	// Close stops the simulator and fails t for anything it refused of the adapter's requests.
@@ -52,6 +58,8 @@ type simulatedKit struct {
 func (k *simulatedKit) Name() string            { return simulated.Name }
 func (k *simulatedKit) Handler() http.Handler   { return k.srv.Handler() }
 func (k *simulatedKit) Root() *x509.Certificate { return k.srv.Root() }
+func (k *simulatedKit) SMS() string             { return signing.AuthSMS }
+func (k *simulatedKit) Signatures(n int) int    { return n }
 func (k *simulatedKit) Close(testing.TB)        { k.srv.Close() }
 func (k *simulatedKit) SetWebhook(url string)   { k.srv.SetWebhook(url, webhookSecret) }
 

@@ -20,6 +20,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,6 +36,8 @@ import (
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/pades"
 	"github.com/signingd/signingd/signing/providers/builtin"
+	"github.com/signingd/signingd/signing/providers/documenso"
+	"github.com/signingd/signingd/signing/providers/documenso/documensosim"
 	"github.com/signingd/signingd/signing/providers/onespan"
 	"github.com/signingd/signingd/signing/providers/onespan/onespansim"
 	"github.com/signingd/signingd/signing/providers/simulated"
@@ -43,7 +46,7 @@ import (
 	"github.com/signingd/signingd/zgw/sim"
 )
 
-const devUsage = `Usage: signingd dev [--provider builtin|simulated|onespan] [--dir .dev] [--local-pg] [--database signingd_dev]
+const devUsage = `Usage: signingd dev [--provider builtin|simulated|onespan|documenso] [--dir .dev] [--local-pg] [--database signingd_dev]
 
 Runs signingd with everything it talks to in one process, for trying it out: the ZGW simulator
 (SIM_ADDR, default :8090), the simulated signing vendor (VENDOR_ADDR, default :8091), the built-in
@@ -84,7 +87,7 @@ type devOptions struct {
 // devFlags declares the flags of `signingd dev`.
 func devFlags(fs *flag.FlagSet) action {
 	var o devOptions
-	fs.StringVar(&o.provider, "provider", builtin.Name, "who signs: builtin (signer pages, mail and SMS in /dev/outbox), simulated (the vendor simulator's API) or onespan (the OneSpan Sign / ValidSign simulator)")
+	fs.StringVar(&o.provider, "provider", builtin.Name, "who signs: builtin (signer pages, mail and SMS in /dev/outbox), simulated (the vendor simulator's API), onespan (the OneSpan Sign / ValidSign simulator) or documenso (the Documenso simulator)")
 	fs.StringVar(&o.dir, "dir", ".dev", "working directory for the trigger file and the throwaway cluster")
 	fs.BoolVar(&o.localPG, "local-pg", false, "always use a throwaway PostgreSQL cluster, even when DATABASE_URL answers")
 	fs.StringVar(&o.database, "database", "signingd_dev", "database to recreate on the server; empty: use DATABASE_URL's database as it is")
@@ -94,8 +97,8 @@ func devFlags(fs *flag.FlagSet) action {
 // dev runs the service as serve does, with a ZGW landscape, a signing vendor and demo data of its
 // own, so that a new user can try a whole signing with one command and no setup.
 func dev(ctx context.Context, o devOptions, getenv func(string) string, stdout, stderr io.Writer) error {
-	if o.provider != builtin.Name && o.provider != simulated.Name && o.provider != onespan.DefaultName {
-		return fmt.Errorf("dev: --provider must be %s, %s or %s", builtin.Name, simulated.Name, onespan.DefaultName)
+	if !slices.Contains([]string{builtin.Name, simulated.Name, onespan.DefaultName, documenso.Name}, o.provider) {
+		return fmt.Errorf("dev: --provider must be %s, %s, %s or %s", builtin.Name, simulated.Name, onespan.DefaultName, documenso.Name)
 	}
 	defer takeTerminal()()
 	if err := os.MkdirAll(o.dir, 0o755); err != nil {
@@ -144,12 +147,21 @@ func dev(ctx context.Context, o devOptions, getenv func(string) string, stdout, 
 	defer stopSim()
 	// The vendor's simulator: OneSpan's API when it signs, the simulated vendor otherwise.
 	var vendorHandler http.Handler
-	if o.provider == onespan.DefaultName {
+	switch o.provider {
+	case onespan.DefaultName:
 		v := onespansim.New(onespansim.Options{APIKey: demoOneSpanKey})
 		v.SetCallback(self+"/api/v1/providers/"+onespan.DefaultName+"/webhook", webhookSecret, oneSpanEvents)
 		defer v.Close()
 		vendorHandler = v.Handler()
-	} else {
+	case documenso.Name:
+		v, err := documensosim.New(documensosim.Options{APIKey: demoDocumensoKey})
+		if err != nil {
+			return err
+		}
+		v.SetWebhook(self+"/api/v1/providers/"+documenso.Name+"/webhook", webhookSecret)
+		defer v.Close()
+		vendorHandler = v.Handler()
+	default:
 		v := simulated.NewServer(simulated.ServerOptions{WebhookURL: self + "/api/v1/providers/simulated/webhook", WebhookSecret: webhookSecret})
 		defer v.Close()
 		vendorHandler = v.Handler()
@@ -253,7 +265,7 @@ func dev(ctx context.Context, o devOptions, getenv func(string) string, stdout, 
 	}
 	defer a.close()
 
-	demo, err := seedDemo(zgwSim, self+devCallbackPath, "Bearer "+zacToken)
+	demo, err := seedDemo(zgwSim, self+devCallbackPath, "Bearer "+zacToken, o.provider)
 	if err != nil {
 		return fmt.Errorf("dev: seed the simulator: %w", err)
 	}
@@ -281,9 +293,13 @@ func dev(ctx context.Context, o devOptions, getenv func(string) string, stdout, 
 func devLandscape(s *sim.Sim, provider, vendorURL, webhookSecret string) config.Landscape {
 	vendor := config.Provider{Name: simulated.Name, AuthMethods: []string{signing.AuthSMS, signing.AuthEmail},
 		BaseURL: vendorURL, CallbackKey: config.NewSecret(webhookSecret), PollInterval: 5 * time.Second}
-	if provider == onespan.DefaultName {
+	switch provider {
+	case onespan.DefaultName:
 		vendor = config.Provider{Name: onespan.DefaultName, Type: config.ProviderOneSpan, BaseURL: vendorURL + "/api",
 			APIKey: config.NewSecret(demoOneSpanKey), CallbackKey: config.NewSecret(webhookSecret), PollInterval: 5 * time.Second}
+	case documenso.Name:
+		vendor = config.Provider{Name: documenso.Name, Type: config.ProviderDocumenso, BaseURL: vendorURL,
+			APIKey: config.NewSecret(demoDocumensoKey), CallbackKey: config.NewSecret(webhookSecret), PollInterval: 5 * time.Second}
 	}
 	none := config.ServiceAuth{Mode: zgw.AuthNone}
 	return config.Landscape{
@@ -319,17 +335,23 @@ type devDemo struct {
 
 // seedDemo seeds a zaaktype that allows the evidence informatieobjecttype, two zaken with two PDF
 // documents each, and a subscription of the case system (dev's callback) to kanaal documentacties.
-func seedDemo(s *sim.Sim, callback, callbackAuth string) (devDemo, error) {
+func seedDemo(s *sim.Sim, callback, callbackAuth, provider string) (devDemo, error) {
 	var d devDemo
+	// The first signer proves who they are with an SMS code, or with a code by e-mail at a vendor
+	// without SMS (Documenso).
+	firstAuth := map[string]any{"methode": signing.AuthSMS, "waarde": devSigner1Phone}
+	if provider == documenso.Name {
+		firstAuth = map[string]any{"methode": signing.AuthEmail}
+	}
 	d.iot = s.SeedInformatieobjecttype(sim.IOTSeed{Omschrijving: "Bewijs van ondertekening"})
 	zt, err := s.SeedZaaktype(sim.ZaaktypeSeed{Omschrijving: "Omgevingsvergunning", Informatieobjecttypen: []string{s.DefaultIOT(), d.iot}})
 	if err != nil {
 		return d, err
 	}
-	if d.zaak, d.docs, d.trigger, err = seedDemoZaak(s, zt, d.iot, "ZAAK-2026-0001", "Dorpsstraat 12"); err != nil {
+	if d.zaak, d.docs, d.trigger, err = seedDemoZaak(s, zt, d.iot, "ZAAK-2026-0001", "Dorpsstraat 12", firstAuth); err != nil {
 		return d, err
 	}
-	if d.declineZaak, _, d.declineTrigger, err = seedDemoZaak(s, zt, d.iot, "ZAAK-2026-0002", "Kerkplein 3"); err != nil {
+	if d.declineZaak, _, d.declineTrigger, err = seedDemoZaak(s, zt, d.iot, "ZAAK-2026-0002", "Kerkplein 3", firstAuth); err != nil {
 		return d, err
 	}
 	s.SeedKanaal(signing.Kanaal)
@@ -341,7 +363,7 @@ func seedDemo(s *sim.Sim, callback, callbackAuth string) (devDemo, error) {
 
 // seedDemoZaak seeds one zaak of zaaktype zt with two documents and returns the trigger message
 // that asks for both to be signed.
-func seedDemoZaak(s *sim.Sim, zt, iot, identificatie, adres string) (zaak string, docs []string, trigger []byte, err error) {
+func seedDemoZaak(s *sim.Sim, zt, iot, identificatie, adres string, firstAuth map[string]any) (zaak string, docs []string, trigger []byte, err error) {
 	if zaak, err = s.SeedZaak(sim.ZaakSeed{Zaaktype: zt, Omschrijving: "Omgevingsvergunning " + adres, Identificatie: identificatie}); err != nil {
 		return "", nil, nil, err
 	}
@@ -370,7 +392,7 @@ func seedDemoZaak(s *sim.Sim, zt, iot, identificatie, adres string) (zaak string
 		"documenten":                  documenten,
 		"ondertekenaars": []map[string]any{
 			{"e-mail": devSigner1Email, "voornaam": "Anouk", "achternaam": "de Vries", "identificatie": "Signer1", "volgorde": 1,
-				"authenticatie": map[string]any{"methode": signing.AuthSMS, "waarde": devSigner1Phone}},
+				"authenticatie": firstAuth},
 			{"e-mail": devSigner2Email, "voornaam": "Sjoerd", "achternaam": "van den Berg", "identificatie": "Signer2", "volgorde": 2,
 				"authenticatie": nil},
 		},
@@ -417,9 +439,12 @@ func printDevBanner(w io.Writer, b devBanner) {
 	p("")
 	p("  signingd        %s   (contract: %s/docs)", b.publicURL, b.publicURL)
 	p("  ZGW simulator   %s   (DRC, ZRC, ZTC and NRC; inspection under /_sim/)", b.simURL)
-	if b.provider == onespan.DefaultName {
+	switch b.provider {
+	case onespan.DefaultName:
 		p("  vendor sim      %s/api (OneSpan Sign / ValidSign; inspection under /inspect/)", b.vendorURL)
-	} else {
+	case documenso.Name:
+		p("  vendor sim      %s/api/v2 (Documenso; inspection under /inspect/)", b.vendorURL)
+	default:
 		p("  vendor sim      %s/api/signings", b.vendorURL)
 	}
 	p("  database        %s", b.db)
@@ -455,6 +480,12 @@ func printDevBanner(w io.Writer, b devBanner) {
 		p("#    the SMS code to %s appears there when the page asks for it. Once signed, %s", devSigner1Phone, devSigner2Email)
 		p("#    gets an e-mail with a link of their own. The outbox page lists every e-mail and SMS.")
 		p("    echo %s/dev/outbox", b.publicURL)
+	} else if b.provider == documenso.Name {
+		p("#    The Documenso simulator stands in for your Documenso. signingd creates the envelope there a")
+		p("#    moment after the trigger: the first line waits for it. Then the signers sign, in their order.")
+		p("    %s", waitEnvelope(b.vendorURL))
+		p("    curl -s -X POST '%s/inspect/envelopes/'$ENVELOPE'/sign?email=%s'", b.vendorURL, devSigner1Email)
+		p("    curl -s -X POST '%s/inspect/envelopes/'$ENVELOPE'/sign?email=%s'", b.vendorURL, devSigner2Email)
 	} else if b.provider == onespan.DefaultName {
 		p("#    The OneSpan simulator stands in for ValidSign. signingd creates the package there a moment")
 		p("#    after the trigger: the first line waits for it. Then the signers sign, in their order (or open")
@@ -481,6 +512,9 @@ func printDevBanner(w io.Writer, b devBanner) {
 	p("    %s", postTrigger(b.self, b.declineTrigger))
 	if b.provider == builtin.Name {
 		p("#    Open the newest e-mail to %s in %s/dev/outbox, enter the SMS code and choose \"Weigeren\".", devSigner1Email, b.publicURL)
+	} else if b.provider == documenso.Name {
+		p("    %s", waitEnvelope(b.vendorURL))
+		p("    curl -s -X POST '%s/inspect/envelopes/'$ENVELOPE'/reject?email=%s&reason=bedrag+klopt+niet'", b.vendorURL, devSigner1Email)
 	} else if b.provider == onespan.DefaultName {
 		p("    %s", waitPackage(b.vendorURL))
 		p("    curl -s -X POST %s/inspect/packages/$PACKAGE/decline -d '{\"email\":\"%s\",\"reason\":\"bedrag klopt niet\"}'", b.vendorURL, devSigner1Email)
@@ -510,6 +544,13 @@ func waitSigning(vendorURL string) string {
 // of transaction $ID, and sets PACKAGE to its id.
 func waitPackage(vendorURL string) string {
 	return fmt.Sprintf(`for i in $(seq 30); do PACKAGE=$(curl -s %s/inspect/transactions/$ID | sed -n 's/.*"id":"\([^"]*\)".*/\1/p'); [ -n "$PACKAGE" ] && break; sleep 1; done; echo "package at the vendor: ${PACKAGE:-none yet}"`,
+		vendorURL)
+}
+
+// waitEnvelope is the command that waits (up to 30 s) until the Documenso simulator has the
+// envelope of transaction $ID, and sets ENVELOPE to its id.
+func waitEnvelope(vendorURL string) string {
+	return fmt.Sprintf(`for i in $(seq 30); do ENVELOPE=$(curl -s %s/inspect/transactions/$ID | sed -n 's/.*"id":"\([^"]*\)".*/\1/p'); [ -n "$ENVELOPE" ] && break; sleep 1; done; echo "envelope at the vendor: ${ENVELOPE:-none yet}"`,
 		vendorURL)
 }
 

@@ -407,12 +407,13 @@ func TestSim(t *testing.T) {
 		args    []string
 		banner  string
 		list    string // the vendor's list of signings
-		key     string // Basic credentials the list needs
+		auth    string // the Authorization the list needs
 		webhook string // where the vendor's callbacks go by default
 	}{
 		{[]string{"sim", "--vendor"}, "vendor simulator on", "/api/signings", "", "/providers/simulated/webhook"},
-		{[]string{"sim", "--vendor", "onespan"}, "OneSpan Sign / ValidSign simulator on", "/api/packages", demoOneSpanKey, "/providers/onespan/webhook"},
-		{[]string{"sim", "--vendor=onespan"}, "OneSpan Sign / ValidSign simulator on", "/api/packages", demoOneSpanKey, "/providers/onespan/webhook"},
+		{[]string{"sim", "--vendor", "onespan"}, "OneSpan Sign / ValidSign simulator on", "/api/packages", "Basic " + demoOneSpanKey, "/providers/onespan/webhook"},
+		{[]string{"sim", "--vendor=onespan"}, "OneSpan Sign / ValidSign simulator on", "/api/packages", "Basic " + demoOneSpanKey, "/providers/onespan/webhook"},
+		{[]string{"sim", "--vendor", "documenso"}, "Documenso simulator on", "/api/v2/envelope", "Bearer " + demoDocumensoKey, "/providers/documenso/webhook"},
 	} {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			simAddr, vendorAddr := freeAddr(t), freeAddr(t)
@@ -440,12 +441,12 @@ func TestSim(t *testing.T) {
 				t.Errorf("callbacks do not go to signingd's %s: %s", tt.webhook, out.String())
 			}
 			list := "http://" + vendorAddr + tt.list
-			if tt.key != "" {
+			if tt.auth != "" {
 				if code, _ := httpDo(t, nil, http.MethodGet, list, nil); code != http.StatusUnauthorized {
 					t.Errorf("GET vendor list without the API key: %d, want 401", code)
 				}
 			}
-			if code, body := httpDo(t, nil, http.MethodGet, list, nil, "Authorization", "Basic "+tt.key); code != http.StatusOK {
+			if code, body := httpDo(t, nil, http.MethodGet, list, nil, "Authorization", tt.auth); code != http.StatusOK {
 				t.Errorf("GET vendor list: %d %s", code, body)
 			}
 			cancel()

@@ -27,6 +27,7 @@ func TestMakeRunPastedAtOnce(t *testing.T) {
 	for _, tt := range []struct{ provider, lastLine, atVendor string }{
 		{"simulated", "/signers/0/decline", "signing at the vendor: sim_"},
 		{"onespan", "/decline -d", "package at the vendor: "},
+		{"documenso", "/reject?email=", "envelope at the vendor: envelope_"},
 	} {
 		t.Run(tt.provider, func(t *testing.T) { makeRunPastedAtOnce(t, tt.provider, tt.lastLine, tt.atVendor) })
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/signingd/signingd/metrics"
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/providers/builtin"
+	"github.com/signingd/signingd/signing/providers/documenso"
 	"github.com/signingd/signingd/signing/providers/onespan"
 	"github.com/signingd/signingd/signing/providers/simulated"
 	"github.com/signingd/signingd/store"
@@ -321,6 +322,13 @@ func buildProviders(l config.Landscape, hc *http.Client) (map[string]signing.Pro
 		case config.ProviderOneSpan:
 			a, err := onespan.New(onespan.Config{Name: p.Name, BaseURL: p.BaseURL, APIKey: p.APIKey.Value(), CallbackKey: p.CallbackKey.Value(),
 				Sender: p.Sender, Language: p.Language, PollInterval: p.PollInterval, CallsPerMinute: p.CallsPerMinute, Client: hc})
+			if err != nil {
+				return nil, fmt.Errorf("provider %s: %w", p.Name, err)
+			}
+			out[p.Name] = a
+		case config.ProviderDocumenso:
+			a, err := documenso.New(documenso.Config{Name: p.Name, BaseURL: p.BaseURL, APIKey: p.APIKey.Value(), WebhookSecret: p.CallbackKey.Value(),
+				Language: p.Language, PollInterval: p.PollInterval, CallsPerMinute: p.CallsPerMinute, Client: hc})
 			if err != nil {
 				return nil, fmt.Errorf("provider %s: %w", p.Name, err)
 			}

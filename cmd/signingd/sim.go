@@ -9,17 +9,19 @@ import (
 	"net"
 
 	"github.com/signingd/signingd/config"
+	"github.com/signingd/signingd/signing/providers/documenso/documensosim"
 	"github.com/signingd/signingd/signing/providers/onespan/onespansim"
 	"github.com/signingd/signingd/signing/providers/simulated"
 	"github.com/signingd/signingd/zgw/sim"
 )
 
-const simUsage = `Usage: signingd sim [--vendor [simulated|onespan]] [--webhook URL]
+const simUsage = `Usage: signingd sim [--vendor [simulated|onespan|documenso]] [--webhook URL]
 
 Runs the ZGW simulator on SIM_ADDR (default :8090): Documenten, Zaken, Catalogi and Notificaties
 without authentication, and its /_sim/ API to seed and inspect. With --vendor, a signing vendor's
-simulator runs on VENDOR_ADDR (default :8091) too: the simulated vendor (the default), or onespan,
-OneSpan Sign / ValidSign's API (requests must carry "Authorization: Basic $VENDOR_API_KEY"). It
+simulator runs on VENDOR_ADDR (default :8091) too: the simulated vendor (the default), onespan,
+OneSpan Sign / ValidSign's API (requests must carry "Authorization: Basic $VENDOR_API_KEY"), or
+documenso, Documenso's API v2 (requests must carry "Authorization: Bearer $VENDOR_API_KEY"). It
 calls --webhook (default: signingd on :8080) authenticated with WEBHOOK_SECRET (literal, env:NAME
 or file:/path). SIM_URL overrides the base URL the simulator puts in its resource URLs. State lives
 in memory until Ctrl-C.
@@ -38,10 +40,10 @@ func (v *vendorFlag) Set(s string) error {
 		v.kind = config.ProviderSimulated
 	case "false":
 		v.kind = ""
-	case config.ProviderSimulated, config.ProviderOneSpan:
+	case config.ProviderSimulated, config.ProviderOneSpan, config.ProviderDocumenso:
 		v.kind = s
 	default:
-		return fmt.Errorf("no simulator of vendor %q (simulated, onespan)", s)
+		return fmt.Errorf("no simulator of vendor %q (simulated, onespan, documenso)", s)
 	}
 	return nil
 }
@@ -109,6 +111,16 @@ func simCmd(ctx context.Context, vendor, webhook string, getenv func(string) str
 			defer serveBackground(vendorLn, v.Handler())()
 			fmt.Fprintf(stdout, "OneSpan Sign / ValidSign simulator on %s/api (callbacks to %s)\n  packages: GET %s/inspect/packages\n  sign:     POST %s/inspect/packages/{id}/sign {\"email\": \"...\"}  (or open %s/sign/{id}/{roleId})\n  decline:  POST %s/inspect/packages/{id}/decline {\"email\": \"...\", \"reason\": \"...\"}\n",
 				u, webhook, u, u, u, u)
+		case config.ProviderDocumenso:
+			v, err := documensosim.New(documensosim.Options{APIKey: or("VENDOR_API_KEY", demoDocumensoKey)})
+			if err != nil {
+				return err
+			}
+			v.SetWebhook(webhook, secret.Value())
+			defer v.Close()
+			defer serveBackground(vendorLn, v.Handler())()
+			fmt.Fprintf(stdout, "Documenso simulator on %s/api/v2 (webhooks to %s)\n  envelopes: GET %s/inspect/envelopes\n  sign:      POST '%s/inspect/envelopes/{id}/sign?email=...'\n  reject:    POST '%s/inspect/envelopes/{id}/reject?email=...&reason=...'\n",
+				u, webhook, u, u, u)
 		default:
 			v := simulated.NewServer(simulated.ServerOptions{WebhookURL: webhook, WebhookSecret: secret.Value()})
 			defer v.Close()
@@ -120,6 +132,9 @@ func simCmd(ctx context.Context, vendor, webhook string, getenv func(string) str
 	<-ctx.Done()
 	return nil
 }
+
+// demoDocumensoKey is the Documenso simulator's API token when VENDOR_API_KEY is not set: published.
+const demoDocumensoKey = "api_signingddemo0001"
 
 // demoOneSpanKey is the simulator's API key when VENDOR_API_KEY is not set: published, not secret.
 const demoOneSpanKey = "c2lnbmluZ2QtZGVtby1vbmVzcGFuLWtleQ=="

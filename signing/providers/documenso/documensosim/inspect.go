@@ -134,6 +134,14 @@ func (s *Server) inspectRoutes() {
 		}
 		writeJSON(w, http.StatusOK, out)
 	})
+	m.HandleFunc("GET /inspect/transactions/{txid}", func(w http.ResponseWriter, r *http.Request) {
+		id, ok := s.EnvelopeByExternalID(r.PathValue("txid"))
+		if !ok {
+			apiError(w, http.StatusNotFound, "NOT_FOUND", "no envelope with this externalId")
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"id": id})
+	})
 	m.HandleFunc("POST /inspect/envelopes/{id}/sign", func(w http.ResponseWriter, r *http.Request) {
 		done(w, s.Sign(r.PathValue("id"), r.URL.Query().Get("email")))
 	})
