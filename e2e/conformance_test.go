@@ -66,6 +66,33 @@ func conformance(t *testing.T, newKit func() vendorKit) {
 		}
 	})
 
+	t.Run("a method the vendor lacks is a 400 at intake naming the field, one it has is taken", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, envOptions{kit: newKit()})
+		lacks := e.kit.Lacks()
+		sc := e.scenario(1, 1, 2)
+		if lacks == "" { // a vendor with every method takes both second factors
+			sc.trigger["ondertekenaars"].([]map[string]any)[0]["authenticatie"] = map[string]any{"methode": signing.AuthSMS, "waarde": conformanceSMS}
+			sc.trigger["ondertekenaars"].([]map[string]any)[1]["authenticatie"] = map[string]any{"methode": signing.AuthEmail}
+			if status, body := e.do(http.MethodPost, "/api/v1/transactions", sc.trigger); status != http.StatusOK {
+				t.Fatalf("trigger with sms and email: %d %s", status, body)
+			}
+			return
+		}
+		auth := map[string]any{"methode": lacks}
+		if lacks == signing.AuthSMS {
+			auth["waarde"] = conformanceSMS
+		}
+		sc.trigger["ondertekenaars"].([]map[string]any)[1]["authenticatie"] = auth
+		status, body := e.do(http.MethodPost, "/api/v1/transactions", sc.trigger)
+		if status != http.StatusBadRequest || !strings.Contains(string(body), `"ondertekenaars.1.authenticatie.methode"`) {
+			t.Fatalf("trigger asking %s: %d %s; want 400 naming ondertekenaars.1.authenticatie.methode", lacks, status, body)
+		}
+		if n := e.transactions(); n != 0 {
+			t.Errorf("%d transactions stored for a refused trigger", n)
+		}
+	})
+
 	t.Run("decline with a reason", func(t *testing.T) {
 		t.Parallel()
 		e, _, id, ref := start(t, 1, 2)
@@ -225,4 +252,14 @@ func (e *env) waitChecks(t testing.TB, delivery string, n int) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// transactions counts the stored transactions.
+func (e *env) transactions() int {
+	e.t.Helper()
+	var n int
+	if err := e.st.Pool().QueryRow(context.Background(), `SELECT count(*) FROM transactions`).Scan(&n); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
 }

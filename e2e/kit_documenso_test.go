@@ -39,6 +39,7 @@ func (k *documensoKit) Handler() http.Handler   { return k.sim.Handler() }
 func (k *documensoKit) Root() *x509.Certificate { return k.sim.Root() }
 func (k *documensoKit) SetWebhook(url string)   { k.sim.SetWebhook(url, documensoSecret) }
 func (k *documensoKit) SMS() string             { return signing.AuthEmail }
+func (k *documensoKit) Lacks() string           { return signing.AuthSMS }
 
 // Signatures: Documenso seals a completed document once, with its own certificate.
 func (k *documensoKit) Signatures(int) int { return 1 }

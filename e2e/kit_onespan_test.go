@@ -35,6 +35,7 @@ func (k *oneSpanKit) Handler() http.Handler   { return k.sim.Handler() }
 func (k *oneSpanKit) Root() *x509.Certificate { return k.sim.Root() }
 func (k *oneSpanKit) SMS() string             { return signing.AuthSMS }
 func (k *oneSpanKit) Signatures(n int) int    { return n }
+func (k *oneSpanKit) Lacks() string           { return signing.AuthEmail }
 
 // Close fails the test when the adapter sent anything the vendor's object model does not have.
 func (k *oneSpanKit) Close(t testing.TB) {

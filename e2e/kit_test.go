@@ -40,6 +40,9 @@ type vendorKit interface {
 	// SMS is the method standing in for the suite's SMS signer: sms, or the vendor's second factor
 	// when it has no SMS code (Documenso mails one).
 	SMS() string
+	// Lacks is a signer authentication method the vendor does not have ("" when it has all):
+	// a trigger asking for it is refused at intake.
+	Lacks() string
 	// Signatures is how many PAdES signatures a document signed by n signers carries: one per
 	// signer, or the vendor's one seal (Documenso).
 	Signatures(n int) int
@@ -60,6 +63,7 @@ func (k *simulatedKit) Handler() http.Handler   { return k.srv.Handler() }
 func (k *simulatedKit) Root() *x509.Certificate { return k.srv.Root() }
 func (k *simulatedKit) SMS() string             { return signing.AuthSMS }
 func (k *simulatedKit) Signatures(n int) int    { return n }
+func (k *simulatedKit) Lacks() string           { return "" }
 func (k *simulatedKit) Close(testing.TB)        { k.srv.Close() }
 func (k *simulatedKit) SetWebhook(url string)   { k.srv.SetWebhook(url, webhookSecret) }
 
