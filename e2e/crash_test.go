@@ -6,23 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"slices"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/signingd/signingd/auth"
 	"github.com/signingd/signingd/signing"
-	"github.com/signingd/signingd/signing/providers/simulated"
-	"github.com/signingd/signingd/store"
-	"github.com/signingd/signingd/store/dbtest"
-	"github.com/signingd/signingd/zgw/sim"
 )
 
 // TestCrashRecovery runs signingd as a subprocess and kills it with SIGKILL at random moments
@@ -38,77 +28,11 @@ func TestCrashRecovery(t *testing.T) {
 	}
 	t.Parallel()
 	began := time.Now()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "signingd")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/signingd").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	// The database: a fresh one, migrated by the first start.
-	pool := freshDB(t)
-	dbURL := pool.Config().ConnString()
-	rsin := dbtest.NewRSIN()
-
-	zs := sim.NewServer(sim.Options{Tokens: sim.TokensOpenZaak, Clients: map[string]sim.Client{
-		"signingd-crash": {Secret: "crash-zgw-secret", Scopes: append(slices.Clone(sim.DefaultScopes), "documenten.geforceerd-unlock")},
-	}})
-	t.Cleanup(zs.Close)
-	iot := zs.SeedInformatieobjecttype(sim.IOTSeed{Omschrijving: "Bewijs"})
-	nrc := &subscriber{first: map[string]time.Time{}}
-	nrc.srv = httptest.NewServer(nrc)
-	t.Cleanup(nrc.srv.Close)
-	zs.SeedKanaal(signing.Kanaal)
-	if _, err := zs.SeedAbonnement(nrc.srv.URL, "Bearer x", signing.Kanaal, nil); err != nil {
-		t.Fatal(err)
-	}
-	vendor := simulated.NewServer(simulated.ServerOptions{})
-	vsrv := httptest.NewServer(vendor.Handler())
-	t.Cleanup(func() { vsrv.Close(); vendor.Close() })
-
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
-	land := fmt.Sprintf(`organisations:
-  - rsin: "%[1]s"
-    name: Crash
-    provider: simulated
-    services:
-      - {kind: drc, api_root: "%[2]s", auth: %[8]s}
-      - {kind: zrc, api_root: "%[3]s", auth: %[8]s}
-      - {kind: nrc, api_root: "%[4]s", auth: %[8]s}
-      - {kind: ztc, api_root: "%[5]s", auth: %[8]s}
-providers:
-  - name: simulated
-    auth_methods: [sms, email]
-    base_url: "%[6]s"
-    callback_key: "%[7]s"
-    poll_interval: 500ms
-`, rsin, zs.DRC(), zs.ZRC(), zs.NRC(), zs.ZTC(), vsrv.URL, webhookSecret,
-		`{mode: zgw-jwt, client_id: signingd-crash, secret: crash-zgw-secret, user_id: signingd}`)
-	landFile := filepath.Join(dir, "landscape.yaml")
-	if err := os.WriteFile(landFile, []byte(land), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	vendor.SetWebhook("http://"+addr+"/api/v1/providers/simulated/webhook", webhookSecret)
-	procEnv := append(os.Environ(), "DATABASE_URL="+dbURL, "LISTEN_ADDR="+addr, "PUBLIC_URL=http://"+addr,
-		"CONFIG_FILE="+landFile, "SECRET_KEY=crash-test-pepper", "KEY_ENCRYPTION_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "LOG_LEVEL=error", "WORKERS=20",
-		"RETRY_BASE=50ms", "RETRY_MAX=500ms", "MAX_ATTEMPTS=50", "LOCK_RETRY=100ms", "JOB_POLL_INTERVAL=50ms",
-		"JOB_RESCUE_AFTER=2s", "SHUTDOWN_TIMEOUT=1s", "FORCE_UNLOCK_AFTER=2s")
-
-	// An API client, registered the way `signingd clients create` does, with the same pepper.
-	st := store.New(pool, store.Jobs{})
-	if err := st.SyncOrganisations(context.Background(), map[string]string{rsin: "Crash"}); err != nil {
-		t.Fatal(err)
-	}
-	client, err := st.CreateClient(context.Background(), store.NewClientID(), "crash", rsin, auth.AllScopes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := auth.GenerateAPIKey()
-	if err := st.AddAPIKey(context.Background(), client.ID, auth.NewAPIKeys(st, []byte("crash-test-pepper")).Digest(key)); err != nil {
-		t.Fatal(err)
-	}
-
-	e := &env{t: t, zgw: zs, rsin: rsin, iot: iot}
+	p := newProcs(t, "Crash", false)
+	pool, st, zs, nrc, key := p.pool, p.st, p.zs, p.nrc, p.key
+	addr := freeAddr(t)
+	p.vendor.SetWebhook("http://"+addr+"/api/v1/providers/simulated/webhook", webhookSecret)
+	e := p.e
 	var scenarios []scenario
 	var triggers []map[string]any
 	for range 50 {
@@ -117,25 +41,7 @@ providers:
 		triggers = append(triggers, sc.trigger)
 	}
 
-	start := func() *exec.Cmd {
-		cmd := exec.Command(bin, "serve")
-		cmd.Env = procEnv
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		for range 500 {
-			if res, err := http.Get("http://" + addr + "/healthz"); err == nil {
-				res.Body.Close()
-				return cmd
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		_ = cmd.Wait()
-		t.Fatal("signingd serve never answered /healthz (its stderr is above)")
-		return nil
-	}
+	start := func() *exec.Cmd { return p.start(t, addr) }
 	post := func(i int) (string, bool) {
 		b, _ := json.Marshal(triggers[i])
 		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/api/v1/transactions", bytes.NewReader(b))
@@ -158,7 +64,7 @@ providers:
 	defer cancel()
 	go func() {
 		for ctx.Err() == nil {
-			res, err := http.Get(vsrv.URL + "/api/signings")
+			res, err := http.Get(p.vendorURL + "/api/signings")
 			if err == nil {
 				var list []struct {
 					ID      string `json:"id"`
@@ -172,7 +78,7 @@ providers:
 				for _, s := range list {
 					for _, sg := range s.Signers {
 						if sg.Status == "invited" && rand.IntN(3) == 0 {
-							r, err := http.Post(fmt.Sprintf("%s/api/signings/%s/signers/%d/sign", vsrv.URL, s.ID, sg.Position), "application/json", nil)
+							r, err := http.Post(fmt.Sprintf("%s/api/signings/%s/signers/%d/sign", p.vendorURL, s.ID, sg.Position), "application/json", nil)
 							if err == nil {
 								r.Body.Close()
 							}
