@@ -63,6 +63,10 @@ bench: ## run every benchmark, one package at a time, and the intake load test a
 	$(GO) test -p 1 -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 60m ./...
 	$(GO) run ./bench/intake
 
+.PHONY: chaos
+chaos: tools ## three replicas, 1 000 transactions, kills, DRC and NRC faults and a Postgres restart (restarts the machine's Postgres: not in CI)
+	CHAOS_TRANSACTIONS=1000 CHAOS_PG_RESTART=1 REPLICAS_TRANSACTIONS=1000 $(GO) test -count=1 -v -timeout 30m -run '^(TestChaos|TestReplicas)$$' ./e2e
+
 .PHONY: fuzz
 fuzz: ## run each fuzz target for FUZZTIME (default 10m); not part of CI
 	@for pkg in $$($(GO) list ./...); do \

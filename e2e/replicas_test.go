@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -185,9 +183,11 @@ func TestReplicas(t *testing.T) {
 
 // postTrigger posts a trigger with the API key and returns the transaction id.
 func postTrigger(t *testing.T, base, key string, trigger map[string]any) string {
-	b, _ := json.Marshal(trigger)
-	req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/transactions", bytes.NewReader(b))
-	req.Header.Set("Content-Type", "application/json")
+	req, err := jsonRequest(http.MethodPost, base+"/api/v1/transactions", trigger)
+	if err != nil {
+		t.Error(err)
+		return ""
+	}
 	req.Header.Set("X-API-Key", key)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -198,7 +198,7 @@ func postTrigger(t *testing.T, base, key string, trigger map[string]any) string 
 	var o struct {
 		TransactionID string `json:"transaction_id"`
 	}
-	if err := json.NewDecoder(res.Body).Decode(&o); err != nil || res.StatusCode != http.StatusOK {
+	if err := decodeJSON(res, &o); err != nil || res.StatusCode != http.StatusOK {
 		t.Errorf("trigger at %s: %d (%v)", base, res.StatusCode, err)
 	}
 	return o.TransactionID
