@@ -189,7 +189,8 @@ func (s *Server) createFromTemplate(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	out := []map[string]any{}
 	for _, sb := range sub.Submitters {
-		m := s.submitterJSON(sub, sb, false)
+		m := s.submitterJSON(sub, sb, true)
+		delete(m, "documents")
 		m["embed_src"] = s.base + "/s/" + sb.Slug
 		out = append(out, m)
 	}

@@ -25,6 +25,9 @@ import (
 //     email_verified, which DocuSeal records for an e-mail code (app/models/submission_event.rb)
 //     but the document's enum lacks;
 //   - expire_at of the POST /submissions/pdf answer may be null (no expiry), as in GET;
+//   - submitters[].values of the submissionWebhook body is an array of {field, value}, as in GET
+//     /submissions/{id} (DocuSeal serializes both alike); the document says object, with the
+//     description of a request parameter;
 //   - webhook bodies are checked with their null values left out: DocuSeal sends null for what
 //     is not there yet (decline_reason, ua, ip, opened_at, completed_at, …), where the webhook
 //     schemas say string;
@@ -104,6 +107,16 @@ func parseSpec(data []byte) (*spec, error) {
 		if item := doc.Webhooks[name]; item != nil && item.Post != nil && item.Post.RequestBody != nil {
 			if mt := item.Post.RequestBody.Value.Content.Get("application/json"); mt != nil && mt.Schema != nil {
 				s.webhooks[prefix] = mt.Schema.Value
+			}
+		}
+	}
+	if sw, gs := s.webhooks["submission"], doc.Paths.Value("/submissions/{id}"); sw != nil && gs != nil && gs.Get != nil {
+		if r := gs.Get.Responses.Status(http.StatusOK); r != nil && r.Value != nil {
+			if mt := r.Value.Content.Get("application/json"); mt != nil && mt.Schema != nil {
+				values := mt.Schema.Value.Properties["submitters"].Value.Items.Value.Properties["values"]
+				if d := sw.Properties["data"]; d != nil && d.Value.Properties["submitters"] != nil && values != nil {
+					d.Value.Properties["submitters"].Value.Items.Value.Properties["values"] = values
+				}
 			}
 		}
 	}
