@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/signing/providers/vendorapi"
 )
 
 // The package JSON as Create sends it: the field names of the OneSpan object model
@@ -199,7 +200,8 @@ func (p *Provider) Create(ctx context.Context, req signing.CreateRequest) (strin
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
 	go func() { pw.CloseWithError(writeParts(ctx, mw, payload, req.Documents)) }()
-	resp, err := p.request(ctx, "create package", http.MethodPost, "/packages", pr, mw.FormDataContentType(), jsonType)
+	resp, err := p.api.Do(ctx, "create package", vendorapi.Request{Method: http.MethodPost, Path: "/packages", Body: pr,
+		ContentType: mw.FormDataContentType(), Accept: jsonType})
 	pr.CloseWithError(io.ErrClosedPipe) // stops the writer when the request ended early
 	if err != nil {
 		return "", err
@@ -280,7 +282,7 @@ func (p *Provider) find(ctx context.Context, txID string) (string, bool, error) 
 				} `json:"results"`
 				Count int `json:"count"`
 			}
-			if err := p.call(ctx, "find package", http.MethodGet, "/packages?"+q.Encode(), nil, &res); err != nil {
+			if err := p.api.JSON(ctx, "find package", http.MethodGet, "/packages?"+q.Encode(), nil, &res); err != nil {
 				return "", false, err
 			}
 			for _, r := range res.Results {
@@ -311,7 +313,7 @@ func (p *Provider) Evidence(ctx context.Context, ref string) (signing.Evidence, 
 	var audit struct {
 		Events []auditEvent `json:"audit-events"`
 	}
-	if err := p.call(ctx, "audit", http.MethodGet, packagePath(ref)+"/audit", nil, &audit); err != nil {
+	if err := p.api.JSON(ctx, "audit", http.MethodGet, packagePath(ref)+"/audit", nil, &audit); err != nil {
 		return signing.Evidence{}, err
 	}
 	var ev signing.Evidence
@@ -326,18 +328,9 @@ func (p *Provider) Evidence(ctx context.Context, ref string) (signing.Evidence, 
 		}
 		ev.Events = append(ev.Events, e)
 	}
-	resp, err := p.request(ctx, "evidence summary", http.MethodGet, packagePath(ref)+"/evidence/summary", nil, "",
-		"application/octet-stream; esl-api-version="+apiVersion)
+	b, err := p.api.Download(ctx, "evidence summary", packagePath(ref)+"/evidence/summary", signing.MaxEvidenceFile)
 	if err != nil {
 		return signing.Evidence{}, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, signing.MaxEvidenceFile+1))
-	if err != nil {
-		return signing.Evidence{}, fmt.Errorf("onespan: evidence summary: %w", err)
-	}
-	if len(b) > signing.MaxEvidenceFile {
-		return signing.Evidence{}, fmt.Errorf("%w: onespan: evidence summary larger than %d bytes", signing.ErrPermanent, signing.MaxEvidenceFile)
 	}
 	ev.Files = []signing.EvidenceFile{{Name: "evidence-summary.pdf", MediaType: "application/pdf",
 		Description: "Evidence summary van OneSpan Sign / ValidSign", Content: b}}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/signing/providers/vendorapi"
 )
 
 // DefaultName is the provider's name when Config.Name is empty.
@@ -50,8 +51,8 @@ type Config struct {
 
 // Provider is the OneSpan Sign adapter.
 type Provider struct {
-	cfg  Config
-	base *url.URL
+	cfg Config
+	api *vendorapi.Client
 }
 
 var _ signing.WebhookProvider = (*Provider)(nil)
@@ -70,9 +71,11 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return nil, fmt.Errorf("onespan: base URL %q is no absolute http(s) URL", cfg.BaseURL)
+	api, err := vendorapi.New(vendorapi.Config{Vendor: "onespan", BaseURL: cfg.BaseURL, Client: cfg.Client,
+		Auth:     func(r *http.Request) { r.Header.Set("Authorization", "Basic "+cfg.APIKey) },
+		JSONType: jsonType, DownloadType: fileType, MaxJSON: 32 << 20, ErrorMessage: errorMessage, Now: cfg.Now})
+	if err != nil {
+		return nil, err
 	}
 	if cfg.APIKey == "" {
 		return nil, errors.New("onespan: API key missing")
@@ -80,22 +83,7 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.CallbackKey == "" {
 		return nil, errors.New("onespan: callback key missing")
 	}
-	client := http.Client{Timeout: 60 * time.Second}
-	if cfg.Client != nil {
-		client = *cfg.Client
-	}
-	// Requests go to the configured host only: a redirect elsewhere would take the API key along.
-	client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if req.URL.Scheme != base.Scheme || req.URL.Host != base.Host {
-			return fmt.Errorf("%w: onespan: redirect to %s refused (only %s is called)", signing.ErrPermanent, req.URL.Host, base.Host)
-		}
-		if len(via) >= 5 {
-			return errors.New("onespan: too many redirects")
-		}
-		return nil
-	}
-	cfg.Client = &client
-	return &Provider{cfg: cfg, base: base}, nil
+	return &Provider{cfg: cfg, api: api}, nil
 }
 
 // Info implements signing.Provider. OneSpan's NONE scheme (the e-mail link alone) is signingd's
@@ -105,87 +93,24 @@ func (p *Provider) Info() signing.ProviderInfo {
 		CallsPerMinute: p.cfg.CallsPerMinute, PollInterval: p.cfg.PollInterval, SignsDigitally: true}
 }
 
-// request sends one API request. A non-2xx answer becomes a *signing.VendorError, which says
-// itself whether retrying can help and how long the vendor asked us to wait.
-func (p *Provider) request(ctx context.Context, op, method, path string, body io.Reader, contentType, accept string) (*http.Response, error) {
-	u := p.base.String() + path
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
-	if err != nil {
-		return nil, fmt.Errorf("%w: onespan: %s: %w", signing.ErrPermanent, op, err)
-	}
-	req.Header.Set("Authorization", "Basic "+p.cfg.APIKey)
-	req.Header.Set("Accept", accept)
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := p.cfg.Client.Do(req)
-	if err != nil {
-		if errors.Is(err, signing.ErrPermanent) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("onespan: %s: %w", op, err)
-	}
-	if resp.StatusCode < 300 {
-		return resp, nil
-	}
-	return nil, p.apiError(op, resp)
-}
-
-func (p *Provider) apiError(op string, resp *http.Response) error {
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	e := &signing.VendorError{Vendor: "onespan", Op: op, Status: resp.StatusCode,
-		RetryAfter: retryAfter(resp.Header.Get("Retry-After"), p.cfg.Now()), Message: http.StatusText(resp.StatusCode)}
+// errorMessage reads OneSpan's error answer, {messageKey, message, technical}.
+func errorMessage(body []byte) string {
 	var msg struct {
 		MessageKey string `json:"messageKey"`
 		Message    string `json:"message"`
 		Technical  string `json:"technical"`
 	}
-	if json.Unmarshal(b, &msg) == nil && msg.Message != "" {
-		e.Message = strings.TrimSpace(msg.MessageKey + " " + msg.Message + " " + msg.Technical)
+	if json.Unmarshal(body, &msg) != nil || msg.Message == "" {
+		return ""
 	}
-	return e
+	return strings.TrimSpace(msg.MessageKey + " " + msg.Message + " " + msg.Technical)
 }
 
-// retryAfter reads delay-seconds or an HTTP date; zero when absent or past.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		return time.Duration(min(max(n, 0), 7*24*3600)) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
-}
-
-const jsonType = "application/json; esl-api-version=" + apiVersion
-
-// call sends JSON in (when not nil) and decodes the answer into out (when not nil).
-func (p *Provider) call(ctx context.Context, op, method, path string, in, out any) error {
-	var body io.Reader
-	ct := ""
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("onespan: %s: %w", op, err)
-		}
-		body, ct = strings.NewReader(string(b)), jsonType
-	}
-	resp, err := p.request(ctx, op, method, path, body, ct, jsonType)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if out == nil {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-		return nil
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 32<<20)).Decode(out); err != nil {
-		return fmt.Errorf("onespan: %s: decode answer: %w", op, err)
-	}
-	return nil
-}
+// The media types sent, with the API version.
+const (
+	jsonType = "application/json; esl-api-version=" + apiVersion
+	fileType = "application/octet-stream; esl-api-version=" + apiVersion
+)
 
 func packagePath(ref string) string { return "/packages/" + url.PathEscape(ref) }
 
@@ -225,7 +150,7 @@ type pkgRole struct {
 
 func (p *Provider) get(ctx context.Context, ref string) (*pkg, error) {
 	var v pkg
-	if err := p.call(ctx, "get package", http.MethodGet, packagePath(ref), nil, &v); err != nil {
+	if err := p.api.JSON(ctx, "get package", http.MethodGet, packagePath(ref), nil, &v); err != nil {
 		return nil, err
 	}
 	return &v, nil
@@ -268,7 +193,7 @@ func (p *Provider) Status(ctx context.Context, ref string) (signing.Progress, er
 	case v.Status == "SENT" && all:
 		// Signed by everyone but waiting to be completed (autocomplete off, PACKAGE_READY_FOR_COMPLETE):
 		// the documents are final only once the package is COMPLETED.
-		if err := p.call(ctx, "complete", http.MethodPost, packagePath(ref), map[string]string{"status": "COMPLETED"}, nil); err != nil {
+		if err := p.api.JSON(ctx, "complete", http.MethodPost, packagePath(ref), map[string]string{"status": "COMPLETED"}, nil); err != nil {
 			return signing.Progress{}, err
 		}
 		out.Status = signing.ProgressCompleted
@@ -365,8 +290,8 @@ func signedRoles(v *pkg) (map[string]bool, map[string]time.Time) {
 
 // Signed implements signing.Provider: the document with every signature, streamed.
 func (p *Provider) Signed(ctx context.Context, ref string, position int) (io.ReadCloser, error) {
-	resp, err := p.request(ctx, "signed document", http.MethodGet, packagePath(ref)+"/documents/"+url.PathEscape(docID(position))+"/pdf",
-		nil, "", "application/octet-stream; esl-api-version="+apiVersion)
+	resp, err := p.api.Do(ctx, "signed document", vendorapi.Request{Method: http.MethodGet,
+		Path: packagePath(ref) + "/documents/" + url.PathEscape(docID(position)) + "/pdf", Accept: fileType})
 	if err != nil {
 		return nil, err
 	}
@@ -378,7 +303,7 @@ func (p *Provider) Signed(ctx context.Context, ref string, position int) (io.Rea
 // nothing.
 func (p *Provider) Cancel(ctx context.Context, ref, _ string) error {
 	v, err := p.get(ctx, ref)
-	if vendorStatus(err) == http.StatusNotFound {
+	if vendorapi.Status(err) == http.StatusNotFound {
 		return nil
 	}
 	if err != nil {
@@ -389,15 +314,15 @@ func (p *Provider) Cancel(ctx context.Context, ref, _ string) error {
 	}
 	switch v.Status {
 	case "SENT":
-		if err := p.call(ctx, "cancel (to draft)", http.MethodPut, packagePath(ref), map[string]string{"status": "DRAFT"}, nil); err != nil {
+		if err := p.api.JSON(ctx, "cancel (to draft)", http.MethodPut, packagePath(ref), map[string]string{"status": "DRAFT"}, nil); err != nil {
 			return err
 		}
 	case "DRAFT":
 	default:
 		return nil
 	}
-	err = p.call(ctx, "cancel (trash)", http.MethodPost, packagePath(ref), map[string]bool{"trashed": true}, nil)
-	if vendorStatus(err) == http.StatusNotFound {
+	err = p.api.JSON(ctx, "cancel (trash)", http.MethodPost, packagePath(ref), map[string]bool{"trashed": true}, nil)
+	if vendorapi.Status(err) == http.StatusNotFound {
 		return nil
 	}
 	return err
@@ -430,13 +355,4 @@ func (p *Provider) VerifyWebhook(r *http.Request, body []byte) (string, error) {
 		return "", fmt.Errorf("%w: onespan: callback without packageId", signing.ErrPermanent)
 	}
 	return ev.PackageID, nil
-}
-
-// vendorStatus is the HTTP status of a vendor's error answer, or 0.
-func vendorStatus(err error) int {
-	var ve *signing.VendorError
-	if errors.As(err, &ve) {
-		return ve.Status
-	}
-	return 0
 }

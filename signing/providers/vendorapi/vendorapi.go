@@ -67,8 +67,8 @@ type Client struct {
 	err  error // why BaseURL cannot be called
 }
 
-// New returns the client for cfg, and an error matching signing.ErrPermanent when BaseURL is no
-// absolute http(s) URL. The client is never nil: with such an error, every call returns it.
+// New returns the client for cfg, and an error when BaseURL is no absolute http(s) URL. The client
+// is never nil: with such an error, every call fails with it, matching signing.ErrPermanent.
 func New(cfg Config) (*Client, error) {
 	if cfg.JSONType == "" {
 		cfg.JSONType = "application/json"
@@ -86,8 +86,9 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{cfg: cfg, base: strings.TrimRight(cfg.BaseURL, "/"), hc: &hc}
 	base, err := url.Parse(c.base)
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		c.err = fmt.Errorf("%s: base URL %q: an absolute http(s) URL is needed: %w", cfg.Vendor, cfg.BaseURL, signing.ErrPermanent)
-		return c, c.err
+		err := fmt.Errorf("%s: base URL %q: an absolute http(s) URL is needed", cfg.Vendor, cfg.BaseURL)
+		c.err = fmt.Errorf("%w: %w", err, signing.ErrPermanent)
+		return c, err
 	}
 	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if req.URL.Scheme != base.Scheme || req.URL.Host != base.Host {

@@ -236,8 +236,11 @@ func TestNew(t *testing.T) {
 	t.Parallel()
 	for _, u := range []string{"", "example.org/api", "ftp://example.org/api", "https:///api", "http://[::1"} {
 		c, err := New(Config{Vendor: "acme", BaseURL: u})
-		if !errors.Is(err, signing.ErrPermanent) || c == nil {
-			t.Errorf("%q: %v", u, err)
+		if err == nil || c == nil {
+			t.Fatalf("%q accepted", u)
+		}
+		if err := c.JSON(context.Background(), "get", http.MethodGet, "/x", nil, nil); !errors.Is(err, signing.ErrPermanent) {
+			t.Errorf("%q: call: %v", u, err)
 		}
 	}
 	given := &http.Client{Timeout: time.Second}
