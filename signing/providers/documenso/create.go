@@ -14,6 +14,7 @@ import (
 
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/pades"
+	"github.com/signingd/signingd/signing/providers/vendorapi"
 )
 
 type field struct {
@@ -72,7 +73,7 @@ func (p *Provider) findByExternalID(ctx context.Context, externalID string) (env
 			TotalPages int           `json:"totalPages"`
 		}
 		q := url.Values{"query": {externalID}, "type": {"DOCUMENT"}, "page": {strconv.Itoa(page)}, "perPage": {"100"}}
-		if err := p.call(ctx, "find envelope", http.MethodGet, "/envelope?"+q.Encode(), nil, &out); err != nil {
+		if err := p.api.JSON(ctx, "find envelope", http.MethodGet, "/envelope?"+q.Encode(), nil, &out); err != nil {
 			return envelopeRef{}, false, err
 		}
 		for _, e := range out.Data {
@@ -103,7 +104,7 @@ func (p *Provider) Create(ctx context.Context, req signing.CreateRequest) (strin
 		found = envelopeRef{ID: id, Status: "DRAFT"}
 	}
 	if found.Status == "DRAFT" {
-		err := p.call(ctx, "distribute envelope", http.MethodPost, "/envelope/distribute", map[string]string{"envelopeId": found.ID}, nil)
+		err := p.api.JSON(ctx, "distribute envelope", http.MethodPost, "/envelope/distribute", map[string]string{"envelopeId": found.ID}, nil)
 		if err != nil {
 			return "", err
 		}
@@ -142,7 +143,8 @@ func (p *Provider) create(ctx context.Context, req signing.CreateRequest) (strin
 	go func() {
 		pw.CloseWithError(writeMultipart(mw, pl, docs))
 	}()
-	resp, err := p.request(ctx, "create envelope", http.MethodPost, "/envelope/create", pr, mw.FormDataContentType())
+	resp, err := p.api.Do(ctx, "create envelope", vendorapi.Request{Method: http.MethodPost, Path: "/envelope/create", Body: pr,
+		ContentType: mw.FormDataContentType(), Accept: "application/json"})
 	pr.CloseWithError(io.ErrClosedPipe)
 	if err != nil {
 		return "", err

@@ -21,20 +21,16 @@
 package documenso
 
 import (
-	"bytes"
-	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/signing/providers/vendorapi"
 )
 
 // Name is the default provider name.
@@ -56,9 +52,8 @@ type Config struct {
 
 // Provider is the Documenso adapter.
 type Provider struct {
-	cfg  Config
-	base *url.URL
-	api  string
+	cfg Config
+	api *vendorapi.Client
 }
 
 var _ signing.WebhookProvider = (*Provider)(nil)
@@ -93,97 +88,19 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.APIKey == "" {
 		return nil, errors.New("documenso: no API key")
 	}
-	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
-	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
-		return nil, fmt.Errorf("documenso: base URL %q: an http(s) URL is needed", cfg.BaseURL)
+	api, err := vendorapi.New(vendorapi.Config{Vendor: cfg.Name, BaseURL: strings.TrimRight(cfg.BaseURL, "/") + "/api/v2", Client: cfg.Client,
+		Auth:          func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+cfg.APIKey) },
+		RateLimitWait: DefaultRetryAfter, Now: cfg.Now})
+	if err != nil {
+		return nil, err
 	}
-	client := http.Client{Timeout: 60 * time.Second}
-	if cfg.Client != nil {
-		client = *cfg.Client
-	}
-	// Requests go to the instance only: a redirect elsewhere would take the API key along.
-	client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if req.URL.Scheme != base.Scheme || req.URL.Host != base.Host {
-			return fmt.Errorf("documenso: redirect to %s refused: %w", req.URL.Host, signing.ErrPermanent)
-		}
-		if len(via) >= 5 {
-			return errors.New("documenso: too many redirects")
-		}
-		return nil
-	}
-	cfg.Client = &client
-	return &Provider{cfg: cfg, base: base, api: base.String() + "/api/v2"}, nil
+	return &Provider{cfg: cfg, api: api}, nil
 }
 
 // Info implements signing.Provider.
 func (p *Provider) Info() signing.ProviderInfo {
 	return signing.ProviderInfo{Name: p.cfg.Name, AuthMethods: []string{signing.AuthEmail}, Parallel: true,
 		CallsPerMinute: p.cfg.CallsPerMinute, PollInterval: p.cfg.PollInterval, SignsDigitally: true}
-}
-
-// request sends one API request; a non-2xx answer is a signing.VendorError.
-func (p *Provider) request(ctx context.Context, op, method, path string, body io.Reader, contentType string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, p.api+path, body)
-	if err != nil {
-		return nil, fmt.Errorf("documenso: %s: %w", op, err)
-	}
-	req.Header.Set("Authorization", "Bearer "+p.cfg.APIKey)
-	req.Header.Set("Accept", "application/json")
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := p.cfg.Client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("documenso: %s: %w", op, err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		defer resp.Body.Close()
-		return nil, p.vendorError(op, resp)
-	}
-	return resp, nil
-}
-
-func (p *Provider) call(ctx context.Context, op, method, path string, in, out any) error {
-	var body io.Reader
-	ct := ""
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("documenso: %s: %w", op, err)
-		}
-		body, ct = bytes.NewReader(b), "application/json"
-	}
-	resp, err := p.request(ctx, op, method, path, body, ct)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if out == nil {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-		return nil
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(out); err != nil {
-		return fmt.Errorf("documenso: %s: decode: %w", op, err)
-	}
-	return nil
-}
-
-func (p *Provider) vendorError(op string, resp *http.Response) error {
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	e := &signing.VendorError{Vendor: p.cfg.Name, Op: op, Status: resp.StatusCode, Message: strings.TrimSpace(string(b))}
-	if s, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); err == nil && s > 0 {
-		e.RetryAfter = time.Duration(s) * time.Second
-	} else if t, err := http.ParseTime(resp.Header.Get("Retry-After")); err == nil && t.After(p.cfg.Now()) {
-		e.RetryAfter = t.Sub(p.cfg.Now())
-	} else if resp.StatusCode == http.StatusTooManyRequests {
-		e.RetryAfter = DefaultRetryAfter
-	}
-	return e
-}
-
-func isStatus(err error, status int) bool {
-	var ve *signing.VendorError
-	return errors.As(err, &ve) && ve.Status == status
 }
 
 // VerifyWebhook implements signing.WebhookProvider: X-Documenso-Secret must equal the configured

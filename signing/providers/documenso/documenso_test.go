@@ -20,6 +20,7 @@ import (
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/pades"
 	"github.com/signingd/signingd/signing/providers/documenso/documensosim"
+	"github.com/signingd/signingd/signing/providers/vendorapi"
 )
 
 type clock struct {
@@ -351,7 +352,7 @@ func TestVendorErrors(t *testing.T) {
 	// a payload Documenso refuses: 400, permanent, and the simulator says why
 	req, _ := request(t)
 	req.Signers[1].Email = "not an address"
-	if _, err := b.p.Create(ctx, req); !errors.Is(err, signing.ErrPermanent) || !isStatus(err, 400) {
+	if _, err := b.p.Create(ctx, req); !errors.Is(err, signing.ErrPermanent) || vendorapi.Status(err) != 400 {
 		t.Errorf("400: %v, want permanent", err)
 	}
 	if se := b.sim.ShapeErrors(); len(se) != 1 || !strings.Contains(se[0], "recipients[1].email") {
@@ -365,7 +366,7 @@ func TestVendorErrors(t *testing.T) {
 	}
 	// a wrong API key
 	p, _ := New(Config{BaseURL: b.url, APIKey: "api_wrongwrongwrong1"})
-	if _, err := p.Status(ctx, "envelope_aaaaaaaaaaaaaaaa"); !isStatus(err, 401) {
+	if _, err := p.Status(ctx, "envelope_aaaaaaaaaaaaaaaa"); vendorapi.Status(err) != 401 {
 		t.Errorf("wrong key: %v", err)
 	}
 }

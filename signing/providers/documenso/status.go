@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/signing/providers/vendorapi"
 )
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
@@ -45,7 +46,7 @@ type vEnvelope struct {
 
 func (p *Provider) get(ctx context.Context, ref string) (vEnvelope, error) {
 	var e vEnvelope
-	err := p.call(ctx, "get envelope", http.MethodGet, "/envelope/"+url.PathEscape(ref), nil, &e)
+	err := p.api.JSON(ctx, "get envelope", http.MethodGet, "/envelope/"+url.PathEscape(ref), nil, &e)
 	return e, err
 }
 
@@ -121,8 +122,8 @@ func (p *Provider) Signed(ctx context.Context, ref string, position int) (io.Rea
 	if position < 0 || position >= len(items) {
 		return nil, fmt.Errorf("documenso: envelope %s has no document %d: %w", ref, position, signing.ErrPermanent)
 	}
-	resp, err := p.request(ctx, "download signed document "+strconv.Itoa(position), http.MethodGet,
-		"/envelope/item/"+url.PathEscape(items[position].ID)+"/download?version=signed", nil, "")
+	resp, err := p.api.Do(ctx, "download signed document "+strconv.Itoa(position), vendorapi.Request{Method: http.MethodGet,
+		Path: "/envelope/item/" + url.PathEscape(items[position].ID) + "/download?version=signed"})
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +178,7 @@ func (p *Provider) Evidence(ctx context.Context, ref string) (signing.Evidence, 
 			TotalPages int          `json:"totalPages"`
 		}
 		q := url.Values{"page": {strconv.Itoa(page)}, "perPage": {"100"}, "orderByDirection": {"asc"}}
-		if err := p.call(ctx, "audit log", http.MethodGet, "/envelope/"+url.PathEscape(ref)+"/audit-log?"+q.Encode(), nil, &out); err != nil {
+		if err := p.api.JSON(ctx, "audit log", http.MethodGet, "/envelope/"+url.PathEscape(ref)+"/audit-log?"+q.Encode(), nil, &out); err != nil {
 			return signing.Evidence{}, err
 		}
 		for _, a := range out.Data {
@@ -201,14 +202,14 @@ func (p *Provider) Evidence(ctx context.Context, ref string) (signing.Evidence, 
 	}
 	slices.SortStableFunc(ev.Events, func(a, b signing.EvidenceEvent) int { return a.At.Compare(b.At) })
 	if e.Status == "COMPLETED" {
-		cert, err := p.download(ctx, "signing certificate", "/envelope/"+url.PathEscape(ref)+"/certificate/download")
+		cert, err := p.api.Download(ctx, "download signing certificate", "/envelope/"+url.PathEscape(ref)+"/certificate/download", signing.MaxEvidenceFile)
 		if err != nil {
 			return signing.Evidence{}, err
 		}
 		ev.Files = append(ev.Files, signing.EvidenceFile{Name: "documenso-certificaat.pdf", MediaType: "application/pdf",
 			Description: "Ondertekeningscertificaat van Documenso", Content: cert})
 	}
-	log, err := p.download(ctx, "audit log PDF", "/envelope/"+url.PathEscape(ref)+"/audit-log/download")
+	log, err := p.api.Download(ctx, "download audit log PDF", "/envelope/"+url.PathEscape(ref)+"/audit-log/download", signing.MaxEvidenceFile)
 	if err != nil {
 		return signing.Evidence{}, err
 	}
@@ -224,32 +225,16 @@ func deref(s *string) string {
 	return *s
 }
 
-func (p *Provider) download(ctx context.Context, op, path string) ([]byte, error) {
-	resp, err := p.request(ctx, "download "+op, http.MethodGet, path, nil, "")
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, signing.MaxEvidenceFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("documenso: download %s: %w", op, err)
-	}
-	if len(b) > signing.MaxEvidenceFile {
-		return nil, fmt.Errorf("documenso: %s: more than %d bytes: %w", op, signing.MaxEvidenceFile, signing.ErrPermanent)
-	}
-	return b, nil
-}
-
 // Cancel implements signing.Provider. Documenso cancels only a pending envelope; one that is
 // gone, finished or cancelled already needs nothing.
 func (p *Provider) Cancel(ctx context.Context, ref, reden string) error {
-	err := p.call(ctx, "cancel envelope", http.MethodPost, "/envelope/cancel", map[string]string{"envelopeId": ref, "reason": reden}, nil)
-	if err == nil || isStatus(err, http.StatusNotFound) {
+	err := p.api.JSON(ctx, "cancel envelope", http.MethodPost, "/envelope/cancel", map[string]string{"envelopeId": ref, "reason": reden}, nil)
+	if err == nil || vendorapi.Status(err) == http.StatusNotFound {
 		return nil
 	}
-	if isStatus(err, http.StatusBadRequest) {
+	if vendorapi.Status(err) == http.StatusBadRequest {
 		e, gerr := p.get(ctx, ref)
-		if isStatus(gerr, http.StatusNotFound) || (gerr == nil && e.Status != "PENDING" && e.Status != "DRAFT") {
+		if vendorapi.Status(gerr) == http.StatusNotFound || (gerr == nil && e.Status != "PENDING" && e.Status != "DRAFT") {
 			return nil
 		}
 	}
