@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/signing/providers/vendorapi"
 )
 
 // Name is the provider name in the landscape and in the webhook URL.
@@ -42,6 +42,7 @@ const WebhookWindow = 5 * time.Minute
 // Provider adapts the simulated vendor to signing.Provider.
 type Provider struct {
 	cfg Config
+	api *vendorapi.Client
 }
 
 var _ signing.WebhookProvider = (*Provider)(nil)
@@ -51,11 +52,9 @@ func New(cfg Config) *Provider {
 	if cfg.PollInterval == 0 {
 		cfg.PollInterval = 30 * time.Second
 	}
-	if cfg.Client == nil {
-		cfg.Client = &http.Client{Timeout: 30 * time.Second}
-	}
-	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	return &Provider{cfg: cfg}
+	// New has no error to return: a BaseURL that is no http(s) URL fails every call, permanently.
+	api, _ := vendorapi.New(vendorapi.Config{Vendor: Name, BaseURL: cfg.BaseURL, Client: cfg.Client, Now: cfg.Now})
+	return &Provider{cfg: cfg, api: api}
 }
 
 // Info implements signing.Provider.
@@ -66,40 +65,6 @@ func (p *Provider) Info() signing.ProviderInfo {
 	}
 	return signing.ProviderInfo{Name: Name, AuthMethods: methods, PollInterval: p.cfg.PollInterval, SignsDigitally: true, Parallel: true,
 		CallsPerMinute: p.cfg.CallsPerMinute}
-}
-
-// vendorError is a non-2xx answer; 4xx other than 408/409/429 are permanent.
-func (p *Provider) do(ctx context.Context, op, method, path string, body io.Reader, size int64, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, p.cfg.BaseURL+path, body)
-	if err != nil {
-		return fmt.Errorf("simulated: %s: %w", op, err)
-	}
-	if body != nil {
-		req.ContentLength = size
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := p.cfg.Client.Do(req)
-	if err != nil {
-		return fmt.Errorf("simulated: %s: %w", op, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		return vendorError(op, resp)
-	}
-	if out != nil {
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			return fmt.Errorf("simulated: %s: decode: %w", op, err)
-		}
-	}
-	return nil
-}
-
-func (p *Provider) postJSON(ctx context.Context, op, path string, in, out any) error {
-	b, err := json.Marshal(in)
-	if err != nil {
-		return fmt.Errorf("simulated: %s: %w", op, err)
-	}
-	return p.do(ctx, op, http.MethodPost, path, strings.NewReader(string(b)), int64(len(b)), out)
 }
 
 // Create implements signing.Provider: the vendor keys signings by external_id, so a repeated
@@ -127,7 +92,7 @@ func (p *Provider) Create(ctx context.Context, req signing.CreateRequest) (strin
 		}{d.Position, d.Bestandsnaam})
 	}
 	var v vendorSigning
-	if err := p.postJSON(ctx, "create", "/api/signings", in, &v); err != nil {
+	if err := p.api.JSON(ctx, "create", http.MethodPost, "/api/signings", in, &v); err != nil {
 		return "", err
 	}
 	if v.Status != StatusDraft {
@@ -138,7 +103,7 @@ func (p *Provider) Create(ctx context.Context, req signing.CreateRequest) (strin
 			return "", err
 		}
 	}
-	if err := p.postJSON(ctx, "start", "/api/signings/"+url.PathEscape(v.ID)+"/start", struct{}{}, nil); err != nil {
+	if err := p.api.JSON(ctx, "start", http.MethodPost, "/api/signings/"+url.PathEscape(v.ID)+"/start", struct{}{}, nil); err != nil {
 		return "", err
 	}
 	return v.ID, nil
@@ -151,28 +116,22 @@ func (p *Provider) upload(ctx context.Context, id string, d signing.ProviderDocu
 	}
 	// The transport closes the body, and may still read it after Do returned (an early answer):
 	// closing it here as well raced with that read.
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, p.cfg.BaseURL+"/api/signings/"+url.PathEscape(id)+"/documents/"+strconv.Itoa(d.Position), rc)
+	resp, err := p.api.Do(ctx, fmt.Sprintf("upload document %d", d.Position), vendorapi.Request{Method: http.MethodPut,
+		Path: "/api/signings/" + url.PathEscape(id) + "/documents/" + strconv.Itoa(d.Position), Body: rc, Size: d.Size,
+		ContentType: "application/octet-stream"})
+	if vendorapi.Status(err) == http.StatusConflict { // uploaded before
+		return nil
+	}
 	if err != nil {
-		rc.Close()
-		return fmt.Errorf("simulated: upload: %w", err)
+		return err
 	}
-	req.ContentLength = d.Size
-	req.Header.Set("Content-Type", "application/octet-stream")
-	resp, err := p.cfg.Client.Do(req)
-	if err != nil {
-		return fmt.Errorf("simulated: upload document %d: %w", d.Position, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 300 && resp.StatusCode != http.StatusConflict {
-		return vendorError(fmt.Sprintf("upload document %d", d.Position), resp)
-	}
-	return nil
+	return resp.Body.Close()
 }
 
 // Status implements signing.Provider.
 func (p *Provider) Status(ctx context.Context, ref string) (signing.Progress, error) {
 	var v vendorSigning
-	if err := p.do(ctx, "status", http.MethodGet, "/api/signings/"+url.PathEscape(ref), nil, 0, &v); err != nil {
+	if err := p.api.JSON(ctx, "status", http.MethodGet, "/api/signings/"+url.PathEscape(ref), nil, &v); err != nil {
 		return signing.Progress{}, err
 	}
 	out := signing.Progress{Reden: v.Reden}
@@ -200,17 +159,10 @@ func (p *Provider) Status(ctx context.Context, ref string) (signing.Progress, er
 
 // Signed implements signing.Provider.
 func (p *Provider) Signed(ctx context.Context, ref string, position int) (io.ReadCloser, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.cfg.BaseURL+"/api/signings/"+url.PathEscape(ref)+"/documents/"+strconv.Itoa(position)+"/signed", nil)
+	resp, err := p.api.Do(ctx, fmt.Sprintf("signed document %d", position), vendorapi.Request{Method: http.MethodGet,
+		Path: "/api/signings/" + url.PathEscape(ref) + "/documents/" + strconv.Itoa(position) + "/signed"})
 	if err != nil {
-		return nil, fmt.Errorf("simulated: signed: %w", err)
-	}
-	resp, err := p.cfg.Client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("simulated: signed document %d: %w", position, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		defer resp.Body.Close()
-		return nil, vendorError(fmt.Sprintf("signed document %d", position), resp)
+		return nil, err
 	}
 	return resp.Body, nil
 }
@@ -219,7 +171,7 @@ func (p *Provider) Signed(ctx context.Context, ref string, position int) (io.Rea
 // trail PDF, kept whole.
 func (p *Provider) Evidence(ctx context.Context, ref string) (signing.Evidence, error) {
 	var audit []AuditEntry
-	if err := p.do(ctx, "audit", http.MethodGet, "/api/signings/"+url.PathEscape(ref)+"/audit", nil, 0, &audit); err != nil {
+	if err := p.api.JSON(ctx, "audit", http.MethodGet, "/api/signings/"+url.PathEscape(ref)+"/audit", nil, &audit); err != nil {
 		return signing.Evidence{}, err
 	}
 	var ev signing.Evidence
@@ -227,9 +179,9 @@ func (p *Provider) Evidence(ctx context.Context, ref string) (signing.Evidence, 
 		ev.Events = append(ev.Events, signing.EvidenceEvent{At: a.At, Signer: a.Signer, Type: a.Event, Words: auditWords[a.Event],
 			IP: a.IP, UserAgent: a.UserAgent, Reden: a.Reden})
 	}
-	pdf, err := p.download(ctx, "/api/signings/"+url.PathEscape(ref)+"/audit.pdf", signing.MaxEvidenceFile)
+	pdf, err := p.api.Download(ctx, "audit trail", "/api/signings/"+url.PathEscape(ref)+"/audit.pdf", signing.MaxEvidenceFile)
 	if err != nil {
-		return signing.Evidence{}, fmt.Errorf("simulated: audit trail: %w", err)
+		return signing.Evidence{}, err
 	}
 	ev.Files = []signing.EvidenceFile{{Name: "audit-trail.pdf", MediaType: "application/pdf",
 		Description: "Audittrail van de gesimuleerde aanbieder", Content: pdf}}
@@ -241,35 +193,10 @@ var auditWords = map[string]string{
 	"cancelled": "ingetrokken", "completed": "alle handtekeningen gezet", "expired": "verlopen",
 }
 
-// download reads a document of at most limit bytes.
-func (p *Provider) download(ctx context.Context, path string, limit int64) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.cfg.BaseURL+path, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := p.cfg.Client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, vendorError("download "+path, resp)
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%w: more than %d bytes", signing.ErrPermanent, limit)
-	}
-	return b, nil
-}
-
 // Cancel implements signing.Provider.
 func (p *Provider) Cancel(ctx context.Context, ref, reden string) error {
-	err := p.postJSON(ctx, "cancel", "/api/signings/"+url.PathEscape(ref)+"/cancel", map[string]string{"reden": reden}, nil)
-	var ve *signing.VendorError
-	if errors.As(err, &ve) && ve.Status == http.StatusNotFound {
+	err := p.api.JSON(ctx, "cancel", http.MethodPost, "/api/signings/"+url.PathEscape(ref)+"/cancel", map[string]string{"reden": reden}, nil)
+	if vendorapi.Status(err) == http.StatusNotFound {
 		return nil // nothing to cancel
 	}
 	return err
@@ -299,14 +226,4 @@ func (p *Provider) VerifyWebhook(r *http.Request, body []byte) (string, error) {
 		return "", signing.ErrWebhookUnauthorized // replayed, or signed without the time
 	}
 	return in.SigningID, nil
-}
-
-// vendorError reads the vendor's error answer.
-func vendorError(op string, resp *http.Response) error {
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	e := &signing.VendorError{Vendor: Name, Op: op, Status: resp.StatusCode, Message: strings.TrimSpace(string(b))}
-	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
-		e.RetryAfter = time.Duration(s) * time.Second
-	}
-	return e
 }
