@@ -118,16 +118,12 @@ type Request struct {
 // caller reads and closes the answer's body.
 func (c *Client) Do(ctx context.Context, op string, r Request) (*http.Response, error) {
 	if c.err != nil {
-		if rc, ok := r.Body.(io.Closer); ok {
-			rc.Close()
-		}
+		closeBody(r.Body)
 		return nil, c.err
 	}
 	req, err := http.NewRequestWithContext(ctx, r.Method, c.base+r.Path, r.Body)
 	if err != nil {
-		if rc, ok := r.Body.(io.Closer); ok {
-			rc.Close()
-		}
+		closeBody(r.Body)
 		return nil, fmt.Errorf("%s: %s: %w: %w", c.cfg.Vendor, op, err, signing.ErrPermanent)
 	}
 	if r.Size > 0 {
@@ -151,6 +147,13 @@ func (c *Client) Do(ctx context.Context, op string, r Request) (*http.Response, 
 		return nil, c.vendorError(op, resp)
 	}
 	return resp, nil
+}
+
+// closeBody closes a request body that was never sent, as the transport would have.
+func closeBody(body io.Reader) {
+	if rc, ok := body.(io.Closer); ok {
+		rc.Close()
+	}
 }
 
 // JSON sends in as JSON (no body when nil) and decodes the answer into out (discarded when nil).
