@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -66,7 +67,7 @@ func TestReplicas(t *testing.T) {
 	}
 	posted := time.Since(began)
 
-	deadline := time.Now().Add(time.Duration(n)*150*time.Millisecond + time.Minute)
+	deadline := time.Now().Add(time.Duration(n)*300*time.Millisecond + 2*time.Minute) // a loaded CI machine
 	for _, id := range ids {
 		for {
 			s, err := p.st.StateOf(context.Background(), mustUUID(id))
@@ -80,7 +81,7 @@ func TestReplicas(t *testing.T) {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("%s still %s after %s", id, s, time.Since(began))
+				t.Fatalf("%s still %s after %s; its jobs:\n%s", id, s, time.Since(began), jobsOf(t, p, id))
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
@@ -214,4 +215,28 @@ func getTransaction(t *testing.T, base, key, id string) int {
 	}
 	res.Body.Close()
 	return res.StatusCode
+}
+
+// jobsOf lists a transaction's River jobs, for a test that gives up on it.
+func jobsOf(t *testing.T, p *procs, id string) string {
+	rows, err := p.pool.Query(context.Background(), `SELECT kind, state, attempt, max_attempts, scheduled_at, attempted_at, finalized_at,
+		coalesce(attempted_by[array_length(attempted_by, 1)], ''), coalesce(errors[array_length(errors, 1)]::text, '')
+		FROM river_job WHERE args->>'transaction_id' = $1 ORDER BY id`, id)
+	if err != nil {
+		return err.Error()
+	}
+	defer rows.Close()
+	var b bytes.Buffer
+	for rows.Next() {
+		var kind, state, by, lastErr string
+		var attempt, max int
+		var scheduled time.Time
+		var attempted, finalized *time.Time
+		if err := rows.Scan(&kind, &state, &attempt, &max, &scheduled, &attempted, &finalized, &by, &lastErr); err != nil {
+			return err.Error()
+		}
+		fmt.Fprintf(&b, "  %-15s %-10s attempt %d/%d scheduled %s attempted %v finalized %v by %s %s\n",
+			kind, state, attempt, max, scheduled.Format(time.StampMilli), attempted, finalized, by, lastErr)
+	}
+	return b.String()
 }
