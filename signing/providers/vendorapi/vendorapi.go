@@ -1,7 +1,9 @@
 // Package vendorapi is the HTTP client every vendor adapter calls its vendor's API with, so that
 // all of them keep the same rules: requests go to the configured API root only (a redirect
 // elsewhere would take the credentials along), and every non-2xx answer is a *signing.VendorError,
-// which says itself whether retrying can help and how long the vendor asked us to wait.
+// which says itself whether retrying can help and how long the vendor asked us to wait. The one
+// way out of the API root is a link a vendor's answer hands out (GetLink, DownloadLink), and only
+// to the API's host or the few hosts the adapter names in Config.LinkHosts.
 package vendorapi
 
 import (
@@ -48,6 +50,10 @@ type Config struct {
 	JSONType string
 	// DownloadType is the Accept of Download; none when empty.
 	DownloadType string
+	// LinkHosts are the hosts (host[:port]) besides the API's that links the vendor hands out in
+	// its answers, files to download, may point to. Only GetLink and DownloadLink go there, never
+	// Do, JSON or Download; none when empty.
+	LinkHosts []string
 	// MaxJSON bounds a JSON answer; 16 MiB when zero.
 	MaxJSON int64
 	// RateLimitWait is the wait assumed for a 429 without a Retry-After; none when zero.
@@ -61,10 +67,12 @@ type Config struct {
 
 // Client calls one vendor's API.
 type Client struct {
-	cfg  Config
-	base string // BaseURL without a trailing slash
-	hc   *http.Client
-	err  error // why BaseURL cannot be called
+	cfg    Config
+	base   string   // BaseURL without a trailing slash
+	baseU  *url.URL // base, parsed
+	hc     *http.Client
+	linkHC *http.Client // hc, but redirects may also go to LinkHosts
+	err    error        // why BaseURL cannot be called
 }
 
 // New returns the client for cfg, and an error when BaseURL is no absolute http(s) URL. The client
@@ -83,23 +91,50 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Client != nil {
 		hc = *cfg.Client
 	}
-	c := &Client{cfg: cfg, base: strings.TrimRight(cfg.BaseURL, "/"), hc: &hc}
+	linkHC := hc
+	c := &Client{cfg: cfg, base: strings.TrimRight(cfg.BaseURL, "/"), hc: &hc, linkHC: &linkHC}
 	base, err := url.Parse(c.base)
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		err := fmt.Errorf("%s: base URL %q: an absolute http(s) URL is needed", cfg.Vendor, cfg.BaseURL)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" ||
+		base.RawQuery != "" || base.Fragment != "" {
+		err := fmt.Errorf("%s: base URL %q: an absolute http(s) URL without query or fragment is needed", cfg.Vendor, cfg.BaseURL)
 		c.err = fmt.Errorf("%w: %w", err, signing.ErrPermanent)
 		return c, err
 	}
-	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if req.URL.Scheme != base.Scheme || req.URL.Host != base.Host {
-			return fmt.Errorf("%s: redirect to %s refused (only %s is called): %w", cfg.Vendor, req.URL.Host, base.Host, signing.ErrPermanent)
+	c.baseU = base
+	hc.CheckRedirect = c.checkRedirect(false)
+	linkHC.CheckRedirect = c.checkRedirect(true)
+	return c, nil
+}
+
+// checkRedirect lets a redirect go to the API's host, and with links to LinkHosts too.
+func (c *Client) checkRedirect(links bool) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if !c.allowed(req.URL, links) {
+			return fmt.Errorf("%s: redirect to %s refused (only %s is called): %w", c.cfg.Vendor, req.URL.Host, c.baseU.Host, signing.ErrPermanent)
 		}
 		if len(via) >= maxRedirects {
-			return fmt.Errorf("%s: more than %d redirects", cfg.Vendor, maxRedirects)
+			return fmt.Errorf("%s: more than %d redirects", c.cfg.Vendor, maxRedirects)
 		}
 		return nil
 	}
-	return c, nil
+}
+
+// allowed says whether u has the API's scheme and the API's host, or with links one of LinkHosts.
+func (c *Client) allowed(u *url.URL, links bool) bool {
+	if u.Scheme != c.baseU.Scheme {
+		return false
+	}
+	if strings.EqualFold(u.Host, c.baseU.Host) {
+		return true
+	}
+	if links {
+		for _, h := range c.cfg.LinkHosts {
+			if h != "" && strings.EqualFold(u.Host, h) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Request is one request as the caller builds it.
@@ -121,7 +156,28 @@ func (c *Client) Do(ctx context.Context, op string, r Request) (*http.Response, 
 		closeBody(r.Body)
 		return nil, c.err
 	}
-	req, err := http.NewRequestWithContext(ctx, r.Method, c.base+r.Path, r.Body)
+	return c.send(ctx, op, c.hc, c.base+r.Path, r)
+}
+
+// GetLink sends a GET with the credentials to link, an absolute URL that a vendor's answer handed
+// out (a file to download), when it has the API's scheme, the API's host or one of
+// Config.LinkHosts, and no credentials of its own; any other link is refused, matching
+// signing.ErrPermanent, before a request is made, and so is a redirect elsewhere. Otherwise as
+// Do, with the Accept of Download.
+func (c *Client) GetLink(ctx context.Context, op, link string) (*http.Response, error) {
+	if c.err != nil {
+		return nil, c.err
+	}
+	u, err := url.Parse(link)
+	if err != nil || u.User != nil || !c.allowed(u, true) {
+		return nil, fmt.Errorf("%s: %s: link %q is not on the vendor's hosts: %w", c.cfg.Vendor, op, link, signing.ErrPermanent)
+	}
+	return c.send(ctx, op, c.linkHC, link, Request{Method: http.MethodGet, Accept: c.cfg.DownloadType})
+}
+
+// send sends r to target with hc; see Do.
+func (c *Client) send(ctx context.Context, op string, hc *http.Client, target string, r Request) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, r.Method, target, r.Body)
 	if err != nil {
 		closeBody(r.Body)
 		return nil, fmt.Errorf("%s: %s: %w: %w", c.cfg.Vendor, op, err, signing.ErrPermanent)
@@ -138,7 +194,7 @@ func (c *Client) Do(ctx context.Context, op string, r Request) (*http.Response, 
 	if c.cfg.Auth != nil {
 		c.cfg.Auth(req)
 	}
-	resp, err := c.hc.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", c.cfg.Vendor, op, err)
 	}
@@ -188,6 +244,20 @@ func (c *Client) Download(ctx context.Context, op, path string, limit int64) ([]
 	if err != nil {
 		return nil, err
 	}
+	return c.readAll(op, resp, limit)
+}
+
+// DownloadLink reads the answer to GetLink of link whole, as Download.
+func (c *Client) DownloadLink(ctx context.Context, op, link string, limit int64) ([]byte, error) {
+	resp, err := c.GetLink(ctx, op, link)
+	if err != nil {
+		return nil, err
+	}
+	return c.readAll(op, resp, limit)
+}
+
+// readAll reads resp's body whole, at most limit bytes, and closes it.
+func (c *Client) readAll(op string, resp *http.Response, limit int64) ([]byte, error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {

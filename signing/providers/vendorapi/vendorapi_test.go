@@ -230,17 +230,20 @@ type closer struct {
 
 func (c *closer) Close() error { c.closed = true; return nil }
 
-// TestNew: a base URL that is no absolute http(s) URL is refused; the given client is copied,
+// TestNew: a base URL that is no absolute http(s) URL, or has a query or fragment, is refused; the given client is copied,
 // not changed, and a missing one has a timeout.
 func TestNew(t *testing.T) {
 	t.Parallel()
-	for _, u := range []string{"", "example.org/api", "ftp://example.org/api", "https:///api", "http://[::1"} {
+	for _, u := range []string{"", "example.org/api", "ftp://example.org/api", "https:///api", "http://[::1", "https://example.org/api?x=1", "https://example.org/api#x"} {
 		c, err := New(Config{Vendor: "acme", BaseURL: u})
 		if err == nil || c == nil {
 			t.Fatalf("%q accepted", u)
 		}
 		if err := c.JSON(context.Background(), "get", http.MethodGet, "/x", nil, nil); !errors.Is(err, signing.ErrPermanent) {
 			t.Errorf("%q: call: %v", u, err)
+		}
+		if _, err := c.GetLink(context.Background(), "get", "https://example.org/x"); !errors.Is(err, signing.ErrPermanent) {
+			t.Errorf("%q: link: %v", u, err)
 		}
 	}
 	given := &http.Client{Timeout: time.Second}
@@ -254,5 +257,83 @@ func TestNew(t *testing.T) {
 	}
 	if Status(errors.New("x")) != 0 || Status(nil) != 0 {
 		t.Error("Status of an error that is no VendorError")
+	}
+}
+
+// TestLinks: a link the vendor hands out is fetched, with the credentials, from the API's host or
+// a link host only, and its redirects stay there; any other link is refused before a request is
+// made. API calls never go to a link host.
+func TestLinks(t *testing.T) {
+	t.Parallel()
+	var strays atomic.Int32 // requests that reached a host they should not have
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { strays.Add(1) }))
+	t.Cleanup(other.Close)
+	files := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/to-other":
+			http.Redirect(w, r, other.URL+"/f", http.StatusFound)
+		case "/to-self":
+			http.Redirect(w, r, "/f", http.StatusFound)
+		case "/from-api":
+			strays.Add(1)
+		case "/gone":
+			http.Error(w, "expired", http.StatusNotFound)
+		default:
+			io.WriteString(w, r.Header.Get("Authorization")+" "+r.Header.Get("Accept"))
+		}
+	}))
+	t.Cleanup(files.Close)
+	filesHost := strings.TrimPrefix(files.URL, "http://")
+	c := setup(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/to-files":
+			http.Redirect(w, r, files.URL+"/from-api", http.StatusFound)
+		case "/files/to-files":
+			http.Redirect(w, r, files.URL+"/f", http.StatusFound)
+		default:
+			io.WriteString(w, r.Header.Get("Authorization")+" "+r.Header.Get("Accept"))
+		}
+	}, Config{DownloadType: "application/pdf", LinkHosts: []string{"", filesHost}})
+	api := c.base[:strings.Index(c.base, "/api")]
+	const want = "Bearer k application/pdf"
+	for _, tc := range []struct {
+		name string
+		link string
+		ok   bool
+	}{
+		{"the API's host", api + "/files/a.pdf", true},
+		{"a link host", files.URL + "/a.pdf?sig=x", true},
+		{"the scheme in capitals", strings.ToUpper(files.URL[:len("http://")]) + filesHost + "/a.pdf", true},
+		{"a redirect within the link host", files.URL + "/to-self", true},
+		{"a redirect from the API's host to a link host", api + "/files/to-files", true},
+		{"another host", other.URL + "/a.pdf", false},
+		{"a link host by another name", strings.Replace(files.URL, "127.0.0.1", "localhost", 1) + "/a.pdf", false},
+		{"another scheme", strings.Replace(files.URL, "http:", "https:", 1) + "/a.pdf", false},
+		{"credentials in the link", strings.Replace(files.URL, "//", "//user:pw@", 1) + "/a.pdf", false},
+		{"a relative link", "/files/a.pdf", false},
+		{"no URL", "http://[::1", false},
+		{"a redirect from a link host elsewhere", files.URL + "/to-other", false},
+	} {
+		b, err := c.DownloadLink(context.Background(), "download", tc.link, 1<<10)
+		if tc.ok && (err != nil || string(b) != want) {
+			t.Errorf("%s: %q, %v", tc.name, b, err)
+		}
+		if !tc.ok && (b != nil || !errors.Is(err, signing.ErrPermanent)) {
+			t.Errorf("%s: %q, %v; want refused for good", tc.name, b, err)
+		}
+	}
+	if _, err := c.DownloadLink(context.Background(), "download", files.URL+"/a.pdf", 3); !errors.Is(err, signing.ErrPermanent) {
+		t.Errorf("over the limit: %v", err)
+	}
+	// an API call redirected to a link host: refused
+	if err := c.JSON(context.Background(), "get", http.MethodGet, "/to-files", nil, nil); !errors.Is(err, signing.ErrPermanent) {
+		t.Errorf("API call redirected to a link host: %v", err)
+	}
+	if n := strays.Load(); n != 0 {
+		t.Errorf("%d requests reached a host they should not have", n)
+	}
+	// an error answer to a link is a VendorError as any other
+	if resp, err := c.GetLink(context.Background(), "download", files.URL+"/gone"); resp != nil || Status(err) != http.StatusNotFound {
+		t.Errorf("expired link: %v", err)
 	}
 }
