@@ -207,7 +207,7 @@ func TestDo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !body.closed {
+	if !body.wasClosed() {
 		t.Error("body not closed")
 	}
 	defer resp.Body.Close()
@@ -218,17 +218,29 @@ func TestDo(t *testing.T) {
 	// a body that cannot be sent is closed all the same
 	bad, _ := New(Config{Vendor: "acme", BaseURL: "no URL"})
 	body = &closer{Reader: strings.NewReader("hello")}
-	if _, err := bad.Do(context.Background(), "upload", Request{Method: http.MethodPut, Path: "/doc", Body: body}); !errors.Is(err, signing.ErrPermanent) || !body.closed {
-		t.Errorf("bad base URL: %v, body closed %v", err, body.closed)
+	if _, err := bad.Do(context.Background(), "upload", Request{Method: http.MethodPut, Path: "/doc", Body: body}); !errors.Is(err, signing.ErrPermanent) || !body.wasClosed() {
+		t.Errorf("bad base URL: %v, body closed %v", err, body.wasClosed())
 	}
 }
 
 type closer struct {
 	io.Reader
-	closed bool
+	closed atomic.Bool
 }
 
-func (c *closer) Close() error { c.closed = true; return nil }
+func (c *closer) Close() error { c.closed.Store(true); return nil }
+
+// wasClosed says whether the body is closed, within a second: the transport closes a body it
+// sent after writing it, which may be after the answer came.
+func (c *closer) wasClosed() bool {
+	for range 100 {
+		if c.closed.Load() {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return false
+}
 
 // TestNew: a base URL that is no absolute http(s) URL, or has a query or fragment, is refused; the given client is copied,
 // not changed, and a missing one has a timeout.
