@@ -18,6 +18,7 @@ import (
 
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/pades"
+	"github.com/signingd/signingd/signing/providers/vendorapi"
 )
 
 type area struct {
@@ -91,7 +92,7 @@ func (p *Provider) find(ctx context.Context, txid string) (string, bool, error) 
 		} `json:"data"`
 	}
 	q := url.Values{"external_id": {ExternalID(txid, 0)}, "limit": {"10"}}
-	if err := p.call(ctx, "find submission", http.MethodGet, "/submitters?"+q.Encode(), &out); err != nil {
+	if err := p.api.JSON(ctx, "find submission", http.MethodGet, "/submitters?"+q.Encode(), nil, &out); err != nil {
 		return "", false, err
 	}
 	for _, s := range out.Data {
@@ -138,7 +139,8 @@ func (p *Provider) Create(ctx context.Context, req signing.CreateRequest) (strin
 	go func() {
 		pw.CloseWithError(writeBody(pw, parts, docs))
 	}()
-	resp, err := p.request(ctx, "create submission", http.MethodPost, "/submissions/pdf", pr, "application/json")
+	resp, err := p.api.Do(ctx, "create submission", vendorapi.Request{Method: http.MethodPost, Path: "/submissions/pdf", Body: pr,
+		ContentType: "application/json", Accept: "application/json"})
 	pr.CloseWithError(io.ErrClosedPipe)
 	if err != nil {
 		return "", err

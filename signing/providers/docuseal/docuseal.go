@@ -16,7 +16,7 @@
 //     retried Create finds the submission with GET /submitters?external_id= and returns it.
 //   - Downloads: the document and audit log URLs DocuSeal hands out expire; they are fetched at
 //     once, with the API token (accounts with secured links need it), and only from the API's
-//     host or, for DocuSeal Cloud (api.docuseal.eu), the site's host without "api." which serves
+//     host or, for DocuSeal Cloud (api.docuseal.eu), the site's host (siteHost) which serves
 //     the files. An expired link is listed again.
 //   - Edition "free": the community edition only makes submissions from templates built in its
 //     UI (POST /submissions with template_id); no API takes a PDF. Info().NoDocuments says so
@@ -25,7 +25,6 @@ package docuseal
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -34,7 +33,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -42,6 +40,7 @@ import (
 	"time"
 
 	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/signing/providers/vendorapi"
 )
 
 // Name is the default provider name.
@@ -91,10 +90,8 @@ type Config struct {
 
 // Provider is the DocuSeal adapter.
 type Provider struct {
-	cfg   Config
-	base  *url.URL
-	api   string
-	hosts []string // hosts downloads may come from
+	cfg Config
+	api *vendorapi.Client
 }
 
 var _ signing.WebhookProvider = (*Provider)(nil)
@@ -122,44 +119,41 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.APIKey == "" {
 		return nil, errors.New("docuseal: no API key")
 	}
-	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
-	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" || base.RawQuery != "" {
-		return nil, fmt.Errorf("docuseal: base URL %q: an http(s) URL is needed", cfg.BaseURL)
+	api, err := vendorapi.New(vendorapi.Config{Vendor: cfg.Name, BaseURL: cfg.BaseURL, Client: cfg.Client,
+		Auth:         func(r *http.Request) { r.Header.Set("X-Auth-Token", cfg.APIKey) },
+		DownloadType: "application/pdf", LinkHosts: siteHosts(cfg.BaseURL),
+		RateLimitWait: DefaultRetryAfter, ErrorMessage: errorMessage, Now: cfg.Now})
+	if err != nil {
+		return nil, err
 	}
-	p := &Provider{base: base, api: base.String(), hosts: []string{base.Host}}
-	if h, ok := strings.CutPrefix(base.Host, "api."); ok && strings.Contains(h, ".") {
-		p.hosts = append(p.hosts, h)
-	}
-	client := http.Client{Timeout: 60 * time.Second}
-	if cfg.Client != nil {
-		client = *cfg.Client
-	}
-	// Requests go to the account's hosts only: a redirect elsewhere would take the token along.
-	client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if !p.allowed(req.URL) {
-			return fmt.Errorf("docuseal: redirect to %s refused: %w", req.URL.Host, signing.ErrPermanent)
-		}
-		if len(via) >= 5 {
-			return errors.New("docuseal: too many redirects")
-		}
-		return nil
-	}
-	cfg.Client = &client
-	p.cfg = cfg
-	return p, nil
+	return &Provider{cfg: cfg, api: api}, nil
 }
 
-// allowed says whether u is on a host of the account, with the base URL's scheme.
-func (p *Provider) allowed(u *url.URL) bool {
-	if u.Scheme != p.base.Scheme || u.User != nil {
-		return false
+// siteHosts returns the one host besides the API's that DocuSeal's file links (signed documents,
+// audit logs) may be fetched from, for downloads only, never API calls: DocuSeal Cloud's API
+// is api.docuseal.eu (or api.docuseal.com), but the links it hands out are on the site,
+// docuseal.eu, which serves the files. So the API's host without "api.", when that leaves a
+// domain; none for a self-hosted DocuSeal, which serves both from the API's host.
+func siteHosts(baseURL string) []string {
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return nil
 	}
-	for _, h := range p.hosts {
-		if strings.EqualFold(u.Host, h) {
-			return true
-		}
+	if h, ok := strings.CutPrefix(strings.ToLower(u.Host), "api."); ok && strings.Contains(h, ".") {
+		return []string{h}
 	}
-	return false
+	return nil
+}
+
+// errorMessage is the "error" of DocuSeal's error answer, {"error": "..."}.
+func errorMessage(body []byte) string {
+	var e struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(body, &e) == nil {
+		return truncate(e.Error, 300)
+	}
+	return ""
 }
 
 // Info implements signing.Provider.
@@ -170,77 +164,6 @@ func (p *Provider) Info() signing.ProviderInfo {
 		info.NoDocuments = NoDocumentsFree
 	}
 	return info
-}
-
-// request sends one API request to path below the base URL, or to an absolute URL of the
-// account's hosts; a non-2xx answer is a signing.VendorError.
-func (p *Provider) request(ctx context.Context, op, method, target string, body io.Reader, contentType string) (*http.Response, error) {
-	if !strings.HasPrefix(target, "http://") && !strings.HasPrefix(target, "https://") {
-		target = p.api + target
-	}
-	u, err := url.Parse(target)
-	if err != nil || !p.allowed(u) {
-		return nil, fmt.Errorf("docuseal: %s: URL %q is not on the account's host: %w", op, target, signing.ErrPermanent)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, target, body)
-	if err != nil {
-		return nil, fmt.Errorf("docuseal: %s: %w", op, err)
-	}
-	req.Header.Set("X-Auth-Token", p.cfg.APIKey)
-	req.Header.Set("Accept", "application/json")
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := p.cfg.Client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("docuseal: %s: %w", op, err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		defer resp.Body.Close()
-		return nil, p.vendorError(op, resp)
-	}
-	return resp, nil
-}
-
-func (p *Provider) call(ctx context.Context, op, method, path string, out any) error {
-	resp, err := p.request(ctx, op, method, path, nil, "")
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if out == nil {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-		return nil
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(out); err != nil {
-		return fmt.Errorf("docuseal: %s: decode: %w", op, err)
-	}
-	return nil
-}
-
-func (p *Provider) vendorError(op string, resp *http.Response) error {
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	msg := strings.TrimSpace(string(b))
-	var e struct {
-		Error string `json:"error"`
-	}
-	if json.Unmarshal(b, &e) == nil && e.Error != "" {
-		msg = e.Error
-	}
-	ve := &signing.VendorError{Vendor: p.cfg.Name, Op: op, Status: resp.StatusCode, Message: truncate(msg, 300)}
-	if s, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); err == nil && s > 0 {
-		ve.RetryAfter = time.Duration(s) * time.Second
-	} else if t, err := http.ParseTime(resp.Header.Get("Retry-After")); err == nil && t.After(p.cfg.Now()) {
-		ve.RetryAfter = t.Sub(p.cfg.Now())
-	} else if resp.StatusCode == http.StatusTooManyRequests {
-		ve.RetryAfter = DefaultRetryAfter
-	}
-	return ve
-}
-
-func isStatus(err error, status int) bool {
-	var ve *signing.VendorError
-	return errors.As(err, &ve) && ve.Status == status
 }
 
 // VerifyWebhook implements signing.WebhookProvider. X-Docuseal-Signature is

@@ -620,3 +620,58 @@ func TestFreeEdition(t *testing.T) {
 		t.Errorf("shape errors %v", se)
 	}
 }
+
+// TestCloudSiteHost: with DocuSeal Cloud's API (api.docuseal.eu), the file links DocuSeal hands
+// out on the site's host (docuseal.eu) are downloaded, with the token; a link to any other host
+// is refused before a request reaches it, and an API call is never redirected to the site.
+func TestCloudSiteHost(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var reached []string
+	cloud := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		mu.Lock()
+		reached = append(reached, r.URL.Host+r.URL.Path)
+		mu.Unlock()
+		rec := httptest.NewRecorder()
+		switch {
+		case r.Header.Get("X-Auth-Token") != "geheim":
+			rec.WriteHeader(http.StatusUnauthorized)
+		case r.URL.Host == "api.docuseal.eu" && r.URL.Path == "/submissions/1/documents":
+			rec.WriteString(`{"id":1,"documents":[{"name":"a","url":"https://docuseal.eu/file/x/a.pdf"},` +
+				`{"name":"b","url":"https://eu.docuseal.eu/file/x/b.pdf"},{"name":"c","url":"https://docuseal.com/file/x/c.pdf"},` +
+				`{"name":"d","url":"http://docuseal.eu/file/x/d.pdf"},{"name":"e","url":"https://docuseal.eu.example.org/file/x/e.pdf"}]}`)
+		case r.URL.Host == "api.docuseal.eu" && r.URL.Path == "/submissions/2":
+			rec.Header().Set("Location", "https://docuseal.eu/api/submissions/2")
+			rec.WriteHeader(http.StatusFound)
+		case r.URL.Host == "docuseal.eu" && r.URL.Path == "/file/x/a.pdf":
+			rec.WriteString("%PDF-1.7 signed")
+		default:
+			rec.WriteHeader(http.StatusTeapot)
+		}
+		return rec.Result(), nil
+	})}
+	p, err := docuseal.New(docuseal.Config{BaseURL: "https://api.docuseal.eu", APIKey: "geheim", Client: cloud})
+	must(t, err)
+	ctx := context.Background()
+	if got := testkit.ReadAll(t)(p.Signed(ctx, "1", 0)); string(got) != "%PDF-1.7 signed" {
+		t.Errorf("document on the site's host: %q", got)
+	}
+	for i := 1; i <= 4; i++ {
+		if _, err := p.Signed(ctx, "1", i); !errors.Is(err, signing.ErrPermanent) {
+			t.Errorf("link %d on another host: %v", i, err)
+		}
+	}
+	if _, err := p.Status(ctx, "2"); !errors.Is(err, signing.ErrPermanent) {
+		t.Errorf("API call redirected to the site's host: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"api.docuseal.eu/submissions/1/documents", "docuseal.eu/file/x/a.pdf"}
+	for range 4 {
+		want = append(want, "api.docuseal.eu/submissions/1/documents")
+	}
+	want = append(want, "api.docuseal.eu/submissions/2")
+	if strings.Join(reached, " ") != strings.Join(want, " ") {
+		t.Errorf("requests\n%v\nwant\n%v", reached, want)
+	}
+}

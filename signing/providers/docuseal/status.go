@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/signingd/signingd/signing"
+	"github.com/signingd/signingd/signing/providers/vendorapi"
 )
 
 type vEvent struct {
@@ -57,7 +58,7 @@ func (p *Provider) get(ctx context.Context, ref string) (vSubmission, error) {
 	if err != nil {
 		return s, err
 	}
-	err = p.call(ctx, "get submission", http.MethodGet, path, &s)
+	err = p.api.JSON(ctx, "get submission", http.MethodGet, path, nil, &s)
 	return s, err
 }
 
@@ -167,19 +168,19 @@ func (p *Provider) Signed(ctx context.Context, ref string, position int) (io.Rea
 	var lastErr error
 	for range 2 {
 		var list docList
-		if err := p.call(ctx, "list signed documents", http.MethodGet, path+"/documents", &list); err != nil {
+		if err := p.api.JSON(ctx, "list signed documents", http.MethodGet, path+"/documents", nil, &list); err != nil {
 			return nil, err
 		}
 		if position < 0 || position >= len(list.Documents) {
 			return nil, fmt.Errorf("docuseal: submission %s has no document %d: %w", ref, position, signing.ErrPermanent)
 		}
-		resp, err := p.request(ctx, "download signed document "+strconv.Itoa(position), http.MethodGet, list.Documents[position].URL, nil, "")
+		resp, err := p.api.GetLink(ctx, "download signed document "+strconv.Itoa(position), list.Documents[position].URL)
 		if err == nil {
 			return resp.Body, nil
 		}
 		lastErr = err
 		// an expired link: DocuSeal answers it as not found (or forbidden); list again
-		if !isStatus(err, http.StatusNotFound) && !isStatus(err, http.StatusForbidden) && !isStatus(err, http.StatusGone) {
+		if s := vendorapi.Status(err); s != http.StatusNotFound && s != http.StatusForbidden && s != http.StatusGone {
 			return nil, err
 		}
 	}
@@ -242,18 +243,10 @@ func (p *Provider) Evidence(ctx context.Context, ref string) (signing.Evidence, 
 	return ev, nil
 }
 
-func (p *Provider) download(ctx context.Context, op, target string) ([]byte, error) {
-	resp, err := p.request(ctx, "download "+op, http.MethodGet, target, nil, "")
+func (p *Provider) download(ctx context.Context, op, link string) ([]byte, error) {
+	b, err := p.api.DownloadLink(ctx, "download "+op, link, signing.MaxEvidenceFile)
 	if err != nil {
 		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, signing.MaxEvidenceFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("docuseal: download %s: %w", op, err)
-	}
-	if len(b) > signing.MaxEvidenceFile {
-		return nil, fmt.Errorf("docuseal: %s: more than %d bytes: %w", op, signing.MaxEvidenceFile, signing.ErrPermanent)
 	}
 	if !bytes.HasPrefix(b, []byte("%PDF-")) {
 		return nil, fmt.Errorf("docuseal: %s is not a PDF", op)
@@ -269,8 +262,8 @@ func (p *Provider) Cancel(ctx context.Context, ref, reden string) error {
 	if err != nil {
 		return err
 	}
-	err = p.call(ctx, "archive submission", http.MethodDelete, path, nil)
-	if err == nil || isStatus(err, http.StatusNotFound) {
+	err = p.api.JSON(ctx, "archive submission", http.MethodDelete, path, nil, nil)
+	if err == nil || vendorapi.Status(err) == http.StatusNotFound {
 		return nil
 	}
 	return err
