@@ -161,6 +161,12 @@ func LandscapeWarnings(data []byte) []Problem {
 				"no tsa: signed documents leave as the signer made them: the built-in signer's PAdES B-B, without a time-stamp, and vendors' output without validation data or document time-stamp; give a tsa for B-T and B-LTA (Archiefwet)")
 		}
 	}
+	for i, p := range l.Providers {
+		if p.Kind() == ProviderDocuSeal && p.Edition == "free" {
+			add(fmt.Sprintf("providers[%d].edition", i),
+				"DocuSeal's free edition takes no documents through its API: every trigger of an organisation it signs for is refused (400 naming documenten); use DocuSeal Pro or Cloud")
+		}
+	}
 	l.validationWarnings(add)
 	return ws
 }
@@ -308,7 +314,7 @@ func (l Landscape) problems() []Problem {
 // both ways (a vendor signingd cannot call, or whose callbacks it cannot check, is no provider).
 func checkProvider(path string, p Provider, add func(path, format string, args ...any), secret func(string, Secret)) {
 	switch p.Kind() {
-	case ProviderSimulated, ProviderOneSpan, ProviderDocumenso:
+	case ProviderSimulated, ProviderOneSpan, ProviderDocumenso, ProviderDocuSeal:
 	case BuiltinProvider:
 		// Listed only to narrow its auth_methods; the rest is BUILTIN_* settings.
 		if p.BaseURL != "" || !p.APIKey.IsZero() || !p.CallbackKey.IsZero() {
@@ -317,7 +323,7 @@ func checkProvider(path string, p Provider, add func(path, format string, args .
 		checkMethods(path, p.AuthMethods, add)
 		return
 	default:
-		add(path+".type", "%q is not a provider type signingd has: %s, %s or %s", p.Kind(), ProviderSimulated, ProviderOneSpan, ProviderDocumenso)
+		add(path+".type", "%q is not a provider type signingd has: %s, %s, %s or %s", p.Kind(), ProviderSimulated, ProviderOneSpan, ProviderDocumenso, ProviderDocuSeal)
 		return
 	}
 	if u, err := url.Parse(p.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" {
@@ -330,6 +336,13 @@ func checkProvider(path string, p Provider, add func(path, format string, args .
 	}
 	if p.Kind() != ProviderSimulated && p.APIKey.IsZero() && p.APIKey.Err() == nil {
 		add(path+".api_key", "required: the account's API key (env:NAME or file:/path)")
+	}
+	if p.Kind() == ProviderDocuSeal {
+		if p.Edition != "" && p.Edition != "pro" && p.Edition != "free" {
+			add(path+".edition", "%q: want pro (Pro or Cloud) or free (the community edition)", p.Edition)
+		}
+	} else if p.Edition != "" || p.LegacyHeader != "" {
+		add(path, "edition and legacy_header are DocuSeal's settings")
 	}
 	if p.Language != "" && p.Language != "nl" && p.Language != "en" {
 		add(path+".language", "%q: want nl or en", p.Language)

@@ -366,6 +366,9 @@ func TestProvidersChecked(t *testing.T) {
 	}{
 		{"valid onespan", "  - name: validsign-a\n    type: onespan\n    base_url: https://my.validsign.nl/api\n    api_key: env:SIGNINGD_TEST_KEY\n    callback_key: env:SIGNINGD_TEST_KEY\n    language: nl\n    poll_interval: 10m\n", nil},
 		{"builtin narrowed", "  - name: builtin\n    auth_methods: [sms]\n", nil},
+		{"valid docuseal", "  - name: docuseal\n    base_url: https://api.docuseal.eu\n    api_key: k\n    callback_key: whsec_k\n    edition: pro\n    legacy_header: X-Webhook-Secret\n", nil},
+		{"docuseal edition unknown", "  - name: docuseal\n    base_url: https://api.docuseal.eu\n    api_key: k\n    callback_key: k\n    edition: enterprise\n", []string{`providers[0].edition: "enterprise"`}},
+		{"docuseal settings elsewhere", "  - name: v\n    type: onespan\n    base_url: https://x/api\n    api_key: k\n    callback_key: k\n    edition: pro\n", []string{"providers[0]: edition and legacy_header are DocuSeal's"}},
 		{"unknown type", "  - name: x\n    type: docusign\n", []string{`line 7: providers[0].type: "docusign" is not a provider type`}},
 		{"missing keys and url", "  - name: v\n    type: onespan\n", []string{
 			"line 6: providers[0].base_url: want the vendor's API root",
@@ -391,5 +394,20 @@ func TestProvidersChecked(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDocuSealFreeEditionWarned: a free-edition DocuSeal account is accepted, with a warning that
+// it refuses every trigger.
+func TestDocuSealFreeEditionWarned(t *testing.T) {
+	const file = "organisations:\n  - rsin: \"002220647\"\n    name: A\n    provider: ds\n    tsa: {url: https://tsa.example}\n" +
+		"    services: [{kind: ztc, api_root: https://ztc.example/api/v1/, auth: {mode: none}}]\n" +
+		"providers:\n  - name: ds\n    type: docuseal\n    base_url: https://docuseal.gemeente.nl/api\n    api_key: k\n    callback_key: k\n    edition: free\n"
+	if _, problems := CheckLandscape([]byte(file)); len(problems) > 0 {
+		t.Fatalf("problems %v", problems)
+	}
+	ws := LandscapeWarnings([]byte(file))
+	if !slices.ContainsFunc(ws, func(p Problem) bool { return strings.Contains(p.Error(), "providers[0].edition: DocuSeal's free edition") }) {
+		t.Errorf("warnings %v, want the free edition's", ws)
 	}
 }

@@ -127,8 +127,8 @@ type Provider struct {
 	// Name is how organisations and the webhook URL (/api/v1/providers/{name}/webhook) refer to
 	// it. Several entries of one type are several accounts, e.g. one per municipality.
 	Name string `yaml:"name"`
-	// Type is the adapter: simulated, onespan (OneSpan Sign and ValidSign) or documenso; the name
-	// when empty.
+	// Type is the adapter: simulated, onespan (OneSpan Sign and ValidSign), documenso or docuseal;
+	// the name when empty.
 	Type string `yaml:"type"`
 	// AuthMethods narrows the signer authentication methods the provider supports besides null.
 	AuthMethods []string `yaml:"auth_methods"`
@@ -147,6 +147,12 @@ type Provider struct {
 	PollInterval time.Duration `yaml:"poll_interval"`
 	// CallsPerMinute caps the status calls to the vendor per replica; the adapter's when zero.
 	CallsPerMinute int `yaml:"calls_per_minute"`
+	// Edition is DocuSeal's: pro (Pro or Cloud, the default) or free (the community edition, which
+	// takes no documents through its API: every trigger is refused).
+	Edition string `yaml:"edition"`
+	// LegacyHeader names the static header older self-hosted DocuSeal versions send the webhook
+	// secret in, instead of the X-Docuseal-Signature HMAC.
+	LegacyHeader string `yaml:"legacy_header"`
 }
 
 // Provider types, the adapters signingd has.
@@ -154,6 +160,7 @@ const (
 	ProviderSimulated = "simulated"
 	ProviderOneSpan   = "onespan"
 	ProviderDocumenso = "documenso"
+	ProviderDocuSeal  = "docuseal"
 )
 
 // Kind is the provider's adapter: Type, or the name when Type is empty.

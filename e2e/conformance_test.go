@@ -223,8 +223,8 @@ func (e *env) waitCallback(t testing.TB) int {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		if seen, lost := e.hooks.count(); seen > lost {
-			return 0
+		if i := e.hooks.accepted(); i >= 0 {
+			return i
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -234,12 +234,13 @@ func (r *recorder) WriteHeader(s int)           { r.status = s }
 // callbacks sits in front of signingd's webhook route: it records every callback a vendor sends,
 // can lose the next ones (answering as if delivered), and replays or forges a recorded one.
 type callbacks struct {
-	mu     sync.Mutex
-	next   http.Handler
-	seen   []*http.Request
-	bodies [][]byte
-	drop   int
-	lost   int
+	mu       sync.Mutex
+	next     http.Handler
+	seen     []*http.Request
+	bodies   [][]byte
+	answered []int // what signingd answered each; 0 while in flight or lost
+	drop     int
+	lost     int
 }
 
 func (c *callbacks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -249,7 +250,8 @@ func (c *callbacks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, _ := io.ReadAll(r.Body)
 	c.mu.Lock()
-	c.seen, c.bodies = append(c.seen, r.Clone(r.Context())), append(c.bodies, body)
+	i := len(c.seen)
+	c.seen, c.bodies, c.answered = append(c.seen, r.Clone(r.Context())), append(c.bodies, body), append(c.answered, 0)
 	lose := c.drop > 0
 	if lose {
 		c.drop--
@@ -261,8 +263,31 @@ func (c *callbacks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	c.next.ServeHTTP(w, r)
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	c.next.ServeHTTP(sw, r)
+	c.mu.Lock()
+	c.answered[i] = sw.status
+	c.mu.Unlock()
 }
+
+// accepted is the index of the first callback signingd took (2xx), or -1.
+func (c *callbacks) accepted() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, s := range c.answered {
+		if s/100 == 2 {
+			return i
+		}
+	}
+	return -1
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(s int) { w.status = s; w.ResponseWriter.WriteHeader(s) }
 
 // delivery is how signingd names recorded callback i: the provider and the SHA-256 of its body.
 func (c *callbacks) delivery(i int) string {

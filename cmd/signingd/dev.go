@@ -38,6 +38,8 @@ import (
 	"github.com/signingd/signingd/signing/providers/builtin"
 	"github.com/signingd/signingd/signing/providers/documenso"
 	"github.com/signingd/signingd/signing/providers/documenso/documensosim"
+	"github.com/signingd/signingd/signing/providers/docuseal"
+	"github.com/signingd/signingd/signing/providers/docuseal/docusealsim"
 	"github.com/signingd/signingd/signing/providers/onespan"
 	"github.com/signingd/signingd/signing/providers/onespan/onespansim"
 	"github.com/signingd/signingd/signing/providers/simulated"
@@ -46,7 +48,7 @@ import (
 	"github.com/signingd/signingd/zgw/sim"
 )
 
-const devUsage = `Usage: signingd dev [--provider builtin|simulated|onespan|documenso] [--dir .dev] [--local-pg] [--database signingd_dev]
+const devUsage = `Usage: signingd dev [--provider builtin|simulated|onespan|documenso|docuseal] [--dir .dev] [--local-pg] [--database signingd_dev]
 
 Runs signingd with everything it talks to in one process, for trying it out: the ZGW simulator
 (SIM_ADDR, default :8090), the simulated signing vendor (VENDOR_ADDR, default :8091), the built-in
@@ -87,7 +89,7 @@ type devOptions struct {
 // devFlags declares the flags of `signingd dev`.
 func devFlags(fs *flag.FlagSet) action {
 	var o devOptions
-	fs.StringVar(&o.provider, "provider", builtin.Name, "who signs: builtin (signer pages, mail and SMS in /dev/outbox), simulated (the vendor simulator's API), onespan (the OneSpan Sign / ValidSign simulator) or documenso (the Documenso simulator)")
+	fs.StringVar(&o.provider, "provider", builtin.Name, "who signs: builtin (signer pages, mail and SMS in /dev/outbox), simulated (the vendor simulator's API), onespan (the OneSpan Sign / ValidSign simulator), documenso or docuseal (their simulators)")
 	fs.StringVar(&o.dir, "dir", ".dev", "working directory for the trigger file and the throwaway cluster")
 	fs.BoolVar(&o.localPG, "local-pg", false, "always use a throwaway PostgreSQL cluster, even when DATABASE_URL answers")
 	fs.StringVar(&o.database, "database", "signingd_dev", "database to recreate on the server; empty: use DATABASE_URL's database as it is")
@@ -97,8 +99,8 @@ func devFlags(fs *flag.FlagSet) action {
 // dev runs the service as serve does, with a ZGW landscape, a signing vendor and demo data of its
 // own, so that a new user can try a whole signing with one command and no setup.
 func dev(ctx context.Context, o devOptions, getenv func(string) string, stdout, stderr io.Writer) error {
-	if !slices.Contains([]string{builtin.Name, simulated.Name, onespan.DefaultName, documenso.Name}, o.provider) {
-		return fmt.Errorf("dev: --provider must be %s, %s, %s or %s", builtin.Name, simulated.Name, onespan.DefaultName, documenso.Name)
+	if !slices.Contains([]string{builtin.Name, simulated.Name, onespan.DefaultName, documenso.Name, docuseal.Name}, o.provider) {
+		return fmt.Errorf("dev: --provider must be %s, %s, %s, %s or %s", builtin.Name, simulated.Name, onespan.DefaultName, documenso.Name, docuseal.Name)
 	}
 	defer takeTerminal()()
 	if err := os.MkdirAll(o.dir, 0o755); err != nil {
@@ -151,6 +153,14 @@ func dev(ctx context.Context, o devOptions, getenv func(string) string, stdout, 
 	case onespan.DefaultName:
 		v := onespansim.New(onespansim.Options{APIKey: demoOneSpanKey})
 		v.SetCallback(self+"/api/v1/providers/"+onespan.DefaultName+"/webhook", webhookSecret, oneSpanEvents)
+		defer v.Close()
+		vendorHandler = v.Handler()
+	case docuseal.Name:
+		v, err := docusealsim.New(docusealsim.Options{APIKey: demoDocuSealKey})
+		if err != nil {
+			return err
+		}
+		v.SetWebhook(self+"/api/v1/providers/"+docuseal.Name+"/webhook", webhookSecret)
 		defer v.Close()
 		vendorHandler = v.Handler()
 	case documenso.Name:
@@ -297,6 +307,9 @@ func devLandscape(s *sim.Sim, provider, vendorURL, webhookSecret string) config.
 	case onespan.DefaultName:
 		vendor = config.Provider{Name: onespan.DefaultName, Type: config.ProviderOneSpan, BaseURL: vendorURL + "/api",
 			APIKey: config.NewSecret(demoOneSpanKey), CallbackKey: config.NewSecret(webhookSecret), PollInterval: 5 * time.Second}
+	case docuseal.Name:
+		vendor = config.Provider{Name: docuseal.Name, Type: config.ProviderDocuSeal, BaseURL: vendorURL + "/api",
+			APIKey: config.NewSecret(demoDocuSealKey), CallbackKey: config.NewSecret(webhookSecret), PollInterval: 5 * time.Second}
 	case documenso.Name:
 		vendor = config.Provider{Name: documenso.Name, Type: config.ProviderDocumenso, BaseURL: vendorURL,
 			APIKey: config.NewSecret(demoDocumensoKey), CallbackKey: config.NewSecret(webhookSecret), PollInterval: 5 * time.Second}
@@ -444,6 +457,8 @@ func printDevBanner(w io.Writer, b devBanner) {
 		p("  vendor sim      %s/api (OneSpan Sign / ValidSign; inspection under /inspect/)", b.vendorURL)
 	case documenso.Name:
 		p("  vendor sim      %s/api/v2 (Documenso; inspection under /inspect/)", b.vendorURL)
+	case docuseal.Name:
+		p("  vendor sim      %s/api (DocuSeal Pro; inspection under /inspect/)", b.vendorURL)
 	default:
 		p("  vendor sim      %s/api/signings", b.vendorURL)
 	}
@@ -480,6 +495,12 @@ func printDevBanner(w io.Writer, b devBanner) {
 		p("#    the SMS code to %s appears there when the page asks for it. Once signed, %s", devSigner1Phone, devSigner2Email)
 		p("#    gets an e-mail with a link of their own. The outbox page lists every e-mail and SMS.")
 		p("    echo %s/dev/outbox", b.publicURL)
+	} else if b.provider == docuseal.Name {
+		p("#    The DocuSeal simulator stands in for DocuSeal Pro. signingd creates the submission there a")
+		p("#    moment after the trigger: the first line waits for it. Then the signers sign, in their order.")
+		p("    %s", waitSubmission(b.vendorURL))
+		p("    curl -s -X POST '%s/inspect/submissions/'$SUBMISSION'/sign?email=%s'", b.vendorURL, devSigner1Email)
+		p("    curl -s -X POST '%s/inspect/submissions/'$SUBMISSION'/sign?email=%s'", b.vendorURL, devSigner2Email)
 	} else if b.provider == documenso.Name {
 		p("#    The Documenso simulator stands in for your Documenso. signingd creates the envelope there a")
 		p("#    moment after the trigger: the first line waits for it. Then the signers sign, in their order.")
@@ -512,6 +533,9 @@ func printDevBanner(w io.Writer, b devBanner) {
 	p("    %s", postTrigger(b.self, b.declineTrigger))
 	if b.provider == builtin.Name {
 		p("#    Open the newest e-mail to %s in %s/dev/outbox, enter the SMS code and choose \"Weigeren\".", devSigner1Email, b.publicURL)
+	} else if b.provider == docuseal.Name {
+		p("    %s", waitSubmission(b.vendorURL))
+		p("    curl -s -X POST '%s/inspect/submissions/'$SUBMISSION'/decline?email=%s&reason=bedrag+klopt+niet'", b.vendorURL, devSigner1Email)
 	} else if b.provider == documenso.Name {
 		p("    %s", waitEnvelope(b.vendorURL))
 		p("    curl -s -X POST '%s/inspect/envelopes/'$ENVELOPE'/reject?email=%s&reason=bedrag+klopt+niet'", b.vendorURL, devSigner1Email)
@@ -544,6 +568,13 @@ func waitSigning(vendorURL string) string {
 // of transaction $ID, and sets PACKAGE to its id.
 func waitPackage(vendorURL string) string {
 	return fmt.Sprintf(`for i in $(seq 30); do PACKAGE=$(curl -s %s/inspect/transactions/$ID | sed -n 's/.*"id":"\([^"]*\)".*/\1/p'); [ -n "$PACKAGE" ] && break; sleep 1; done; echo "package at the vendor: ${PACKAGE:-none yet}"`,
+		vendorURL)
+}
+
+// waitSubmission is the command that waits (up to 30 s) until the DocuSeal simulator has the
+// submission of transaction $ID, and sets SUBMISSION to its id.
+func waitSubmission(vendorURL string) string {
+	return fmt.Sprintf(`for i in $(seq 30); do SUBMISSION=$(curl -s %s/inspect/transactions/$ID | sed -n 's/.*"id":"\([^"]*\)".*/\1/p'); [ -n "$SUBMISSION" ] && break; sleep 1; done; echo "submission at the vendor: ${SUBMISSION:-none yet}"`,
 		vendorURL)
 }
 

@@ -407,13 +407,14 @@ func TestSim(t *testing.T) {
 		args    []string
 		banner  string
 		list    string // the vendor's list of signings
-		auth    string // the Authorization the list needs
+		auth    string // the credentials header the list needs, "Name: value"
 		webhook string // where the vendor's callbacks go by default
 	}{
 		{[]string{"sim", "--vendor"}, "vendor simulator on", "/api/signings", "", "/providers/simulated/webhook"},
-		{[]string{"sim", "--vendor", "onespan"}, "OneSpan Sign / ValidSign simulator on", "/api/packages", "Basic " + demoOneSpanKey, "/providers/onespan/webhook"},
-		{[]string{"sim", "--vendor=onespan"}, "OneSpan Sign / ValidSign simulator on", "/api/packages", "Basic " + demoOneSpanKey, "/providers/onespan/webhook"},
-		{[]string{"sim", "--vendor", "documenso"}, "Documenso simulator on", "/api/v2/envelope", "Bearer " + demoDocumensoKey, "/providers/documenso/webhook"},
+		{[]string{"sim", "--vendor", "onespan"}, "OneSpan Sign / ValidSign simulator on", "/api/packages", "Authorization: Basic " + demoOneSpanKey, "/providers/onespan/webhook"},
+		{[]string{"sim", "--vendor=onespan"}, "OneSpan Sign / ValidSign simulator on", "/api/packages", "Authorization: Basic " + demoOneSpanKey, "/providers/onespan/webhook"},
+		{[]string{"sim", "--vendor", "docuseal"}, "DocuSeal (Pro) simulator on", "/api/submissions", "X-Auth-Token: " + demoDocuSealKey, "/providers/docuseal/webhook"},
+		{[]string{"sim", "--vendor", "documenso"}, "Documenso simulator on", "/api/v2/envelope", "Authorization: Bearer " + demoDocumensoKey, "/providers/documenso/webhook"},
 	} {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			simAddr, vendorAddr := freeAddr(t), freeAddr(t)
@@ -441,12 +442,16 @@ func TestSim(t *testing.T) {
 				t.Errorf("callbacks do not go to signingd's %s: %s", tt.webhook, out.String())
 			}
 			list := "http://" + vendorAddr + tt.list
+			var header []string
+			if name, value, ok := strings.Cut(tt.auth, ": "); ok {
+				header = []string{name, value}
+			}
 			if tt.auth != "" {
 				if code, _ := httpDo(t, nil, http.MethodGet, list, nil); code != http.StatusUnauthorized {
 					t.Errorf("GET vendor list without the API key: %d, want 401", code)
 				}
 			}
-			if code, body := httpDo(t, nil, http.MethodGet, list, nil, "Authorization", tt.auth); code != http.StatusOK {
+			if code, body := httpDo(t, nil, http.MethodGet, list, nil, header...); code != http.StatusOK {
 				t.Errorf("GET vendor list: %d %s", code, body)
 			}
 			cancel()

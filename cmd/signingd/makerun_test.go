@@ -28,6 +28,7 @@ func TestMakeRunPastedAtOnce(t *testing.T) {
 		{"simulated", "/signers/0/decline", "signing at the vendor: sim_"},
 		{"onespan", "/decline -d", "package at the vendor: "},
 		{"documenso", "/reject?email=", "envelope at the vendor: envelope_"},
+		{"docuseal", "/decline?email=", "submission at the vendor: "},
 	} {
 		t.Run(tt.provider, func(t *testing.T) { makeRunPastedAtOnce(t, tt.provider, tt.lastLine, tt.atVendor) })
 	}

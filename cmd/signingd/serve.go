@@ -21,6 +21,7 @@ import (
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/providers/builtin"
 	"github.com/signingd/signingd/signing/providers/documenso"
+	"github.com/signingd/signingd/signing/providers/docuseal"
 	"github.com/signingd/signingd/signing/providers/onespan"
 	"github.com/signingd/signingd/signing/providers/simulated"
 	"github.com/signingd/signingd/store"
@@ -329,6 +330,13 @@ func buildProviders(l config.Landscape, hc *http.Client) (map[string]signing.Pro
 		case config.ProviderDocumenso:
 			a, err := documenso.New(documenso.Config{Name: p.Name, BaseURL: p.BaseURL, APIKey: p.APIKey.Value(), WebhookSecret: p.CallbackKey.Value(),
 				Language: p.Language, PollInterval: p.PollInterval, CallsPerMinute: p.CallsPerMinute, Client: hc})
+			if err != nil {
+				return nil, fmt.Errorf("provider %s: %w", p.Name, err)
+			}
+			out[p.Name] = a
+		case config.ProviderDocuSeal:
+			a, err := docuseal.New(docuseal.Config{Name: p.Name, BaseURL: p.BaseURL, APIKey: p.APIKey.Value(), WebhookSecret: p.CallbackKey.Value(),
+				LegacyHeader: p.LegacyHeader, Edition: p.Edition, Language: p.Language, PollInterval: p.PollInterval, CallsPerMinute: p.CallsPerMinute, Client: hc})
 			if err != nil {
 				return nil, fmt.Errorf("provider %s: %w", p.Name, err)
 			}

@@ -10,18 +10,20 @@ import (
 
 	"github.com/signingd/signingd/config"
 	"github.com/signingd/signingd/signing/providers/documenso/documensosim"
+	"github.com/signingd/signingd/signing/providers/docuseal/docusealsim"
 	"github.com/signingd/signingd/signing/providers/onespan/onespansim"
 	"github.com/signingd/signingd/signing/providers/simulated"
 	"github.com/signingd/signingd/zgw/sim"
 )
 
-const simUsage = `Usage: signingd sim [--vendor [simulated|onespan|documenso]] [--webhook URL]
+const simUsage = `Usage: signingd sim [--vendor [simulated|onespan|documenso|docuseal]] [--webhook URL]
 
 Runs the ZGW simulator on SIM_ADDR (default :8090): Documenten, Zaken, Catalogi and Notificaties
 without authentication, and its /_sim/ API to seed and inspect. With --vendor, a signing vendor's
 simulator runs on VENDOR_ADDR (default :8091) too: the simulated vendor (the default), onespan,
 OneSpan Sign / ValidSign's API (requests must carry "Authorization: Basic $VENDOR_API_KEY"), or
-documenso, Documenso's API v2 (requests must carry "Authorization: Bearer $VENDOR_API_KEY"). It
+documenso, Documenso's API v2 (requests must carry "Authorization: Bearer $VENDOR_API_KEY"), or
+docuseal, DocuSeal Pro's API (requests must carry "X-Auth-Token: $VENDOR_API_KEY"). It
 calls --webhook (default: signingd on :8080) authenticated with WEBHOOK_SECRET (literal, env:NAME
 or file:/path). SIM_URL overrides the base URL the simulator puts in its resource URLs. State lives
 in memory until Ctrl-C.
@@ -40,10 +42,10 @@ func (v *vendorFlag) Set(s string) error {
 		v.kind = config.ProviderSimulated
 	case "false":
 		v.kind = ""
-	case config.ProviderSimulated, config.ProviderOneSpan, config.ProviderDocumenso:
+	case config.ProviderSimulated, config.ProviderOneSpan, config.ProviderDocumenso, config.ProviderDocuSeal:
 		v.kind = s
 	default:
-		return fmt.Errorf("no simulator of vendor %q (simulated, onespan, documenso)", s)
+		return fmt.Errorf("no simulator of vendor %q (simulated, onespan, documenso, docuseal)", s)
 	}
 	return nil
 }
@@ -111,6 +113,16 @@ func simCmd(ctx context.Context, vendor, webhook string, getenv func(string) str
 			defer serveBackground(vendorLn, v.Handler())()
 			fmt.Fprintf(stdout, "OneSpan Sign / ValidSign simulator on %s/api (callbacks to %s)\n  packages: GET %s/inspect/packages\n  sign:     POST %s/inspect/packages/{id}/sign {\"email\": \"...\"}  (or open %s/sign/{id}/{roleId})\n  decline:  POST %s/inspect/packages/{id}/decline {\"email\": \"...\", \"reason\": \"...\"}\n",
 				u, webhook, u, u, u, u)
+		case config.ProviderDocuSeal:
+			v, err := docusealsim.New(docusealsim.Options{APIKey: or("VENDOR_API_KEY", demoDocuSealKey)})
+			if err != nil {
+				return err
+			}
+			v.SetWebhook(webhook, secret.Value())
+			defer v.Close()
+			defer serveBackground(vendorLn, v.Handler())()
+			fmt.Fprintf(stdout, "DocuSeal (Pro) simulator on %s/api (webhooks to %s)\n  submissions: GET %s/inspect/submissions\n  sign:        POST '%s/inspect/submissions/{id}/sign?email=...'\n  decline:     POST '%s/inspect/submissions/{id}/decline?email=...&reason=...'\n",
+				u, webhook, u, u, u)
 		case config.ProviderDocumenso:
 			v, err := documensosim.New(documensosim.Options{APIKey: or("VENDOR_API_KEY", demoDocumensoKey)})
 			if err != nil {
@@ -132,6 +144,9 @@ func simCmd(ctx context.Context, vendor, webhook string, getenv func(string) str
 	<-ctx.Done()
 	return nil
 }
+
+// demoDocuSealKey is the DocuSeal simulator's API token when VENDOR_API_KEY is not set: published.
+const demoDocuSealKey = "signingd-demo-docuseal-token"
 
 // demoDocumensoKey is the Documenso simulator's API token when VENDOR_API_KEY is not set: published.
 const demoDocumensoKey = "api_signingddemo0001"
