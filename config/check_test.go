@@ -407,7 +407,9 @@ func TestDocuSealFreeEditionWarned(t *testing.T) {
 		t.Fatalf("problems %v", problems)
 	}
 	ws := LandscapeWarnings([]byte(file))
-	if !slices.ContainsFunc(ws, func(p Problem) bool { return strings.Contains(p.Error(), "providers[0].edition: DocuSeal's free edition") }) {
+	if !slices.ContainsFunc(ws, func(p Problem) bool {
+		return strings.Contains(p.Error(), "providers[0].edition: DocuSeal's free edition")
+	}) {
 		t.Errorf("warnings %v, want the free edition's", ws)
 	}
 }
