@@ -3,6 +3,7 @@ package e2e
 import (
 	"crypto/x509"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,7 +26,10 @@ const (
 )
 
 // docuSealKit is the DocuSeal simulator as a vendorKit.
-type docuSealKit struct{ sim *docusealsim.Server }
+type docuSealKit struct {
+	sim  *docusealsim.Server
+	free bool // the community edition
+}
 
 func newDocuSealKit(t testing.TB) *docuSealKit {
 	s, err := docusealsim.New(docusealsim.Options{APIKey: docuSealAPIKey, RetryScale: 20 * time.Millisecond})
@@ -57,7 +61,11 @@ func (k *docuSealKit) Close(t testing.TB) {
 }
 
 func (k *docuSealKit) Provider(baseURL string, poll time.Duration) signing.Provider {
-	p, err := docuseal.New(docuseal.Config{BaseURL: baseURL + "/api", APIKey: docuSealAPIKey, WebhookSecret: docuSealSecret, PollInterval: poll})
+	edition := docuseal.EditionPro
+	if k.free {
+		edition = docuseal.EditionFree
+	}
+	p, err := docuseal.New(docuseal.Config{BaseURL: baseURL + "/api", APIKey: docuSealAPIKey, WebhookSecret: docuSealSecret, PollInterval: poll, Edition: edition})
 	if err != nil {
 		panic(err)
 	}
@@ -77,4 +85,24 @@ func (k *docuSealKit) Decline(t testing.TB, ref, email, reason string) {
 func (k *docuSealKit) Expire(t testing.TB, ref string) {
 	t.Helper()
 	retryUntil(t, "expire", func() error { return k.sim.Expire(ref) })
+}
+
+// TestDocuSealFreeEditionRefusesAtIntake: an organisation signed for by DocuSeal's free edition,
+// which takes no documents through its API, gets a 400 naming documenten with the reason, and
+// nothing is stored or sent to DocuSeal.
+func TestDocuSealFreeEditionRefusesAtIntake(t *testing.T) {
+	t.Parallel()
+	kit := newDocuSealKit(t)
+	kit.free = true
+	e := newEnv(t, envOptions{kit: kit})
+	status, body := e.do(http.MethodPost, "/api/v1/transactions", e.scenario(1, 1).trigger)
+	if status != http.StatusBadRequest || !strings.Contains(string(body), `"name":"documenten"`) || !strings.Contains(string(body), "gratis editie") {
+		t.Fatalf("trigger at the free edition: %d %s; want 400 naming documenten with the reason", status, body)
+	}
+	if n := e.transactions(); n != 0 {
+		t.Errorf("%d transactions stored", n)
+	}
+	if n := kit.sim.Submissions(); n != 0 {
+		t.Errorf("%d submissions at DocuSeal", n)
+	}
 }
