@@ -2,7 +2,11 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,7 +16,7 @@ import (
 
 // BenchmarkWorkflow1000 runs 1 000 transactions end to end (1 document, 1 signer, evidence) with
 // instant signing, and reports throughput and the latency from the last signature to the arrival
-// of the notification at the subscriber.
+// of the notification at the subscriber (each latency in BENCH_SAMPLES_DIR when set).
 func BenchmarkWorkflow1000(b *testing.B) {
 	const n = 1000
 	e := newEnv(b, envOptions{autoSign: true, jobs: func(c *jobsConfig) { c.Workers = 100 }})
@@ -57,10 +61,27 @@ func BenchmarkWorkflow1000(b *testing.B) {
 			e.nrc.mu.Unlock()
 		}
 		slices.Sort(lat)
+		writeSamples(b, "workflow-ms.txt", lat)
 		e.reportPhases(b, ids)
 		b.ReportMetric(float64(n)/elapsed.Seconds(), "tx/s")
 		b.ReportMetric(float64(lat[len(lat)/2].Milliseconds()), "p50-ms")
 		b.ReportMetric(float64(lat[len(lat)*99/100].Milliseconds()), "p99-ms")
+	}
+}
+
+// writeSamples writes the latencies in ms, one a line, to name in BENCH_SAMPLES_DIR when that is
+// set, for bench/report's plots.
+func writeSamples(b *testing.B, name string, lat []time.Duration) {
+	dir := os.Getenv("BENCH_SAMPLES_DIR")
+	if dir == "" {
+		return
+	}
+	var buf strings.Builder
+	for _, d := range lat {
+		fmt.Fprintf(&buf, "%.3f\n", float64(d.Microseconds())/1000)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(buf.String()), 0o644); err != nil {
+		b.Fatal(err)
 	}
 }
 
