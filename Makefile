@@ -7,6 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 10m
 BENCHTIME ?= 1x
+BENCHARGS ?=
 
 .PHONY: help
 help: ## list the targets
@@ -59,7 +60,11 @@ client: ## register a demo client for the example landscape and print its API ke
 	ZGW_SECRET=$${ZGW_SECRET:-demo-secret} CONFIG_FILE=$${CONFIG_FILE:-examples/landscape.yaml} $(GO) run ./cmd/signingd clients create --rsin 002220647 --name "Demo ZAC" --api-key
 
 .PHONY: bench
-bench: ## run every benchmark, one package at a time, and the intake load test against pgbench
+bench: ## run every benchmark, one package at a time, and the intake load test, and write docs/benchmarks.md from that run
+	$(GO) run ./bench/report -benchtime $(BENCHTIME) $(BENCHARGS)
+
+.PHONY: bench-raw
+bench-raw: ## run every benchmark, one package at a time, and the intake load test against pgbench; print only
 	$(GO) test -p 1 -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 60m ./...
 	$(GO) run ./bench/intake
 
