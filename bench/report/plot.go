@@ -115,6 +115,7 @@ func histogram(path, title, unit string, ms []float64, target float64) error {
 	if _, err := targetLine(p, target, top); err != nil {
 		return err
 	}
+	p.X.Min = 0
 	return p.Save(16*vg.Centimeter, 9*vg.Centimeter, path)
 }
 
@@ -147,6 +148,7 @@ func cdf(path, title string, target float64, ss ...series) error {
 	p.Legend.Add("target", l)
 	p.Legend.XOffs = -vg.Points(12)
 	p.Add(plotter.NewGrid())
+	p.X.Min = 0
 	return p.Save(16*vg.Centimeter, 9*vg.Centimeter, path)
 }
 
