@@ -129,8 +129,14 @@ func freeAddr(t testing.TB) string {
 // start runs `signingd serve` on addr and waits until it answers /healthz.
 func (p *procs) start(t *testing.T, addr string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(p.bin, "serve")
-	cmd.Env = append(slices.Clone(p.env), "LISTEN_ADDR="+addr, "PUBLIC_URL=http://"+addr)
+	return p.startWith(t, p.bin, p.env, addr)
+}
+
+// startWith runs bin's serve with env (a later CONFIG_FILE wins) on addr.
+func (p *procs) startWith(t *testing.T, bin string, env []string, addr string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(slices.Clone(env), "LISTEN_ADDR="+addr, "PUBLIC_URL=http://"+addr)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
