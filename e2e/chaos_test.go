@@ -161,33 +161,14 @@ func TestChaos(t *testing.T) {
 	cancel()
 	<-killsDone
 
-	lost := 0
-	var last time.Time
-	deadline := time.Now().Add(3 * time.Minute)
+	var posted []string
 	for _, id := range ids {
-		if id == "" {
-			lost++
-			continue
-		}
-		for {
-			s, err := p.st.StateOf(context.Background(), mustUUID(id))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if s.Terminal() {
-				if s != signing.StateCompleted {
-					t.Errorf("%s ended %s", id, s)
-				}
-				break
-			}
-			if time.Now().After(deadline) {
-				lost++
-				t.Errorf("%s still %s, %s after the faults", id, s, time.Since(faultsEnd))
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
+		if id != "" {
+			posted = append(posted, id)
 		}
 	}
+	lost := len(ids) - len(posted) + p.waitCompleted(t, posted, time.Now().Add(3*time.Minute))
+	var last time.Time
 	var finished time.Time
 	if err := p.pool.QueryRow(context.Background(), `SELECT max(finished_at) FROM transactions`).Scan(&finished); err == nil {
 		last = finished

@@ -29,7 +29,7 @@ func TestCrashRecovery(t *testing.T) {
 	t.Parallel()
 	began := time.Now()
 	p := newProcs(t, "Crash", false)
-	pool, st, zs, nrc, key := p.pool, p.st, p.zs, p.nrc, p.key
+	pool, zs, nrc, key := p.pool, p.zs, p.nrc, p.key
 	addr := freeAddr(t)
 	p.vendor.SetWebhook("http://"+addr+"/api/v1/providers/simulated/webhook", webhookSecret)
 	e := p.e
@@ -111,23 +111,12 @@ func TestCrashRecovery(t *testing.T) {
 	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
 
 	deadline := time.Now().Add(90 * time.Second)
+	var all []string
 	for _, id := range ids {
-		for {
-			s, err := st.StateOf(context.Background(), mustUUID(id))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if s.Terminal() {
-				if s != signing.StateCompleted {
-					t.Errorf("%s ended %s", id, s)
-				}
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s still %s", id, s)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		all = append(all, id)
+	}
+	if p.waitCompleted(t, all, deadline) > 0 {
+		return
 	}
 	// Settled: no job is waiting to run (a killed process leaves its jobs "running" until River
 	// rescues them; those are not waited for) and every notification the NRC accepted reached the

@@ -55,7 +55,9 @@ func newProcs(t *testing.T, name string, autoSign bool) *procs {
 	}
 	p.pool = freshDB(t)
 	rsin := dbtest.NewRSIN()
-	p.zs = sim.NewServer(sim.Options{Tokens: sim.TokensOpenZaak, Clients: map[string]sim.Client{
+	// The request log keeps every request: the tests count evidence documents created in it, and
+	// retries under load go past the default 10 000.
+	p.zs = sim.NewServer(sim.Options{MaxRequestLog: 1 << 20, Tokens: sim.TokensOpenZaak, Clients: map[string]sim.Client{
 		"signingd-procs": {Secret: "procs-zgw-secret", Scopes: append(slices.Clone(sim.DefaultScopes), "documenten.geforceerd-unlock")},
 	}})
 	t.Cleanup(p.zs.Close)
@@ -175,3 +177,31 @@ func jsonRequest(method, url string, v any) (*http.Request, error) {
 }
 
 func decodeJSON(res *http.Response, v any) error { return json.NewDecoder(res.Body).Decode(v) }
+
+// waitCompleted waits until every transaction has ended, failing t for one that ended otherwise
+// than completed, and for one still open at the deadline (shown with its jobs). It returns how
+// many were still open then.
+func (p *procs) waitCompleted(t *testing.T, ids []string, deadline time.Time) (open int) {
+	t.Helper()
+	for _, id := range ids {
+		for {
+			s, err := p.st.StateOf(context.Background(), mustUUID(id))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Terminal() {
+				if s != signing.StateCompleted {
+					t.Errorf("%s ended %s", id, s)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				open++
+				t.Errorf("%s still %s at the deadline; its jobs:\n%s", id, s, jobsOf(t, p, id))
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return open
+}

@@ -68,23 +68,8 @@ func TestReplicas(t *testing.T) {
 	posted := time.Since(began)
 
 	deadline := time.Now().Add(time.Duration(n)*300*time.Millisecond + 2*time.Minute) // a loaded CI machine
-	for _, id := range ids {
-		for {
-			s, err := p.st.StateOf(context.Background(), mustUUID(id))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if s.Terminal() {
-				if s != signing.StateCompleted {
-					t.Errorf("%s ended %s", id, s)
-				}
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s still %s after %s; its jobs:\n%s", id, s, time.Since(began), jobsOf(t, p, id))
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+	if p.waitCompleted(t, ids, deadline) > 0 {
+		return
 	}
 	done := time.Since(began)
 

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/signingd/signingd/signing"
 )
 
 // TestRollingUpgrade is the upgrade docs/operations.md promises: the new release migrates the
@@ -94,23 +92,8 @@ func TestRollingUpgrade(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	stop(previous)
 	deadline := time.Now().Add(2 * time.Minute)
-	for _, id := range ids {
-		for {
-			s, err := p.st.StateOf(context.Background(), mustUUID(id))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if s.Terminal() {
-				if s != signing.StateCompleted {
-					t.Errorf("%s ended %s", id, s)
-				}
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s still %s; its jobs:\n%s", id, s, jobsOf(t, p, id))
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+	if p.waitCompleted(t, ids, deadline) > 0 {
+		return
 	}
 	var by []string
 	rows, err := p.pool.Query(context.Background(), `SELECT DISTINCT attempted_by[array_length(attempted_by, 1)] FROM river_job
