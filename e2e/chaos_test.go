@@ -31,7 +31,6 @@ func TestChaos(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs three signingd processes")
 	}
-	t.Parallel()
 	n := 100
 	if v, err := strconv.Atoi(os.Getenv("CHAOS_TRANSACTIONS")); err == nil && v > 0 {
 		n = v

@@ -26,7 +26,6 @@ func TestCrashRecovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test runs the binary")
 	}
-	t.Parallel()
 	began := time.Now()
 	p := newProcs(t, "Crash", false)
 	pool, zs, nrc, key := p.pool, p.zs, p.nrc, p.key

@@ -26,6 +26,11 @@ import (
 	"github.com/signingd/signingd/zgw/sim"
 )
 
+// The tests that run signingd as processes (crash, replicas, chaos, rolling upgrade) do not run in
+// parallel with each other: each runs up to three processes with their own connection pools and
+// River listeners, and together, beside the parallel tests, they would take more than the 100
+// connections of a default Postgres.
+
 // procs is what the tests that run signingd as processes share: the binary, a fresh database,
 // the ZGW simulator with a case system's subscription, the simulated vendor, the landscape and an
 // API client; each process gets its own address.

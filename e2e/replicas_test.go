@@ -26,7 +26,6 @@ func TestReplicas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs three signingd processes")
 	}
-	t.Parallel()
 	n := 200
 	if v, err := strconv.Atoi(os.Getenv("REPLICAS_TRANSACTIONS")); err == nil && v > 0 {
 		n = v

@@ -22,7 +22,6 @@ func TestRollingUpgrade(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the previous release")
 	}
-	t.Parallel()
 	if out, err := exec.Command("git", "rev-parse", "--is-shallow-repository").Output(); err != nil || strings.TrimSpace(string(out)) != "false" {
 		t.Skipf("the previous release is built from this repository's history, which this checkout lacks (%v)", err)
 	}
