@@ -95,6 +95,16 @@ const notes = `- **Intake** (` + "`bench/intake`" + `): triggers (3 documents, 2
   to end through the workflow with 100 workers, the ZGW simulator and a vendor that signs at once;
   latency from the last signature to the notification's arrival at the subscriber, in whole ms. The
   per-hop figures (progress, collect, upload+evidence, notify, delivery) are in the last table.
+- **Waiting 100 000** (` + "`e2e`" + `, BenchmarkWaiting100k): transactions in awaiting_signatures (1 document,
+  1 signer, their events, and the scheduled check_progress job of the polling chain, due in 1 to 2 hours)
+  written with SQL in bulk for one organisation, then analyzed; signingd running with its workers and
+  the default job poll interval (1 s). Idle CPU is the test process's user + system time over 10 s
+  without requests, in percent of one core (Postgres's own work not included); the baseline is the
+  same before anything was seeded. Lookups: 8 keep-alive clients in a closed loop for 5 s each, GET of
+  a random transaction's status, then the first page (20) of a random zaak's transactions filtered on
+  status; the baseline is the same with 1 000 waiting, in the same run. On a small machine the 8
+  clients, signingd and Postgres share its cores, so the p99 is mostly queueing for CPU: compare it
+  with the 1 000 baseline.
 - **PAdES** (` + "`signing/pades`" + `): signs a generated PDF (200 pages of 1 MB; 1 page of 1 MB; 50 000
   pages without padding) with ECDSA, the placeholder on the last page, and checks the result with
   pdfsig. Peak heap is sampled every millisecond. The baseline is the SHA-256 of the same file read
