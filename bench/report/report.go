@@ -102,7 +102,8 @@ const notes = `- **Intake** (` + "`bench/intake`" + `): triggers (3 documents, 2
   without requests, in percent of one core (Postgres's own work not included); the baseline is the
   same before anything was seeded. Lookups: 8 keep-alive clients in a closed loop for 5 s each, GET of
   a random transaction's status, then the first page (20) of a random zaak's transactions filtered on
-  status; the baseline is the same with 1 000 waiting, in the same run. On a small machine the 8
+  status, then the first page of all waiting transactions (status filter only: its count reads every
+  one), each after 1 s of warm-up; the baseline is the same with 1 000 waiting, in the same run. On a small machine the 8
   clients, signingd and Postgres share its cores, so the p99 is mostly queueing for CPU: compare it
   with the 1 000 baseline.
 - **PAdES** (` + "`signing/pades`" + `): signs a generated PDF (200 pages of 1 MB; 1 page of 1 MB; 50 000
