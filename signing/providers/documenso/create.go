@@ -8,13 +8,12 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 
 	"github.com/signingd/signingd/signing"
-	"github.com/signingd/signingd/signing/pades"
 	"github.com/signingd/signingd/signing/providers/vendorapi"
+	"github.com/signingd/signingd/signing/providers/vendorkit"
 )
 
 type field struct {
@@ -51,11 +50,8 @@ type payload struct {
 	} `json:"meta"`
 }
 
-// The field's size, in points, and the free slots at the foot of the last page.
-const (
-	fieldW, fieldH = 170.0, 50.0
-	slotCols       = 3
-)
+// The field's size, in points.
+const fieldW, fieldH = 170.0, 50.0
 
 // envelopeRef is what find and get return of an envelope.
 type envelopeRef struct {
@@ -112,27 +108,12 @@ func (p *Provider) Create(ctx context.Context, req signing.CreateRequest) (strin
 	return found.ID, nil
 }
 
-type spooled struct {
-	doc  signing.ProviderDocument
-	file *os.File
-	size int64
-}
-
 func (p *Provider) create(ctx context.Context, req signing.CreateRequest) (string, error) {
-	docs := make([]spooled, 0, len(req.Documents))
-	defer func() {
-		for _, d := range docs {
-			d.file.Close()
-			os.Remove(d.file.Name())
-		}
-	}()
-	for _, d := range req.Documents {
-		sp, err := spool(ctx, d)
-		if err != nil {
-			return "", err
-		}
-		docs = append(docs, sp)
+	docs, err := vendorkit.Spool(ctx, "documenso", req.Documents)
+	if err != nil {
+		return "", err
 	}
+	defer vendorkit.Remove(docs)
 	pl, err := p.payload(ctx, req, docs)
 	if err != nil {
 		return "", err
@@ -159,7 +140,7 @@ func (p *Provider) create(ctx context.Context, req signing.CreateRequest) (strin
 	return out.ID, nil
 }
 
-func writeMultipart(mw *multipart.Writer, pl []byte, docs []spooled) error {
+func writeMultipart(mw *multipart.Writer, pl []byte, docs []vendorkit.Spooled) error {
 	h := textproto.MIMEHeader{}
 	h.Set("Content-Disposition", `form-data; name="payload"`)
 	h.Set("Content-Type", "application/json")
@@ -171,11 +152,11 @@ func writeMultipart(mw *multipart.Writer, pl []byte, docs []spooled) error {
 		return err
 	}
 	for _, d := range docs {
-		w, err := mw.CreateFormFile("files", fileName(d.doc))
+		w, err := mw.CreateFormFile("files", fileName(d.Doc))
 		if err != nil {
 			return err
 		}
-		if _, err := io.Copy(w, io.NewSectionReader(d.file, 0, d.size)); err != nil {
+		if _, err := io.Copy(w, d.Reader()); err != nil {
 			return err
 		}
 	}
@@ -196,27 +177,7 @@ func fileName(d signing.ProviderDocument) string {
 	return n
 }
 
-// spool copies a document to a temporary file: finding the placeholders reads it at random.
-func spool(ctx context.Context, d signing.ProviderDocument) (spooled, error) {
-	rc, err := d.Open(ctx)
-	if err != nil {
-		return spooled{}, fmt.Errorf("documenso: open document %d: %w", d.Position, err)
-	}
-	defer rc.Close()
-	f, err := os.CreateTemp("", "signingd-documenso-*.pdf")
-	if err != nil {
-		return spooled{}, fmt.Errorf("documenso: spool document %d: %w", d.Position, err)
-	}
-	n, err := io.Copy(f, rc)
-	if err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return spooled{}, fmt.Errorf("documenso: read document %d: %w", d.Position, err)
-	}
-	return spooled{doc: d, file: f, size: n}, nil
-}
-
-func (p *Provider) payload(ctx context.Context, req signing.CreateRequest, docs []spooled) ([]byte, error) {
+func (p *Provider) payload(ctx context.Context, req signing.CreateRequest, docs []vendorkit.Spooled) ([]byte, error) {
 	var pl payload
 	pl.Title, pl.Type, pl.ExternalID = title(req), "DOCUMENT", req.TransactionID.String()
 	pl.Meta.SigningOrder, pl.Meta.DistributionMethod, pl.Meta.Language = "PARALLEL", p.cfg.Distribution, p.cfg.Language
@@ -251,10 +212,11 @@ func (p *Provider) payload(ctx context.Context, req signing.CreateRequest, docs 
 			}
 		}
 		for i, d := range docs {
-			f, err := place(ctx, d, signing.Placeholder(s.Identificatie), &slot[i])
+			b, err := vendorkit.FieldBox(ctx, "documenso", d, signing.Placeholder(s.Identificatie), fieldW, fieldH, &slot[i])
 			if err != nil {
 				return nil, err
 			}
+			f := percent(b)
 			f.Identifier = i
 			r.Fields = append(r.Fields, f)
 		}
@@ -263,36 +225,13 @@ func (p *Provider) payload(ctx context.Context, req signing.CreateRequest, docs 
 	return jsonMarshal(pl)
 }
 
-// place puts a signer's field at the placeholder's first occurrence, or in the next free slot at
-// the foot of the last page: percent of the page as shown, from its top left.
-func place(ctx context.Context, d spooled, placeholder string, slot *int) (field, error) {
-	sizes, err := pades.PageSizes(ctx, d.file, d.size)
-	if err != nil || len(sizes) == 0 {
-		return field{}, fmt.Errorf("documenso: document %d is not a PDF that reads: %v: %w", d.doc.Position, err, signing.ErrPermanent)
-	}
-	if placeholder != "" {
-		hits, err := pades.FindText(ctx, d.file, d.size, placeholder)
-		if err != nil {
-			return field{}, fmt.Errorf("documenso: document %d: %w", d.doc.Position, err)
-		}
-		if len(hits) > 0 {
-			h := hits[0]
-			return percent(h.Page, h.PageSize, h.Rect[0], h.Rect[3]), nil
-		}
-	}
-	n := *slot
-	*slot++
-	size := sizes[len(sizes)-1]
-	x := 40 + float64(n%slotCols)*(fieldW+10)
-	top := 40 + float64(n/slotCols+1)*(fieldH+10) // from the foot, rows upward
-	return percent(len(sizes), size, x, top), nil
-}
-
-// percent makes a field whose top left corner is at (x, top) in points from the page's lower left.
-func percent(page int, size [2]float64, x, top float64) field {
-	w, h := size[0], size[1]
+// percent makes a field of the box: Documenso places fields in percent of the page as shown,
+// from its top left.
+func percent(b vendorkit.Box) field {
+	w, h := b.PageSize[0], b.PageSize[1]
+	x, top := b.Rect[0], b.Rect[3]
 	pct := func(v, of float64) float64 { return min(100, max(0, v/of*100)) }
-	f := field{Type: "SIGNATURE", Page: page, Width: pct(fieldW, w), Height: pct(fieldH, h)}
+	f := field{Type: "SIGNATURE", Page: b.Page, Width: pct(fieldW, w), Height: pct(fieldH, h)}
 	f.PositionX = min(pct(x, w), 100-f.Width)
 	f.PositionY = min(pct(h-top, h), 100-f.Height)
 	return f

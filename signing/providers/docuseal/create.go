@@ -11,14 +11,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/signingd/signingd/signing"
-	"github.com/signingd/signingd/signing/pades"
 	"github.com/signingd/signingd/signing/providers/vendorapi"
+	"github.com/signingd/signingd/signing/providers/vendorkit"
 )
 
 type area struct {
@@ -70,11 +68,8 @@ type payload struct {
 	Message    *message    `json:"message,omitempty"`
 }
 
-// The field's size, in points, and the free slots at the foot of the last page.
-const (
-	fieldW, fieldH = 170.0, 50.0
-	slotCols       = 3
-)
+// The field's size, in points.
+const fieldW, fieldH = 170.0, 50.0
 
 // ExternalID is the external_id of the signer at position in the transaction's submission.
 func ExternalID(txid string, position int) string { return txid + ":" + strconv.Itoa(position) }
@@ -116,20 +111,11 @@ func (p *Provider) Create(ctx context.Context, req signing.CreateRequest) (strin
 	if id, ok, err := p.find(ctx, txid); err != nil || ok {
 		return id, err
 	}
-	docs := make([]spooled, 0, len(req.Documents))
-	defer func() {
-		for _, d := range docs {
-			d.file.Close()
-			os.Remove(d.file.Name())
-		}
-	}()
-	for _, d := range req.Documents {
-		sp, err := spool(ctx, d)
-		if err != nil {
-			return "", err
-		}
-		docs = append(docs, sp)
+	docs, err := vendorkit.Spool(ctx, "docuseal", req.Documents)
+	if err != nil {
+		return "", err
 	}
+	defer vendorkit.Remove(docs)
 	parts, err := p.payload(ctx, req, docs)
 	if err != nil {
 		return "", err
@@ -156,7 +142,7 @@ func (p *Provider) Create(ctx context.Context, req signing.CreateRequest) (strin
 }
 
 // writeBody writes the JSON parts with each document's base64 between them.
-func writeBody(w io.Writer, parts [][]byte, docs []spooled) error {
+func writeBody(w io.Writer, parts [][]byte, docs []vendorkit.Spooled) error {
 	for i, part := range parts {
 		if _, err := w.Write(part); err != nil {
 			return err
@@ -165,7 +151,7 @@ func writeBody(w io.Writer, parts [][]byte, docs []spooled) error {
 			break
 		}
 		enc := base64.NewEncoder(base64.StdEncoding, w)
-		if _, err := io.Copy(enc, io.NewSectionReader(docs[i].file, 0, docs[i].size)); err != nil {
+		if _, err := io.Copy(enc, docs[i].Reader()); err != nil {
 			return err
 		}
 		if err := enc.Close(); err != nil {
@@ -175,34 +161,8 @@ func writeBody(w io.Writer, parts [][]byte, docs []spooled) error {
 	return nil
 }
 
-type spooled struct {
-	doc  signing.ProviderDocument
-	file *os.File
-	size int64
-}
-
-// spool copies a document to a temporary file: finding the placeholders reads it at random.
-func spool(ctx context.Context, d signing.ProviderDocument) (spooled, error) {
-	rc, err := d.Open(ctx)
-	if err != nil {
-		return spooled{}, fmt.Errorf("docuseal: open document %d: %w", d.Position, err)
-	}
-	defer rc.Close()
-	f, err := os.CreateTemp("", "signingd-docuseal-*.pdf")
-	if err != nil {
-		return spooled{}, fmt.Errorf("docuseal: spool document %d: %w", d.Position, err)
-	}
-	n, err := io.Copy(f, rc)
-	if err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return spooled{}, fmt.Errorf("docuseal: read document %d: %w", d.Position, err)
-	}
-	return spooled{doc: d, file: f, size: n}, nil
-}
-
 // payload returns the request body split where each document's base64 goes.
-func (p *Provider) payload(ctx context.Context, req signing.CreateRequest, docs []spooled) ([][]byte, error) {
+func (p *Provider) payload(ctx context.Context, req signing.CreateRequest, docs []vendorkit.Spooled) ([][]byte, error) {
 	send := p.cfg.SendEmail == nil || *p.cfg.SendEmail
 	pl := payload{Name: title(req), Order: "preserved", SendEmail: send}
 	if !req.Deadline.IsZero() {
@@ -218,16 +178,11 @@ func (p *Provider) payload(ctx context.Context, req signing.CreateRequest, docs 
 			"Open de documenten en onderteken ze via deze link:\n{{submitter.link}}\n\nMet vriendelijke groet,\n" + org,
 	}
 	// order: the rank of the signer's volgorde among the distinct values
-	var ranks []int
-	for _, s := range req.Signers {
-		ranks = append(ranks, s.Volgorde)
-	}
-	slices.Sort(ranks)
-	ranks = slices.Compact(ranks)
+	ranks := vendorkit.Ranks(req.Signers)
 	for _, s := range req.Signers {
 		sub := submitter{Role: Role(s.Position), Email: s.Email, ExternalID: ExternalID(req.TransactionID.String(), s.Position),
 			Name: truncate(strings.TrimSpace(s.Voornaam+" "+s.Achternaam), 255), SendEmail: send}
-		sub.Order, _ = slices.BinarySearch(ranks, s.Volgorde)
+		sub.Order = ranks[s.Volgorde]
 		if s.Authenticatie != nil {
 			switch s.Authenticatie.Methode {
 			case signing.AuthSMS:
@@ -250,13 +205,14 @@ func (p *Provider) payload(ctx context.Context, req signing.CreateRequest, docs 
 		return "@@signingd-file-" + hex.EncodeToString(nonce) + "-" + strconv.Itoa(i) + "@@"
 	}
 	for i, d := range docs {
-		doc := document{Name: docName(d.doc), File: token(i)}
+		doc := document{Name: docName(d.Doc), File: token(i)}
 		slot := 0
 		for _, s := range req.Signers {
-			a, err := place(ctx, d, signing.Placeholder(s.Identificatie), &slot)
+			b, err := vendorkit.FieldBox(ctx, "docuseal", d, signing.Placeholder(s.Identificatie), fieldW, fieldH, &slot)
 			if err != nil {
 				return nil, err
 			}
+			a := fraction(b)
 			doc.Fields = append(doc.Fields, field{Name: fmt.Sprintf("Handtekening %d (%s)", s.Position+1, doc.Name), Type: "signature",
 				Role: Role(s.Position), Required: true, Areas: []area{a}})
 		}
@@ -278,36 +234,13 @@ func (p *Provider) payload(ctx context.Context, req signing.CreateRequest, docs 
 	return append(parts, b), nil
 }
 
-// place puts a signer's field at the placeholder's first occurrence, or in the next free slot at
-// the foot of the last page: fractions of the page as shown, from its top left.
-func place(ctx context.Context, d spooled, placeholder string, slot *int) (area, error) {
-	sizes, err := pades.PageSizes(ctx, d.file, d.size)
-	if err != nil || len(sizes) == 0 {
-		return area{}, fmt.Errorf("docuseal: document %d is not a PDF that reads: %v: %w", d.doc.Position, err, signing.ErrPermanent)
-	}
-	if placeholder != "" {
-		hits, err := pades.FindText(ctx, d.file, d.size, placeholder)
-		if err != nil {
-			return area{}, fmt.Errorf("docuseal: document %d: %w", d.doc.Position, err)
-		}
-		if len(hits) > 0 {
-			h := hits[0]
-			return fraction(h.Page, h.PageSize, h.Rect[0], h.Rect[3]), nil
-		}
-	}
-	n := *slot
-	*slot++
-	size := sizes[len(sizes)-1]
-	x := 40 + float64(n%slotCols)*(fieldW+10)
-	top := 40 + float64(n/slotCols+1)*(fieldH+10) // from the foot, rows upward
-	return fraction(len(sizes), size, x, top), nil
-}
-
-// fraction makes an area whose top left corner is at (x, top) in points from the page's lower left.
-func fraction(page int, size [2]float64, x, top float64) area {
-	w, h := size[0], size[1]
+// fraction makes an area of the box: DocuSeal's areas are fractions of the page as shown, from
+// its top left.
+func fraction(b vendorkit.Box) area {
+	w, h := b.PageSize[0], b.PageSize[1]
+	x, top := b.Rect[0], b.Rect[3]
 	fr := func(v, of float64) float64 { return min(1, max(0, v/of)) }
-	a := area{Page: page, W: fr(fieldW, w), H: fr(fieldH, h)}
+	a := area{Page: b.Page, W: fr(fieldW, w), H: fr(fieldH, h)}
 	a.X = min(fr(x, w), 1-a.W)
 	a.Y = min(fr(h-top, h), 1-a.H)
 	return a

@@ -9,13 +9,13 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/providers/vendorapi"
+	"github.com/signingd/signingd/signing/providers/vendorkit"
 )
 
 // The package JSON as Create sends it: the field names of the OneSpan object model
@@ -110,13 +110,7 @@ func (p *Provider) payload(req signing.CreateRequest) (packageIn, error) {
 		in.Sender = &senderIn{Email: p.cfg.Sender}
 	}
 	// Equal volgorde signs in parallel: the sorted distinct values become indexes 0, 1, 2, …
-	var orders []int
-	for _, s := range req.Signers {
-		if !slices.Contains(orders, s.Volgorde) {
-			orders = append(orders, s.Volgorde)
-		}
-	}
-	slices.Sort(orders)
+	ranks := vendorkit.Ranks(req.Signers)
 	for _, s := range req.Signers {
 		auth := authIn{Scheme: "NONE", Challenges: []challengeIn{}}
 		if a := s.Authenticatie; a != nil && a.Methode != "" {
@@ -128,7 +122,7 @@ func (p *Provider) payload(req signing.CreateRequest) (packageIn, error) {
 			}
 		}
 		in.Roles = append(in.Roles, roleIn{ID: roleID(s.Position), Name: roleID(s.Position), Type: "SIGNER",
-			Index: slices.Index(orders, s.Volgorde),
+			Index: ranks[s.Volgorde],
 			Signers: []signerIn{{ID: roleID(s.Position), Email: s.Email, FirstName: s.Voornaam, LastName: s.Achternaam,
 				Language: p.cfg.Language, Auth: auth}}})
 	}
