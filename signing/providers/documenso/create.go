@@ -6,7 +6,6 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
-	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -119,14 +118,8 @@ func (p *Provider) create(ctx context.Context, req signing.CreateRequest) (strin
 		return "", err
 	}
 	// The files are streamed: the multipart body is written as the transport reads it.
-	pr, pw := io.Pipe()
-	mw := multipart.NewWriter(pw)
-	go func() {
-		pw.CloseWithError(writeMultipart(mw, pl, docs))
-	}()
-	resp, err := p.api.Do(ctx, "create envelope", vendorapi.Request{Method: http.MethodPost, Path: "/envelope/create", Body: pr,
-		ContentType: mw.FormDataContentType(), Accept: "application/json"})
-	pr.CloseWithError(io.ErrClosedPipe)
+	resp, err := p.api.DoMultipart(ctx, "create envelope", vendorapi.Request{Method: http.MethodPost, Path: "/envelope/create",
+		Accept: "application/json"}, func(mw *multipart.Writer) error { return writeMultipart(mw, pl, docs) })
 	if err != nil {
 		return "", err
 	}
@@ -141,14 +134,7 @@ func (p *Provider) create(ctx context.Context, req signing.CreateRequest) (strin
 }
 
 func writeMultipart(mw *multipart.Writer, pl []byte, docs []vendorkit.Spooled) error {
-	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", `form-data; name="payload"`)
-	h.Set("Content-Type", "application/json")
-	w, err := mw.CreatePart(h)
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(pl); err != nil {
+	if err := vendorapi.JSONPart(mw, "payload", pl); err != nil {
 		return err
 	}
 	for _, d := range docs {
@@ -160,7 +146,7 @@ func writeMultipart(mw *multipart.Writer, pl []byte, docs []vendorkit.Spooled) e
 			return err
 		}
 	}
-	return mw.Close()
+	return nil
 }
 
 func fileName(d signing.ProviderDocument) string {

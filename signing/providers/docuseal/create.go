@@ -121,13 +121,8 @@ func (p *Provider) Create(ctx context.Context, req signing.CreateRequest) (strin
 		return "", err
 	}
 	// The PDFs are streamed: the body is written, base64 and all, as the transport reads it.
-	pr, pw := io.Pipe()
-	go func() {
-		pw.CloseWithError(writeBody(pw, parts, docs))
-	}()
-	resp, err := p.api.Do(ctx, "create submission", vendorapi.Request{Method: http.MethodPost, Path: "/submissions/pdf", Body: pr,
-		ContentType: "application/json", Accept: "application/json"})
-	pr.CloseWithError(io.ErrClosedPipe)
+	resp, err := p.api.DoStreamed(ctx, "create submission", vendorapi.Request{Method: http.MethodPost, Path: "/submissions/pdf",
+		ContentType: "application/json", Accept: "application/json"}, func(w io.Writer) error { return writeBody(w, parts, docs) })
 	if err != nil {
 		return "", err
 	}

@@ -191,12 +191,8 @@ func (p *Provider) Create(ctx context.Context, req signing.CreateRequest) (strin
 	if err != nil {
 		return "", fmt.Errorf("onespan: create: %w", err)
 	}
-	pr, pw := io.Pipe()
-	mw := multipart.NewWriter(pw)
-	go func() { pw.CloseWithError(writeParts(ctx, mw, payload, req.Documents)) }()
-	resp, err := p.api.Do(ctx, "create package", vendorapi.Request{Method: http.MethodPost, Path: "/packages", Body: pr,
-		ContentType: mw.FormDataContentType(), Accept: jsonType})
-	pr.CloseWithError(io.ErrClosedPipe) // stops the writer when the request ended early
+	resp, err := p.api.DoMultipart(ctx, "create package", vendorapi.Request{Method: http.MethodPost, Path: "/packages",
+		Accept: jsonType}, func(mw *multipart.Writer) error { return writeParts(ctx, mw, payload, req.Documents) })
 	if err != nil {
 		return "", err
 	}
@@ -212,14 +208,7 @@ func (p *Provider) Create(ctx context.Context, req signing.CreateRequest) (strin
 
 // writeParts writes the payload part and one file part per document, each streamed from Open.
 func writeParts(ctx context.Context, mw *multipart.Writer, payload []byte, docs []signing.ProviderDocument) error {
-	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", `form-data; name="payload"`)
-	h.Set("Content-Type", "application/json")
-	w, err := mw.CreatePart(h)
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(payload); err != nil {
+	if err := vendorapi.JSONPart(mw, "payload", payload); err != nil {
 		return err
 	}
 	for _, d := range docs {
@@ -240,7 +229,7 @@ func writeParts(ctx context.Context, mw *multipart.Writer, payload []byte, docs 
 			return fmt.Errorf("onespan: send document %d: %w", d.Position, err)
 		}
 	}
-	return mw.Close()
+	return nil
 }
 
 var quoteEscaper = strings.NewReplacer("\\", "\\\\", `"`, "\\\"", "\r", "", "\n", "")
