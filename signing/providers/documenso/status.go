@@ -13,6 +13,7 @@ import (
 
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/providers/vendorapi"
+	"github.com/signingd/signingd/signing/providers/vendorkit"
 )
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
@@ -66,20 +67,13 @@ func (p *Provider) Status(ctx context.Context, ref string) (signing.Progress, er
 		sp := signing.SignerProgress{Position: i, Status: signing.SignerPending}
 		switch {
 		case r.SigningStatus == "SIGNED":
-			sp.Status = signing.SignerSigned
-			if r.SignedAt != nil {
-				sp.At = *r.SignedAt
-			}
 			method := "null"
 			if slices.Contains(r.AuthOptions.AccessAuth, "TWO_FACTOR_AUTH") {
 				method = signing.AuthEmail
 			}
-			sp.Evidence = map[string]string{"authenticatie": signing.AuthWords(method)}
+			sp = vendorkit.Signed(i, r.SignedAt, method)
 		case r.SigningStatus == "REJECTED":
-			sp.Status = signing.SignerDeclined
-			if r.RejectionReason != nil {
-				sp.Reden = *r.RejectionReason
-			}
+			sp = vendorkit.Declined(i, nil, deref(r.RejectionReason))
 			if out.Reden == "" {
 				out.Reden = sp.Reden
 			}
@@ -200,7 +194,7 @@ func (p *Provider) Evidence(ctx context.Context, ref string) (signing.Evidence, 
 			break
 		}
 	}
-	slices.SortStableFunc(ev.Events, func(a, b signing.EvidenceEvent) int { return a.At.Compare(b.At) })
+	vendorkit.SortEvents(ev.Events)
 	if e.Status == "COMPLETED" {
 		cert, err := p.api.Download(ctx, "download signing certificate", "/envelope/"+url.PathEscape(ref)+"/certificate/download", signing.MaxEvidenceFile)
 		if err != nil {

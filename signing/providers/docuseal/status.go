@@ -14,6 +14,7 @@ import (
 
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/providers/vendorapi"
+	"github.com/signingd/signingd/signing/providers/vendorkit"
 )
 
 type vEvent struct {
@@ -115,16 +116,9 @@ func (p *Provider) Status(ctx context.Context, ref string) (signing.Progress, er
 		sp := signing.SignerProgress{Position: pos[sub.ID], Status: signing.SignerPending}
 		switch sub.Status {
 		case "completed":
-			sp.Status = signing.SignerSigned
-			if sub.CompletedAt != nil {
-				sp.At = *sub.CompletedAt
-			}
-			sp.Evidence = map[string]string{"authenticatie": signing.AuthWords(method(sub))}
+			sp = vendorkit.Signed(pos[sub.ID], sub.CompletedAt, method(sub))
 		case "declined":
-			sp.Status, sp.Reden = signing.SignerDeclined, declineReason(s, sub.ID)
-			if sub.DeclinedAt != nil {
-				sp.At = *sub.DeclinedAt
-			}
+			sp = vendorkit.Declined(pos[sub.ID], sub.DeclinedAt, declineReason(s, sub.ID))
 			if out.Reden == "" {
 				out.Reden = sp.Reden
 			}
@@ -231,7 +225,7 @@ func (p *Provider) Evidence(ctx context.Context, ref string) (signing.Evidence, 
 		}
 		ev.Events = append(ev.Events, x)
 	}
-	slices.SortStableFunc(ev.Events, func(a, b signing.EvidenceEvent) int { return a.At.Compare(b.At) })
+	vendorkit.SortEvents(ev.Events)
 	if s.AuditLogURL != nil && *s.AuditLogURL != "" {
 		b, err := p.download(ctx, "audit log", *s.AuditLogURL)
 		if err != nil {
