@@ -164,12 +164,13 @@ func fileName(d signing.ProviderDocument) string {
 }
 
 func (p *Provider) payload(ctx context.Context, req signing.CreateRequest, docs []vendorkit.Spooled) ([]byte, error) {
+	title := vendorkit.Title(req, 255)
 	var pl payload
-	pl.Title, pl.Type, pl.ExternalID = title(req), "DOCUMENT", req.TransactionID.String()
+	pl.Title, pl.Type, pl.ExternalID = title, "DOCUMENT", req.TransactionID.String()
 	pl.Meta.SigningOrder, pl.Meta.DistributionMethod, pl.Meta.Language = "PARALLEL", p.cfg.Distribution, p.cfg.Language
 	if req.Organisation.Name != "" {
-		pl.Meta.Subject = truncate(req.Organisation.Name+": "+title(req)+" ondertekenen", 255)
-		pl.Meta.Message = truncate(req.Organisation.Name+" vraagt u om "+title(req)+" te ondertekenen.", 5000)
+		pl.Meta.Subject = vendorkit.Truncate(req.Organisation.Name+": "+title+" ondertekenen", 255)
+		pl.Meta.Message = vendorkit.Truncate(req.Organisation.Name+" vraagt u om "+title+" te ondertekenen.", 5000)
 	}
 	for _, s := range req.Signers {
 		if s.Volgorde != req.Signers[0].Volgorde {
@@ -179,7 +180,7 @@ func (p *Provider) payload(ctx context.Context, req signing.CreateRequest, docs 
 	// free slots on each document's last page, in signer order
 	slot := make([]int, len(docs))
 	for _, s := range req.Signers {
-		r := recipient{Email: s.Email, Name: truncate(strings.TrimSpace(s.Voornaam+" "+s.Achternaam), 255), Role: "SIGNER",
+		r := recipient{Email: s.Email, Name: vendorkit.Truncate(strings.TrimSpace(s.Voornaam+" "+s.Achternaam), 255), Role: "SIGNER",
 			AccessAuth: []string{}, ActionAuth: []string{}}
 		if r.Name == "" {
 			r.Name = s.Email
@@ -221,23 +222,4 @@ func percent(b vendorkit.Box) field {
 	f.PositionX = min(pct(x, w), 100-f.Width)
 	f.PositionY = min(pct(h-top, h), 100-f.Height)
 	return f
-}
-
-func title(req signing.CreateRequest) string {
-	t := strings.TrimSpace(req.Naam)
-	if t == "" && len(req.Documents) > 0 {
-		t = req.Documents[0].Titel
-	}
-	if t == "" {
-		t = "Ondertekening " + req.TransactionID.String()
-	}
-	return truncate(t, 255)
-}
-
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) > n {
-		return string(r[:n])
-	}
-	return s
 }

@@ -158,8 +158,9 @@ func writeBody(w io.Writer, parts [][]byte, docs []vendorkit.Spooled) error {
 
 // payload returns the request body split where each document's base64 goes.
 func (p *Provider) payload(ctx context.Context, req signing.CreateRequest, docs []vendorkit.Spooled) ([][]byte, error) {
+	title := vendorkit.Title(req, 255)
 	send := p.cfg.SendEmail == nil || *p.cfg.SendEmail
-	pl := payload{Name: title(req), Order: "preserved", SendEmail: send}
+	pl := payload{Name: title, Order: "preserved", SendEmail: send}
 	if !req.Deadline.IsZero() {
 		pl.ExpireAt = req.Deadline.UTC().Format("2006-01-02T15:04:05Z")
 	}
@@ -168,15 +169,15 @@ func (p *Provider) payload(ctx context.Context, req signing.CreateRequest, docs 
 		org = "De gemeente"
 	}
 	pl.Message = &message{
-		Subject: truncate(org+": "+title(req)+" ondertekenen", 255),
-		Body: org + " vraagt u om " + title(req) + " te ondertekenen.\n\n" +
+		Subject: vendorkit.Truncate(org+": "+title+" ondertekenen", 255),
+		Body: org + " vraagt u om " + title + " te ondertekenen.\n\n" +
 			"Open de documenten en onderteken ze via deze link:\n{{submitter.link}}\n\nMet vriendelijke groet,\n" + org,
 	}
 	// order: the rank of the signer's volgorde among the distinct values
 	ranks := vendorkit.Ranks(req.Signers)
 	for _, s := range req.Signers {
 		sub := submitter{Role: Role(s.Position), Email: s.Email, ExternalID: ExternalID(req.TransactionID.String(), s.Position),
-			Name: truncate(strings.TrimSpace(s.Voornaam+" "+s.Achternaam), 255), SendEmail: send}
+			Name: vendorkit.Truncate(strings.TrimSpace(s.Voornaam+" "+s.Achternaam), 255), SendEmail: send}
 		sub.Order = ranks[s.Volgorde]
 		if s.Authenticatie != nil {
 			switch s.Authenticatie.Methode {
@@ -249,16 +250,5 @@ func docName(d signing.ProviderDocument) string {
 	if n == "" {
 		n = "Document " + strconv.Itoa(d.Position+1)
 	}
-	return truncate(n, 200)
-}
-
-func title(req signing.CreateRequest) string {
-	t := strings.TrimSpace(req.Naam)
-	if t == "" && len(req.Documents) > 0 {
-		t = req.Documents[0].Titel
-	}
-	if t == "" {
-		t = "Ondertekening " + req.TransactionID.String()
-	}
-	return truncate(t, 255)
+	return vendorkit.Truncate(n, 200)
 }

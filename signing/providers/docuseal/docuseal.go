@@ -41,6 +41,7 @@ import (
 
 	"github.com/signingd/signingd/signing"
 	"github.com/signingd/signingd/signing/providers/vendorapi"
+	"github.com/signingd/signingd/signing/providers/vendorkit"
 )
 
 // Name is the default provider name.
@@ -151,7 +152,7 @@ func errorMessage(body []byte) string {
 		Error string `json:"error"`
 	}
 	if json.Unmarshal(body, &e) == nil {
-		return truncate(e.Error, 300)
+		return vendorkit.Truncate(e.Error, 300)
 	}
 	return ""
 }
@@ -232,12 +233,4 @@ func (p *Provider) authentic(r *http.Request, body []byte) bool {
 	mac.Write(body)
 	want := hex.EncodeToString(mac.Sum(nil))
 	return subtle.ConstantTimeCompare([]byte(strings.ToLower(sig)), []byte(want)) == 1
-}
-
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) > n {
-		return string(r[:n])
-	}
-	return s
 }
