@@ -160,7 +160,11 @@ func TestCallbacksOnceAndDue(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(got) != 3 || !bytes.Equal(got[2], got[0]) {
+	// The two callbacks went out at once, in either order: the redelivery of the first recorded
+	// one must equal the body that arrived for that event.
+	var again map[string]any
+	_ = json.Unmarshal(got[len(got)-1], &again)
+	if len(got) != 3 || again["name"] != d[0].Name || (!bytes.Equal(got[2], got[0]) && !bytes.Equal(got[2], got[1])) {
 		t.Errorf("redelivery is not the same bytes")
 	}
 }
