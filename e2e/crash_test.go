@@ -102,12 +102,11 @@ func TestCrashRecovery(t *testing.T) {
 			}
 		}
 		time.Sleep(time.Until(life))
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		_ = cmd.Wait()
+		end(cmd, syscall.SIGKILL)
 		kills++
 	}
 	cmd := start()
-	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
+	defer stop(cmd)
 
 	deadline := time.Now().Add(90 * time.Second)
 	var all []string

@@ -142,29 +142,55 @@ func (p *procs) start(t *testing.T, addr string) *exec.Cmd {
 // startWith runs bin's serve with env (a later CONFIG_FILE wins) on addr.
 func (p *procs) startWith(t *testing.T, bin string, env []string, addr string) *exec.Cmd {
 	t.Helper()
+	cmd, err := tryStart(bin, env, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cmd
+}
+
+// tryStart runs bin's serve on addr and waits until it answers /healthz, or says why not (for a
+// goroutine, where t.Fatal may not be called).
+func tryStart(bin string, env []string, addr string) (*exec.Cmd, error) {
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(slices.Clone(env), "LISTEN_ADDR="+addr, "PUBLIC_URL=http://"+addr)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
 	for range 500 {
 		if res, err := http.Get("http://" + addr + "/healthz"); err == nil {
 			res.Body.Close()
-			return cmd
+			return cmd, nil
 		}
-		time.Sleep(20 * time.Millisecond)
+		select {
+		case <-exited:
+			return nil, fmt.Errorf("signingd serve on %s exited before it answered /healthz (its stderr is above)", addr)
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 	_ = cmd.Process.Signal(syscall.SIGKILL)
-	_ = cmd.Wait()
-	t.Fatal("signingd serve never answered /healthz (its stderr is above)")
-	return nil
+	<-exited
+	return nil, fmt.Errorf("signingd serve on %s never answered /healthz (its stderr is above)", addr)
 }
 
 // stop ends a process as an orchestrator does: SIGTERM, and its exit.
-func stop(cmd *exec.Cmd) {
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	_ = cmd.Wait()
+func stop(cmd *exec.Cmd) { end(cmd, syscall.SIGTERM) }
+
+// end sends sig and waits (up to 30 s) until the process is gone; tryStart's goroutine reaps it.
+func end(cmd *exec.Cmd, sig syscall.Signal) {
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(sig)
+	for range 3000 {
+		if cmd.Process.Signal(syscall.Signal(0)) != nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // jsonRequest is a request with v as its JSON body.
