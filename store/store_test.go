@@ -128,6 +128,36 @@ func TestExpiredIdempotencyKeyIsReusable(t *testing.T) {
 	}
 }
 
+// TestReplayWritesNothing: a live idempotency key answers the first transaction, and the replay —
+// one statement that writes only when the key's record is written — leaves no row of its own.
+func TestReplayWritesNothing(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	first := newTransaction(t, s, "key-3")
+	if _, _, err := s.CreateTransaction(context.Background(), first); err != nil {
+		t.Fatal(err)
+	}
+	replay := first
+	replay.ID = uuid.New()
+	id, created, err := s.CreateTransaction(context.Background(), replay)
+	if err != nil || created || id != first.ID {
+		t.Fatalf("replay: id=%s created=%v err=%v", id, created, err)
+	}
+	for _, q := range []string{
+		`SELECT count(*) FROM transactions WHERE id = $1`,
+		`SELECT count(*) FROM documents WHERE transaction_id = $1`,
+		`SELECT count(*) FROM signers WHERE transaction_id = $1`,
+		`SELECT count(*) FROM events WHERE transaction_id = $1`,
+		`SELECT count(*) FROM idempotency_keys WHERE transaction_id = $1`,
+		`SELECT count(*) FROM river_job WHERE args->>'transaction_id' = $1::text`,
+	} {
+		var n int
+		if err := dbtest.Pool(t).QueryRow(context.Background(), q, replay.ID).Scan(&n); err != nil || n != 0 {
+			t.Errorf("%s: %d rows written by the replay (%v)", q, n, err)
+		}
+	}
+}
+
 func TestEventsAreAppendOnly(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)

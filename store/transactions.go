@@ -58,49 +58,64 @@ func RequestHash(t signing.Trigger) []byte {
 	return h[:]
 }
 
+// intakeSQL writes everything the intake writes in one statement (data-modifying CTEs): one round
+// trip, committed on its own, all of it or nothing. With an idempotency key ($15) the transaction
+// and everything hanging off it are written only when the key's record was written now: a live
+// record makes k return nothing, so nothing else is written and the statement returns no row. An
+// expired record is replaced. The first job goes into river_job here too, as River's clients for
+// other languages insert it (the table is River's cross-language contract): its args are
+// FetchDocumentsArgs as River decodes them and its metadata carries the trace context tracing's
+// insert middleware would have added; every later job is inserted with InsertTx. Workers find it at
+// their next poll (JOB_POLL_INTERVAL). Foreign keys are checked at the end of the statement, so the
+// rows referencing the transaction may be written beside it.
+const intakeSQL = `WITH k AS (
+	INSERT INTO idempotency_keys (client_id, key, request_hash, transaction_id, created_at, expires_at)
+	SELECT $3::uuid, $15::text, $16::bytea, $1::uuid, $12::timestamptz, $17::timestamptz WHERE $15::text <> ''
+	ON CONFLICT (client_id, key) DO UPDATE SET request_hash = excluded.request_hash,
+		transaction_id = excluded.transaction_id, created_at = excluded.created_at, expires_at = excluded.expires_at
+	WHERE idempotency_keys.expires_at < excluded.created_at
+	RETURNING transaction_id
+), t AS (
+	INSERT INTO transactions (id, organisation_id, client_id, state, naam, eigenaar, zaak_url, zaak_uuid,
+		bewijs_informatieobjecttype, provider, trigger, created_at, updated_at, deadline, traceparent)
+	SELECT $1::uuid, $2::uuid, $3::uuid, $4::text, $5::text, NULLIF($6::text, ''), $7::text, $8::uuid, NULLIF($9::text, ''),
+		$10::text, $11::jsonb, $12::timestamptz, $12::timestamptz, $13::timestamptz, NULLIF($14::text, '')
+	WHERE $15::text = '' OR EXISTS (SELECT FROM k)
+	RETURNING id
+), d AS (
+	INSERT INTO documents (transaction_id, position, url, uuid, titel, versie, bestandsnaam)
+	SELECT t.id, p, u, x.id::uuid, NULLIF(ti, ''), v, NULLIF(f, '')
+	FROM t, unnest($18::int[], $19::text[], $20::text[], $21::text[], $22::int[], $23::text[]) AS x(p, u, id, ti, v, f)
+), s AS (
+	INSERT INTO signers (transaction_id, position, email, voornaam, achternaam, identificatie, volgorde, auth_method, auth_value)
+	SELECT t.id, p, e, NULLIF(vn, ''), an, NULLIF(i, ''), v, NULLIF(m, ''), NULLIF(w, '')
+	FROM t, unnest($24::int[], $25::text[], $26::text[], $27::text[], $28::text[], $29::int[], $30::text[], $31::text[]) AS x(p, e, vn, an, i, v, m, w)
+), e AS (
+	INSERT INTO events (transaction_id, at, type, state, actor)
+	SELECT t.id, $12::timestamptz, $32::text, $4::text, $33::text FROM t
+), j AS (
+	INSERT INTO river_job (args, kind, max_attempts, priority, queue, state, scheduled_at, metadata)
+	SELECT jsonb_build_object('transaction_id', t.id::text), $34::text, $35::int, $36::int, $37::text, 'available', $12::timestamptz,
+		CASE WHEN $14::text = '' THEN '{}'::jsonb ELSE jsonb_build_object('traceparent', $14::text) END
+	FROM t
+)
+SELECT id FROM t`
+
 // CreateTransaction writes the transaction, its documents, signers, first event, first job and the
-// idempotency record in one database transaction. It returns the id of the transaction and whether
-// it was created now; a replayed idempotency key returns the earlier id, and a key reused for another
-// trigger is an EUNPROCESSABLE error.
+// idempotency record in one statement (intakeSQL), so in one round trip. It returns the id of the
+// transaction and whether it was created now; a replayed idempotency key returns the earlier id, and
+// a key reused for another trigger is an EUNPROCESSABLE error.
 func (s *Store) CreateTransaction(ctx context.Context, in NewTransaction) (uuid.UUID, bool, error) {
 	raw, err := json.Marshal(in.Trigger)
 	if err != nil {
 		return uuid.Nil, false, fmt.Errorf("store: encode trigger: %w", err)
 	}
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return uuid.Nil, false, fmt.Errorf("store: begin intake: %w", err)
-	}
-	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after commit
-
 	t := in.Trigger
-	b := &pgx.Batch{}
-	if in.IdempotencyKey != "" {
-		// An expired record is replaced; a live one makes this insert return nothing.
-		b.Queue(`INSERT INTO idempotency_keys (client_id, key, request_hash, transaction_id, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6)
-			ON CONFLICT (client_id, key) DO UPDATE SET request_hash = excluded.request_hash,
-				transaction_id = excluded.transaction_id, created_at = excluded.created_at, expires_at = excluded.expires_at
-			WHERE idempotency_keys.expires_at < excluded.created_at
-			RETURNING transaction_id`,
-			in.ClientID, in.IdempotencyKey, RequestHash(t), in.ID, in.Now, in.Now.Add(IdempotencyTTL))
-	}
-	b.Queue(`INSERT INTO transactions (id, organisation_id, client_id, state, naam, eigenaar, zaak_url, zaak_uuid,
-			bewijs_informatieobjecttype, provider, trigger, created_at, updated_at, deadline, traceparent)
-		VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), $7, $8, NULLIF($9, ''), $10, $11, $12, $12, $13, NULLIF($14, ''))`,
-		in.ID, in.OrganisationID, in.ClientID, signing.StateReceived, t.Naam, t.Eigenaar, t.Zaak.URL, t.Zaak.UUID,
-		t.BewijsInformatieobjecttype, in.Provider, raw, in.Now, in.Deadline, in.Traceparent)
-
 	n := len(t.Documenten)
 	pos, urls, uuids, titels, versies, names := make([]int, n), make([]string, n), make([]string, n), make([]string, n), make([]int, n), make([]string, n)
 	for i, d := range t.Documenten {
 		pos[i], urls[i], uuids[i], titels[i], versies[i], names[i] = i, d.URL, d.UUID, d.Titel, d.Versie, d.Bestandsnaam
 	}
-	b.Queue(`INSERT INTO documents (transaction_id, position, url, uuid, titel, versie, bestandsnaam)
-		SELECT $1, p, u, id::uuid, NULLIF(t, ''), v, NULLIF(f, '')
-		FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[]) AS x(p, u, id, t, v, f)`,
-		in.ID, pos, urls, uuids, titels, versies, names)
-
 	n = len(t.Ondertekenaars)
 	spos, emails, voornamen, achternamen, idents, volgordes, methods, values := make([]int, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]int, n), make([]string, n), make([]string, n)
 	for i, sg := range t.Ondertekenaars {
@@ -109,56 +124,29 @@ func (s *Store) CreateTransaction(ctx context.Context, in NewTransaction) (uuid.
 			methods[i], values[i] = sg.Authenticatie.Methode, sg.Authenticatie.Waarde
 		}
 	}
-	b.Queue(`INSERT INTO signers (transaction_id, position, email, voornaam, achternaam, identificatie, volgorde, auth_method, auth_value)
-		SELECT $1, p, e, NULLIF(vn, ''), an, NULLIF(i, ''), v, NULLIF(m, ''), NULLIF(w, '')
-		FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::text[]) AS x(p, e, vn, an, i, v, m, w)`,
-		in.ID, spos, emails, voornamen, achternamen, idents, volgordes, methods, values)
-	b.Queue(`INSERT INTO events (transaction_id, at, type, state, actor) VALUES ($1, $2, $3, $4, $5)`,
-		in.ID, in.Now, signing.EventReceived, signing.StateReceived, in.Actor)
-	// The first job goes into river_job in this same pipelined batch, as River's clients for other
-	// languages insert (the table is River's cross-language contract): a round trip and River's
-	// client-side insert work less on the hottest path; every later job is inserted with InsertTx.
-	// Workers find it at their next poll (JOB_POLL_INTERVAL).
-	// args and metadata are built by Postgres: FetchDocumentsArgs as River decodes it, and the trace
-	// context tracing's insert middleware would have added.
-	b.Queue(`INSERT INTO river_job (args, kind, max_attempts, priority, queue, state, scheduled_at, metadata)
-		VALUES (jsonb_build_object('transaction_id', $1::text), $2, $3, $4, $5, 'available', $6,
-			CASE WHEN $7 = '' THEN '{}'::jsonb ELSE jsonb_build_object('traceparent', $7::text) END)`,
-		in.ID, FetchDocumentsArgs{}.Kind(), s.intakeMaxAttempts(), priorityStart, QueueIntake, in.Now, in.Traceparent)
-
-	br := tx.SendBatch(ctx, b)
+	var hash []byte // only written with a key
 	if in.IdempotencyKey != "" {
-		var got uuid.UUID
-		if err := br.QueryRow().Scan(&got); errors.Is(err, pgx.ErrNoRows) {
-			br.Close()
-			tx.Rollback(ctx) //nolint:errcheck // release before the lookup
-			return s.replay(ctx, in)
-		} else if err != nil {
-			br.Close()
-			return uuid.Nil, false, fmt.Errorf("store: idempotency key: %w", err)
-		}
+		hash = RequestHash(t)
 	}
-	for range b.Len() - btoi(in.IdempotencyKey != "") {
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			return uuid.Nil, false, fmt.Errorf("store: insert transaction: %w", err)
-		}
-	}
-	if err := br.Close(); err != nil {
+
+	var id uuid.UUID
+	err = s.pool.QueryRow(ctx, intakeSQL,
+		in.ID, in.OrganisationID, in.ClientID, signing.StateReceived, t.Naam, t.Eigenaar, t.Zaak.URL, t.Zaak.UUID,
+		t.BewijsInformatieobjecttype, in.Provider, raw, in.Now, in.Deadline, in.Traceparent,
+		in.IdempotencyKey, hash, in.Now.Add(IdempotencyTTL),
+		pos, urls, uuids, titels, versies, names,
+		spos, emails, voornamen, achternamen, idents, volgordes, methods, values,
+		signing.EventReceived, in.Actor,
+		FetchDocumentsArgs{}.Kind(), s.intakeMaxAttempts(), priorityStart, QueueIntake,
+	).Scan(&id)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		// Only an idempotency key still in use writes nothing.
+		return s.replay(ctx, in)
+	case err != nil:
 		return uuid.Nil, false, fmt.Errorf("store: insert transaction: %w", err)
 	}
-
-	if err := tx.Commit(ctx); err != nil {
-		return uuid.Nil, false, fmt.Errorf("store: commit intake: %w", err)
-	}
-	return in.ID, true, nil
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
+	return id, true, nil
 }
 
 // replay answers a request whose idempotency key is already in use.
