@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/signingd/signingd/internal/simvendor"
 	"github.com/signingd/signingd/signing/pades"
 )
 
@@ -69,8 +70,7 @@ type Server struct {
 	output      func([]byte) []byte
 	webhookURL  string
 	secret      string
-	dropHooks   int
-	deliveries  []*Delivery
+	deliveries  simvendor.Deliveries[Delivery]
 }
 
 type window struct {

@@ -35,7 +35,7 @@ func (s *Server) SetWebhook(url, secret string) {
 // DropWebhooks loses the next n webhooks without sending them.
 func (s *Server) DropWebhooks(n int) {
 	s.mu.Lock()
-	s.dropHooks = n
+	s.deliveries.Drop(n)
 	s.mu.Unlock()
 }
 
@@ -43,21 +43,17 @@ func (s *Server) DropWebhooks(n int) {
 func (s *Server) Webhooks() []Delivery {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Delivery, len(s.deliveries))
-	for i, d := range s.deliveries {
-		out[i] = *d
-	}
-	return out
+	return s.deliveries.List(nil)
 }
 
 // Redeliver sends webhook i again, once, as the webhook log's resend does.
 func (s *Server) Redeliver(i int) error {
 	s.mu.Lock()
-	if i < 0 || i >= len(s.deliveries) {
+	d, ok := s.deliveries.Get(i)
+	if !ok {
 		s.mu.Unlock()
 		return fmt.Errorf("%w: webhook %d", ErrNotFound, i)
 	}
-	d := s.deliveries[i]
 	body, url, secret := d.Body, d.URL, s.secret
 	s.mu.Unlock()
 	status, err := s.post(url, secret, body)
@@ -80,14 +76,13 @@ func (s *Server) emit(e *envelope, event string) {
 	body, _ := json.Marshal(map[string]any{"event": event, "payload": e.webhookPayload(),
 		"createdAt": s.now().Format("2006-01-02T15:04:05.000Z"), "webhookEndpoint": s.webhookURL})
 	d := &Delivery{Event: event, URL: s.webhookURL, Body: body}
-	s.deliveries = append(s.deliveries, d)
-	if s.dropHooks > 0 {
-		s.dropHooks--
+	i, lost := s.deliveries.Record(d)
+	if lost {
 		d.Dropped = true
 		return
 	}
 	select {
-	case s.hooks <- len(s.deliveries) - 1:
+	case s.hooks <- i:
 	default:
 		d.Err = "queue full"
 	}
@@ -102,7 +97,7 @@ func (s *Server) deliver() {
 			return
 		case i := <-s.hooks:
 			s.mu.Lock()
-			d := s.deliveries[i]
+			d, _ := s.deliveries.Get(i)
 			body, url, secret := d.Body, d.URL, s.secret
 			s.mu.Unlock()
 			for attempt := 1; attempt <= Attempts; attempt++ {

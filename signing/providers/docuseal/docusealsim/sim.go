@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/signingd/signingd/internal/simfault"
+	"github.com/signingd/signingd/internal/simvendor"
 	"github.com/signingd/signingd/signing/pades"
 )
 
@@ -87,8 +88,7 @@ type Server struct {
 	secret       string
 	legacyName   string
 	legacyValue  string
-	dropHooks    int
-	deliveries   []*Delivery
+	deliveries   simvendor.Deliveries[Delivery]
 }
 
 // New makes a simulator; Close stops its webhook deliveries.

@@ -57,7 +57,7 @@ func (s *Server) SetWebhookHeader(name, value string) {
 // DropWebhooks loses the next n webhook events without sending them.
 func (s *Server) DropWebhooks(n int) {
 	s.mu.Lock()
-	s.dropHooks = n
+	s.deliveries.Drop(n)
 	s.mu.Unlock()
 }
 
@@ -65,23 +65,21 @@ func (s *Server) DropWebhooks(n int) {
 func (s *Server) Webhooks() []Delivery {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Delivery, len(s.deliveries))
-	for i, d := range s.deliveries {
-		out[i] = *d
-		out[i].Sent = append([]time.Time(nil), d.Sent...)
-	}
-	return out
+	return s.deliveries.List(func(d Delivery) Delivery {
+		d.Sent = append([]time.Time(nil), d.Sent...)
+		return d
+	})
 }
 
 // Redeliver sends webhook event i again, once, with the body it last had, as the webhook log's
 // resend button does.
 func (s *Server) Redeliver(i int) error {
 	s.mu.Lock()
-	if i < 0 || i >= len(s.deliveries) {
+	d, ok := s.deliveries.Get(i)
+	if !ok {
 		s.mu.Unlock()
 		return fmt.Errorf("%w: webhook %d", ErrNotFound, i)
 	}
-	d := s.deliveries[i]
 	body := d.Body
 	s.mu.Unlock()
 	if body == nil {
@@ -123,12 +121,11 @@ func (s *Server) emit(sub *submission, sb *Submitter, event string) {
 		return b
 	}
 	d := &Delivery{Event: event, URL: s.webhookURL}
-	s.deliveries = append(s.deliveries, d)
+	_, lost := s.deliveries.Record(d)
 	if msg := s.spec.checkWebhook(event, build()); msg != "" {
 		s.answerErrors = append(s.answerErrors, "webhook "+event+": "+msg)
 	}
-	if s.dropHooks > 0 {
-		s.dropHooks--
+	if lost {
 		d.Dropped, d.Done = true, true
 		return
 	}

@@ -65,14 +65,14 @@ func (s *Server) getCallback(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) DropCallbacks(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.dropNext = n
+	s.deliveries.Drop(n)
 }
 
 // Callbacks returns the deliveries so far, in the order they were made.
 func (s *Server) Callbacks() []Delivery {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.deliveries)
+	return s.deliveries.List(nil)
 }
 
 // emit sends the callback for event when the account registered it: once, in the background,
@@ -98,31 +98,28 @@ func (s *Server) emit(p *Package, event, sessionUser, documentID string) {
 		DocumentID  any    `json:"documentId"`
 		CreatedDate string `json:"createdDate"`
 	}{"com.silanis.esl.packages.event.ESLProcessEvent", event, sessionUser, p.ID, nil, doc, s.now().Format("2006-01-02T15:04:05.000Z")})
-	d := Delivery{Name: event, PackageID: p.ID, URL: s.callback.URL, Body: body, Key: s.callback.Key}
-	if s.dropNext > 0 {
-		s.dropNext--
+	d := &Delivery{Name: event, PackageID: p.ID, URL: s.callback.URL, Body: body, Key: s.callback.Key}
+	if _, lost := s.deliveries.Record(d); lost {
 		d.Dropped, d.Err = true, "dropped (DropCallbacks)"
-		s.deliveries = append(s.deliveries, d)
 		s.opts.Logger.Info("onespansim: callback dropped", "event", event, "package", p.ID)
 		return
 	}
-	i := len(s.deliveries)
-	s.deliveries = append(s.deliveries, d)
+	sent := *d
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		s.send(i, d)
+		s.send(d, sent)
 	}()
 }
 
-// send posts a delivery once and records the outcome at index i.
-func (s *Server) send(i int, d Delivery) {
+// send posts a delivery (a copy of rec, taken under s.mu) once and records the outcome in rec.
+func (s *Server) send(rec *Delivery, d Delivery) {
 	status, err := s.post(d)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.deliveries[i].Status = status
+	rec.Status = status
 	if err != nil {
-		s.deliveries[i].Err = err.Error()
+		rec.Err = err.Error()
 		s.opts.Logger.Warn("onespansim: callback failed; not retried", "event", d.Name, "package", d.PackageID, "err", err)
 	}
 }
@@ -155,20 +152,22 @@ func (s *Server) post(d Delivery) (int, error) {
 // lost one as an operator does from the failure e-mail), and records it.
 func (s *Server) Redeliver(i int) error {
 	s.mu.Lock()
-	if i < 0 || i >= len(s.deliveries) {
+	orig, ok := s.deliveries.Get(i)
+	if !ok {
 		s.mu.Unlock()
 		return fmt.Errorf("onespansim: no delivery %d", i)
 	}
-	d := s.deliveries[i]
+	d := *orig
 	d.Status, d.Err, d.Dropped, d.Redeliver = 0, "", false, true
-	j := len(s.deliveries)
-	s.deliveries = append(s.deliveries, d)
+	rec := &d
+	s.deliveries.Append(rec)
+	sent := d
 	s.mu.Unlock()
 	start := time.Now()
-	s.send(j, d)
+	s.send(rec, sent)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e := s.deliveries[j].Err; e != "" {
+	if e := rec.Err; e != "" {
 		return fmt.Errorf("onespansim: redeliver %d (after %s): %s", i, time.Since(start).Round(time.Millisecond), e)
 	}
 	return nil

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/signingd/signingd/internal/simfault"
+	"github.com/signingd/signingd/internal/simvendor"
 )
 
 // Options configure the simulator.
@@ -57,8 +58,7 @@ type Server struct {
 	packages   map[string]*Package
 	order      []string // package ids in creation order
 	callback   *callbackReg
-	deliveries []Delivery
-	dropNext   int
+	deliveries simvendor.Deliveries[Delivery]
 	autoSign   bool
 	output     func([]byte) []byte
 	shapeErrs  []string
