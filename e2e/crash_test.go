@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -42,21 +41,8 @@ func TestCrashRecovery(t *testing.T) {
 
 	start := func() *exec.Cmd { return p.start(t, addr) }
 	post := func(i int) (string, bool) {
-		b, _ := json.Marshal(triggers[i])
-		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/api/v1/transactions", bytes.NewReader(b))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-API-Key", key)
-		req.Header.Set("Idempotency-Key", fmt.Sprintf("crash-%d", i))
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return "", false
-		}
-		defer res.Body.Close()
-		var o struct {
-			TransactionID string `json:"transaction_id"`
-		}
-		_ = json.NewDecoder(res.Body).Decode(&o)
-		return o.TransactionID, res.StatusCode == http.StatusOK
+		id, err := postTransaction("http://"+addr, key, fmt.Sprintf("crash-%d", i), triggers[i])
+		return id, err == nil
 	}
 	// Signers act at the vendor whenever they are invited, independent of signingd's life.
 	ctx, cancel := context.WithCancel(context.Background())

@@ -236,3 +236,28 @@ func (p *procs) waitCompleted(t *testing.T, ids []string, deadline time.Time) (o
 	}
 	return open
 }
+
+// postTransaction posts a trigger with the API key (and an Idempotency-Key when idem is set) to
+// the signingd at base and returns the transaction id, or why there is none.
+func postTransaction(base, key, idem string, trigger map[string]any) (string, error) {
+	req, err := jsonRequest(http.MethodPost, base+"/api/v1/transactions", trigger)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("X-API-Key", key)
+	if idem != "" {
+		req.Header.Set("Idempotency-Key", idem)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	var o struct {
+		TransactionID string `json:"transaction_id"`
+	}
+	if err := decodeJSON(res, &o); err != nil || res.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("trigger at %s: %d (%v)", base, res.StatusCode, err)
+	}
+	return o.TransactionID, nil
+}

@@ -168,25 +168,11 @@ func TestReplicas(t *testing.T) {
 
 // postTrigger posts a trigger with the API key and returns the transaction id.
 func postTrigger(t *testing.T, base, key string, trigger map[string]any) string {
-	req, err := jsonRequest(http.MethodPost, base+"/api/v1/transactions", trigger)
+	id, err := postTransaction(base, key, "", trigger)
 	if err != nil {
 		t.Error(err)
-		return ""
 	}
-	req.Header.Set("X-API-Key", key)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Error(err)
-		return ""
-	}
-	defer res.Body.Close()
-	var o struct {
-		TransactionID string `json:"transaction_id"`
-	}
-	if err := decodeJSON(res, &o); err != nil || res.StatusCode != http.StatusOK {
-		t.Errorf("trigger at %s: %d (%v)", base, res.StatusCode, err)
-	}
-	return o.TransactionID
+	return id
 }
 
 func getTransaction(t *testing.T, base, key, id string) int {

@@ -92,7 +92,10 @@ func (wf *Workflow) throttle(name string, info signing.ProviderInfo) error {
 	if info.CallsPerMinute <= 0 {
 		return nil
 	}
-	v, _ := wf.limits.LoadOrStore(name, rate.NewLimiter(rate.Limit(float64(info.CallsPerMinute)/60), max(1, info.CallsPerMinute/10)))
+	v, ok := wf.limits.Load(name)
+	if !ok { // made once per provider, not on every status check
+		v, _ = wf.limits.LoadOrStore(name, rate.NewLimiter(rate.Limit(float64(info.CallsPerMinute)/60), max(1, info.CallsPerMinute/10)))
+	}
 	r := v.(*rate.Limiter).Reserve()
 	if d := r.Delay(); d > 0 {
 		r.Cancel()
