@@ -126,17 +126,7 @@ func Attach(ctx context.Context, in io.ReaderAt, size int64, out io.Writer, file
 		return malformed(-1, "trailer has no /Root reference")
 	}
 	p.put(root, nc)
-	r, err := (&update{plan: p}).render(doc, 0)
-	if err != nil {
-		return err
-	}
-	if err := copyInput(ctx, out, doc); err != nil {
-		return err
-	}
-	if _, err := out.Write(r.buf); err != nil {
-		return fmt.Errorf("pades: write output: %w", err)
-	}
-	return nil
+	return appendUpdate(ctx, doc, out, p)
 }
 
 // asciiName is name as a portable file name (/F): its ASCII letters, others replaced by "_".

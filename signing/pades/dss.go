@@ -86,8 +86,13 @@ func AddDSS(ctx context.Context, in io.ReaderAt, size int64, out io.Writer, vd V
 		return malformed(-1, "trailer has no /Root reference")
 	}
 	p.put(root, nc)
-	u := &update{plan: p}
-	r, err := u.render(doc, 0)
+	return appendUpdate(ctx, doc, out, p)
+}
+
+// appendUpdate writes the input unchanged and then p as an incremental update without a
+// signature (the DSS, attachments).
+func appendUpdate(ctx context.Context, doc *document, out io.Writer, p *plan) error {
+	r, err := (&update{plan: p}).render(doc, 0)
 	if err != nil {
 		return err
 	}
