@@ -20,36 +20,24 @@ import (
 // retries, then a technical failure that aborts: never silently less than was configured. The
 // caller discards the returned file.
 func (wf *Workflow) longTerm(ctx context.Context, signed io.ReaderAt, size int64, tsa *pades.TSA, log *slog.Logger) (*os.File, int64, error) {
-	rev := wf.cfg.Revocation
-	if rev == nil {
-		rev = &pades.Revocation{} // certificates only
-	}
-	vd, status, err := rev.Collect(ctx, signed, size)
-	if errors.Is(err, pades.ErrRevoked) {
-		return nil, 0, &abortError{reden: "Een certificaat van de ondertekening is ingetrokken", err: err}
-	}
-	if err != nil {
-		return nil, 0, fmt.Errorf("validation data: %w", err)
-	}
+	var status []pades.CertStatus
+	out, err := spoolWith(func(w io.Writer) (err error) {
+		status, err = pades.LongTerm(ctx, signed, size, w, tsa, wf.cfg.Revocation)
+		return err
+	})
 	for _, s := range status {
 		if s.Missing() {
 			log.WarnContext(ctx, "no revocation data for a certificate of the signed document", "certificate", s.Subject, "serial", s.Serial, "why", s.Note)
 		}
 	}
-	withDSS, err := spoolWith(func(w io.Writer) error { return pades.AddDSS(ctx, signed, size, w, vd) })
-	if err != nil {
-		return nil, 0, fmt.Errorf("validation data: %w", err)
+	if errors.Is(err, pades.ErrRevoked) {
+		return nil, 0, &abortError{reden: "Een certificaat van de ondertekening is ingetrokken", err: err}
 	}
-	defer discard(withDSS)
-	st, err := withDSS.Stat()
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, fmt.Errorf("long-term validation data and document time-stamp: %w", err)
 	}
-	out, err := spoolWith(func(w io.Writer) error { return pades.Timestamp(ctx, withDSS, st.Size(), w, tsa) })
+	st, err := out.Stat()
 	if err != nil {
-		return nil, 0, fmt.Errorf("document time-stamp: %w", err)
-	}
-	if st, err = out.Stat(); err != nil {
 		discard(out)
 		return nil, 0, err
 	}

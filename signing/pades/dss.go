@@ -1,11 +1,13 @@
 package pades
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha1"
 	"crypto/x509"
 	"fmt"
 	"io"
+	"os"
 )
 
 // ValidationData is what a verifier needs to check signatures without going
@@ -166,4 +168,39 @@ func ReadDSS(ctx context.Context, in io.ReaderAt, size int64) (ValidationData, e
 	}
 	vd.OCSPs, err = read("OCSPs")
 	return vd, err
+}
+
+// LongTerm makes a signed PDF last beyond its certificates (PAdES B-LTA): the validation data of
+// every signature and time-stamp in it (rev.Collect, with extra issuer certificates; certificates
+// only when rev is nil) in the document security store, then a document time-stamp from tsa over
+// it all, both incremental updates written to out. The revision between the two is spooled to a
+// temporary file, as the time-stamp needs to read it again. It returns what Collect found for
+// each certificate, so that the caller can say what could not be had; a revoked certificate is
+// ErrRevoked.
+func LongTerm(ctx context.Context, in io.ReaderAt, size int64, out io.Writer, tsa *TSA, rev *Revocation, extra ...*x509.Certificate) ([]CertStatus, error) {
+	if rev == nil {
+		rev = &Revocation{}
+	}
+	vd, status, err := rev.Collect(ctx, in, size, extra...)
+	if err != nil {
+		return status, err
+	}
+	tmp, err := os.CreateTemp("", "pades-dss-*.pdf")
+	if err != nil {
+		return status, fmt.Errorf("pades: temporary file: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	bw := bufio.NewWriterSize(tmp, 1<<16)
+	if err := AddDSS(ctx, in, size, bw, vd); err != nil {
+		return status, err
+	}
+	if err := bw.Flush(); err != nil {
+		return status, fmt.Errorf("pades: temporary file: %w", err)
+	}
+	st, err := tmp.Stat()
+	if err != nil {
+		return status, fmt.Errorf("pades: temporary file: %w", err)
+	}
+	return status, Timestamp(ctx, tmp, st.Size(), out, tsa)
 }

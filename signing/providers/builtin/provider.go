@@ -621,25 +621,11 @@ func (p *Provider) longTerm(ctx context.Context, sg records.Signing, d records.D
 	}
 	defer os.Remove(in.Name())
 	defer in.Close()
-	withDSS, err := os.CreateTemp("", "signingd-dss-*.pdf")
-	if err != nil {
-		return records.Blob{}, err
-	}
-	defer os.Remove(withDSS.Name())
-	defer withDSS.Close()
-	st, err := in.Stat()
-	if err != nil {
-		return records.Blob{}, err
-	}
-	rev := p.o.Revocation
-	if rev == nil {
-		rev = &pades.Revocation{} // certificates only
-	}
-	vd, status, err := rev.Collect(ctx, in, st.Size(), p.o.Certificate.Chain...)
-	if err != nil {
-		p.o.Logger.ErrorContext(ctx, "builtin: revocation data", "ref", sg.TransactionID, "document", d.Position, "err", err)
-		return records.Blob{}, fmt.Errorf("builtin: validation data: %w", err)
-	}
+	var status []pades.CertStatus
+	b, err := p.rewrite(ctx, sg.TransactionID, in, func(in io.ReaderAt, size int64, out io.Writer) (err error) {
+		status, err = pades.LongTerm(ctx, in, size, out, tsa, p.o.Revocation, p.o.Certificate.Chain...)
+		return err
+	})
 	for _, s := range status {
 		if s.Missing() {
 			p.o.Logger.WarnContext(ctx, "builtin: no revocation data for a certificate", "ref", sg.TransactionID,
@@ -649,12 +635,11 @@ func (p *Provider) longTerm(ctx context.Context, sg records.Signing, d records.D
 				"certificate", s.Subject, "source", s.Source, "url", s.URL)
 		}
 	}
-	if err := pades.AddDSS(ctx, in, st.Size(), withDSS, vd); err != nil {
+	if errors.Is(err, pades.ErrRevoked) || errors.Is(err, pades.ErrRevocation) {
+		p.o.Logger.ErrorContext(ctx, "builtin: revocation data", "ref", sg.TransactionID, "document", d.Position, "err", err)
 		return records.Blob{}, fmt.Errorf("builtin: validation data: %w", err)
 	}
-	return p.rewrite(ctx, sg.TransactionID, withDSS, func(in io.ReaderAt, size int64, out io.Writer) error {
-		return pades.Timestamp(ctx, in, size, out, tsa)
-	})
+	return b, err
 }
 
 // spool copies a blob into a temporary file, which pades needs as an io.ReaderAt.
